@@ -1,0 +1,117 @@
+# Makefile -- the primary build. `make`, `make run`, `make check`, `make asan`, `make bench`,
+# `make docs`, `make fuzz`, `make install PREFIX=...`. One build directory per configuration.
+
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+WARN      = -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+            -Wmissing-prototypes -Wswitch-enum -Wvla -Wcast-qual -Werror=switch
+DEPS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
+DEPS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas) -lz
+PLOT_CFLAGS := $(shell pkg-config --cflags plplot 2>/dev/null)
+PLOT_LIBS   := $(shell pkg-config --libs plplot 2>/dev/null || echo -lplplot)
+CPPFLAGS  = -Iinclude -Isrc -D_GNU_SOURCE -MMD -MP $(DEPS_CFLAGS)
+OMP       = -fopenmp
+LDLIBS    = $(DEPS_LIBS) -lm
+B        ?= build
+PREFIX   ?= /usr/local
+VERSION   = 0.1.0
+
+# `make V=1` shows the full compiler command lines.
+ifeq ($(V),1)
+Q =
+else
+Q = @echo '  CC  $<';
+endif
+
+ifdef NATIVE
+CFLAGS   += -march=native
+endif
+
+LIB_SRC   = $(wildcard src/*/*.c)
+LIB_OBJ   = $(patsubst %.c,$(B)/%.o,$(LIB_SRC))
+PIC_OBJ   = $(patsubst %.c,$(B)/pic/%.o,$(LIB_SRC))
+TEST_OBJ  = $(patsubst %.c,$(B)/%.o,$(wildcard tests/*.c))
+CLI_OBJ   = $(patsubst %.c,$(B)/%.o,$(wildcard tools/actlab/*.c))
+BENCH_BIN = $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
+
+all: $(B)/libactlab.a $(B)/libactlab.so $(B)/actlab $(B)/gen_docs $(B)/tests/run $(BENCH_BIN)
+
+deps:
+	@scripts/install-deps.sh
+
+# The main job: set up, build, run the demo.
+run: deps
+	$(MAKE) all
+	./$(B)/actlab demo
+
+# The whole test suite; ends with "N passed, N failed".
+check: deps
+	$(MAKE) all
+	scripts/run-tests.sh $(B)
+
+asan: deps                     # separate build dir: never mixes with normal objects
+	$(MAKE) all B=build/asan \
+	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
+	    LDFLAGS="-fsanitize=address,undefined"
+	ASAN_OPTIONS=detect_leaks=1 scripts/run-tests.sh build/asan
+
+bench: all
+	./$(B)/actlab bench
+
+docs: $(B)/gen_docs
+	./$(B)/gen_docs > docs/activations.md.tmp && mv docs/activations.md.tmp docs/activations.md
+
+$(B)/src/%.o: WARN += -Wdouble-promotion   # library kernels stay in float
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(WARN) $(CPPFLAGS) -DACTLAB_BUILD -fvisibility=hidden $(OMP) $(CFLAGS) -c $< -o $@
+
+$(B)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(WARN) -Wdouble-promotion $(CPPFLAGS) -DACTLAB_BUILD -fvisibility=hidden -fPIC $(OMP) $(CFLAGS) -c $< -o $@
+
+$(B)/tools/actlab/%.o: CPPFLAGS += $(PLOT_CFLAGS)
+
+$(B)/libactlab.a: $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/libactlab.so: $(PIC_OBJ)
+	$(CC) -shared $(OMP) $(LDFLAGS) -Wl,-soname,libactlab.so.0 $^ $(LDLIBS) -o $@
+
+$(B)/actlab: $(CLI_OBJ) $(B)/libactlab.a
+	$(CC) $(OMP) $(LDFLAGS) $^ $(PLOT_LIBS) $(LDLIBS) -o $@
+
+$(B)/tests/run: $(TEST_OBJ) $(B)/libactlab.a
+	$(CC) $(OMP) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(B)/gen_docs: $(B)/tools/gen_docs.o $(B)/libactlab.a
+	$(CC) $(OMP) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(B)/bench/%: $(B)/bench/%.o $(B)/libactlab.a
+	$(CC) $(OMP) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# libFuzzer harnesses (clang), each run for a bounded time.
+FUZZ_SECONDS ?= 60
+fuzz:
+	$(MAKE) -f fuzz/fuzz.mk FUZZ_SECONDS=$(FUZZ_SECONDS)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/actlab \
+	    $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 $(B)/libactlab.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(B)/libactlab.so $(DESTDIR)$(PREFIX)/lib/libactlab.so.$(VERSION)
+	ln -sf libactlab.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libactlab.so.0
+	ln -sf libactlab.so.0 $(DESTDIR)$(PREFIX)/lib/libactlab.so
+	install -m 644 include/actlab/*.h $(DESTDIR)$(PREFIX)/include/actlab/
+	install -m 755 $(B)/actlab $(DESTDIR)$(PREFIX)/bin/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' actlab.pc.in \
+	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/actlab.pc
+
+clean:
+	rm -rf build
+
+.PHONY: all deps run check asan bench docs fuzz install clean
+.SECONDARY:
+-include $(LIB_OBJ:.o=.d) $(PIC_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(B)/tools/gen_docs.d

@@ -1,0 +1,229 @@
+/* act.h -- built-in activation functions: one list, exact and fast forward/backward kernels.
+ *
+ * Every activation is one row of ACT_ACT_LIST. The enum, the name lookup, the descriptor
+ * table, the scalar/AVX2/AVX-512 kernels, the CLI listing, docs/activations.md and the tests
+ * are all generated from it.
+ *
+ * Data layout: x is (outer, channels, inner), contiguous. One call serves dense (N, C)
+ * tensors (outer = N, inner = 1) and conv (N, C, H, W) tensors (outer = N, inner = H*W).
+ * Parameters are either scalar, p[k], or per channel, p[k*channels + c] (parameter-major),
+ * chosen by the ACT_PER_CHANNEL flag. Parameter gradients dp have the same shape as p.
+ *
+ * Kernels never allocate, never print; they return an act_status.
+ */
+#ifndef ACTLAB_ACT_H
+#define ACTLAB_ACT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "actlab/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ACT_ACT_MAX_PARAMS 3
+
+/* Flags describing an activation's math (the `flags` column). */
+#define ACT_ACT_KINK    0x1u  /* not differentiable at the points in the kink columns */
+#define ACT_ACT_CHANNEL 0x2u  /* layers make its parameters per channel by default */
+#define ACT_ACT_RANDP   0x4u  /* the reference code draws p1, p2 from N(0,1) (ACON-C) */
+
+/*
+ * X(ID, name, np, flags, learn, n0, d0, n1, d1, n2, d2, nk, k0, k1, formula)
+ *   ID        enum suffix                ACT_ACT_SWISH
+ *   name      C identifier and CLI name  "swish"
+ *   np        number of parameters       0..ACT_ACT_MAX_PARAMS
+ *   flags     ACT_ACT_* above
+ *   learn     bit k set: parameter k is learnable (trained, never weight-decayed)
+ *   nK, dK    parameter K's name and default (unused slots: _ and 0)
+ *   nk,k0,k1  number of kinks at the default parameters, and where they are
+ *   formula   one line of math, for `actlab list` and docs/activations.md
+ */
+#define ACT_ACT_LIST(X)                                                                          \
+    X(RELU,       relu,        0, ACT_ACT_KINK, 0x0, _, 0.0f, _, 0.0f, _, 0.0f, 1, 0.0f, 0.0f,      \
+      "max(x, 0)")                                                                               \
+    X(LEAKY_RELU, leaky_relu,  1, ACT_ACT_KINK, 0x0, a, 0.01f, _, 0.0f, _, 0.0f, 1, 0.0f, 0.0f,     \
+      "x > 0 ? x : a*x")                                                                         \
+    X(PRELU,      prelu,       1, ACT_ACT_KINK | ACT_ACT_CHANNEL, 0x1, a, 0.25f, _, 0.0f, _, 0.0f,  \
+      1, 0.0f, 0.0f, "max(x, 0) + a*min(x, 0)")                                                  \
+    X(ELU,        elu,         1, ACT_ACT_KINK, 0x0, alpha, 1.0f, _, 0.0f, _, 0.0f, 1, 0.0f, 0.0f,  \
+      "x > 0 ? x : alpha*(exp(x) - 1)")                                                          \
+    X(SELU,       selu,        0, ACT_ACT_KINK, 0x0, _, 0.0f, _, 0.0f, _, 0.0f, 1, 0.0f, 0.0f,      \
+      "lambda*(x > 0 ? x : alpha*(exp(x) - 1)), alpha=1.6732632, lambda=1.0507010")              \
+    X(CELU,       celu,        1, 0, 0x0, alpha, 1.0f, _, 0.0f, _, 0.0f, 0, 0.0f, 0.0f,             \
+      "max(x, 0) + min(0, alpha*(exp(x/alpha) - 1))")                                            \
+    X(SOFTPLUS,   softplus,    2, 0, 0x0, beta, 1.0f, threshold, 20.0f, _, 0.0f, 0, 0.0f, 0.0f,     \
+      "beta*x > threshold ? x : log(1 + exp(beta*x))/beta")                                      \
+    X(SIGMOID,    sigmoid,     0, 0, 0x0, _, 0.0f, _, 0.0f, _, 0.0f, 0, 0.0f, 0.0f,                 \
+      "1/(1 + exp(-x))")                                                                         \
+    X(TANH,       tanh,        0, 0, 0x0, _, 0.0f, _, 0.0f, _, 0.0f, 0, 0.0f, 0.0f,                 \
+      "tanh(x)")                                                                                 \
+    X(HARDSIGMOID, hardsigmoid, 0, ACT_ACT_KINK, 0x0, _, 0.0f, _, 0.0f, _, 0.0f, 2, -3.0f, 3.0f,    \
+      "clip(x/6 + 1/2, 0, 1)")                                                                   \
+    X(HARDSWISH,  hardswish,   0, ACT_ACT_KINK, 0x0, _, 0.0f, _, 0.0f, _, 0.0f, 2, -3.0f, 3.0f,     \
+      "x*clip(x/6 + 1/2, 0, 1)")                                                                 \
+    X(RELU6,      relu6,       0, ACT_ACT_KINK, 0x0, _, 0.0f, _, 0.0f, _, 0.0f, 2, 0.0f, 6.0f,      \
+      "min(max(x, 0), 6)")                                                                       \
+    X(SILU,       silu,        0, 0, 0x0, _, 0.0f, _, 0.0f, _, 0.0f, 0, 0.0f, 0.0f,                 \
+      "x*sigmoid(x)  (Swish-1)")                                                                 \
+    X(SWISH,      swish,       1, ACT_ACT_CHANNEL, 0x1, beta, 1.0f, _, 0.0f, _, 0.0f, 0, 0.0f, 0.0f, \
+      "x*sigmoid(beta*x)")                                                                       \
+    X(GELU,       gelu,        0, 0, 0x0, _, 0.0f, _, 0.0f, _, 0.0f, 0, 0.0f, 0.0f,                 \
+      "x*Phi(x) = x/2*(1 + erf(x/sqrt(2)))")                                                     \
+    X(GELU_TANH,  gelu_tanh,   0, 0, 0x0, _, 0.0f, _, 0.0f, _, 0.0f, 0, 0.0f, 0.0f,                 \
+      "x/2*(1 + tanh(sqrt(2/pi)*(x + 0.044715*x^3)))")                                           \
+    X(MISH,       mish,        0, 0, 0x0, _, 0.0f, _, 0.0f, _, 0.0f, 0, 0.0f, 0.0f,                 \
+      "x*tanh(softplus(x))")                                                                     \
+    X(ACON_A,     acon_a,      1, ACT_ACT_CHANNEL, 0x1, beta, 1.0f, _, 0.0f, _, 0.0f, 0, 0.0f, 0.0f, \
+      "x*sigmoid(beta*x)  (ACON-A: smooth max(x, 0))")                                           \
+    X(ACON_B,     acon_b,      2, ACT_ACT_CHANNEL, 0x3, p, 0.25f, beta, 1.0f, _, 0.0f, 0, 0.0f,     \
+      0.0f, "(1 - p)*x*sigmoid(beta*(1 - p)*x) + p*x  (ACON-B: smooth max(x, p*x))")             \
+    X(ACON_C,     acon_c,      3, ACT_ACT_CHANNEL | ACT_ACT_RANDP, 0x7, p1, 1.0f, p2, 0.0f, beta,   \
+      1.0f, 0, 0.0f, 0.0f, "(p1 - p2)*x*sigmoid(beta*(p1 - p2)*x) + p2*x  (ACON-C)")             \
+    X(SMU,        smu,         2, 0, 0x2, alpha, 0.01f, mu, 2.5f, _, 0.0f, 0, 0.0f, 0.0f,           \
+      "((1 + alpha)*x + (1 - alpha)*x*erf(mu*(1 - alpha)*x))/2")                                 \
+    X(SMU1,       smu1,        2, 0, 0x2, alpha, 0.01f, mu, 4.332461424154261e-9f, _, 0.0f, 0,      \
+      0.0f, 0.0f, "((1 + alpha)*x + sqrt((1 - alpha)^2*x^2 + mu^2))/2")
+
+typedef enum act_act_id {
+#define X(ID, name, np, flags, learn, n0, d0, n1, d1, n2, d2, nk, k0, k1, formula) ACT_ACT_##ID,
+    ACT_ACT_LIST(X)
+#undef X
+    ACT_ACT_COUNT
+} act_act_id;
+
+/* Read-only description of one activation; see act_act_info(). */
+typedef struct act_act_desc {
+    const char *name;                               /* "swish" */
+    const char *formula;                            /* "x*sigmoid(beta*x)" */
+    int         n_params;                           /* 0..ACT_ACT_MAX_PARAMS */
+    unsigned    flags;                              /* ACT_ACT_* */
+    unsigned    learnable;                          /* bit k: parameter k is learnable */
+    const char *param_names[ACT_ACT_MAX_PARAMS];    /* "beta"; "_" for unused slots */
+    float       defaults[ACT_ACT_MAX_PARAMS];
+    int         n_kinks;                            /* at the default parameters */
+    float       kinks[2];
+} act_act_desc;
+
+/* Descriptor of id; NULL if id is out of range. Static storage. */
+ACT_API const act_act_desc *act_act_info(act_act_id id);
+
+/* Finds an activation by name. ACT_OK, or ACT_ENOTFOUND (*out untouched). */
+ACT_API int act_act_lookup(const char *name, act_act_id *out);
+
+/* Index of parameter `pname` of id in *k. ACT_OK, or ACT_ENOTFOUND. */
+ACT_API int act_act_param_index(act_act_id id, const char *pname, int *k);
+
+/*
+ * Named parameter presets: "default" for every activation, and for smu / smu1 also
+ * "original" (arXiv v1 values: alpha 0.25, mu 1e6 / mu 4.352665993287951e-9).
+ * Writes n_params values into p. ACT_OK or ACT_ENOTFOUND.
+ */
+ACT_API int act_act_preset(act_act_id id, const char *preset, float *p);
+
+/* Checks that parameter values are valid for id (finite; softplus beta != 0; celu alpha != 0;
+ * smu1 mu finite). ACT_OK or ACT_EINVAL. Called by the kernels on scalar parameters. */
+ACT_API int act_act_check_params(act_act_id id, const float *p);
+
+/* ---------------------------------------------------------------------------------------------
+ * Kernels */
+
+typedef struct act_shape {
+    size_t outer, channels, inner;
+} act_shape;
+
+/* A flat vector of n elements with scalar parameters. */
+static inline act_shape act_shape_flat(size_t n)
+{
+    act_shape s = { 1, 1, n };
+    return s;
+}
+
+/* Flags for the kernels. */
+#define ACT_PER_CHANNEL 0x1u  /* p is (n_params, channels); else p holds n_params scalars */
+#define ACT_DX_ASSIGN   0x2u  /* backward writes dx = ... instead of accumulating dx += ... */
+
+/*
+ * y = f(x; p) over a tensor of shape s.
+ * p may be NULL: the defaults, as scalars (then ACT_PER_CHANNEL must not be set).
+ * x and y may alias exactly (in place); no other overlap.
+ * ACT_EINVAL for a bad id, NULL x/y with elements, or invalid scalar parameters.
+ */
+ACT_API int act_act_forward(act_act_id id, const float *p, unsigned flags,
+                            const float *x, float *y, act_shape s);
+
+/*
+ * Accumulating backward pass. Takes the INPUT x (swish, gelu, mish cannot recover x from y):
+ *   dx[i]  += dy[i] * df/dx(x[i]; p)               (= instead of += with ACT_DX_ASSIGN)
+ *   dp[k]  += sum_i dy[i] * df/dp_k(x[i]; p)        scalar parameters, or per channel:
+ *   dp[k*C + c] += sum over outer, inner of channel c.
+ * dp may be NULL (parameter gradients skipped). dx may alias dy exactly.
+ * Parameter gradients are bitwise identical whatever the thread count.
+ */
+ACT_API int act_act_backward(act_act_id id, const float *p, unsigned flags,
+                             const float *x, const float *dy, float *dx, float *dp, act_shape s);
+
+/* Initial parameter values for a layer with `channels` channels, written parameter-major into
+ * p (n_params * channels floats). ACT_INIT_DEFAULT: the defaults everywhere. ACT_INIT_PAPER:
+ * as the reference code, i.e. ACON-C p1, p2 ~ N(0, 1) from `seed`, beta = 1. */
+typedef enum act_init { ACT_INIT_DEFAULT, ACT_INIT_PAPER } act_init;
+ACT_API int act_act_init_params(act_act_id id, act_init how, uint64_t seed, size_t channels,
+                                float *p);
+
+/* ---------------------------------------------------------------------------------------------
+ * Any activation: built-in or compiled expression, behind one descriptor (used by layers). */
+
+#define ACT_FN_MAX_PARAMS 8
+
+typedef struct act_fn act_fn;
+struct act_fn {
+    const char *name;                         /* "swish", or the expression's canonical text */
+    int         n_params;                     /* 0..ACT_FN_MAX_PARAMS */
+    unsigned    learnable;                    /* bit k: parameter k is learnable */
+    unsigned    flags;                        /* ACT_ACT_* */
+    const char *param_names[ACT_FN_MAX_PARAMS];
+    float       defaults[ACT_FN_MAX_PARAMS];
+    /* Same contracts as act_act_forward() / act_act_backward(). */
+    int (*forward)(const act_fn *f, const float *p, unsigned flags, const float *x, float *y,
+                   act_shape s);
+    int (*backward)(const act_fn *f, const float *p, unsigned flags, const float *x,
+                    const float *dy, float *dx, float *dp, act_shape s);
+    void *ctx;                                /* owned by whoever made the act_fn */
+};
+
+/* The descriptor of a built-in activation; static storage, NULL if id is out of range. */
+ACT_API const act_fn *act_act_fn(act_act_id id);
+
+/* ---------------------------------------------------------------------------------------------
+ * Run-time configuration: instruction set and threads.
+ * Process-wide settings, read from ACTLAB_ISA and ACTLAB_THREADS on first use. */
+
+#define ACT_ISA_LIST(X) \
+    X(SCALAR, scalar)   \
+    X(AVX2,   avx2)     \
+    X(AVX512, avx512)
+
+typedef enum act_isa {
+#define X(ID, name) ACT_ISA_##ID,
+    ACT_ISA_LIST(X)
+#undef X
+    ACT_ISA_COUNT
+} act_isa;
+
+ACT_API const char *act_isa_name(act_isa isa);
+ACT_API int  act_isa_lookup(const char *name, act_isa *out);    /* ACT_OK / ACT_ENOTFOUND */
+ACT_API int  act_isa_supported(act_isa isa);                    /* 1 if this CPU can run it */
+ACT_API act_isa act_isa_best(void);                             /* best supported */
+ACT_API act_isa act_isa_get(void);                              /* the one in use */
+/* Forces an instruction set; ACT_EUNSUPPORTED if this CPU lacks it. */
+ACT_API int  act_isa_set(act_isa isa);
+
+ACT_API int  act_threads_get(void);
+/* Sets the number of threads the kernels may use (>= 1); ACT_EINVAL otherwise. */
+ACT_API int  act_threads_set(int n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,30 @@
+#!/bin/sh
+# install-deps.sh -- installs the Debian packages actlab's build, tests and main job need.
+# Idempotent: checks each package with dpkg -s and runs `apt-get update` once, only when
+# something is missing. As root it installs; otherwise it prints the exact command to run.
+#   scripts/install-deps.sh           build, tests, main job
+#   scripts/install-deps.sh --bench   also the benchmark-only peers (PyTorch, oneDNN)
+set -eu
+
+PKGS="make gcc clang pkg-config libopenblas-dev zlib1g-dev libplplot-dev plplot-driver-cairo
+      libsqlite3-dev dataset-fashion-mnist"
+BENCH_PKGS="python3 python3-torch python3-numpy libdnnl-dev"
+
+want=$PKGS
+[ "${1:-}" = "--bench" ] && want="$PKGS $BENCH_PKGS"
+
+missing=""
+for p in $want; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+cmd="apt-get install -y --no-install-recommends$missing"
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: missing Debian packages:$missing" >&2
+    echo "install-deps: run as root:  apt-get update && $cmd" >&2
+    exit 1
+fi
+echo "install-deps: installing$missing" >&2
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $cmd

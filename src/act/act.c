@@ -1,0 +1,291 @@
+/* act.c -- the descriptor table, lookup, parameter helpers and the generic (scalar) kernels,
+ * all generated from ACT_ACT_LIST; the math is in act_scalar.h. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actlab/act.h"
+#include "act/act_scalar.h"
+
+// ----------------------------------------------------------------------------
+// descriptor table
+
+
+static const act_act_desc act_desc[] = {
+#define X(ID, name, np, flags, learn, n0, d0, n1, d1, n2, d2, nk, k0, k1, formula)              \
+    [ACT_ACT_##ID] = { #name, formula, np, flags, learn,                                     \
+                       { #n0, #n1, #n2 }, { d0, d1, d2 }, nk, { k0, k1 } },
+    ACT_ACT_LIST(X)
+#undef X
+};
+
+_Static_assert(sizeof act_desc / sizeof act_desc[0] == ACT_ACT_COUNT,
+               "act_desc out of sync with ACT_ACT_LIST");
+
+const act_act_desc *act_act_info(act_act_id id)
+{
+    if ((unsigned)id >= ACT_ACT_COUNT)
+        return NULL;
+    return &act_desc[id];
+}
+
+int act_act_lookup(const char *name, act_act_id *out)
+{
+    if (!name || !out)
+        return ACT_EINVAL;
+    for (int i = 0; i < ACT_ACT_COUNT; i++) {
+        if (strcmp(act_desc[i].name, name) == 0) {
+            *out = (act_act_id)i;
+            return ACT_OK;
+        }
+    }
+    return ACT_ENOTFOUND;   /* never fall back silently to relu */
+}
+
+int act_act_param_index(act_act_id id, const char *pname, int *k)
+{
+    const act_act_desc *d = act_act_info(id);
+    if (!d || !pname || !k)
+        return ACT_EINVAL;
+    for (int j = 0; j < d->n_params; j++) {
+        if (strcmp(d->param_names[j], pname) == 0) {
+            *k = j;
+            return ACT_OK;
+        }
+    }
+    return ACT_ENOTFOUND;
+}
+
+/* X(activation, preset, p0, p1, p2) -- named parameter sets beside "default". */
+#define ACT_PRESET_LIST(X)                                     \
+    X(SMU,  "original", 0.25f, 1e6f, 0.0f)                     \
+    X(SMU1, "original", 0.25f, 4.352665993287951e-9f, 0.0f)
+
+int act_act_preset(act_act_id id, const char *preset, float *p)
+{
+    const act_act_desc *d = act_act_info(id);
+    if (!d || !preset || !p)
+        return ACT_EINVAL;
+    if (strcmp(preset, "default") == 0) {
+        memcpy(p, d->defaults, (size_t)d->n_params * sizeof *p);
+        return ACT_OK;
+    }
+#define X(ID, name, p0, p1, p2)                                        \
+    if (id == ACT_ACT_##ID && strcmp(preset, name) == 0) {             \
+        const float v[ACT_ACT_MAX_PARAMS] = { p0, p1, p2 };            \
+        memcpy(p, v, (size_t)d->n_params * sizeof *p);                 \
+        return ACT_OK;                                                 \
+    }
+    ACT_PRESET_LIST(X)
+#undef X
+    return ACT_ENOTFOUND;
+}
+
+int act_act_check_params(act_act_id id, const float *p)
+{
+    const act_act_desc *d = act_act_info(id);
+    if (!d)
+        return ACT_EINVAL;
+    if (!p)
+        return ACT_OK;
+    for (int k = 0; k < d->n_params; k++)
+        if (isnan(p[k]))
+            return ACT_EINVAL;
+    switch (id) {
+    case ACT_ACT_SOFTPLUS:
+        return (p[0] != 0.0f && isfinite(p[0])) ? ACT_OK : ACT_EINVAL;
+    case ACT_ACT_CELU:
+        return (p[0] != 0.0f && isfinite(p[0])) ? ACT_OK : ACT_EINVAL;
+    case ACT_ACT_SMU1:
+        return isfinite(p[1]) ? ACT_OK : ACT_EINVAL;
+    case ACT_ACT_RELU: case ACT_ACT_LEAKY_RELU: case ACT_ACT_PRELU: case ACT_ACT_ELU:
+    case ACT_ACT_SELU: case ACT_ACT_SIGMOID: case ACT_ACT_TANH: case ACT_ACT_HARDSIGMOID:
+    case ACT_ACT_HARDSWISH: case ACT_ACT_RELU6: case ACT_ACT_SILU: case ACT_ACT_SWISH:
+    case ACT_ACT_GELU: case ACT_ACT_GELU_TANH: case ACT_ACT_MISH: case ACT_ACT_ACON_A:
+    case ACT_ACT_ACON_B: case ACT_ACT_ACON_C: case ACT_ACT_SMU: case ACT_ACT_COUNT:
+        break;
+    }
+    return ACT_OK;
+}
+
+// ----------------------------------------------------------------------------
+// generic scalar kernels: one contiguous run of elements sharing one parameter set
+
+typedef void act_fwd_fn(const float *p, const float *x, float *y, size_t n);
+typedef void act_bwd_fn(const float *p, const float *x, const float *dy, float *dx,
+                        double *acc, size_t n, int assign);
+
+#define X(ID, name, np, flags, learn, n0, d0, n1, d1, n2, d2, nk, k0, k1, formula)            \
+    static void act_##name##_fwd(const float *p, const float *x, float *y, size_t n)          \
+    {                                                                                       \
+        for (size_t i = 0; i < n; i++)                                                      \
+            y[i] = act_##name##_f(x[i], p);                                                 \
+    }                                                                                       \
+    static void act_##name##_bwd(const float *p, const float *x, const float *dy,            \
+                                 float *dx, double *acc, size_t n, int assign)              \
+    {                                                                                       \
+        float local[ACT_ACT_MAX_PARAMS + 1] = { 0 };                                        \
+        for (size_t i = 0; i < n; i++) {                                                    \
+            float g = dy[i] * act_##name##_d(x[i], p, local);                               \
+            dx[i] = assign ? g : dx[i] + g;                                                 \
+            for (int k = 0; k < (np); k++)                                                  \
+                acc[k] += (double)(dy[i] * local[k]);                                       \
+        }                                                                                   \
+    }
+ACT_ACT_LIST(X)
+#undef X
+
+static const struct act_kern {
+    act_fwd_fn *fwd;
+    act_bwd_fn *bwd;
+} act_kern_scalar[] = {
+#define X(ID, name, np, flags, learn, n0, d0, n1, d1, n2, d2, nk, k0, k1, formula)            \
+    [ACT_ACT_##ID] = { act_##name##_fwd, act_##name##_bwd },
+    ACT_ACT_LIST(X)
+#undef X
+};
+
+// ----------------------------------------------------------------------------
+// public kernels
+
+static int act_args_ok(act_act_id id, const float *p, unsigned flags, const float *x,
+                       const float *y, act_shape s)
+{
+    if ((unsigned)id >= ACT_ACT_COUNT)
+        return ACT_EINVAL;
+    size_t n = s.outer * s.channels * s.inner;
+    if (n && (!x || !y))
+        return ACT_EINVAL;
+    if ((flags & ACT_PER_CHANNEL) && !p && act_desc[id].n_params > 0)
+        return ACT_EINVAL;
+    if (!(flags & ACT_PER_CHANNEL))
+        return act_act_check_params(id, p);
+    return ACT_OK;
+}
+
+int act_act_forward(act_act_id id, const float *p, unsigned flags, const float *x, float *y,
+                    act_shape s)
+{
+    int rc = act_args_ok(id, p, flags, x, y, s);
+    if (rc != ACT_OK)
+        return rc;
+    const act_act_desc *d = &act_desc[id];
+    const struct act_kern *k = &act_kern_scalar[id];
+    if (!p)
+        p = d->defaults;
+    if (!(flags & ACT_PER_CHANNEL) || d->n_params == 0) {
+        k->fwd(p, x, y, s.outer * s.channels * s.inner);
+        return ACT_OK;
+    }
+    for (size_t o = 0; o < s.outer; o++) {
+        for (size_t c = 0; c < s.channels; c++) {
+            float pc[ACT_ACT_MAX_PARAMS];
+            for (int j = 0; j < d->n_params; j++)
+                pc[j] = p[(size_t)j * s.channels + c];
+            size_t off = (o * s.channels + c) * s.inner;
+            k->fwd(pc, x + off, y + off, s.inner);
+        }
+    }
+    return ACT_OK;
+}
+
+int act_act_backward(act_act_id id, const float *p, unsigned flags, const float *x,
+                     const float *dy, float *dx, float *dp, act_shape s)
+{
+    int rc = act_args_ok(id, p, flags, x, dx, s);
+    if (rc != ACT_OK)
+        return rc;
+    size_t n = s.outer * s.channels * s.inner;
+    if (n && !dy)
+        return ACT_EINVAL;
+    const act_act_desc *d = &act_desc[id];
+    const struct act_kern *k = &act_kern_scalar[id];
+    int assign = (flags & ACT_DX_ASSIGN) != 0;
+    if (!p)
+        p = d->defaults;
+    if (!(flags & ACT_PER_CHANNEL) || d->n_params == 0) {
+        double acc[ACT_ACT_MAX_PARAMS] = { 0 };
+        k->bwd(p, x, dy, dx, acc, n, assign);
+        for (int j = 0; dp && j < d->n_params; j++)
+            dp[j] += (float)acc[j];
+        return ACT_OK;
+    }
+    for (size_t c = 0; c < s.channels; c++) {
+        float pc[ACT_ACT_MAX_PARAMS];
+        double acc[ACT_ACT_MAX_PARAMS] = { 0 };
+        for (int j = 0; j < d->n_params; j++)
+            pc[j] = p[(size_t)j * s.channels + c];
+        for (size_t o = 0; o < s.outer; o++) {
+            size_t off = (o * s.channels + c) * s.inner;
+            k->bwd(pc, x + off, dy + off, dx + off, acc, s.inner, assign);
+        }
+        for (int j = 0; dp && j < d->n_params; j++)
+            dp[(size_t)j * s.channels + c] += (float)acc[j];
+    }
+    return ACT_OK;
+}
+
+// ----------------------------------------------------------------------------
+// parameter initialisation
+
+static uint64_t act_splitmix64(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static double act_normal(uint64_t *s)      /* Box-Muller, one value per call */
+{
+    double u1 = ((double)(act_splitmix64(s) >> 11) + 0.5) * 0x1.0p-53;
+    double u2 = (double)(act_splitmix64(s) >> 11) * 0x1.0p-53;
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+int act_act_init_params(act_act_id id, act_init how, uint64_t seed, size_t channels, float *p)
+{
+    const act_act_desc *d = act_act_info(id);
+    if (!d || (channels && d->n_params && !p))
+        return ACT_EINVAL;
+    for (int j = 0; j < d->n_params; j++)
+        for (size_t c = 0; c < channels; c++)
+            p[(size_t)j * channels + c] = d->defaults[j];
+    if (how == ACT_INIT_PAPER && (d->flags & ACT_ACT_RANDP)) {
+        uint64_t s = seed;
+        for (int j = 0; j < 2; j++)                 /* p1, p2 ~ N(0, 1) per channel */
+            for (size_t c = 0; c < channels; c++)
+                p[(size_t)j * channels + c] = (float)act_normal(&s);
+    }
+    return ACT_OK;
+}
+
+// ----------------------------------------------------------------------------
+// act_fn descriptors of the built-ins
+
+static int act_fn_builtin_fwd(const act_fn *f, const float *p, unsigned flags, const float *x,
+                              float *y, act_shape s)
+{
+    return act_act_forward((act_act_id)(size_t)f->ctx, p, flags, x, y, s);
+}
+
+static int act_fn_builtin_bwd(const act_fn *f, const float *p, unsigned flags, const float *x,
+                              const float *dy, float *dx, float *dp, act_shape s)
+{
+    return act_act_backward((act_act_id)(size_t)f->ctx, p, flags, x, dy, dx, dp, s);
+}
+
+static const act_fn act_fn_table[] = {
+#define X(ID, name, np, flags, learn, n0, d0, n1, d1, n2, d2, nk, k0, k1, formula)             \
+    [ACT_ACT_##ID] = { #name, np, learn, flags, { #n0, #n1, #n2 }, { d0, d1, d2 },           \
+                       act_fn_builtin_fwd, act_fn_builtin_bwd, (void *)(size_t)ACT_ACT_##ID },
+    ACT_ACT_LIST(X)
+#undef X
+};
+
+const act_fn *act_act_fn(act_act_id id)
+{
+    if ((unsigned)id >= ACT_ACT_COUNT)
+        return NULL;
+    return &act_fn_table[id];
+}

@@ -1,0 +1,42 @@
+/* main.c -- the test runner: runs every test in TEST_LIST (or those whose name contains
+ * argv[1]), prints ok/FAIL per test and ends with "N passed, N failed"; exits non-zero on
+ * any failure. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "test.h"
+
+int test_failures;
+
+static const struct {
+    const char *name;
+    void (*run)(void);
+} tests[] = {
+#define X(name) { #name, test_##name },
+    TEST_LIST(X)
+#undef X
+};
+
+int main(int argc, char **argv)
+{
+    const char *filter = argc > 1 ? argv[1] : "";
+    int passed = 0, failed = 0;
+
+    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
+        if (!strstr(tests[i].name, filter))
+            continue;
+        int before = test_failures;
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        tests[i].run();
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+        int ok = test_failures == before;
+        printf("%-48s %s  (%.2f s)\n", tests[i].name, ok ? "ok" : "FAIL", s);
+        fflush(stdout);
+        ok ? passed++ : failed++;
+    }
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;   /* a test binary that cannot fail is not a test */
+}

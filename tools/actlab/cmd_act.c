@@ -1,0 +1,17 @@
+/* cmd_act.c -- placeholder until this command is implemented. */
+#include "cli.h"
+#include "commands.h"
+
+int cmd_list(int argc, char **argv)
+{
+    (void)argc;
+    cli_error(argv[0], "not implemented yet");
+    return CLI_EXIT_FAILURE;
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    (void)argc;
+    cli_error(argv[0], "not implemented yet");
+    return CLI_EXIT_FAILURE;
+}
