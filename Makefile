@@ -58,6 +58,11 @@ asan: deps                     # separate build dir: never mixes with normal obj
 bench: all
 	./$(B)/actlab bench
 
+# actlab side by side with PyTorch 1.13 and oneDNN 2.6 (benchmark-only dependencies).
+bench-peers: all
+	scripts/install-deps.sh --bench
+	bench/peers/run.sh $(B)
+
 docs: $(B)/gen_docs
 	./$(B)/gen_docs > docs/activations.md.tmp && mv docs/activations.md.tmp docs/activations.md
 
@@ -112,6 +117,6 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all deps run check asan bench docs fuzz install clean
+.PHONY: all deps run check asan bench bench-peers docs fuzz install clean
 .SECONDARY:
 -include $(LIB_OBJ:.o=.d) $(PIC_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(B)/tools/gen_docs.d
