@@ -78,7 +78,7 @@ while [ "$r" -le "$ROUNDS" ]; do
             echo "round $r, 2^$n, $t thread(s): oneDNN" >&2
             # shellcheck disable=SC2086
             OMP_NUM_THREADS="$t" "$OUT/onednn_act" --sizes "$n" --min-ms "$MIN_MS" --reps "$REPS" \
-                --reps-large "$REPS_LARGE" $ACTS 2>/dev/null >> "$CSV"
+                --reps-large "$REPS_LARGE" $ACTS >> "$CSV"
         done
     done
     r=$((r + 1))

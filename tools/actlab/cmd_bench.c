@@ -301,6 +301,12 @@ int cmd_bench(int argc, char **argv)
         printf(" %s", act_isa_name(isas[k]));
     printf(" (best %s); reps %d (%d at n >= 2^22), min %.3g ms per rep, seed %ld\n",
            act_isa_name(act_isa_best()), cfg.reps, cfg.reps_large, 1e3 * cfg.min_s, seed);
+    FILE *la = fopen("/proc/loadavg", "r");     /* other load on this machine, if Linux */
+    double l1;
+    if (la && fscanf(la, "%lf", &l1) == 1)
+        printf("# load average before the run: %.2f (timings on a loaded machine are noisy)\n", l1);
+    if (la)
+        fclose(la);
     printf("# bound: STREAM loops (%s) in one OpenMP region; fwd = copy 8 B/elem, "
            "bwd = triad 12 B/elem\n", bench_stream_isa());
 
