@@ -1,10 +1,306 @@
-/* cmd_demo.c -- placeholder until this command is implemented. */
+/* cmd_demo.c -- `actlab demo`, the main job (`make run`): a plot of every activation with its
+ * derivative, a few composite figures, an index of what was written, then a short benchmark.
+ * The work is a list of steps (DEMO_STEP_LIST); a step is one function over demo_ctx. Every
+ * figure is drawn by cmd_plot from an argument vector, so each has a reproducible command. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bench.h"
 #include "cli.h"
 #include "commands.h"
 
+#define MAX_FILES 256
+
+typedef struct demo_ctx {
+    const char *cmd;                    /* "demo", for messages */
+    const char *out;                    /* output directory */
+    int         quick;                  /* PNG only, fewer samples, no benchmark */
+    int         n_files;
+    char       *files[MAX_FILES];       /* written, relative to out; owned (strdup) */
+    char       *commands[MAX_FILES];    /* the actlab command that made files[i], or NULL */
+} demo_ctx;
+
+typedef int demo_step(demo_ctx *ctx);   /* 0, or a CLI_EXIT_* code; prints its own errors */
+
+static demo_step step_activation_plots, step_composite_plots, step_index, step_benchmark;
+
+/* X(function, title) -- run in order; the training comparison is added here as its own step. */
+#define DEMO_STEP_LIST(X)                                                      \
+    X(step_activation_plots, "every activation with its derivative")          \
+    X(step_composite_plots,  "composite figures")                             \
+    X(step_index,            "index of the figures")                          \
+    X(step_benchmark,        "benchmark summary")
+
+static const struct demo_step_entry {
+    demo_step  *run;
+    const char *title;
+} demo_steps[] = {
+#define X(fn, title) { fn, title },
+    DEMO_STEP_LIST(X)
+#undef X
+};
+
+// ----------------------------------------------------------------------------
+// helpers
+
+/* Records a written file (name relative to ctx->out) and the command that wrote it. */
+static int add_file(demo_ctx *ctx, const char *name, const char *command)
+{
+    if (ctx->n_files == MAX_FILES) {
+        cli_error(ctx->cmd, "too many output files");
+        return CLI_EXIT_FAILURE;
+    }
+    ctx->files[ctx->n_files] = strdup(name);
+    ctx->commands[ctx->n_files] = command ? strdup(command) : NULL;
+    if (!ctx->files[ctx->n_files] || (command && !ctx->commands[ctx->n_files])) {
+        free(ctx->files[ctx->n_files]);
+        free(ctx->commands[ctx->n_files]);
+        cli_error(ctx->cmd, "out of memory");
+        return CLI_EXIT_FAILURE;
+    }
+    ctx->n_files++;
+    printf("  %s/%s\n", ctx->out, name);
+    return 0;
+}
+
+/* mkdir -p */
+static int make_dirs(const char *cmd, const char *dir)
+{
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path) {
+        cli_error(cmd, "directory name too long");
+        return -1;
+    }
+    for (char *s = path + 1;; s++) {
+        if (*s == '/' || *s == '\0') {
+            char c = *s;
+            *s = '\0';
+            if (mkdir(path, 0777) != 0 && errno != EEXIST) {
+                cli_error(cmd, "cannot create directory '%s': %s", path, strerror(errno));
+                return -1;
+            }
+            *s = c;
+            if (c == '\0')
+                break;
+        }
+    }
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        cli_error(cmd, "'%s' is not a directory", dir);
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * Draws one figure with `actlab plot ARGS... -o OUT/NAME.EXT` for each format (PNG, and SVG
+ * unless quick). args is NULL-terminated and excludes "plot" and -o.
+ */
+static int demo_plot(demo_ctx *ctx, const char *name, const char *const *args)
+{
+    static const char *const exts[] = { "png", "svg" };
+    char command[1024] = "actlab plot";
+    for (const char *const *a = args; *a; a++) {
+        int quote = strpbrk(*a, " ,()") != NULL && (*a)[0] != '-';
+        snprintf(command + strlen(command), sizeof command - strlen(command),
+                 quote ? " '%s'" : " %s", *a);
+    }
+    for (int e = 0; e < (ctx->quick ? 1 : 2); e++) {
+        char file[256], path[4096];
+        char *argv[64];
+        int argc = 0;
+        snprintf(file, sizeof file, "%s.%s", name, exts[e]);
+        snprintf(path, sizeof path, "%s/%s", ctx->out, file);
+        argv[argc++] = "plot";
+        for (const char *const *a = args; *a && argc < 58; a++)
+            argv[argc++] = (char *)(uintptr_t)*a;   // getopt permutes the array, not strings
+        if (ctx->quick) {
+            argv[argc++] = "--points";
+            argv[argc++] = "201";
+        }
+        argv[argc++] = "-o";
+        argv[argc++] = path;
+        argv[argc] = NULL;
+        optind = 0;                     // glibc: fully reinitialise getopt for this call
+        int rc = cmd_plot(argc, argv);
+        if (rc != CLI_EXIT_OK)
+            return rc;
+        char full[sizeof command + sizeof file + 8];
+        snprintf(full, sizeof full, "%s -o %s", command, file);
+        if (add_file(ctx, file, full) != 0)
+            return CLI_EXIT_FAILURE;
+    }
+    return 0;
+}
+
+// ----------------------------------------------------------------------------
+// steps
+
+static int step_activation_plots(demo_ctx *ctx)
+{
+    for (int i = 0; i < ACT_ACT_COUNT; i++) {
+        const act_act_desc *d = act_act_info((act_act_id)i);
+        double a = -5.0, b = 5.0;               // wide enough to show every kink
+        for (int k = 0; k < d->n_kinks; k++) {
+            if (d->kinks[k] - 2.0 < a)
+                a = d->kinks[k] - 2.0;
+            if (d->kinks[k] + 2.0 > b)
+                b = d->kinks[k] + 2.0;
+        }
+        char range[64], title[160], name[96];
+        snprintf(range, sizeof range, "%g:%g", a, b);
+        snprintf(title, sizeof title, "%s: %s", d->name, d->formula);
+        snprintf(name, sizeof name, "act_%s", d->name);
+        const char *args[] = { d->name, "--deriv", "--range", range, "--title", title, NULL };
+        int rc = demo_plot(ctx, name, args);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int step_composite_plots(demo_ctx *ctx)
+{
+    static const struct {
+        const char *name;
+        const char *args[16];
+    } figs[] = {
+        { "smoothmax_relu_swish",
+          { "relu", "swish", "--sweep", "beta=0.1,0.5,1,2,10", "--deriv", "--range", "-6:6",
+            "--title", "Swish is a smooth maximum: x*sigmoid(beta*x) -> relu as beta grows",
+            NULL } },
+        { "acon_c_beta_sweep",
+          { "acon_c", "-p", "p1=1.2", "-p", "p2=-0.8", "--sweep", "beta=0.5,1,2,10", "--deriv",
+            "--range", "-6:6", "--title", "ACON-C, p1 = 1.2, p2 = -0.8: beta switches "
+            "between linear and non-linear", NULL } },
+        { "smu_smu1_leaky_relu",
+          { "leaky_relu:a=0.25", "smu:alpha=0.25,mu=1", "smu:alpha=0.25,mu=4",
+            "smu1:alpha=0.25,mu=0.5", "smu1:alpha=0.25,mu=0.1", "--deriv", "--range", "-3:3",
+            "--title", "SMU and SMU-1: smooth approximations of leaky ReLU (alpha = 0.25)",
+            NULL } },
+        { "gelu_silu_mish",
+          { "gelu", "silu", "mish", "--deriv", "--range", "-5:3",
+            "--title", "GELU vs SiLU vs Mish", NULL } },
+    };
+    for (size_t i = 0; i < sizeof figs / sizeof figs[0]; i++) {
+        int rc = demo_plot(ctx, figs[i].name, figs[i].args);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* index.md: every figure (as an image link) with the command that reproduces it. */
+static int step_index(demo_ctx *ctx)
+{
+    char path[4096], tmp[4200];
+    snprintf(path, sizeof path, "%s/index.md", ctx->out);
+    snprintf(tmp, sizeof tmp, "%s.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        cli_error(ctx->cmd, "cannot create '%s': %s", path, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            unlink(tmp);
+        }
+        return CLI_EXIT_FAILURE;
+    }
+    fprintf(f, "# actlab demo\n\nWritten by `actlab demo%s`. Each figure is reproduced by the "
+               "command under it.\n", ctx->quick ? " --quick" : "");
+    for (int i = 0; i < ctx->n_files; i++) {
+        if (!ctx->commands[i])
+            continue;
+        fprintf(f, "\n## %s\n\n![%s](%s)\n\n    %s\n", ctx->files[i], ctx->files[i],
+                ctx->files[i], ctx->commands[i]);
+    }
+    mode_t mask = umask(0);
+    umask(mask);
+    int bad = fchmod(fd, 0666 & ~mask) != 0;
+    bad |= ferror(f) != 0;
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, path) != 0) {
+        cli_error(ctx->cmd, "cannot write '%s': %s", path, strerror(errno));
+        unlink(tmp);
+        return CLI_EXIT_FAILURE;
+    }
+    return add_file(ctx, "index.md", NULL);
+}
+
+static int step_benchmark(demo_ctx *ctx)
+{
+    if (ctx->quick) {
+        printf("  skipped (--quick); run `actlab bench` for the full benchmark\n");
+        return 0;
+    }
+    fflush(stdout);
+    if (bench_summary(stdout) != 0) {
+        cli_error(ctx->cmd, "a kernel failed validation against the scalar reference");
+        return CLI_EXIT_FAILURE;
+    }
+    return 0;
+}
+
+// ----------------------------------------------------------------------------
+// command
+
+static void demo_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: actlab demo [--out DIR] [--quick]\n"
+            "\n"
+            "The main job (`make run`): writes to DIR a plot of every activation with its\n"
+            "derivative, composite figures (smooth maximum relu/swish, ACON-C beta sweep,\n"
+            "SMU/SMU-1/leaky ReLU, GELU/SiLU/Mish) and index.md with the command behind each\n"
+            "figure; prints the files written, then a short kernel benchmark.\n"
+            "\n"
+            "  -o, --out DIR   output directory, created if needed (default: out)\n"
+            "  -q, --quick     PNG only, fewer samples, no benchmark (for tests)\n"
+            "  -h, --help      show this help\n");
+}
+
 int cmd_demo(int argc, char **argv)
 {
-    (void)argc;
-    cli_error(argv[0], "not implemented yet");
-    return CLI_EXIT_FAILURE;
+    static const struct option longopts[] = {
+        { "out",   required_argument, NULL, 'o' },
+        { "quick", no_argument,       NULL, 'q' },
+        { "help",  no_argument,       NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    demo_ctx ctx = { .cmd = argv[0], .out = "out" };
+    int c;
+    while ((c = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'o': ctx.out = optarg; break;
+        case 'q': ctx.quick = 1; break;
+        case 'h': demo_usage(stdout); return CLI_EXIT_OK;
+        default:  demo_usage(stderr); return CLI_EXIT_USAGE;
+        }
+    }
+    if (optind != argc) {
+        cli_error(ctx.cmd, "unexpected argument '%s'", argv[optind]);
+        demo_usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (!*ctx.out || make_dirs(ctx.cmd, ctx.out) != 0)
+        return CLI_EXIT_FAILURE;
+
+    int rc = CLI_EXIT_OK;
+    for (size_t i = 0; i < sizeof demo_steps / sizeof demo_steps[0] && rc == CLI_EXIT_OK; i++) {
+        printf("%s%s:\n", i ? "\n" : "", demo_steps[i].title);
+        rc = demo_steps[i].run(&ctx);
+        fflush(stdout);
+    }
+    if (rc == CLI_EXIT_OK)
+        printf("\nwrote %d files to %s/ (see %s/index.md)\n", ctx.n_files, ctx.out, ctx.out);
+    for (int i = 0; i < ctx.n_files; i++) {
+        free(ctx.files[i]);
+        free(ctx.commands[i]);
+    }
+    return rc;
 }
