@@ -31,6 +31,18 @@ static void list_usage(FILE *f)
             "  -h, --help  show this help\n");
 }
 
+/* The shortest decimal that reads back as v (0.01f prints as 0.01, not 0.00999999978). */
+static const char *num(float v, char *buf, size_t len)
+{
+    for (int prec = 6; prec < 9; prec++) {
+        snprintf(buf, len, "%.*g", prec, (double)v);
+        if (strtof(buf, NULL) == v)
+            return buf;
+    }
+    snprintf(buf, len, "%.9g", (double)v);
+    return buf;
+}
+
 /* Writes "a=0.25*, b=1" for d into buf (the parameters column of `actlab list`). */
 static void format_params(const act_act_desc *d, char *buf, size_t len)
 {
@@ -41,8 +53,9 @@ static void format_params(const act_act_desc *d, char *buf, size_t len)
         return;
     }
     for (int k = 0; k < d->n_params && used < len; k++) {
-        int w = snprintf(buf + used, len - used, "%s%s=%.7g%s", k ? ", " : "", d->param_names[k],
-                         (double)d->defaults[k], (d->learnable & (1u << k)) ? "*" : "");
+        char v[32];
+        int w = snprintf(buf + used, len - used, "%s%s=%s%s", k ? ", " : "", d->param_names[k],
+                         num(d->defaults[k], v, sizeof v), (d->learnable & (1u << k)) ? "*" : "");
         if (w < 0)
             break;
         used += (size_t)w;
