@@ -89,7 +89,7 @@ int act_act_check_params(act_act_id id, const float *p)
     if (!p)
         return ACT_OK;
     for (int k = 0; k < d->n_params; k++)
-        if (isnan(p[k]))
+        if (!isfinite(p[k]))
             return ACT_EINVAL;
     switch (id) {
     case ACT_ACT_SOFTPLUS:
@@ -160,6 +160,13 @@ static int act_args_ok(act_act_id id, const float *p, unsigned flags, const floa
         return ACT_EINVAL;
     if (!(flags & ACT_PER_CHANNEL))
         return act_act_check_params(id, p);
+    for (size_t c = 0; c < s.channels && act_desc[id].n_params > 0; c++) {
+        float pc[ACT_ACT_MAX_PARAMS];
+        for (int j = 0; j < act_desc[id].n_params; j++)
+            pc[j] = p[(size_t)j * s.channels + c];
+        if (act_act_check_params(id, pc) != ACT_OK)
+            return ACT_EINVAL;
+    }
     return ACT_OK;
 }
 

@@ -1,0 +1,446 @@
+/* test_act_accuracy.c -- accuracy of every activation (value and every gradient) against the
+ * long-double reference on a dense grid and special values, on every ISA path; finite-
+ * difference gradient checks; ACON identities; per-channel layouts; thread reproducibility;
+ * and the block vector math of src/act/vmath.h against double libm. */
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "act/vmath.h"
+#include "act_eval.h"
+#include "actlab/act.h"
+#include "test.h"
+
+static uint64_t rng_next(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static float rng_unif(uint64_t *s, float lo, float hi)
+{
+    return lo + (hi - lo) * (float)((double)(rng_next(s) >> 40) * 0x1p-24);
+}
+
+/* The grid: [-100, 100] in steps of 0.01, 4096 random points in [-30, 30], special values. */
+static float *grid_new(size_t *n)
+{
+    static const float sp[] = { 0.0f, -0.0f, INFINITY, -INFINITY, NAN, 1e-45f, -1e-45f, 1e-40f,
+                                -1e-40f, FLT_MIN, -FLT_MIN, FLT_MAX, -FLT_MAX, 88.8f, -88.8f,
+                                89, -89, 1e4f, -1e4f, 88.72283905f, -88.72283905f, 87.3f,
+                                -87.3f, 1e-7f, -1e-7f, 1e-20f, -1e-20f, 3, -3, 6, 1e6f, -1e6f,
+                                1e30f, -1e30f, 1e13f, -1e13f, 1e19f, -1e19f };
+    size_t ns = sizeof sp / sizeof sp[0], m = 20001 + 4096 + ns;
+    float *x = malloc(m * sizeof *x);
+    size_t k = 0;
+    for (int i = -10000; i <= 10000; i++)
+        x[k++] = (float)(i * 0.01);
+    uint64_t s = 42;
+    for (int i = 0; i < 4096; i++)
+        x[k++] = rng_unif(&s, -30, 30);
+    for (size_t i = 0; i < ns; i++)
+        x[k++] = sp[i];
+    *n = k;
+    return x;
+}
+
+/* |x * dr/dx| of output `w` (0 f, 1 d, 2 + k dp_k) of the reference, by a central difference
+ * over x (1 +- 2^-16). */
+static double ref_sens(act_act_id id, float x, const float *p, int w, const ref_val *r0)
+{
+    if (!isfinite(x) || x == 0.0f)
+        return 0.0;
+    if (w == 0)
+        return fabs((double)x * r0->d);
+    float xa = x * (1.0f + 0x1p-16f), xb = x * (1.0f - 0x1p-16f);
+    ref_val ra, rb;
+    ref_act_eval(id, xa, p, &ra);
+    ref_act_eval(id, xb, p, &rb);
+    double va = w == 1 ? ra.d : ra.dp[w - 2], vb = w == 1 ? rb.d : rb.dp[w - 2];
+    double s = fabs((double)x * (va - vb) / ((double)xa - (double)xb));
+    return isfinite(s) ? s : 0.0;
+}
+
+typedef struct acc_stats {
+    double worst;      /* max err/tol */
+    double maxrel[2];  /* max relative error where |ref| >= 1e-6: forward, backward */
+} acc_stats;
+
+/* Checks one ISA (strict or condition-aware) over the grid for every activation and
+ * parameter set; prints the max relative errors per activation. */
+static void accuracy_on(act_isa isa, int strict)
+{
+    size_t n;
+    float *x = grid_new(&n);
+    float *f = malloc(n * sizeof *f), *d = malloc(n * sizeof *d);
+    float *dp = malloc(3 * n * sizeof *dp);
+    act_isa_set(isa);
+    fprintf(stderr, "  accuracy %s (%s): max rel err fwd / bwd (|ref| >= 1e-6)\n",
+            act_isa_name(isa), strict ? "strict" : "condition-aware");
+    for (int id = 0; id < ACT_ACT_COUNT; id++) {
+        const act_act_desc *desc = act_act_info((act_act_id)id);
+        acc_stats st = { 0, { 0, 0 } };
+        int bad = 0;
+        for (int set = 0; set < N_PSETS; set++) {
+            float p[3];
+            act_pset((act_act_id)id, set, p);
+            act_eval((act_act_id)id, p, x, n, f, d, dp);
+            for (size_t i = 0; i < n; i++) {
+                ref_val r;
+                ref_act_eval((act_act_id)id, x[i], p, &r);
+                for (int w = 0; w < 2 + desc->n_params; w++) {
+                    double rv = w == 0 ? r.f : (w == 1 ? r.d : r.dp[w - 2]);
+                    double t = w == 0 ? r.tf : (w == 1 ? r.td : r.tdp[w - 2]);
+                    double got = w == 0 ? f[i] : (w == 1 ? d[i] : dp[(size_t)(w - 2) * n + i]);
+                    double xs = strict ? 0.0 : ref_sens((act_act_id)id, x[i], p, w, &r);
+                    double tol = act_tol(rv, t, xs, strict);
+                    if (!act_ok(got, rv, tol)) {
+                        if (bad++ < 5)
+                            fprintf(stderr, "    %s set %d out %d x=%.9g: got %.9g ref %.9g "
+                                    "tol %.3g\n", desc->name, set, w, x[i], got, rv, tol);
+                        test_failures += bad == 1;
+                        continue;
+                    }
+                    if (isfinite(rv) && fabs(rv) >= 1e-6 && fabs(rv) < 3e38) {
+                        double e = fabs(got - rv) / fabs(rv);
+                        st.maxrel[w > 0] = fmax(st.maxrel[w > 0], e);
+                    }
+                }
+            }
+        }
+        fprintf(stderr, "    %-12s %.2e / %.2e%s\n", desc->name, st.maxrel[0], st.maxrel[1],
+                bad ? "  FAIL" : "");
+    }
+    act_isa_set(act_isa_best());
+    free(x), free(f), free(d), free(dp);
+}
+
+void test_act_accuracy_scalar(void)
+{
+    accuracy_on(ACT_ISA_SCALAR, 1);
+}
+
+void test_act_accuracy_simd(void)
+{
+    for (int isa = 1; isa < ACT_ISA_COUNT; isa++)
+        if (act_isa_supported((act_isa)isa))
+            accuracy_on((act_isa)isa, 0);
+}
+
+// ----------------------------------------------------------------------------
+// finite differences (double arithmetic on the scalar path), defaults and perturbed params
+
+static int near_kink(act_act_id id, const float *p, float x, double h)
+{
+    const act_act_desc *d = act_act_info(id);
+    for (int k = 0; k < d->n_kinks; k++)
+        if (fabs((double)x - d->kinks[k]) <= 2 * h)
+            return 1;
+    if (id == ACT_ACT_SMU1 && p[1] < 1e-3f && fabs(x) <= 2 * h)   /* kink of width ~mu */
+        return 1;
+    if (id == ACT_ACT_SMU && p[1] > 1e3f && fabs(x) <= 2 * h)     /* kink of width ~1/mu */
+        return 1;
+    if (id == ACT_ACT_SOFTPLUS && fabs((double)p[0] * x - p[1]) <= 2 * fabs(p[0]) * h)
+        return 1;                                             /* PyTorch threshold switch */
+    return 0;
+}
+
+static double f_at(act_act_id id, const float *p, float x)
+{
+    float y;
+    act_act_forward(id, p, 0, &x, &y, act_shape_flat(1));
+    return y;
+}
+
+void test_act_gradcheck(void)
+{
+    static const float xs[] = { -7.3f, -4.1f, -2.6f, -1.7f, -1.1f, -0.62f, -0.27f, -0.04f, 0,
+                                0.09f, 0.33f, 0.71f, 1.3f, 2.2f, 3.4f, 5.9f, 8.8f, 14.5f };
+    enum { NX = sizeof xs / sizeof xs[0] };
+    act_isa_set(ACT_ISA_SCALAR);
+    for (int id = 0; id < ACT_ACT_COUNT; id++) {
+        const act_act_desc *desc = act_act_info((act_act_id)id);
+        for (int set = 0; set < N_PSETS; set++) {
+            float p[3], f[NX], d[NX], dp[3 * NX];
+            act_pset((act_act_id)id, set, p);
+            act_eval((act_act_id)id, p, xs, NX, f, d, dp);
+            int nonzero = 0;
+            for (int i = 0; i < NX; i++) {
+                double h = 1e-3 * fmax(1.0, fabs(xs[i]));
+                if (near_kink((act_act_id)id, p, xs[i], h))
+                    continue;
+                float xa = (float)(xs[i] + h), xb = (float)(xs[i] - h);
+                double fd = (f_at((act_act_id)id, p, xa) - f_at((act_act_id)id, p, xb)) /
+                            ((double)xa - (double)xb);
+                CHECK_CLOSE(d[i], fd, 1e-3, 1e-3, "%s set %d df/dx at x=%g", desc->name, set,
+                            xs[i]);
+                nonzero += fabs(d[i]) > 1e-3;
+                for (int k = 0; k < desc->n_params; k++) {
+                    if (fabs(p[k]) < 1e-3f)          /* SMU-1 mu = 4e-9: below float FD */
+                        continue;
+                    double hp = 1e-3 * fmax(1.0, fabs(p[k]));
+                    float pa[3], pb[3];
+                    memcpy(pa, p, sizeof pa);
+                    memcpy(pb, p, sizeof pb);
+                    pa[k] = (float)(p[k] + hp);
+                    pb[k] = (float)(p[k] - hp);
+                    if (id == ACT_ACT_SOFTPLUS && (near_kink((act_act_id)id, pa, xs[i], h) ||
+                                                   near_kink((act_act_id)id, pb, xs[i], h)))
+                        continue;
+                    double fdp = (f_at((act_act_id)id, pa, xs[i]) -
+                                  f_at((act_act_id)id, pb, xs[i])) /
+                                 ((double)pa[k] - (double)pb[k]);
+                    CHECK_CLOSE(dp[k * NX + i], fdp, 1e-3, 1e-3, "%s set %d df/d%s at x=%g",
+                                desc->name, set, desc->param_names[k], xs[i]);
+                }
+            }
+            CHECKF(nonzero > 0, "%s set %d: all gradients zero", desc->name, set);
+        }
+    }
+    act_isa_set(act_isa_best());
+}
+
+// ----------------------------------------------------------------------------
+// identities: ACON-C(1, 0, 1) == silu == swish(1) == acon_a(1); acon_b(p, b) == acon_c(1, p, b)
+
+void test_act_acon_identities(void)
+{
+    enum { N = 1000 };
+    float x[N];
+    uint64_t s = 9;
+    for (int i = 0; i < N; i++)
+        x[i] = rng_unif(&s, -12, 12);
+    for (int isa = 0; isa < ACT_ISA_COUNT; isa++) {
+        if (!act_isa_supported((act_isa)isa))
+            continue;
+        act_isa_set((act_isa)isa);
+        static float f[5][N], d[5][N], dp[5][3 * N];
+        const float pc[3] = { 1, 0, 1 }, one = 1.0f;
+        act_eval(ACT_ACT_SILU, NULL, x, N, f[0], d[0], NULL);
+        act_eval(ACT_ACT_ACON_C, pc, x, N, f[1], d[1], dp[1]);
+        act_eval(ACT_ACT_SWISH, &one, x, N, f[2], d[2], dp[2]);
+        act_eval(ACT_ACT_ACON_A, &one, x, N, f[3], d[3], dp[3]);
+        for (int i = 0; i < N; i++) {
+            for (int j = 1; j < 4; j++) {
+                CHECK_CLOSE(f[j][i], f[0][i], 1e-30, 1e-6, "f %d x=%g isa %d", j, x[i], isa);
+                CHECK_CLOSE(d[j][i], d[0][i], 1e-7, 1e-6, "d %d x=%g isa %d", j, x[i], isa);
+            }
+            CHECK_CLOSE(dp[1][2 * N + i], dp[2][i], 1e-30, 1e-6, "dbeta x=%g", x[i]);
+            CHECK(dp[3][i] == dp[2][i]);
+        }
+        const float pb[2] = { 0.35f, 1.9f }, pcb[3] = { 1.0f, 0.35f, 1.9f };
+        act_eval(ACT_ACT_ACON_B, pb, x, N, f[0], d[0], dp[0]);
+        act_eval(ACT_ACT_ACON_C, pcb, x, N, f[1], d[1], dp[1]);
+        for (int i = 0; i < N; i++) {
+            CHECK_CLOSE(f[0][i], f[1][i], 1e-30, 1e-6, "acon_b f x=%g", x[i]);
+            CHECK_CLOSE(d[0][i], d[1][i], 1e-7, 1e-6, "acon_b d x=%g", x[i]);
+            CHECK_CLOSE(dp[0][i], dp[1][N + i], 1e-7, 1e-6, "acon_b dp x=%g", x[i]);
+            CHECK_CLOSE(dp[0][N + i], dp[1][2 * N + i], 1e-7, 1e-6, "acon_b db x=%g", x[i]);
+        }
+    }
+    act_isa_set(act_isa_best());
+}
+
+// ----------------------------------------------------------------------------
+// per-channel layouts (N, C) and (N, C, H, W) against per-slice calls with scalar params
+
+static void layout_case(act_act_id id, size_t N, size_t C, size_t I, uint64_t seed)
+{
+    const act_act_desc *desc = act_act_info(id);
+    int np = desc->n_params;
+    size_t n = N * C * I;
+    float *x = malloc(n * sizeof *x), *dy = malloc(n * sizeof *dy);
+    float *y = malloc(n * sizeof *y), *dx = malloc(n * sizeof *dx);
+    float *xs = malloc(N * I * sizeof *xs), *ys = malloc(N * I * sizeof *ys);
+    float *dys = malloc(N * I * sizeof *dys), *dxs = malloc(N * I * sizeof *dxs);
+    float *p = malloc((size_t)(np ? np : 1) * C * sizeof *p);
+    float *dp = calloc((size_t)(np ? np : 1) * C, sizeof *dp);
+    uint64_t s = seed;
+    for (size_t i = 0; i < n; i++) {
+        x[i] = rng_unif(&s, -5, 5);
+        dy[i] = rng_unif(&s, -1, 1);
+        dx[i] = 0.5f;                                   /* backward accumulates */
+    }
+    for (size_t c = 0; c < C; c++) {
+        float q[3];
+        act_pset(id, (int)(c % N_PSETS), q);
+        for (int k = 0; k < np; k++)
+            p[(size_t)k * C + c] = q[k];
+    }
+    act_shape sh = { N, C, I };
+    CHECK(act_act_forward(id, p, ACT_PER_CHANNEL, x, y, sh) == ACT_OK);
+    CHECK(act_act_backward(id, p, ACT_PER_CHANNEL, x, dy, dx, dp, sh) == ACT_OK);
+    for (size_t c = 0; c < C; c++) {
+        float q[3], g[3] = { 0, 0, 0 };
+        for (int k = 0; k < np; k++)
+            q[k] = p[(size_t)k * C + c];
+        for (size_t o = 0; o < N; o++)
+            for (size_t i = 0; i < I; i++) {
+                xs[o * I + i] = x[(o * C + c) * I + i];
+                dys[o * I + i] = dy[(o * C + c) * I + i];
+                dxs[o * I + i] = 0.5f;
+            }
+        act_act_forward(id, q, 0, xs, ys, act_shape_flat(N * I));
+        act_act_backward(id, q, 0, xs, dys, dxs, g, act_shape_flat(N * I));
+        double gabs[3] = { 0, 0, 0 };
+        for (size_t o = 0; o < N; o++)
+            for (size_t i = 0; i < I; i++) {
+                size_t a = (o * C + c) * I + i, b = o * I + i;
+                CHECK_CLOSE(y[a], ys[b], 1e-6, 4e-6, "%s y (%zu,%zu,%zu)", desc->name, N, C, I);
+                CHECK_CLOSE(dx[a], dxs[b], 1e-6, 4e-6, "%s dx (%zu,%zu,%zu)", desc->name, N, C,
+                            I);
+                gabs[0] += fabs(dys[b]) * 10;
+            }
+        for (int k = 0; k < np; k++)
+            CHECK_CLOSE(dp[(size_t)k * C + c], g[k], 1e-5 * gabs[0], 1e-5, "%s dp%d c=%zu",
+                        desc->name, k, c);
+    }
+    free(x), free(dy), free(y), free(dx), free(xs), free(ys), free(dys), free(dxs);
+    free(p), free(dp);
+}
+
+void test_act_per_channel_layout(void)
+{
+    for (int isa = 0; isa < ACT_ISA_COUNT; isa++) {
+        if (!act_isa_supported((act_isa)isa))
+            continue;
+        act_isa_set((act_isa)isa);
+        for (int id = 0; id < ACT_ACT_COUNT; id++) {
+            layout_case((act_act_id)id, 37, 53, 1, 1);            /* (N, C), C > strip tail */
+            layout_case((act_act_id)id, 5, 150, 1, 2);
+            layout_case((act_act_id)id, 3, 4, 37, 3);             /* (N, C, H, W) */
+            layout_case((act_act_id)id, 2, 3, 1, 4);
+        }
+    }
+    act_isa_set(act_isa_best());
+}
+
+// ----------------------------------------------------------------------------
+// thread-count independence of the results (above the threading threshold)
+
+static void threads_case(act_act_id id, act_shape sh, unsigned flags)
+{
+    const act_act_desc *desc = act_act_info(id);
+    int np = desc->n_params;
+    size_t n = sh.outer * sh.channels * sh.inner;
+    size_t npc = (flags & ACT_PER_CHANNEL) ? sh.channels : 1;
+    float *x = malloc(n * sizeof *x), *dy = malloc(n * sizeof *dy);
+    float *y[2], *dx[2], *dp[2];
+    float *p = malloc((size_t)(np ? np : 1) * npc * sizeof *p);
+    uint64_t s = 5;
+    for (size_t i = 0; i < n; i++) {
+        x[i] = rng_unif(&s, -6, 6);
+        dy[i] = rng_unif(&s, -1, 1);
+    }
+    for (size_t c = 0; c < npc; c++) {
+        float q[3];
+        act_pset(id, (int)(c % N_PSETS), q);
+        for (int k = 0; k < np; k++)
+            p[(size_t)k * npc + c] = q[k];
+    }
+    for (int t = 0; t < 2; t++) {
+        act_threads_set(t + 1);
+        y[t] = malloc(n * sizeof *y[t]);
+        dx[t] = malloc(n * sizeof *dx[t]);
+        dp[t] = calloc((size_t)(np ? np : 1) * npc, sizeof *dp[t]);
+        act_act_forward(id, p, flags, x, y[t], sh);
+        act_act_backward(id, p, flags | ACT_DX_ASSIGN, x, dy, dx[t], dp[t], sh);
+    }
+    CHECKF(memcmp(y[0], y[1], n * sizeof(float)) == 0, "%s y", desc->name);
+    CHECKF(memcmp(dx[0], dx[1], n * sizeof(float)) == 0, "%s dx", desc->name);
+    CHECKF(memcmp(dp[0], dp[1], (size_t)np * npc * sizeof(float)) == 0, "%s dp flags %u",
+           desc->name, flags);
+    for (int t = 0; t < 2; t++)
+        free(y[t]), free(dx[t]), free(dp[t]);
+    free(x), free(dy), free(p);
+}
+
+void test_act_threads_bitwise(void)
+{
+    int t0 = act_threads_get();
+    for (int id = 0; id < ACT_ACT_COUNT; id++) {
+        act_shape flat = act_shape_flat((3u << 16) + 123);
+        act_shape nc = { 2500, 67, 1 }, nchw = { 3, 5, (1u << 14) + 3 };
+        threads_case((act_act_id)id, flat, 0);
+        threads_case((act_act_id)id, nc, ACT_PER_CHANNEL);
+        threads_case((act_act_id)id, nchw, ACT_PER_CHANNEL);
+    }
+    act_threads_set(t0);
+}
+
+// ----------------------------------------------------------------------------
+// vmath blocks against double libm
+
+static double d_sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
+static double d_softplus(double x) { return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)); }
+
+static const struct {
+    const char *name;
+    void (*fn)(const float *, float *, size_t);
+    double (*ref)(double);
+    float lo, hi;
+} vm_cases[] = {
+    { "exp", acti_vec_exp, exp, -104, 89 },       { "expm1", acti_vec_expm1, expm1, -30, 89 },
+    { "log", acti_vec_log, log, 0, 1e30f },       { "log1p", acti_vec_log1p, log1p, -1, 1e6f },
+    { "sqrt", acti_vec_sqrt, sqrt, 0, 1e30f },    { "sin", acti_vec_sin, sin, -50, 50 },
+    { "cos", acti_vec_cos, cos, -50, 50 },        { "tan", acti_vec_tan, tan, -1.5f, 1.5f },
+    { "sinh", acti_vec_sinh, sinh, -89, 89 },     { "cosh", acti_vec_cosh, cosh, -89, 89 },
+    { "tanh", acti_vec_tanh, tanh, -20, 20 },     { "asinh", acti_vec_asinh, asinh, -1e6f, 1e6f },
+    { "atan", acti_vec_atan, atan, -1e4f, 1e4f }, { "erf", acti_vec_erf, erf, -6, 6 },
+    { "erfc", acti_vec_erfc, erfc, -6, 10.5f },   { "sigmoid", acti_vec_sigmoid, d_sigmoid, -104, 104 },
+    { "softplus", acti_vec_softplus, d_softplus, -104, 200 },
+};
+
+void test_act_vmath_accuracy(void)
+{
+    enum { N = 40000 };
+    static float x[N + 8], y[N + 8];
+    for (int isa = 0; isa < ACT_ISA_COUNT; isa++) {
+        if (!act_isa_supported((act_isa)isa))
+            continue;
+        act_isa_set((act_isa)isa);
+        for (size_t c = 0; c < sizeof vm_cases / sizeof vm_cases[0]; c++) {
+            uint64_t s = 77;
+            for (int i = 0; i < N; i++) {
+                float lo = vm_cases[c].lo, hi = vm_cases[c].hi;
+                x[i] = i < N / 2 ? lo + (hi - lo) * (float)i / (N / 2)
+                                 : rng_unif(&s, fmaxf(lo, -8), fminf(hi, 8));
+            }
+            x[N] = NAN, x[N + 1] = 0.0f, x[N + 2] = 1e-30f, x[N + 3] = -1e-30f;
+            x[N + 4] = vm_cases[c].hi, x[N + 5] = 1.0f, x[N + 6] = 0.5f, x[N + 7] = -0.5f;
+            vm_cases[c].fn(x, y, N + 8);
+            double worst = 0;
+            int bad = 0;
+            for (int i = 0; i < N + 8; i++) {
+                double r = vm_cases[c].ref((double)x[i]);
+                double xs = 0;
+                if (isa != ACT_ISA_SCALAR && isfinite(x[i]) && x[i] != 0.0f) {
+                    double h = fabs((double)x[i]) * 0x1p-20;
+                    xs = fabs((double)x[i] * (vm_cases[c].ref(x[i] + h) -
+                                              vm_cases[c].ref(x[i] - h)) / (2 * h));
+                    if (!isfinite(xs))
+                        xs = 0;
+                }
+                double tol = act_tol(r, fabs(r), xs, isa == ACT_ISA_SCALAR);
+                if (!act_ok(y[i], r, tol)) {
+                    if (bad++ < 3)
+                        fprintf(stderr, "    vmath %s isa %s x=%.9g got %.9g ref %.9g\n",
+                                vm_cases[c].name, act_isa_name((act_isa)isa), x[i], y[i], r);
+                } else if (fabs(r) >= 1e-6 && isfinite(r) && isfinite(y[i])) {
+                    worst = fmax(worst, fabs(y[i] - r) / fabs(r));
+                }
+            }
+            CHECKF(bad == 0, "vmath %s isa %s: %d bad", vm_cases[c].name,
+                   act_isa_name((act_isa)isa), bad);
+            if (isa != ACT_ISA_SCALAR)
+                fprintf(stderr, "  vmath %-8s %-6s max rel err %.2e\n", vm_cases[c].name,
+                        act_isa_name((act_isa)isa), worst);
+        }
+    }
+    act_isa_set(act_isa_best());
+}
