@@ -1,0 +1,381 @@
+/* eval.c -- forward and backward of a compiled program over (outer, channels, inner) tensors,
+ * in cache-sized blocks: every instruction gets one block-sized buffer on the stack, and backward
+ * recomputes the block's forward values, so extra memory is O(block) whatever n is. The op math
+ * is eval_impl.h, instantiated for float (trainer, vmath kernels) and double. */
+#include <math.h>
+#include <string.h>
+
+#include "act/vmath.h"
+#include "expr/expr_int.h"
+
+#define SCRATCH_BYTES 98304     /* per call, on the stack */
+#define BLOCK_MAX     512       /* elements per block */
+
+// ----------------------------------------------------------------------------
+// float instantiation
+
+#define T       float
+#define ONE     1.0f
+#define FN(nm)  nm##_f
+#define VEC(nm, a, y, m) acti_vec_##nm((a), (y), (m))
+#define ACT_FWD(in, a, y, m) \
+    act_act_forward((act_act_id)(in)->k, (in)->p, 0, (a), (y), act_shape_flat(m))
+#define ACT_BWD(in, a, gi, ga, m) \
+    act_act_backward((act_act_id)(in)->k, (in)->p, 0, (a), (gi), (ga), NULL, act_shape_flat(m))
+#include "expr/eval_impl.h"
+#undef T
+#undef ONE
+#undef FN
+#undef VEC
+#undef ACT_FWD
+#undef ACT_BWD
+
+// ----------------------------------------------------------------------------
+// double instantiation: libm per element (not a hot path)
+
+static double d_sigmoid(double x)
+{
+    double e = exp(-fabs(x)), r = 1.0 / (1.0 + e);
+    return isnan(x) ? x : (x >= 0 ? r : e * r);
+}
+
+static double d_softplus(double x)
+{
+    return fmax(x, 0.0) + log1p(exp(-fabs(x)));
+}
+
+#define DVEC(nm, fn)                                                     \
+    static void dvec_##nm(const double *a, double *y, size_t m)         \
+    {                                                                    \
+        for (size_t j = 0; j < m; j++)                                   \
+            y[j] = fn(a[j]);                                             \
+    }
+DVEC(sqrt, sqrt)
+DVEC(exp, exp)
+DVEC(log, log)
+DVEC(sin, sin)
+DVEC(cos, cos)
+DVEC(sinh, sinh)
+DVEC(cosh, cosh)
+DVEC(tanh, tanh)
+DVEC(asinh, asinh)
+DVEC(atan, atan)
+DVEC(erf, erf)
+DVEC(sigmoid, d_sigmoid)
+DVEC(softplus, d_softplus)
+
+/* built-ins are float kernels: convert at the boundary */
+static void d_act_fwd(const acti_instr *in, const double *a, double *y, size_t m)
+{
+    float fa[BLOCK_MAX], fy[BLOCK_MAX];
+    for (size_t j = 0; j < m; j++)
+        fa[j] = (float)a[j];
+    act_act_forward((act_act_id)in->k, in->p, 0, fa, fy, act_shape_flat(m));
+    for (size_t j = 0; j < m; j++)
+        y[j] = (double)fy[j];
+}
+
+static void d_act_bwd(const acti_instr *in, const double *a, const double *gi, double *ga,
+                      size_t m)
+{
+    float fa[BLOCK_MAX], fg[BLOCK_MAX], fd[BLOCK_MAX];
+    for (size_t j = 0; j < m; j++) {
+        fa[j] = (float)a[j];
+        fg[j] = (float)gi[j];
+    }
+    act_act_backward((act_act_id)in->k, in->p, ACT_DX_ASSIGN, fa, fg, fd, NULL,
+                     act_shape_flat(m));
+    for (size_t j = 0; j < m; j++)
+        ga[j] += (double)fd[j];
+}
+
+#define T       double
+#define ONE     1.0
+#define FN(nm)  nm##_d
+#define VEC(nm, a, y, m) dvec_##nm((a), (y), (m))
+#define ACT_FWD(in, a, y, m) d_act_fwd((in), (a), (y), (m))
+#define ACT_BWD(in, a, gi, ga, m) d_act_bwd((in), (a), (gi), (ga), (m))
+#include "expr/eval_impl.h"
+#undef T
+#undef ONE
+#undef FN
+#undef VEC
+#undef ACT_FWD
+#undef ACT_BWD
+
+// ----------------------------------------------------------------------------
+// drivers
+
+/* Elements per block for nbuf buffers of elem bytes in the scratch area. */
+static size_t block_size(int nbuf, size_t elem)
+{
+    size_t b = SCRATCH_BYTES / elem / (size_t)nbuf;
+    if (b > BLOCK_MAX)
+        b = BLOCK_MAX;
+    if (b >= 16)
+        b &= ~(size_t)15;                       /* keep buffers 64-byte multiples */
+    return b ? b : 1;
+}
+
+/* dst[j] = p[k*C + c] for elements start..start+m of an (outer, C, inner) tensor. */
+static void fill_channel(float *dst, const float *pk, act_shape s, size_t start, size_t m)
+{
+    size_t c = (start / s.inner) % s.channels, r = start % s.inner;
+    for (size_t j = 0; j < m;) {
+        size_t run = s.inner - r < m - j ? s.inner - r : m - j;
+        float v = pk[c];
+        for (size_t q = 0; q < run; q++)
+            dst[j + q] = v;
+        j += run;
+        r = 0;
+        if (++c == s.channels)
+            c = 0;
+    }
+}
+
+/* dpk[c] += sum of g over the channel-c elements among start..start+m. */
+static void reduce_channel(float *dpk, const float *g, act_shape s, size_t start, size_t m)
+{
+    size_t c = (start / s.inner) % s.channels, r = start % s.inner;
+    for (size_t j = 0; j < m;) {
+        size_t run = s.inner - r < m - j ? s.inner - r : m - j;
+        double acc = 0.0;
+        for (size_t q = 0; q < run; q++)
+            acc += (double)g[j + q];
+        dpk[c] += (float)acc;
+        j += run;
+        r = 0;
+        if (++c == s.channels)
+            c = 0;
+    }
+}
+
+static int check_args(const act_expr_prog *pr, const float **p, unsigned *flags, const float *x,
+                      const float *y, act_shape s, size_t *n)
+{
+    if (!pr)
+        return ACT_EINVAL;
+    *n = s.outer * s.channels * s.inner;
+    if (*n && (!x || !y))
+        return ACT_EINVAL;
+    if (!*p) {
+        if ((*flags & ACT_PER_CHANNEL) && pr->n_params > 0)
+            return ACT_EINVAL;
+        *p = pr->init;
+    }
+    if (pr->n_params == 0 || s.channels == 0)
+        *flags &= ~ACT_PER_CHANNEL;
+    return ACT_OK;
+}
+
+/* Fills the buffers that are constant over the call: CONST, EPS, scalar PARAM. */
+static void fill_consts_f(const act_expr_prog *pr, float *const *v, const float *p, int per_ch,
+                          size_t b)
+{
+    for (int i = 0; i < pr->n; i++) {
+        const acti_instr *in = &pr->ins[i];
+        float c;
+        if (in->op == ACT_EXPR_CONST)
+            c = in->c;
+        else if (in->op == ACT_EXPR_EPS)
+            c = pr->eps;
+        else if (in->op == ACT_EXPR_PARAM && !per_ch)
+            c = p[in->k];
+        else
+            continue;
+        for (size_t j = 0; j < b; j++)
+            v[i][j] = c;
+    }
+}
+
+int act_expr_forward(const act_expr_prog *pr, const float *p, unsigned flags, const float *x,
+                     float *y, act_shape s)
+{
+    size_t n;
+    int rc = check_args(pr, &p, &flags, x, y, s, &n);
+    if (rc != ACT_OK || n == 0)
+        return rc;
+    _Alignas(64) float scratch[SCRATCH_BYTES / sizeof(float)];
+    float *v[ACT_EXPR_MAX_INSTR];
+    int per_ch = (flags & ACT_PER_CHANNEL) != 0;
+    size_t B = block_size(pr->n + 2, sizeof(float));
+    for (int i = 0; i < pr->n; i++)
+        v[i] = scratch + (size_t)i * B;
+    float *t1 = scratch + (size_t)pr->n * B, *t2 = t1 + B;
+    fill_consts_f(pr, v, p, per_ch, B);
+    const int root = pr->n - 1;
+    for (size_t start = 0; start < n; start += B) {
+        size_t m = n - start < B ? n - start : B;
+        if (per_ch)
+            for (int i = 0; i < pr->n; i++)
+                if (pr->ins[i].op == ACT_EXPR_PARAM)
+                    fill_channel(v[i], p + (size_t)pr->ins[i].k * s.channels, s, start, m);
+        forward_block_f(pr, v, x + start, t1, t2, m);
+        const float *r = root == pr->input ? x + start : v[root];
+        if (r != y + start)
+            memmove(y + start, r, m * sizeof *y);
+    }
+    return ACT_OK;
+}
+
+int act_expr_backward(const act_expr_prog *pr, const float *p, unsigned flags, const float *x,
+                      const float *dy, float *dx, float *dp, act_shape s)
+{
+    size_t n;
+    int rc = check_args(pr, &p, &flags, x, dx, s, &n);
+    if (rc != ACT_OK || n == 0)
+        return rc;
+    if (!dy)
+        return ACT_EINVAL;
+    _Alignas(64) float scratch[SCRATCH_BYTES / sizeof(float)];
+    float *v[ACT_EXPR_MAX_INSTR], *g[ACT_EXPR_MAX_INSTR];
+    int per_ch = (flags & ACT_PER_CHANNEL) != 0, assign = (flags & ACT_DX_ASSIGN) != 0;
+    int ng = 0;
+    for (int i = 0; i < pr->n; i++)
+        ng += pr->ins[i].need_grad != 0;
+    size_t B = block_size(pr->n + ng + 2, sizeof(float));
+    float *next = scratch;
+    for (int i = 0; i < pr->n; i++, next += B)
+        v[i] = next;
+    for (int i = 0; i < pr->n; i++) {
+        g[i] = pr->ins[i].need_grad ? next : NULL;
+        next += pr->ins[i].need_grad ? B : 0;
+    }
+    float *t1 = next, *t2 = next + B;
+    fill_consts_f(pr, v, p, per_ch, B);
+    double acc[ACT_EXPR_MAX_PARAMS] = { 0 };
+    const int root = pr->n - 1;
+    for (size_t start = 0; start < n; start += B) {
+        size_t m = n - start < B ? n - start : B;
+        if (per_ch)
+            for (int i = 0; i < pr->n; i++)
+                if (pr->ins[i].op == ACT_EXPR_PARAM)
+                    fill_channel(v[i], p + (size_t)pr->ins[i].k * s.channels, s, start, m);
+        forward_block_f(pr, v, x + start, t1, t2, m);
+        for (int i = 0; i < root; i++)
+            if (g[i])
+                memset(g[i], 0, m * sizeof(float));
+        if (g[root])
+            memcpy(g[root], dy + start, m * sizeof(float));
+        backward_block_f(pr, v, g, x + start, t1, t2, m);
+        float *d = dx + start;
+        if (pr->input >= 0 && g[pr->input]) {
+            const float *gx = g[pr->input];
+            if (assign)
+                memcpy(d, gx, m * sizeof *d);
+            else
+                for (size_t j = 0; j < m; j++)
+                    d[j] += gx[j];
+        } else if (assign) {
+            memset(d, 0, m * sizeof *d);
+        }
+        if (!dp)
+            continue;
+        for (int i = 0; i < pr->n; i++) {
+            if (pr->ins[i].op != ACT_EXPR_PARAM || !g[i])
+                continue;
+            int k = pr->ins[i].k;
+            if (per_ch) {
+                reduce_channel(dp + (size_t)k * s.channels, g[i], s, start, m);
+            } else {
+                double sum = 0.0;
+                for (size_t j = 0; j < m; j++)
+                    sum += (double)g[i][j];
+                acc[k] += sum;
+            }
+        }
+    }
+    if (dp && !per_ch)
+        for (int k = 0; k < pr->n_params; k++)
+            dp[k] += (float)acc[k];
+    return ACT_OK;
+}
+
+// ----------------------------------------------------------------------------
+// double drivers (flat, scalar parameters)
+
+static void fill_consts_d(const act_expr_prog *pr, double *const *v, const double *p, size_t b)
+{
+    for (int i = 0; i < pr->n; i++) {
+        const acti_instr *in = &pr->ins[i];
+        double c;
+        if (in->op == ACT_EXPR_CONST)
+            c = (double)in->c;
+        else if (in->op == ACT_EXPR_EPS)
+            c = (double)pr->eps;
+        else if (in->op == ACT_EXPR_PARAM)
+            c = p ? p[in->k] : (double)pr->init[in->k];
+        else
+            continue;
+        for (size_t j = 0; j < b; j++)
+            v[i][j] = c;
+    }
+}
+
+int act_expr_forward_d(const act_expr_prog *pr, const double *p, const double *x, double *y,
+                       size_t n)
+{
+    if (!pr || (n && (!x || !y)))
+        return ACT_EINVAL;
+    if (n == 0)
+        return ACT_OK;
+    _Alignas(64) double scratch[SCRATCH_BYTES / sizeof(double)];
+    double *v[ACT_EXPR_MAX_INSTR];
+    size_t B = block_size(pr->n + 2, sizeof(double));
+    for (int i = 0; i < pr->n; i++)
+        v[i] = scratch + (size_t)i * B;
+    double *t1 = scratch + (size_t)pr->n * B, *t2 = t1 + B;
+    fill_consts_d(pr, v, p, B);
+    const int root = pr->n - 1;
+    for (size_t start = 0; start < n; start += B) {
+        size_t m = n - start < B ? n - start : B;
+        forward_block_d(pr, v, x + start, t1, t2, m);
+        const double *r = root == pr->input ? x + start : v[root];
+        if (r != y + start)
+            memmove(y + start, r, m * sizeof *y);
+    }
+    return ACT_OK;
+}
+
+int act_expr_backward_d(const act_expr_prog *pr, const double *p, const double *x,
+                        const double *dy, double *dx, double *dp, size_t n)
+{
+    if (!pr || (n && (!x || !dy || !dx)))
+        return ACT_EINVAL;
+    if (n == 0)
+        return ACT_OK;
+    _Alignas(64) double scratch[SCRATCH_BYTES / sizeof(double)];
+    double *v[ACT_EXPR_MAX_INSTR], *g[ACT_EXPR_MAX_INSTR];
+    int ng = 0;
+    for (int i = 0; i < pr->n; i++)
+        ng += pr->ins[i].need_grad != 0;
+    size_t B = block_size(pr->n + ng + 2, sizeof(double));
+    double *next = scratch;
+    for (int i = 0; i < pr->n; i++, next += B)
+        v[i] = next;
+    for (int i = 0; i < pr->n; i++) {
+        g[i] = pr->ins[i].need_grad ? next : NULL;
+        next += pr->ins[i].need_grad ? B : 0;
+    }
+    double *t1 = next, *t2 = next + B;
+    fill_consts_d(pr, v, p, B);
+    const int root = pr->n - 1;
+    for (size_t start = 0; start < n; start += B) {
+        size_t m = n - start < B ? n - start : B;
+        forward_block_d(pr, v, x + start, t1, t2, m);
+        for (int i = 0; i < root; i++)
+            if (g[i])
+                memset(g[i], 0, m * sizeof(double));
+        if (g[root])
+            memcpy(g[root], dy + start, m * sizeof(double));
+        backward_block_d(pr, v, g, x + start, t1, t2, m);
+        if (pr->input >= 0 && g[pr->input])
+            for (size_t j = 0; j < m; j++)
+                dx[start + j] += g[pr->input][j];
+        for (int i = 0; dp && i < pr->n; i++)
+            if (pr->ins[i].op == ACT_EXPR_PARAM && g[i])
+                for (size_t j = 0; j < m; j++)
+                    dp[pr->ins[i].k] += g[i][j];
+    }
+    return ACT_OK;
+}
