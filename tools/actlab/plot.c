@@ -281,7 +281,7 @@ static void draw_bars(const plot_panel *p, double base)
     }
 }
 
-/* Longest legend label of p, in characters (sizes the legend and the outside-legend margin). */
+/* Longest legend label of p, in characters. */
 static size_t longest_label(const plot_panel *p)
 {
     size_t n = 0;
@@ -291,12 +291,19 @@ static size_t longest_label(const plot_panel *p)
     return n;
 }
 
+/* Width in mm of the legend box: line sample (0.06 of the axes), gaps, widest label. PLplot
+ * sizes the box with its Hershey metrics, about 0.8 character heights per character. */
+static double legend_width(const plot_panel *p, double vw, double ch)
+{
+    return 0.06 * vw + (2.5 + 0.8 * LEGEND_SCALE * (double)longest_label(p)) * ch;
+}
+
 /* The inside corner whose legend-sized box covers the fewest data points: legend w x h is
  * estimated from the label count and length, as fractions of the viewport (vw x vh mm). */
 static plot_legend auto_legend(const plot_panel *p, range r, int m, double vw, double vh,
                                double ch, long *covered)
 {
-    double w = ((double)longest_label(p) * LEGEND_SCALE * 0.62 + 6.0) * ch / vw;
+    double w = legend_width(p, vw, ch) / vw;
     double h = ((double)m * LEGEND_SPACING * LEGEND_SCALE + 1.0) * ch / vh;
     long count[4] = { 0, 0, 0, 0 };             // TL, TR, BL, BR
     for (int k = 0; k < p->n_series; k++) {
@@ -412,7 +419,7 @@ static void draw_panel(const plot_panel *p, double cx0, double cx1, double cy0, 
             where = PLOT_LEGEND_OUTSIDE;
     }
     if (where == PLOT_LEGEND_OUTSIDE)
-        right += (6.0 + LEGEND_SCALE * 0.75 * (double)longest_label(p)) * ch;
+        right = legend_width(p, cx1 - cx0 - left - right, ch) + 1.5 * ch;
     plsvpa(cx0 + left, cx1 - right, cy0 + bottom, cy1 - top);
 
     plwind(r.x0, r.x1, r.y0, r.y1);
