@@ -11,7 +11,8 @@ LSAN_OPTIONS="suppressions=$tmp/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$
 export LSAN_OPTIONS
 
 out="$tmp/new/out"                      # created with its parents
-"$ACTLAB" demo --quick --out "$out" >"$tmp/stdout" 2>"$tmp/stderr" || fail "demo exited $?: $(cat "$tmp/stderr")"
+"$ACTLAB" demo --quick --out "$out" >"$tmp/stdout" 2>"$tmp/stderr" ||
+    fail "demo exited $?: $(cat "$tmp/stderr")"
 [ -s "$tmp/stderr" ] && fail "demo wrote to stderr: $(cat "$tmp/stderr")"
 
 for n in $("$ACTLAB" list --names); do

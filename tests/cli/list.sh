@@ -14,7 +14,8 @@ for n in $expected; do
     echo "$out" | awk -v n="$n" '$1 == n { found = 1 } END { exit !found }' ||
         fail "actlab list does not show '$n'"
 done
-echo "$out" | head -n 1 | grep -q '^NAME  *PARAMETERS  *FORMULA$' || fail "header: $(echo "$out" | head -n 1)"
+echo "$out" | head -n 1 | grep -q '^NAME  *PARAMETERS  *FORMULA$' ||
+    fail "header: $(echo "$out" | head -n 1)"
 echo "$out" | grep -q '^swish  *beta=1\* \[C\]  *x\*sigmoid(beta\*x)$' || fail "swish row"
 echo "$out" | grep -q '^acon_c  *p1=1\*, p2=0\*, beta=1\* \[C\]  ' || fail "acon_c row"
 # Aligned: the formula column starts at the same offset on every line.

@@ -13,9 +13,12 @@ export LSAN_OPTIONS
 mkdir "$tmp/d"
 
 is_png() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; }
-is_svg() { head -c 200 "$1" | grep -q '<?xml' && grep -q '<svg' "$1" && tail -c 100 "$1" | grep -q '</svg>'; }
+is_svg() {
+    head -c 200 "$1" | grep -q '<?xml' && grep -q '<svg' "$1" && tail -c 100 "$1" | grep -q '</svg>'
+}
 
-"$ACTLAB" plot silu gelu --deriv -o "$tmp/d/a.svg" >"$tmp/out" 2>"$tmp/err" || fail "svg plot exited $?"
+"$ACTLAB" plot silu gelu --deriv -o "$tmp/d/a.svg" >"$tmp/out" 2>"$tmp/err" ||
+    fail "svg plot exited $?"
 [ -s "$tmp/out" ] || [ -s "$tmp/err" ] && fail "plot printed: $(cat "$tmp/out" "$tmp/err")"
 [ -s "$tmp/d/a.svg" ] && is_svg "$tmp/d/a.svg" || fail "a.svg is not a complete SVG"
 # PLplot's svg driver writes text as character references: "silu" in the legend.
@@ -25,7 +28,8 @@ if command -v xmllint >/dev/null 2>&1; then
 fi
 
 "$ACTLAB" plot acon_c -p p1=1.2 -p p2=-0.8 --sweep beta=0.5,1,2,10 --deriv --range -6:6 \
-    --points 101 --title 'ACON-C #1' -o "$tmp/d/b.png" >"$tmp/out" 2>"$tmp/err" || fail "png plot exited $?"
+    --points 101 --title 'ACON-C #1' -o "$tmp/d/b.png" >"$tmp/out" 2>"$tmp/err" ||
+    fail "png plot exited $?"
 [ -s "$tmp/out" ] || [ -s "$tmp/err" ] && fail "plot printed: $(cat "$tmp/out" "$tmp/err")"
 is_png "$tmp/d/b.png" || fail "b.png does not start with the PNG signature"
 [ "$(wc -c <"$tmp/d/b.png")" -gt 5000 ] || fail "b.png is suspiciously small"

@@ -38,12 +38,14 @@ static void plot_usage(FILE *f)
             "\n"
             "examples:\n"
             "  actlab plot relu swish --sweep beta=0.5,1,2,10 --deriv -o smoothmax.png\n"
-            "  actlab plot acon_c -p p1=1.2 -p p2=-0.8 --sweep beta=0.5,1,2,10 --deriv -o acon.svg\n");
+            "  actlab plot acon_c -p p1=1.2 -p p2=-0.8 --sweep beta=0.5,1,2,10 --deriv \\\n"
+            "      -o acon.svg\n");
 }
 
 static const char *const legend_names[] = {
-    [PLOT_LEGEND_AUTO] = "auto",               [PLOT_LEGEND_TOP_LEFT] = "top-left",       [PLOT_LEGEND_TOP_RIGHT] = "top-right",
-    [PLOT_LEGEND_BOTTOM_LEFT] = "bottom-left", [PLOT_LEGEND_BOTTOM_RIGHT] = "bottom-right",
+    [PLOT_LEGEND_AUTO] = "auto",               [PLOT_LEGEND_TOP_LEFT] = "top-left",
+    [PLOT_LEGEND_TOP_RIGHT] = "top-right",     [PLOT_LEGEND_BOTTOM_LEFT] = "bottom-left",
+    [PLOT_LEGEND_BOTTOM_RIGHT] = "bottom-right",
     [PLOT_LEGEND_OUTSIDE] = "outside",         [PLOT_LEGEND_NONE] = "none",
 };
 
@@ -284,7 +286,8 @@ int cmd_plot(int argc, char **argv)
         key_of(sweep, sweep_key, sizeof sweep_key);
         char *list = eq ? strdup(eq + 1) : NULL;
         char *save = NULL;
-        for (char *v = list ? strtok_r(list, ",", &save) : NULL; v; v = strtok_r(NULL, ",", &save)) {
+        for (char *v = list ? strtok_r(list, ",", &save) : NULL; v;
+             v = strtok_r(NULL, ",", &save)) {
             if (n_sweep == MAX_SWEEP || cli_parse_float(v, &sweep_v[n_sweep]) != 0) {
                 n_sweep = -1;
                 break;

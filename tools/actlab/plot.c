@@ -369,23 +369,22 @@ static void draw_legend(const plot_panel *p, plot_legend where)
         textp[m] = esc(s->label, text[m], sizeof text[m]);
         m++;
     }
-    PLINT pos;
+    PLINT pos = PL_POSITION_TOP | PL_POSITION_LEFT;
     switch (where) {
     case PLOT_LEGEND_TOP_RIGHT:    pos = PL_POSITION_TOP | PL_POSITION_RIGHT; break;
     case PLOT_LEGEND_BOTTOM_LEFT:  pos = PL_POSITION_BOTTOM | PL_POSITION_LEFT; break;
     case PLOT_LEGEND_BOTTOM_RIGHT: pos = PL_POSITION_BOTTOM | PL_POSITION_RIGHT; break;
     case PLOT_LEGEND_OUTSIDE:      pos = PL_POSITION_RIGHT | PL_POSITION_OUTSIDE; break;
-    case PLOT_LEGEND_AUTO:
+    case PLOT_LEGEND_AUTO:                     // resolved by the caller
     case PLOT_LEGEND_TOP_LEFT:
-    case PLOT_LEGEND_NONE:
-    default:                       pos = PL_POSITION_TOP | PL_POSITION_LEFT; break;
+    case PLOT_LEGEND_NONE:         break;
     }
     if (where != PLOT_LEGEND_OUTSIDE)
         pos |= PL_POSITION_INSIDE;
     PLFLT lw, lh;
     pllegend(&lw, &lh, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX, pos, 0.02, 0.02, 0.06,
-             COL_BG, COL_GRID, 1, 0, 0, m, opt, 0.6, LEGEND_SCALE, LEGEND_SPACING, 0.0, tcol, textp, bcol, bpat,
-             bscale, bwidth, lcol, lsty, lwidth, NULL, NULL, NULL, NULL);
+             COL_BG, COL_GRID, 1, 0, 0, m, opt, 0.6, LEGEND_SCALE, LEGEND_SPACING, 0.0, tcol,
+             textp, bcol, bpat, bscale, bwidth, lcol, lsty, lwidth, NULL, NULL, NULL, NULL);
 }
 
 /* Draws panel p into the cell [cx0, cx1] x [cy0, cy1] (mm); ch is the character height. */
