@@ -80,6 +80,14 @@ static const char *esc(const char *s, char *buf, size_t len)
     return buf;
 }
 
+/* Text scale, at most `scale`, at which `text` fits in `width` mm; sans glyphs average about
+ * 0.7 character heights (ch, mm) wide. */
+static double fit_scale(const char *text, double width, double ch, double scale)
+{
+    double need = 0.7 * ch * (double)strlen(text);
+    return need * scale > 0.95 * width ? 0.95 * width / need : scale;
+}
+
 static int has_ext(const char *path, const char *ext)
 {
     size_t n = strlen(path), m = strlen(ext);
@@ -460,7 +468,7 @@ static void draw_panel(const plot_panel *p, double cx0, double cx1, double cy0, 
     if (p->ylabel)
         plmtex("l", 5.5, 0.5, 0.5, esc(p->ylabel, buf[1], sizeof buf[1]));
     if (p->title) {
-        plschr(0.0, 1.1);
+        plschr(0.0, fit_scale(p->title, cx1 - cx0, ch, 1.1));
         plmtex("t", 1.2, 0.5, 0.5, esc(p->title, buf[2], sizeof buf[2]));
         plschr(0.0, 1.0);
     }
@@ -484,7 +492,7 @@ static void draw_figure(const plot_figure *fig)
         char buf[256];
         plsvpa(px0, px1, py1 - title_h, py1);
         plcol0(COL_FG);
-        plschr(0.0, 1.3);
+        plschr(0.0, fit_scale(fig->title, px1 - px0, ch, 1.3));
         plmtex("t", -1.6, 0.5, 0.5, esc(fig->title, buf, sizeof buf));
         plschr(0.0, 1.0);
     }
