@@ -1,2 +1,13 @@
 /* list_nn.h -- tests of the nn module, in the order they run. */
-#define TEST_LIST_NN(X)
+#define TEST_LIST_NN(X)                 \
+    X(nn_conv_matches_reference)        \
+    X(nn_grad_dense)                    \
+    X(nn_grad_conv)                     \
+    X(nn_grad_dwconv)                   \
+    X(nn_grad_batchnorm)                \
+    X(nn_grad_pool)                     \
+    X(nn_grad_add_dropout)              \
+    X(nn_grad_act_layers)               \
+    X(nn_grad_meta_acon)                \
+    X(nn_grad_frelu)                    \
+    X(nn_grad_models)

@@ -1,0 +1,302 @@
+/* nn.h -- the training engine: float32 NCHW networks with explicit forward and backward passes,
+ * any activation (built-in or expression, through act_fn), optimisers, data readers, training.
+ *
+ * A network is built from a model spec string ("mlp:512x2", "cnn", "resnet:3,preact") and owns
+ * every buffer it will ever use: all parameters in one block with a parallel gradient block
+ * (segments describe which slice is what), and one arena for activations, their gradients and
+ * the layers' scratch, sized for cfg.max_batch. Forward, loss and backward never allocate.
+ *
+ * Threads: the net runs one pool, OpenMP, with cfg.threads threads; it sets OpenBLAS to one
+ * thread (process-wide, openblas_set_num_threads(1)) and splits every GEMM itself, so OpenMP and
+ * OpenBLAS threads never compete for the same cores. Same seed + same threads = same bits.
+ *
+ * Nothing here prints or exits; everything returns an act_status.
+ */
+#ifndef ACTLAB_NN_H
+#define ACTLAB_NN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "actlab/act.h"
+#include "actlab/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------------------------------------
+ * Activations of a network.
+ *
+ * ACT_NN_ACT_FN takes ANY act_fn: a built-in (act_act_fn(id)) or a compiled expression; the
+ * layer only calls fn->forward / fn->backward with (n_params, C) per-channel parameters when
+ * per_channel is on (ACT_PER_CHANNEL), or n_params scalars otherwise. The act_fn is borrowed and
+ * must outlive the net. The others need the engine (convs, BN, a generator network). */
+#define ACT_NN_ACT_KIND_LIST(X)                                                        \
+    X(FN,         fn,         "any act_fn: built-in or expression")                   \
+    X(META_ACON,  meta_acon,  "Meta-ACON-C: beta = s(BN(fc2(BN(fc1(mean_hw x)))))")   \
+    X(FRELU,      frelu,      "FReLU: max(x, BN(dwconv3x3(x)))")                      \
+    X(ACON_FRELU, acon_frelu, "ACON-FReLU: BN((x - T) s(x - T) + T), T = BN(dwconv(x))")
+
+typedef enum act_nn_act_kind {
+#define X(ID, name, help) ACT_NN_ACT_##ID,
+    ACT_NN_ACT_KIND_LIST(X)
+#undef X
+    ACT_NN_ACT_KIND_COUNT
+} act_nn_act_kind;
+
+typedef struct act_nn_act {
+    act_nn_act_kind kind;
+    const act_fn   *fn;          /* ACT_NN_ACT_FN: borrowed; NULL means relu */
+    int             per_channel; /* -1: the act_fn's ACT_ACT_CHANNEL flag; 0: scalar; 1: per C */
+    int             paper_init;  /* 1: built-ins use ACT_INIT_PAPER (ACON-C p1, p2 ~ N(0,1)) */
+    int             has_params;  /* 1: start from params[] instead of the defaults */
+    float           params[ACT_FN_MAX_PARAMS];
+    int             meta_r;      /* Meta-ACON reduction r; hidden = max(r, C / r). Default 16 */
+    int             meta_bn;     /* Meta-ACON generator BNs on (1, the paper) or off (yolov5) */
+} act_nn_act;
+
+/* Defaults for kind: relu for FN, r = 16, bn on, paper init, per_channel -1. */
+ACT_API act_nn_act act_nn_act_default(act_nn_act_kind kind);
+
+/* Parses "relu", any built-in name, "meta_acon", "frelu", "acon_frelu". "expr:..." is not
+ * resolved here (ACT_EUNSUPPORTED): the caller compiles the expression to an act_fn and sets
+ * kind = ACT_NN_ACT_FN, fn = it. ACT_ENOTFOUND for an unknown name. */
+ACT_API int act_nn_act_parse(const char *name, act_nn_act *out);
+
+/* ---------------------------------------------------------------------------------------------
+ * Networks */
+
+typedef struct act_net act_net;   /* opaque: owns parameters, gradients, activations, scratch */
+
+typedef struct act_net_config {
+    const char *model;       /* "mlp:WxD[,bn][,dropout=p]", "cnn", "resnet:N[,preact]" */
+    int         in_c, in_h, in_w;
+    int         n_classes;
+    act_nn_act  act;         /* the activation that replaces the model's ReLUs */
+    int         act_stem;    /* 1: replace the stem's (first) activation too; 0: it stays relu */
+    size_t      max_batch;   /* largest batch forward() will see */
+    int         threads;     /* >= 1 */
+    uint64_t    seed;        /* parameter init and dropout */
+    int         profile;     /* 1: time every layer (act_net_profile) */
+} act_net_config;
+
+ACT_API act_net_config act_net_config_default(void);
+
+/* Builds the net. On failure *out is NULL, and diag (may be NULL) says what was wrong with the
+ * model spec. ACT_EPARSE for a bad spec, ACT_EINVAL for bad sizes, ACT_ENOMEM. */
+ACT_API int  act_net_new(const act_net_config *cfg, act_net **out, act_diag *diag);
+ACT_API void act_net_free(act_net *net);                     /* NULL is a no-op */
+
+/* Parameter segments: slices of the parameter block with a name and flags. */
+#define ACT_SEG_LEARN 0x1u   /* trained by the optimiser */
+#define ACT_SEG_DECAY 0x2u   /* weight decay applies: conv/dense weights only (never p1, p2, beta,
+                                PReLU a, BN gamma/beta, biases) */
+#define ACT_SEG_ACT   0x4u   /* an activation's parameter */
+typedef struct act_param_seg {
+    size_t      offset, size;   /* in floats, into act_net_params() */
+    unsigned    flags;          /* ACT_SEG_* (none: a buffer such as BN running stats) */
+    int         layer;
+    char        name[32];       /* "l3.dense.w", "l4.act.p1" */
+} act_param_seg;
+
+ACT_API size_t act_net_n_params(const act_net *net);        /* floats in the parameter block */
+ACT_API size_t act_net_n_learnable(const act_net *net);     /* floats in LEARN segments */
+/* The parameter and gradient blocks, owned by net, valid until act_net_free(). */
+ACT_API float *act_net_params(act_net *net);
+ACT_API float *act_net_grads(act_net *net);
+ACT_API int    act_net_n_segments(const act_net *net);
+ACT_API const act_param_seg *act_net_segment(const act_net *net, int i);  /* NULL if out of range */
+
+/* Shape of the input and of the logits. */
+ACT_API int act_net_n_classes(const act_net *net);
+ACT_API int act_net_threads(const act_net *net);
+ACT_API int act_net_set_threads(act_net *net, int threads);  /* 1 .. the threads at creation */
+
+/* Forward pass. x is (n, in_c, in_h, in_w); n <= max_batch. train: batch statistics in BN,
+ * dropout on. *logits (n, n_classes) is owned by net, valid until the next call. */
+ACT_API int act_net_forward(act_net *net, const float *x, size_t n, int train,
+                            const float **logits);
+
+/* Softmax cross-entropy of the last forward's logits against labels (n of them, in
+ * [0, n_classes)), with label smoothing eps: target = (1 - eps) onehot + eps / K.
+ * *loss is the batch mean; *correct (may be NULL) counts argmax hits. Also stores
+ * d(loss)/d(logits) for act_net_backward(). ACT_EINVAL for a label out of range. */
+ACT_API int act_net_loss(act_net *net, const int *labels, size_t n, float smoothing,
+                         double *loss, size_t *correct);
+
+/* Backward pass from the stored d(loss)/d(logits): sets the gradient block to dloss/dparams
+ * (it is zeroed first). Call after act_net_forward(train) and act_net_loss(). */
+ACT_API int act_net_backward(act_net *net);
+
+/* Per-layer profile: layer i's kind ("dense", "act", ...), output shape, and accumulated
+ * forward / backward seconds (cfg.profile on). ACT_EINVAL if i is out of range. */
+typedef struct act_layer_info {
+    const char *kind;
+    int         c, h, w;
+    double      fwd_s, bwd_s;
+    size_t      n_params;
+} act_layer_info;
+ACT_API int act_net_n_layers(const act_net *net);
+ACT_API int act_net_layer_info(const act_net *net, int i, act_layer_info *out);
+ACT_API void act_net_profile_reset(act_net *net);
+
+/* ---------------------------------------------------------------------------------------------
+ * Optimisers and schedules */
+
+#define ACT_OPT_LIST(X) \
+    X(SGD,   sgd)       \
+    X(ADAM,  adam)      \
+    X(ADAMW, adamw)
+
+typedef enum act_opt_kind {
+#define X(ID, name) ACT_OPT_##ID,
+    ACT_OPT_LIST(X)
+#undef X
+    ACT_OPT_COUNT
+} act_opt_kind;
+
+typedef struct act_optim_config {
+    act_opt_kind kind;
+    float momentum;       /* SGD: 0.9 */
+    int   nesterov;       /* SGD */
+    float beta1, beta2, eps;   /* Adam(W): 0.9, 0.999, 1e-8 */
+    float weight_decay;   /* on ACT_SEG_DECAY segments only; L2 for SGD/Adam, decoupled AdamW */
+    float clip_norm;      /* > 0: scale gradients so their global L2 norm is <= clip_norm */
+} act_optim_config;
+
+ACT_API act_optim_config act_optim_config_default(act_opt_kind kind);
+ACT_API int act_opt_lookup(const char *name, act_opt_kind *out);   /* ACT_OK / ACT_ENOTFOUND */
+ACT_API const char *act_opt_name(act_opt_kind kind);
+
+typedef struct act_optim act_optim;   /* opaque: the moment buffers (one allocation) */
+
+ACT_API act_optim *act_optim_new(const act_optim_config *cfg, const act_net *net); /* NULL: ENOMEM */
+ACT_API void act_optim_free(act_optim *opt);                                         /* NULL: no-op */
+/* One update of every LEARN segment of net with learning rate lr. ACT_EDIVERGED if the
+ * gradient is not finite (parameters untouched). */
+ACT_API int act_optim_step(act_optim *opt, act_net *net, float lr);
+/* The moment buffers (for checkpoints): *n floats at *state, owned by opt; the step count. */
+ACT_API float *act_optim_state(act_optim *opt, size_t *n);
+ACT_API uint64_t *act_optim_step_count(act_optim *opt);
+
+#define ACT_SCHED_LIST(X) \
+    X(CONSTANT, constant) \
+    X(STEP,     step)     \
+    X(COSINE,   cosine)
+
+typedef enum act_sched_kind {
+#define X(ID, name) ACT_SCHED_##ID,
+    ACT_SCHED_LIST(X)
+#undef X
+    ACT_SCHED_COUNT
+} act_sched_kind;
+
+typedef struct act_sched_config {
+    act_sched_kind kind;
+    float lr;             /* base learning rate */
+    float warmup_epochs;  /* linear warm-up from 0 over this many epochs (0: none) */
+    float step_every;     /* STEP: multiply by gamma every step_every epochs */
+    float gamma;          /* STEP: 0.1 */
+    float min_lr;         /* COSINE: the floor */
+} act_sched_config;
+
+ACT_API int act_sched_lookup(const char *name, act_sched_kind *out);
+ACT_API const char *act_sched_name(act_sched_kind kind);
+/* Learning rate at fractional epoch t in [0, epochs]. */
+ACT_API float act_sched_lr(const act_sched_config *s, double t, int epochs);
+
+/* ---------------------------------------------------------------------------------------------
+ * Data: IDX (MNIST, Fashion-MNIST; plain or .gz) and CIFAR-10/100 binary. */
+
+typedef struct act_dataset {
+    size_t   n;            /* images */
+    int      c, h, w;
+    int      n_classes;
+    uint8_t *x;            /* (n, c, h, w) bytes; owned */
+    uint8_t *y;            /* (n) labels; owned */
+} act_dataset;
+
+#define ACT_DATA_MAX_IMAGES 10000000u  /* hostile headers beyond this are ACT_ELIMIT */
+
+/* Reads an IDX image file (magic 0x803) and label file (0x801), gzip or plain. diag->msg names
+ * the file and the problem (ACT_EIO, ACT_EFORMAT, ACT_ELIMIT). */
+ACT_API int act_data_load_idx(const char *images, const char *labels, act_dataset *out,
+                              act_diag *diag);
+/* Reads CIFAR binary batches: 1 label byte (CIFAR-10) or 2 (CIFAR-100: coarse, fine; the fine
+ * label is used) then 3072 pixel bytes per record. */
+ACT_API int act_data_load_cifar(const char *const *files, int n_files, int cifar100,
+                                act_dataset *out, act_diag *diag);
+/* Opens a named data set: "fashion-mnist", "mnist", "cifar10", "cifar100". dir NULL: the
+ * default location (Fashion-MNIST: /usr/share/datasets/fashion-mnist from Debian's
+ * dataset-fashion-mnist). Fills train and test. ACT_ENOTFOUND for an unknown name. */
+ACT_API int act_data_open(const char *name, const char *dir, act_dataset *train,
+                          act_dataset *test, act_diag *diag);
+ACT_API void act_data_free(act_dataset *d);                /* frees and zeroes; NULL ok */
+
+/* ---------------------------------------------------------------------------------------------
+ * Training */
+
+typedef struct act_epoch_stats {
+    int    epoch;                   /* 1-based */
+    double train_loss, train_acc;
+    double val_loss, val_acc;       /* NaN without a validation split */
+    double test_loss, test_acc;     /* NaN without a test set */
+    double seconds;                 /* training time of the epoch (no evaluation) */
+    double images_per_s;
+    double lr;                      /* at the end of the epoch */
+} act_epoch_stats;
+
+typedef struct act_train_progress {
+    int    epoch, epochs;
+    size_t batch, n_batches;
+    size_t images;                  /* trained so far in this epoch */
+    double loss;                    /* running mean this epoch */
+    double images_per_s;
+    double elapsed_s;
+} act_train_progress;
+
+typedef struct act_train_config {
+    int              epochs;
+    size_t           batch;
+    act_optim_config opt;
+    act_sched_config sched;
+    float            label_smoothing;
+    size_t           val_size;      /* held out from the training set after shuffling */
+    size_t           train_limit;   /* 0: all; else train on the first train_limit images */
+    size_t           test_limit;    /* 0: all */
+    int              crop_pad;      /* random crop with this padding (0: off) */
+    int              flip;          /* random horizontal flip */
+    uint64_t         seed;          /* shuffling, augmentation (the net has its own seed) */
+    const char      *checkpoint;    /* save here after every epoch (atomic); NULL: never */
+    const char      *resume;        /* resume from this checkpoint; NULL: fresh */
+    size_t           max_batches;   /* > 0: stop each epoch after this many batches (bench) */
+    void (*on_batch)(void *user, const act_train_progress *p);
+    void (*on_epoch)(void *user, const act_epoch_stats *s);
+    void            *user;
+} act_train_config;
+
+ACT_API act_train_config act_train_config_default(void);
+
+/* Trains net on train (the last val_size images after a seeded shuffle are the validation
+ * split), evaluates on test (may be NULL) after each epoch. Normalises each channel with the
+ * mean and std of the training split. ACT_EDIVERGED as soon as a loss is not finite. The
+ * epochs completed are in *done (may be NULL) and the last epoch's numbers in *last. */
+ACT_API int act_train_run(act_net *net, const act_train_config *cfg, const act_dataset *train,
+                          const act_dataset *test, act_epoch_stats *last, int *done,
+                          act_diag *diag);
+
+/* Accuracy and mean loss of net on images [0, n) of d (eval mode), normalised with mean/std
+ * (per channel, d->c values each). Uses batches of at most the net's max_batch. */
+ACT_API int act_net_evaluate(act_net *net, const act_dataset *d, size_t n, const float *mean,
+                             const float *std, double *loss, double *acc);
+
+/* Checkpoints: parameters, optimiser state, epoch, a fingerprint of the model. Written to
+ * path.tmp then renamed. Load checks that the file belongs to the same model (ACT_EFORMAT). */
+ACT_API int act_ckpt_save(const char *path, const act_net *net, act_optim *opt, int epoch);
+ACT_API int act_ckpt_load(const char *path, act_net *net, act_optim *opt, int *epoch,
+                          act_diag *diag);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

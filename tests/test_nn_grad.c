@@ -1,0 +1,533 @@
+/* test_nn_grad.c -- directional finite-difference checks (STYLE B10: h = 1e-2, >= 3 seeded
+ * directions, symmetric relative error <= 1e-3, perturbed parameters) of every layer, of the
+ * engine's activations (Meta-ACON, FReLU, ACON-FReLU) and of whole small models; plus the conv
+ * kernel against a naive reference. Layers are checked through nets built with the internal
+ * builder, on the loss L = sum r * y (r fixed random) over parameters AND input. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "actlab/nn.h"
+#include "nn/nn_impl.h"
+#include "test.h"
+
+typedef struct gc {
+    act_net *net;
+    float   *x;          /* input (n, in) */
+    size_t   n, nx, ny;  /* batch, input floats, output floats */
+    float   *r;          /* (ny) projection */
+    int      train;
+    uint64_t rng0;       /* dropout RNG, reset before every forward */
+    int     *labels;     /* CE loss instead of the projection when set */
+    float    smoothing;
+} gc;
+
+static double gc_loss(gc *c)
+{
+    const float *y;
+    c->net->rng = c->rng0;
+    act_net_forward(c->net, c->x, c->n, c->train, &y);
+    if (c->labels) {
+        double l;
+        act_net_loss(c->net, c->labels, c->n, c->smoothing, &l, NULL);
+        return l;
+    }
+    double s = 0.0;
+    for (size_t i = 0; i < c->ny; i++)
+        s += (double)c->r[i] * (double)y[i];
+    return s;
+}
+
+/* Analytic gradient into g (params) and gx (input). */
+static void gc_grad(gc *c, float *g, float *gx)
+{
+    gc_loss(c);
+    act_net *net = c->net;
+    if (!c->labels)
+        memcpy(acti_grad(net, net->logits_t), c->r, c->ny * sizeof(float));
+    memset(acti_grad(net, 0), 0, c->nx * sizeof(float));
+    act_net_backward(net);
+    memcpy(g, net->grads, net->n_params * sizeof(float));
+    memcpy(gx, acti_grad(net, 0), c->nx * sizeof(float));
+}
+
+static uint64_t sm64(uint64_t *s) { return acti_rng_next(s); }
+
+/* The input's gradient is normally skipped; the checks want it (views of it too). */
+static void want_input_grad(act_net *net)
+{
+    for (int i = 0; i < net->n_tensors; i++)
+        if (net->tensors[i].grad_off == net->tensors[0].grad_off)
+            net->tensors[i].needs_grad = 1;
+}
+
+/* Directional check over the LEARN parameters and the input; returns the worst error. */
+static double gc_check(gc *c, int n_dirs, const char *what)
+{
+    act_net *net = c->net;
+    size_t np = net->n_params, nx = c->nx;
+    float *g = calloc(np, sizeof *g), *gx = calloc(nx, sizeof *gx);
+    double *v = calloc(np + nx, sizeof *v);
+    float *w0 = malloc(np * sizeof *w0), *x0 = malloc(nx * sizeof *x0);
+    unsigned char *learn = calloc(np, 1);
+    for (int i = 0; i < net->n_segs; i++)
+        if (net->segs[i].flags & ACT_SEG_LEARN)
+            memset(learn + net->segs[i].offset, 1, net->segs[i].size);
+    gc_grad(c, g, gx);
+    memcpy(w0, net->params, np * sizeof *w0);
+    memcpy(x0, c->x, nx * sizeof *x0);
+    /* A direction almost orthogonal to the gradient (|g.v| < 1e-2 |g|) cannot be resolved in
+     * float forward passes (rounding ~1e-7 of the outputs); such directions are redrawn, with
+     * the tolerance unchanged. "Almost orthogonal": under a fifth of the typical |g.v| of a
+     * random unit v, |g| / sqrt(dims). */
+    double full = 0.0, dims = 0.0;
+    for (size_t i = 0; i < np + nx; i++) {
+        double gi = i < np ? (learn[i] ? (double)g[i] : 0.0) : (double)gx[i - np];
+        full += gi * gi;
+        dims += i >= np || learn[i];
+    }
+    full = 0.2 * sqrt(full / dims);
+    double worst = 0.0, gnorm = 0.0;
+    int accepted = 0;
+    for (int d = 0; accepted < n_dirs && d < 4 * n_dirs; d++) {
+        uint64_t s = 1000 + (uint64_t)d;
+        double norm = 0.0, gv = 0.0;
+        for (size_t i = 0; i < np + nx; i++) {
+            v[i] = (i < np && !learn[i]) ? 0.0 : (double)(sm64(&s) >> 11) * 0x1.0p-53 - 0.5;
+            norm += v[i] * v[i];
+        }
+        norm = sqrt(norm);
+        for (size_t i = 0; i < np + nx; i++) {
+            v[i] /= norm;
+            gv += (double)(i < np ? g[i] : gx[i - np]) * v[i];
+        }
+        if (fabs(gv) < full)
+            continue;
+        accepted++;
+        const double h = 1e-2;
+        double lp, lm;
+        for (int sgn = 0; sgn < 2; sgn++) {
+            double e = sgn ? -h : h;
+            memcpy(net->params, w0, np * sizeof *w0);   /* BN running stats too */
+            for (size_t i = 0; i < np; i++)
+                net->params[i] = (float)((double)w0[i] + e * v[i]);
+            for (size_t i = 0; i < nx; i++)
+                c->x[i] = (float)((double)x0[i] + e * v[np + i]);
+            double l = gc_loss(c);
+            if (sgn)
+                lm = l;
+            else
+                lp = l;
+        }
+        memcpy(net->params, w0, np * sizeof *w0);
+        memcpy(c->x, x0, nx * sizeof *x0);
+        double num = (lp - lm) / (2.0 * h);
+        double err = fabs(gv - num) / fmax(1e-8, fabs(gv) + fabs(num));
+        CHECKF(err <= 1e-3, "%s: direction seed %d: analytic %.9g vs numeric %.9g (rel %.3g)",
+               what, 1000 + d, gv, num, err);
+        worst = fmax(worst, err);
+        gnorm += fabs(gv);
+    }
+    CHECKF(gnorm > 1e-6, "%s: zero gradient along every direction", what);
+    CHECKF(accepted == n_dirs, "%s: only %d resolvable directions", what, accepted);
+    free(g);
+    free(gx);
+    free(v);
+    free(w0);
+    free(x0);
+    free(learn);
+    return worst;
+}
+
+/* Smallest |x - T| over the FReLU layers of the last forward: FReLU's kink (documented in
+ * reference/activations.md 4). A check whose step could cross it is not a check. */
+static double frelu_gap(act_net *net)
+{
+    double g = INFINITY;
+    for (int i = 0; i < net->n_layers; i++) {
+        const acti_layer *l = &net->layers[i];
+        if (l->kind != ACTI_L_FRELU)
+            continue;
+        const float *x = acti_val(net, l->in0), *t = acti_ws(net, l->ws[1]);
+        size_t m = net->n_cur * net->tensors[l->in0].size;
+        for (size_t j = 0; j < m; j++)
+            g = fmin(g, fabs((double)x[j] - (double)t[j]));
+    }
+    return g;
+}
+
+/* Fills x from successive seeds until no element sits within 1e-2 of a FReLU kink. */
+static void fill_away_from_kinks(gc *c)
+{
+    uint64_t seed = 5;
+    for (int tries = 0; tries < 50; tries++) {
+        uint64_t s = seed + (uint64_t)tries;
+        for (size_t i = 0; i < c->nx; i++)
+            c->x[i] = (float)(2.0 * acti_rng_uniform(&s) - 1.0);
+        gc_loss(c);
+        if (frelu_gap(c->net) >= 1e-2)
+            return;
+    }
+    CHECKF(0, "no input found away from FReLU's kink");
+}
+
+/* Perturbs every LEARN parameter (so checks never run at the symmetric init, e.g. BN gamma = 1,
+ * beta = 0, ACON p1 = 1, p2 = 0). */
+static void perturb(act_net *net, uint64_t seed)
+{
+    for (int i = 0; i < net->n_segs; i++) {
+        const act_param_seg *s = &net->segs[i];
+        if (!(s->flags & ACT_SEG_LEARN))
+            continue;
+        float *p = net->params + s->offset;
+        for (size_t j = 0; j < s->size; j++)
+            p[j] += 0.3f * (float)(acti_rng_uniform(&seed) - 0.5);
+    }
+}
+
+typedef struct spec {
+    int (*build)(act_net *net, const act_nn_act *a);
+    act_nn_act act;
+} spec;
+
+static int build_cb(act_net *net, void *ctx, act_diag *diag)
+{
+    (void)diag;
+    const spec *s = ctx;
+    return s->build(net, &s->act);
+}
+
+/* Builds the net, fills x and r, runs the check in train (and optionally eval) mode. */
+static void run_check(const char *what, int (*build)(act_net *, const act_nn_act *),
+                      act_nn_act a, int c, int h, int w, size_t n, int train, int threads)
+{
+    act_net_config cfg = act_net_config_default();
+    cfg.in_c = c;
+    cfg.in_h = h;
+    cfg.in_w = w;
+    cfg.max_batch = n;
+    cfg.threads = threads;
+    cfg.act = a;
+    cfg.n_classes = 2;
+    spec sp = { build, a };
+    act_net *net = NULL;
+    act_diag dg;
+    int rc = acti_net_create(&cfg, build_cb, &sp, &net, &dg);   /* builders end in 2 outputs */
+    CHECKF(rc == ACT_OK, "%s: build failed: %s %s", what, act_strerror(rc), dg.msg);
+    if (rc != ACT_OK)
+        return;
+    perturb(net, 77);
+    want_input_grad(net);
+    gc ctx = { 0 };
+    ctx.net = net;
+    ctx.n = n;
+    ctx.nx = n * (size_t)(c * h * w);
+    ctx.ny = n * (size_t)cfg.n_classes;
+    ctx.x = malloc(ctx.nx * sizeof(float));
+    ctx.r = malloc(ctx.ny * sizeof(float));
+    ctx.train = train;
+    ctx.rng0 = 99;
+    uint64_t s = 5;
+    for (size_t i = 0; i < ctx.nx; i++)
+        ctx.x[i] = (float)(2.0 * acti_rng_uniform(&s) - 1.0);
+    for (size_t i = 0; i < ctx.ny; i++)
+        ctx.r[i] = (float)(2.0 * acti_rng_uniform(&s) - 1.0);
+    if (!train) {   /* give eval-mode BN non-trivial running statistics */
+        for (int i = 0; i < 3; i++)
+            act_net_forward(net, ctx.x, n, 1, NULL);
+    }
+    fill_away_from_kinks(&ctx);
+    gc_check(&ctx, 4, what);
+    free(ctx.x);
+    free(ctx.r);
+    act_net_free(net);
+}
+
+#define TRY(e)          \
+    do {                \
+        t = (e);        \
+        if (t < 0)      \
+            return t;   \
+    } while (0)
+
+static act_nn_act silu(void)
+{
+    act_nn_act a = act_nn_act_default(ACT_NN_ACT_FN);
+    a.fn = act_act_fn(ACT_ACT_SILU);
+    return a;
+}
+
+// ----------------------------------------------------------------------------
+
+static int b_dense(act_net *net, const act_nn_act *a)
+{
+    int t;
+    TRY(acti_dense_add(net, 0, 7));
+    TRY(acti_act_add(net, t, a, 0));
+    TRY(acti_dense_add(net, t, 2));
+    return t;
+}
+
+void test_nn_grad_dense(void)
+{
+    run_check("dense", b_dense, silu(), 1, 3, 4, 5, 1, 1);
+    run_check("dense 2 threads", b_dense, silu(), 1, 3, 4, 5, 1, 2);
+}
+
+static int b_conv(act_net *net, const act_nn_act *a)
+{
+    int t;
+    TRY(acti_conv_add(net, 0, 4, 3, 2, 1, 1));      /* 3x3 stride 2 pad 1, bias */
+    TRY(acti_act_add(net, t, a, 0));
+    TRY(acti_conv_add(net, t, 3, 1, 1, 0, 0));      /* 1x1 direct path */
+    TRY(acti_conv_add(net, t, 3, 2, 1, 0, 1));      /* 2x2 valid */
+    TRY(acti_dense_add(net, t, 2));
+    return t;
+}
+
+void test_nn_grad_conv(void)
+{
+    run_check("conv", b_conv, silu(), 2, 7, 6, 3, 1, 1);
+    run_check("conv 2 threads", b_conv, silu(), 2, 7, 6, 3, 1, 2);
+}
+
+static int b_dw(act_net *net, const act_nn_act *a)
+{
+    int t;
+    (void)a;
+    TRY(acti_dwconv_add(net, 0, 3, 1, 1, 1));
+    TRY(acti_dwconv_add(net, t, 3, 2, 0, 0));
+    TRY(acti_dense_add(net, t, 2));
+    return t;
+}
+
+void test_nn_grad_dwconv(void)
+{
+    run_check("dwconv", b_dw, silu(), 3, 7, 7, 2, 1, 2);
+}
+
+static int b_bn(act_net *net, const act_nn_act *a)
+{
+    int t;
+    TRY(acti_conv_add(net, 0, 3, 3, 1, 1, 0));
+    TRY(acti_bn_add(net, t));
+    TRY(acti_act_add(net, t, a, 0));
+    TRY(acti_flatten_add(net, t));
+    TRY(acti_dense_add(net, t, 5));
+    TRY(acti_bn_add(net, t));               /* BN over (N, C) */
+    TRY(acti_act_add(net, t, a, 0));
+    TRY(acti_dense_add(net, t, 2));
+    return t;
+}
+
+void test_nn_grad_batchnorm(void)
+{
+    run_check("batchnorm train", b_bn, silu(), 2, 5, 5, 4, 1, 1);
+    run_check("batchnorm eval", b_bn, silu(), 2, 5, 5, 4, 0, 1);
+    run_check("batchnorm batch 1", b_bn, silu(), 2, 5, 5, 1, 1, 2);
+}
+
+static int b_pool(act_net *net, const act_nn_act *a)
+{
+    int t, u;
+    TRY(acti_conv_add(net, 0, 3, 3, 1, 1, 1));
+    TRY(acti_act_add(net, t, a, 0));
+    u = t;
+    TRY(acti_pool_add(net, ACTI_L_MAXPOOL, u, 2, 2));
+    TRY(acti_pool_add(net, ACTI_L_AVGPOOL, t, 2, 1));
+    TRY(acti_gap_add(net, t));
+    TRY(acti_dense_add(net, t, 2));
+    return t;
+}
+
+void test_nn_grad_pool(void)
+{
+    run_check("pools", b_pool, silu(), 2, 8, 8, 3, 1, 2);
+}
+
+static int b_add_drop(act_net *net, const act_nn_act *a)
+{
+    int t, x, y;
+    TRY(acti_dense_add(net, 0, 6));
+    x = t;
+    TRY(acti_act_add(net, x, a, 0));
+    y = t;
+    TRY(acti_add_add(net, x, y));           /* fan-out of x: gradients must accumulate */
+    TRY(acti_dropout_add(net, t, 0.3f));
+    TRY(acti_dense_add(net, t, 2));
+    return t;
+}
+
+void test_nn_grad_add_dropout(void)
+{
+    run_check("add + dropout", b_add_drop, silu(), 1, 2, 3, 4, 1, 1);
+}
+
+static int b_act(act_net *net, const act_nn_act *a)
+{
+    int t;
+    TRY(acti_conv_add(net, 0, 3, 3, 1, 1, 1));
+    TRY(acti_act_add(net, t, a, 0));
+    TRY(acti_flatten_add(net, t));
+    TRY(acti_dense_add(net, t, 4));
+    TRY(acti_act_add(net, t, a, 0));
+    TRY(acti_dense_add(net, t, 2));
+    return t;
+}
+
+void test_nn_grad_act_layers(void)
+{
+    const act_act_id ids[] = { ACT_ACT_ACON_C, ACT_ACT_SWISH, ACT_ACT_SMU, ACT_ACT_MISH,
+                               ACT_ACT_ACON_B, ACT_ACT_GELU };
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        act_nn_act a = act_nn_act_default(ACT_NN_ACT_FN);
+        a.fn = act_act_fn(ids[i]);
+        run_check(a.fn->name, b_act, a, 2, 4, 4, 3, 1, 2);
+        a.per_channel = 0;     /* scalar parameters too */
+        run_check(a.fn->name, b_act, a, 2, 4, 4, 3, 1, 1);
+    }
+}
+
+void test_nn_grad_meta_acon(void)
+{
+    act_nn_act a = act_nn_act_default(ACT_NN_ACT_META_ACON);
+    a.meta_r = 2;
+    run_check("meta_acon bn", b_act, a, 2, 4, 4, 3, 1, 2);
+    run_check("meta_acon bn eval", b_act, a, 2, 4, 4, 3, 0, 1);
+    run_check("meta_acon bn batch 1", b_act, a, 2, 4, 4, 1, 1, 1);
+    a.meta_bn = 0;
+    run_check("meta_acon no bn", b_act, a, 2, 4, 4, 3, 1, 1);
+}
+
+void test_nn_grad_frelu(void)
+{
+    run_check("frelu", b_act, act_nn_act_default(ACT_NN_ACT_FRELU), 2, 5, 5, 3, 1, 2);
+    run_check("frelu eval", b_act, act_nn_act_default(ACT_NN_ACT_FRELU), 2, 5, 5, 3, 0, 1);
+    run_check("acon_frelu", b_act, act_nn_act_default(ACT_NN_ACT_ACON_FRELU), 2, 5, 5, 3, 1, 2);
+    run_check("acon_frelu eval", b_act, act_nn_act_default(ACT_NN_ACT_ACON_FRELU), 2, 5, 5, 3,
+              0, 1);
+}
+
+/* Whole models from spec strings, with the softmax cross-entropy (label smoothing) loss. */
+/* ce: the softmax cross-entropy (label smoothing 0.1) as the loss; else the projection r . y,
+ * whose larger directional derivatives keep float rounding (about 1e-7 of the logits) well
+ * below the tolerance in the BN-heavy ResNets, where the CE's derivatives are ~1e-3. */
+static void model_check(const char *model, act_nn_act a, int side, size_t n, int ce)
+{
+    act_net_config cfg = act_net_config_default();
+    cfg.model = model;
+    cfg.in_h = cfg.in_w = side;
+    cfg.max_batch = n;
+    cfg.n_classes = 3;
+    cfg.act = a;
+    cfg.threads = 2;
+    act_net *net = NULL;
+    act_diag dg;
+    int rc = act_net_new(&cfg, &net, &dg);
+    CHECKF(rc == ACT_OK, "%s: %s", model, dg.msg);
+    if (rc != ACT_OK)
+        return;
+    perturb(net, 3);
+    want_input_grad(net);
+    gc ctx = { 0 };
+    int labels[8];
+    ctx.net = net;
+    ctx.n = n;
+    ctx.nx = n * (size_t)(side * side);
+    ctx.x = malloc(ctx.nx * sizeof(float));
+    ctx.train = 1;
+    ctx.labels = ce ? labels : NULL;
+    ctx.smoothing = 0.1f;
+    ctx.ny = n * 3;
+    float r[24];
+    ctx.r = r;
+    uint64_t s = 9;
+    for (size_t i = 0; i < ctx.nx; i++)
+        ctx.x[i] = (float)(2.0 * acti_rng_uniform(&s) - 1.0);
+    for (size_t i = 0; i < n; i++)
+        labels[i] = (int)(i % 3);
+    for (size_t i = 0; i < ctx.ny; i++)
+        r[i] = (float)(2.0 * acti_rng_uniform(&s) - 1.0);
+    fill_away_from_kinks(&ctx);
+    char what[128];
+    snprintf(what, sizeof what, "%s / %s", model, a.kind == ACT_NN_ACT_META_ACON ? "meta_acon" : a.kind == ACT_NN_ACT_ACON_FRELU ? "acon_frelu" :
+             a.fn->name);
+    gc_check(&ctx, 3, what);
+    free(ctx.x);
+    act_net_free(net);
+}
+
+void test_nn_grad_models(void)
+{
+    act_nn_act acon = act_nn_act_default(ACT_NN_ACT_FN);
+    acon.fn = act_act_fn(ACT_ACT_ACON_C);
+    model_check("mlp:8x3,bn,dropout=0.2", silu(), 4, 4, 1);
+    model_check("mlp:6x2", acon, 4, 3, 1);
+    model_check("cnn", silu(), 6, 2, 1);
+    model_check("resnet:1", acon, 6, 3, 0);
+    model_check("resnet:1,preact", silu(), 6, 3, 0);
+    /* The generator's BN over N = 3 nearly equal means amplifies float rounding past the
+     * tolerance in a whole ResNet (the error grows as h shrinks: rounding, not a wrong
+     * gradient); the layer check above covers Meta-ACON with BN, this one without. */
+    act_nn_act meta = act_nn_act_default(ACT_NN_ACT_META_ACON);
+    meta.meta_bn = 0;
+    model_check("resnet:1", meta, 6, 3, 0);
+    model_check("resnet:1", act_nn_act_default(ACT_NN_ACT_ACON_FRELU), 8, 3, 0);
+}
+
+// ----------------------------------------------------------------------------
+// conv against a naive reference
+
+static void conv_ref(const float *x, const float *w, const float *b, float *y, int N, int C,
+                     int H, int W, int OC, int k, int s, int p, int OH, int OW)
+{
+    for (int n = 0; n < N; n++)
+        for (int o = 0; o < OC; o++)
+            for (int i = 0; i < OH; i++)
+                for (int j = 0; j < OW; j++) {
+                    double acc = b ? (double)b[o] : 0.0;
+                    for (int c = 0; c < C; c++)
+                        for (int u = 0; u < k; u++)
+                            for (int v = 0; v < k; v++) {
+                                int ih = i * s - p + u, iw = j * s - p + v;
+                                if (ih >= 0 && ih < H && iw >= 0 && iw < W)
+                                    acc += (double)w[((o * C + c) * k + u) * k + v] *
+                                           (double)x[((n * C + c) * H + ih) * W + iw];
+                            }
+                    y[((n * OC + o) * OH + i) * OW + j] = (float)acc;
+                }
+}
+
+static int b_conv_only(act_net *net, const act_nn_act *a)
+{
+    (void)a;
+    return acti_conv_add(net, 0, 2, 3, 2, 1, 1);
+}
+
+void test_nn_conv_matches_reference(void)
+{
+    act_net_config cfg = act_net_config_default();
+    cfg.in_c = 3;
+    cfg.in_h = 9;
+    cfg.in_w = 8;
+    cfg.max_batch = 2;
+    cfg.threads = 2;
+    cfg.n_classes = 2 * 5 * 4;
+    spec sp = { b_conv_only, silu() };
+    act_net *net = NULL;
+    int rc = acti_net_create(&cfg, build_cb, &sp, &net, NULL);
+    CHECK(rc == ACT_OK);
+    if (rc != ACT_OK)
+        return;
+    perturb(net, 11);
+    float x[2 * 3 * 9 * 8], ref[2 * 40];
+    uint64_t s = 1;
+    for (size_t i = 0; i < sizeof x / sizeof x[0]; i++)
+        x[i] = (float)acti_rng_uniform(&s) - 0.5f;
+    const float *y;
+    act_net_forward(net, x, 2, 1, &y);
+    const acti_layer *l = &net->layers[0];
+    conv_ref(x, acti_P(net, l, 0), acti_P(net, l, 1), ref, 2, 3, 9, 8, 2, 3, 2, 1, 5, 4);
+    for (int i = 0; i < 80; i++)
+        CHECK_CLOSE(y[i], ref[i], 1e-5, 1e-5, "conv output %d", i);
+    act_net_free(net);
+}
