@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "actlab/act.h"
+#include "act/act_kern.h"
+#include "act/act_prep.h"
 #include "act/act_scalar.h"
 
 // ----------------------------------------------------------------------------
@@ -109,41 +111,152 @@ int act_act_check_params(act_act_id id, const float *p)
 }
 
 // ----------------------------------------------------------------------------
-// generic scalar kernels: one contiguous run of elements sharing one parameter set
-
-typedef void act_fwd_fn(const float *p, const float *x, float *y, size_t n);
-typedef void act_bwd_fn(const float *p, const float *x, const float *dy, float *dx,
-                        double *acc, size_t n, int assign);
+// scalar block kernels (the reference path; same interface as the vector ISAs)
 
 #define X(ID, name, np, flags, learn, n0, d0, n1, d1, n2, d2, nk, k0, k1, formula)            \
-    static void act_##name##_fwd(const float *p, const float *x, float *y, size_t n)          \
+    static void act_##name##_fwd(const float *q, const float *p, const float *x, float *y,   \
+                                 size_t n)                                                  \
     {                                                                                       \
+        (void)q;                                                                            \
         for (size_t i = 0; i < n; i++)                                                      \
             y[i] = act_##name##_f(x[i], p);                                                 \
     }                                                                                       \
-    static void act_##name##_bwd(const float *p, const float *x, const float *dy,            \
-                                 float *dx, double *acc, size_t n, int assign)              \
+    static void act_##name##_bwd(const float *q, const float *p, const float *x,             \
+                                 const float *dy, float *dx, size_t n, int assign,          \
+                                 double *acc)                                               \
     {                                                                                       \
-        float local[ACT_ACT_MAX_PARAMS + 1] = { 0 };                                        \
+        (void)q;                                                                            \
+        double s[ACT_ACT_MAX_PARAMS + 1] = { 0 };                                           \
         for (size_t i = 0; i < n; i++) {                                                    \
+            float local[ACT_ACT_MAX_PARAMS + 1];                                            \
             float g = dy[i] * act_##name##_d(x[i], p, local);                               \
             dx[i] = assign ? g : dx[i] + g;                                                 \
             for (int k = 0; k < (np); k++)                                                  \
-                acc[k] += (double)(dy[i] * local[k]);                                       \
+                s[k] += (double)(dy[i] * local[k]);                                         \
         }                                                                                   \
+        for (int k = 0; acc && k < (np); k++)                                               \
+            acc[k] += s[k];                                                                 \
+    }                                                                                       \
+    static float act_##name##_prep(const float *p, float *q)                                \
+    {                                                                                       \
+        return acti_prep_##name(p, q);                                                      \
     }
 ACT_ACT_LIST(X)
 #undef X
 
-static const struct act_kern {
-    act_fwd_fn *fwd;
-    act_bwd_fn *bwd;
-} act_kern_scalar[] = {
+static const acti_kern act_kern_scalar[ACT_ACT_COUNT] = {
 #define X(ID, name, np, flags, learn, n0, d0, n1, d1, n2, d2, nk, k0, k1, formula)            \
     [ACT_ACT_##ID] = { act_##name##_fwd, act_##name##_bwd },
     ACT_ACT_LIST(X)
 #undef X
 };
+
+typedef float act_prep_fn(const float *p, float *q);
+static act_prep_fn *const act_prep[ACT_ACT_COUNT] = {
+#define X(ID, name, np, flags, learn, n0, d0, n1, d1, n2, d2, nk, k0, k1, formula)            \
+    [ACT_ACT_##ID] = act_##name##_prep,
+    ACT_ACT_LIST(X)
+#undef X
+};
+
+/* The kernel table of the ISA in use: chosen once per call, never per element. */
+static const acti_kern *act_kern_table(void)
+{
+    switch (act_isa_get()) {
+    case ACT_ISA_AVX512:
+        return acti_kern_avx512;
+    case ACT_ISA_AVX2:
+        return acti_kern_avx2;
+    case ACT_ISA_SCALAR:
+    case ACT_ISA_COUNT:
+        break;
+    }
+    return act_kern_scalar;
+}
+
+/* Derived constants q of parameter set p (scalar, double). */
+static void act_q(act_act_id id, const float *p, float *q)
+{
+    for (int j = 0; j < ACTI_Q_MAX; j++)
+        q[j] = 0.0f;
+    q[ACTI_Q_BIG] = act_prep[id](p, q);
+}
+
+// ----------------------------------------------------------------------------
+// threading: fixed blocks, so that every result is independent of the thread count
+
+#define ACT_BLOCK      16384u   /* elements per block (at least) */
+#define ACT_MAX_BLOCKS 256u     /* partial sums live on the stack */
+
+/* Below this many elements a call stays on one thread (fork/join costs 0.5-2 us;
+ * performance.md section 3): about 2^14 for transcendental kernels, 2^16 for relu-class. */
+static size_t act_thread_min(act_act_id id)
+{
+    switch (id) {
+    case ACT_ACT_RELU: case ACT_ACT_LEAKY_RELU: case ACT_ACT_PRELU: case ACT_ACT_HARDSIGMOID:
+    case ACT_ACT_HARDSWISH: case ACT_ACT_RELU6:
+        return 1u << 16;
+    case ACT_ACT_ELU: case ACT_ACT_SELU: case ACT_ACT_CELU: case ACT_ACT_SOFTPLUS:
+    case ACT_ACT_SIGMOID: case ACT_ACT_TANH: case ACT_ACT_SILU: case ACT_ACT_SWISH:
+    case ACT_ACT_GELU: case ACT_ACT_GELU_TANH: case ACT_ACT_MISH: case ACT_ACT_ACON_A:
+    case ACT_ACT_ACON_B: case ACT_ACT_ACON_C: case ACT_ACT_SMU: case ACT_ACT_SMU1:
+    case ACT_ACT_COUNT:
+        break;
+    }
+    return 1u << 14;
+}
+
+static int act_nthreads(act_act_id id, size_t n)
+{
+    int t = act_threads_get();
+    return (t > 1 && n >= act_thread_min(id)) ? t : 1;
+}
+
+/* Block size for n elements: ACT_BLOCK, or larger so that there are at most ACT_MAX_BLOCKS. */
+static size_t act_block(size_t n)
+{
+    size_t b = (n + ACT_MAX_BLOCKS - 1) / ACT_MAX_BLOCKS;
+    b = (b + 63) & ~(size_t)63;
+    return b > ACT_BLOCK ? b : ACT_BLOCK;
+}
+
+static void act_fwd_flat(const acti_kern *k, int nt, const float *q, const float *p,
+                         const float *x, float *y, size_t n)
+{
+    if (nt <= 1) {
+        k->fwd(q, p, x, y, n);
+        return;
+    }
+    size_t bs = act_block(n), nb = (n + bs - 1) / bs;
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (size_t b = 0; b < nb; b++) {
+        size_t lo = b * bs, m = n - lo < bs ? n - lo : bs;
+        k->fwd(q, p, x + lo, y + lo, m);
+    }
+}
+
+/* acc[k] += sum over the n elements; the blocks and their summation order depend on n only. */
+static void act_bwd_flat(const acti_kern *k, int nt, const float *q, const float *p,
+                         const float *x, const float *dy, float *dx, size_t n, int assign,
+                         double *acc)
+{
+    size_t bs = act_block(n), nb = (n + bs - 1) / bs;
+    if (nb <= 1 || (!acc && nt <= 1)) {
+        k->bwd(q, p, x, dy, dx, n, assign, acc);
+        return;
+    }
+    double part[ACT_MAX_BLOCKS][ACT_ACT_MAX_PARAMS];
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (size_t b = 0; b < nb; b++) {
+        size_t lo = b * bs, m = n - lo < bs ? n - lo : bs;
+        for (int j = 0; j < ACT_ACT_MAX_PARAMS; j++)
+            part[b][j] = 0.0;
+        k->bwd(q, p, x + lo, dy + lo, dx + lo, m, assign, acc ? part[b] : NULL);
+    }
+    for (size_t b = 0; acc && b < nb; b++)
+        for (int j = 0; j < ACT_ACT_MAX_PARAMS; j++)
+            acc[j] += part[b][j];
+}
 
 // ----------------------------------------------------------------------------
 // public kernels
@@ -170,6 +283,13 @@ static int act_args_ok(act_act_id id, const float *p, unsigned flags, const floa
     return ACT_OK;
 }
 
+static void act_channel_params(const act_act_desc *d, const float *p, size_t C, size_t c,
+                               float *pc)
+{
+    for (int j = 0; j < ACT_ACT_MAX_PARAMS; j++)
+        pc[j] = j < d->n_params ? p[(size_t)j * C + c] : 0.0f;
+}
+
 int act_act_forward(act_act_id id, const float *p, unsigned flags, const float *x, float *y,
                     act_shape s)
 {
@@ -177,21 +297,24 @@ int act_act_forward(act_act_id id, const float *p, unsigned flags, const float *
     if (rc != ACT_OK)
         return rc;
     const act_act_desc *d = &act_desc[id];
-    const struct act_kern *k = &act_kern_scalar[id];
+    const acti_kern *k = &act_kern_table()[id];
+    size_t n = s.outer * s.channels * s.inner;
+    int nt = act_nthreads(id, n);
+    float q[ACTI_Q_MAX];
     if (!p)
         p = d->defaults;
     if (!(flags & ACT_PER_CHANNEL) || d->n_params == 0) {
-        k->fwd(p, x, y, s.outer * s.channels * s.inner);
+        act_q(id, p, q);
+        act_fwd_flat(k, nt, q, p, x, y, n);
         return ACT_OK;
     }
-    for (size_t o = 0; o < s.outer; o++) {
-        for (size_t c = 0; c < s.channels; c++) {
-            float pc[ACT_ACT_MAX_PARAMS];
-            for (int j = 0; j < d->n_params; j++)
-                pc[j] = p[(size_t)j * s.channels + c];
-            size_t off = (o * s.channels + c) * s.inner;
-            k->fwd(pc, x + off, y + off, s.inner);
-        }
+    size_t C = s.channels, I = s.inner, planes = s.outer * C;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (size_t pl = 0; pl < planes; pl++) {
+        float pc[ACT_ACT_MAX_PARAMS], qc[ACTI_Q_MAX];
+        act_channel_params(d, p, C, pl % C, pc);
+        act_q(id, pc, qc);
+        k->fwd(qc, pc, x + pl * I, y + pl * I, I);
     }
     return ACT_OK;
 }
@@ -206,28 +329,35 @@ int act_act_backward(act_act_id id, const float *p, unsigned flags, const float 
     if (n && !dy)
         return ACT_EINVAL;
     const act_act_desc *d = &act_desc[id];
-    const struct act_kern *k = &act_kern_scalar[id];
+    const acti_kern *k = &act_kern_table()[id];
     int assign = (flags & ACT_DX_ASSIGN) != 0;
+    int nt = act_nthreads(id, n);
+    int want = dp && d->n_params > 0;
+    float q[ACTI_Q_MAX];
     if (!p)
         p = d->defaults;
     if (!(flags & ACT_PER_CHANNEL) || d->n_params == 0) {
         double acc[ACT_ACT_MAX_PARAMS] = { 0 };
-        k->bwd(p, x, dy, dx, acc, n, assign);
-        for (int j = 0; dp && j < d->n_params; j++)
+        act_q(id, p, q);
+        act_bwd_flat(k, nt, q, p, x, dy, dx, n, assign, want ? acc : NULL);
+        for (int j = 0; want && j < d->n_params; j++)
             dp[j] += (float)acc[j];
         return ACT_OK;
     }
-    for (size_t c = 0; c < s.channels; c++) {
-        float pc[ACT_ACT_MAX_PARAMS];
+    /* per channel: one thread per channel, the outer index summed in order */
+    size_t C = s.channels, I = s.inner;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (size_t c = 0; c < C; c++) {
+        float pc[ACT_ACT_MAX_PARAMS], qc[ACTI_Q_MAX];
         double acc[ACT_ACT_MAX_PARAMS] = { 0 };
-        for (int j = 0; j < d->n_params; j++)
-            pc[j] = p[(size_t)j * s.channels + c];
+        act_channel_params(d, p, C, c, pc);
+        act_q(id, pc, qc);
         for (size_t o = 0; o < s.outer; o++) {
-            size_t off = (o * s.channels + c) * s.inner;
-            k->bwd(pc, x + off, dy + off, dx + off, acc, s.inner, assign);
+            size_t off = (o * C + c) * I;
+            k->bwd(qc, pc, x + off, dy + off, dx + off, I, assign, want ? acc : NULL);
         }
-        for (int j = 0; dp && j < d->n_params; j++)
-            dp[(size_t)j * s.channels + c] += (float)acc[j];
+        for (int j = 0; want && j < d->n_params; j++)
+            dp[(size_t)j * C + c] += (float)acc[j];
     }
     return ACT_OK;
 }

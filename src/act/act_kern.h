@@ -1,0 +1,39 @@
+/* act_kern.h -- internal interface between the dispatcher (act.c) and the block kernels of each
+ * ISA (act_avx2.c, act_avx512.c, generated from act_simd.h). A block kernel runs one contiguous
+ * run of n elements that share one parameter set p; q holds values derived from p once per
+ * call (act_prep.h): q[ACTI_Q_BIG] is the largest |x| the vector math handles, larger |x|,
+ * inf and NaN lanes take the scalar reference (act_scalar.h). */
+#ifndef ACTLAB_ACT_KERN_H
+#define ACTLAB_ACT_KERN_H
+
+#include <stddef.h>
+
+#include "actlab/act.h"
+
+#define ACTI_Q_MAX 8
+#define ACTI_Q_BIG 7
+
+/* y[i] = f(x[i]; p), i < n. y may alias x. */
+typedef void acti_fwd_fn(const float *q, const float *p, const float *x, float *y, size_t n);
+/* dx[i] (+)= dy[i] f'(x[i]); acc[k] += sum_i dy[i] df/dp_k (double; skipped if acc is NULL).
+ * The summation order depends only on n: results are reproducible. */
+typedef void acti_bwd_fn(const float *q, const float *p, const float *x, const float *dy,
+                         float *dx, size_t n, int assign, double *acc);
+
+typedef struct acti_kern {
+    acti_fwd_fn *fwd;
+    acti_bwd_fn *bwd;
+} acti_kern;
+
+extern const acti_kern acti_kern_avx2[ACT_ACT_COUNT];
+extern const acti_kern acti_kern_avx512[ACT_ACT_COUNT];
+
+/* vmath blocks of the vector ISAs (NULL entries: no vector version, use scalar). */
+typedef void acti_vm_fn(const float *x, float *y, size_t n);
+typedef struct acti_vm {
+    acti_vm_fn *exp, *expm1, *tanh, *sigmoid, *softplus, *erf, *erfc, *sqrt;
+} acti_vm;
+extern const acti_vm acti_vm_avx2;
+extern const acti_vm acti_vm_avx512;
+
+#endif

@@ -1,0 +1,624 @@
+/* act_simd.h -- the vector kernels of every activation, written once over a small vector
+ * vocabulary (V, VADD, VFMA, ...) that act_avx2.c and act_avx512.c define before including
+ * this file. Math lives in the vf_<name> / vd_<name> functions (mirrors of act_scalar.h, in
+ * float with polynomial exp/erfc); the block loops and the tables are generated from
+ * ACT_ACT_LIST. Lanes with |x| > q[ACTI_Q_BIG], inf or NaN take the scalar reference.
+ * Accuracy is tested against a long-double reference (tests/test_act_accuracy.c). */
+#ifndef ACTV_TARGET
+#error "include act_simd.h from an ISA file (act_avx2.c, act_avx512.c)"
+#endif
+
+#include "act/act_kern.h"
+#include "act/act_scalar.h"
+
+#define ACTV_FN static inline ACTV_TARGET
+
+// ----------------------------------------------------------------------------
+// vector math primitives
+
+/* exp(hi + lo), |lo| << 1: Cody-Waite reduction, Cephes degree-7 polynomial (about 1 ulp),
+ * scaled by 2^n with correct overflow to inf and underflow to 0. */
+ACTV_FN V vexp_hl(V hi, V lo)
+{
+    hi = VMIN(VMAX(hi, VSET1(-104.0f)), VSET1(89.0f));   /* e^-104 = 0, e^89 = inf in float */
+    V n = VROUND(VMUL(hi, VSET1(1.44269504088896341f)));
+    V r = VFMA(n, VSET1(-0.693359375f), hi);
+    r = VFMA(n, VSET1(2.12194440e-4f), r);
+    r = VMIN(VMAX(VADD(r, lo), VSET1(-0.5f)), VSET1(0.5f));   /* lo of a clamped hi */
+    V p = VSET1(1.9875691500e-4f);
+    p = VFMA(p, r, VSET1(1.3981999507e-3f));
+    p = VFMA(p, r, VSET1(8.3334519073e-3f));
+    p = VFMA(p, r, VSET1(4.1665795894e-2f));
+    p = VFMA(p, r, VSET1(1.6666665459e-1f));
+    p = VFMA(p, r, VSET1(5.0000001201e-1f));
+    p = VFMA(p, VMUL(r, r), VADD(r, VSET1(1.0f)));
+    return VSCALE(p, n);
+}
+
+ACTV_FN V vexp(V x) { return vexp_hl(x, VZERO()); }
+
+/* expm1(x), relative accuracy near 0 (Taylor to x^8 for |x| < 0.35); *e = exp(x). */
+ACTV_FN V vexpm1e(V x, V *e)
+{
+    V p = VSET1(1.0f / 40320);
+    p = VFMA(p, x, VSET1(1.0f / 5040));
+    p = VFMA(p, x, VSET1(1.0f / 720));
+    p = VFMA(p, x, VSET1(1.0f / 120));
+    p = VFMA(p, x, VSET1(1.0f / 24));
+    p = VFMA(p, x, VSET1(1.0f / 6));
+    p = VFMA(p, x, VSET1(0.5f));
+    p = VFMA(VMUL(p, x), x, x);
+    *e = vexp(x);
+    return VSEL(VLT(VABS(x), VSET1(0.35f)), p, VSUB(*e, VSET1(1.0f)));
+}
+
+/* log(1 + f) for f in [-0.2929, 0.4142] (Cephes logf polynomial) */
+ACTV_FN V vlogpoly(V f)
+{
+    V z = VMUL(f, f);
+    V y = VSET1(7.0376836292e-2f);
+    y = VFMA(y, f, VSET1(-1.1514610310e-1f));
+    y = VFMA(y, f, VSET1(1.1676998740e-1f));
+    y = VFMA(y, f, VSET1(-1.2420140846e-1f));
+    y = VFMA(y, f, VSET1(1.4249322787e-1f));
+    y = VFMA(y, f, VSET1(-1.6668057665e-1f));
+    y = VFMA(y, f, VSET1(2.0000714765e-1f));
+    y = VFMA(y, f, VSET1(-2.4999993993e-1f));
+    y = VFMA(y, f, VSET1(3.3333331174e-1f));
+    y = VMUL(VMUL(y, f), z);
+    y = VFMA(z, VSET1(-0.5f), y);
+    return VADD(f, y);
+}
+
+/* log1p(e) for e in [0, 1], without forming 1 + e */
+ACTV_FN V vlog1p01(V e)
+{
+    VM big = VGT(e, VSET1(0.41421356f));
+    V f = VSEL(big, VMUL(VSUB(e, VSET1(1.0f)), VSET1(0.5f)), e);
+    V l = vlogpoly(f);
+    return VSEL(big, VADD(l, VSET1(0.693147180559945f)), l);
+}
+
+/* sigmoid(z) and 1 - sigmoid(z), both accurate in the tails */
+ACTV_FN V vsig2(V z, V *sc)
+{
+    V e = vexp(VNEG(VABS(z)));
+    V r = VDIV(VSET1(1.0f), VADD(VSET1(1.0f), e));
+    V lo = VMUL(e, r);
+    VM pos = VGE(z, VZERO());
+    *sc = VSEL(pos, lo, r);
+    return VSEL(pos, r, lo);
+}
+
+/* erfc(z) for z >= 0 (Numerical Recipes erfcc, fractional error < 1.2e-7), with z^2 split
+ * exactly into hi + lo so that exp(-z^2) keeps its relative accuracy in the tail. */
+ACTV_FN V verfc_pos(V z)
+{
+    V t = VDIV(VSET1(1.0f), VFMA(z, VSET1(0.5f), VSET1(1.0f)));
+    V p = VSET1(0.17087277f);
+    p = VFMA(p, t, VSET1(-0.82215223f));
+    p = VFMA(p, t, VSET1(1.48851587f));
+    p = VFMA(p, t, VSET1(-1.13520398f));
+    p = VFMA(p, t, VSET1(0.27886807f));
+    p = VFMA(p, t, VSET1(-0.18628806f));
+    p = VFMA(p, t, VSET1(0.09678418f));
+    p = VFMA(p, t, VSET1(0.37409196f));
+    p = VFMA(p, t, VSET1(1.00002368f));
+    p = VFMA(p, t, VSET1(-1.26551223f));
+    V zz = VMUL(z, z), zl = VFMS(z, z, zz);
+    /* -z^2 + p = h + l exactly (TwoSum), so the reduced argument of exp stays small */
+    V h = VSUB(p, zz), pb = VADD(h, zz), za = VSUB(h, pb);
+    V l = VADD(VSUB(p, pb), VSUB(VNEG(zz), za));
+    return VMUL(t, vexp_hl(h, VSUB(l, zl)));
+}
+
+/* erfc(-a) = 1 + erf(a) (the GELU/SMU gate), from E = erfc(|a|); *m = erfc(a) = 1 - erf(a) */
+ACTV_FN V verfc_neg(V a, V *m)
+{
+    V E = verfc_pos(VABS(a));
+    VM neg = VLE(a, VZERO());
+    V big = VSUB(VSET1(2.0f), E);
+    *m = VSEL(neg, big, E);
+    return VSEL(neg, E, big);
+}
+
+/* erf(x): odd Taylor series for |x| < 0.5, else sign(x) (1 - erfc(|x|)) */
+ACTV_FN V verf(V x)
+{
+    V z = VMUL(x, x);
+    V p = VSET1(-1.0f / 1320);
+    p = VFMA(p, z, VSET1(1.0f / 216));
+    p = VFMA(p, z, VSET1(-1.0f / 42));
+    p = VFMA(p, z, VSET1(1.0f / 10));
+    p = VFMA(p, z, VSET1(-1.0f / 3));
+    p = VFMA(p, z, VSET1(1.0f));
+    p = VMUL(p, VMUL(x, VSET1(1.1283791670955126f)));
+    V a = VABS(x);
+    V r = VSUB(VSET1(1.0f), verfc_pos(a));
+    r = VSEL(VLT(x, VZERO()), VNEG(r), r);
+    return VSEL(VLT(a, VSET1(0.5f)), p, r);
+}
+
+/* tanh(x) = sign(x) (-m)/(2 + m), m = expm1(-2|x|); *e = exp(-2|x|) */
+ACTV_FN V vtanh_e(V x, V *e)
+{
+    V m = vexpm1e(VMUL(VABS(x), VSET1(-2.0f)), e);
+    V t = VDIV(VNEG(m), VADD(VSET1(2.0f), m));
+    return VSEL(VLT(x, VZERO()), VNEG(t), t);
+}
+
+ACTV_FN V vsoftplus(V z)
+{
+    return VADD(VMAX(z, VZERO()), vlog1p01(vexp(VNEG(VABS(z)))));
+}
+
+// ----------------------------------------------------------------------------
+// activations: vf_<name>(x, q) = f, vd_<name>(x, q, g) = df/dx with g[k] = df/dp_k.
+// Finite x with |x| <= q[ACTI_Q_BIG] only (see the file comment).
+
+ACTV_FN V vf_relu(V x, const V *q) { (void)q; return VMAX(VZERO(), x); }
+ACTV_FN V vd_relu(V x, const V *q, V *g)
+{
+    (void)q; (void)g;
+    return VSEL(VGT(x, VZERO()), VSET1(1.0f), VZERO());
+}
+
+ACTV_FN V vf_leaky_relu(V x, const V *q) { return VSEL(VGT(x, VZERO()), x, VMUL(q[0], x)); }
+ACTV_FN V vd_leaky_relu(V x, const V *q, V *g)
+{
+    VM pos = VGT(x, VZERO());
+    g[0] = VSEL(pos, VZERO(), x);
+    return VSEL(pos, VSET1(1.0f), q[0]);
+}
+ACTV_FN V vf_prelu(V x, const V *q) { return vf_leaky_relu(x, q); }
+ACTV_FN V vd_prelu(V x, const V *q, V *g) { return vd_leaky_relu(x, q, g); }
+
+ACTV_FN V vf_elu(V x, const V *q)
+{
+    V e, m = vexpm1e(VMIN(x, VZERO()), &e);
+    return VSEL(VGT(x, VZERO()), x, VMUL(q[0], m));
+}
+ACTV_FN V vd_elu(V x, const V *q, V *g)
+{
+    V e, m = vexpm1e(VMIN(x, VZERO()), &e);
+    VM pos = VGT(x, VZERO());
+    g[0] = VSEL(pos, VZERO(), m);
+    return VSEL(pos, VSET1(1.0f), VMUL(q[0], e));
+}
+
+ACTV_FN V vf_selu(V x, const V *q)
+{
+    V e, m = vexpm1e(VMIN(x, VZERO()), &e);
+    return VSEL(VGT(x, VZERO()), VMUL(q[0], x), VMUL(q[1], m));
+}
+ACTV_FN V vd_selu(V x, const V *q, V *g)
+{
+    (void)g;
+    V e = vexp(VMIN(x, VZERO()));
+    return VSEL(VGT(x, VZERO()), q[0], VMUL(q[1], e));
+}
+
+/* celu: q = {alpha, 1/alpha} */
+ACTV_FN V vf_celu(V x, const V *q)
+{
+    V e, m = vexpm1e(VMUL(VMIN(x, VZERO()), q[1]), &e);
+    return VSEL(VGT(x, VZERO()), x, VMUL(q[0], m));
+}
+ACTV_FN V vd_celu(V x, const V *q, V *g)
+{
+    V t = VMUL(VMIN(x, VZERO()), q[1]);
+    V e, m = vexpm1e(t, &e);
+    VM pos = VGT(x, VZERO());
+    g[0] = VSEL(pos, VZERO(), VFNMA(t, e, m));
+    return VSEL(pos, VSET1(1.0f), e);
+}
+
+/* softplus: q = {beta, threshold, 1/beta, 1/beta^2} */
+ACTV_FN V vf_softplus(V x, const V *q)
+{
+    V z = VMUL(q[0], x);
+    return VSEL(VGT(z, q[1]), x, VMUL(vsoftplus(z), q[2]));
+}
+ACTV_FN V vd_softplus(V x, const V *q, V *g)
+{
+    V z = VMUL(q[0], x);
+    V a = VNEG(VABS(z));
+    V e = vexp(a);
+    V r = VDIV(VSET1(1.0f), VADD(VSET1(1.0f), e));
+    V sa = VMUL(e, r);                                  /* s(a) = s(-|z|) */
+    V h = VSUB(VMUL(a, sa), vlog1p01(e));
+    VM lin = VGT(z, q[1]);
+    g[0] = VSEL(lin, VZERO(), VMUL(h, q[3]));
+    g[1] = VZERO();
+    V s = VSEL(VGE(z, VZERO()), r, sa);
+    return VSEL(lin, VSET1(1.0f), s);
+}
+
+ACTV_FN V vf_sigmoid(V x, const V *q)
+{
+    (void)q;
+    V sc;
+    return vsig2(x, &sc);
+}
+ACTV_FN V vd_sigmoid(V x, const V *q, V *g)
+{
+    (void)q; (void)g;
+    V sc, s = vsig2(x, &sc);
+    return VMUL(s, sc);
+}
+
+ACTV_FN V vf_tanh(V x, const V *q)
+{
+    (void)q;
+    V e;
+    return vtanh_e(x, &e);
+}
+ACTV_FN V vd_tanh(V x, const V *q, V *g)
+{
+    (void)q; (void)g;
+    V e = vexp(VMUL(VABS(x), VSET1(-2.0f)));
+    V r = VDIV(VSET1(1.0f), VADD(VSET1(1.0f), e));
+    return VMUL(VMUL(VSET1(4.0f), e), VMUL(r, r));
+}
+
+ACTV_FN V vf_hardsigmoid(V x, const V *q)
+{
+    (void)q;
+    V v = VFMA(x, VSET1(1.0f / 6), VSET1(0.5f));
+    return VMIN(VSET1(1.0f), VMAX(VZERO(), v));
+}
+ACTV_FN V vd_hardsigmoid(V x, const V *q, V *g)
+{
+    (void)q; (void)g;
+    VM in = VAND_M(VGT(x, VSET1(-3.0f)), VLT(x, VSET1(3.0f)));
+    return VSEL(in, VSET1(1.0f / 6), VZERO());
+}
+
+ACTV_FN V vf_hardswish(V x, const V *q)
+{
+    (void)q;
+    V v = VMUL(VMUL(x, VADD(x, VSET1(3.0f))), VSET1(1.0f / 6));
+    return VSEL(VLE(x, VSET1(-3.0f)), VZERO(), VSEL(VGE(x, VSET1(3.0f)), x, v));
+}
+ACTV_FN V vd_hardswish(V x, const V *q, V *g)
+{
+    (void)q; (void)g;
+    V v = VFMA(x, VSET1(1.0f / 3), VSET1(0.5f));
+    return VSEL(VLE(x, VSET1(-3.0f)), VZERO(), VSEL(VGE(x, VSET1(3.0f)), VSET1(1.0f), v));
+}
+
+ACTV_FN V vf_relu6(V x, const V *q) { (void)q; return VMIN(VSET1(6.0f), VMAX(VZERO(), x)); }
+ACTV_FN V vd_relu6(V x, const V *q, V *g)
+{
+    (void)q; (void)g;
+    VM in = VAND_M(VGT(x, VZERO()), VLT(x, VSET1(6.0f)));
+    return VSEL(in, VSET1(1.0f), VZERO());
+}
+
+/* swish at z = b x: f = x s(z); df/dx = s + z s (1-s); df/db = x^2 s (1-s) */
+ACTV_FN V vswish_d(V x, V z, V *gb)
+{
+    V sc, s = vsig2(z, &sc);
+    V ss = VMUL(s, sc);
+    *gb = VMUL(VMUL(x, ss), x);
+    return VFMA(z, ss, s);
+}
+ACTV_FN V vf_silu(V x, const V *q)
+{
+    (void)q;
+    V sc;
+    return VMUL(x, vsig2(x, &sc));
+}
+ACTV_FN V vd_silu(V x, const V *q, V *g)
+{
+    (void)q; (void)g;
+    V gb;
+    return vswish_d(x, x, &gb);
+}
+ACTV_FN V vf_swish(V x, const V *q)
+{
+    V sc;
+    return VMUL(x, vsig2(VMUL(q[0], x), &sc));
+}
+ACTV_FN V vd_swish(V x, const V *q, V *g) { return vswish_d(x, VMUL(q[0], x), &g[0]); }
+ACTV_FN V vf_acon_a(V x, const V *q) { return vf_swish(x, q); }
+ACTV_FN V vd_acon_a(V x, const V *q, V *g) { return vd_swish(x, q, g); }
+
+/* acon_c: q = {d, b d, p2, d^2}; f = x (d S + p2); u = S + z S (1-S);
+ * df/dx = d u + p2; dp1 = x u; dp2 = x (1-S)(1 - z S); db = d^2 x^2 S (1-S) */
+ACTV_FN V vf_acon_c(V x, const V *q)
+{
+    V sc, s = vsig2(VMUL(q[1], x), &sc);
+    return VMUL(x, VFMA(q[0], s, q[2]));
+}
+ACTV_FN V vd_acon_c(V x, const V *q, V *g)
+{
+    V z = VMUL(q[1], x);
+    V sc, s = vsig2(z, &sc);
+    V ss = VMUL(s, sc);
+    V u = VFMA(z, ss, s);
+    g[0] = VMUL(x, u);
+    g[1] = VMUL(x, VMUL(sc, VFNMA(z, s, VSET1(1.0f))));
+    g[2] = VMUL(VMUL(VMUL(x, ss), x), q[3]);
+    return VFMA(q[0], u, q[2]);
+}
+ACTV_FN V vf_acon_b(V x, const V *q) { return vf_acon_c(x, q); }
+ACTV_FN V vd_acon_b(V x, const V *q, V *g)
+{
+    V h[3];
+    V d = vd_acon_c(x, q, h);
+    g[0] = h[1];
+    g[1] = h[2];
+    return d;
+}
+
+/* gelu: Phi = erfc(-x/sqrt2)/2; f' = Phi + x e^(-x^2/2)/sqrt(2 pi) */
+ACTV_FN V vf_gelu(V x, const V *q)
+{
+    (void)q;
+    V m, P2 = verfc_neg(VMUL(x, VSET1(0.70710678118654752f)), &m);
+    return VMUL(VMUL(x, VSET1(0.5f)), P2);
+}
+ACTV_FN V vd_gelu(V x, const V *q, V *g)
+{
+    (void)q; (void)g;
+    V m, P2 = verfc_neg(VMUL(x, VSET1(0.70710678118654752f)), &m);
+    V xx = VMUL(x, x), xl = VFMS(x, x, xx);
+    V ph = VMUL(VSET1(0.39894228040143268f),
+                vexp_hl(VMUL(xx, VSET1(-0.5f)), VMUL(xl, VSET1(-0.5f))));
+    return VFMA(x, ph, VMUL(P2, VSET1(0.5f)));
+}
+
+/* gelu_tanh: f = x s(2u), u = k (x + 0.044715 x^3);
+ * f' = s + 2 x s (1-s) k (1 + 3*0.044715 x^2) */
+ACTV_FN V vgt_u2(V x)
+{
+    V x2 = VMUL(x, x);
+    return VMUL(x, VFMA(x2, VSET1((float)(2.0 * ACT_GELU_K * ACT_GELU_C)),
+                        VSET1((float)(2.0 * ACT_GELU_K))));
+}
+ACTV_FN V vf_gelu_tanh(V x, const V *q)
+{
+    (void)q;
+    V sc;
+    return VMUL(x, vsig2(vgt_u2(x), &sc));
+}
+ACTV_FN V vd_gelu_tanh(V x, const V *q, V *g)
+{
+    (void)q; (void)g;
+    V sc, s = vsig2(vgt_u2(x), &sc);
+    V x2 = VMUL(x, x);
+    V k = VFMA(x2, VSET1((float)(2.0 * ACT_GELU_K * 3.0 * ACT_GELU_C)),
+               VSET1((float)(2.0 * ACT_GELU_K)));
+    return VFMA(VMUL(VMUL(x, VMUL(s, sc)), k), VSET1(1.0f), s);
+}
+
+/* mish: e = e^min(x, 20), n = e (e + 2), t = n/(n+2), 1 - t = 2/(n+2), s(x) = e/(1+e);
+ * f' = t + x (1-t)(1+t) s */
+ACTV_FN V vf_mish(V x, const V *q)
+{
+    (void)q;
+    V e = vexp(VMIN(x, VSET1(20.0f)));
+    V n = VMUL(e, VADD(e, VSET1(2.0f)));
+    return VMUL(x, VDIV(n, VADD(n, VSET1(2.0f))));
+}
+ACTV_FN V vd_mish(V x, const V *q, V *g)
+{
+    (void)q; (void)g;
+    V e = vexp(VMIN(x, VSET1(20.0f)));
+    V n = VMUL(e, VADD(e, VSET1(2.0f)));
+    V r = VDIV(VSET1(1.0f), VADD(n, VSET1(2.0f)));
+    V t = VMUL(n, r), omt = VADD(r, r);
+    V s = VDIV(e, VADD(e, VSET1(1.0f)));
+    V h = VMUL(VMUL(omt, VADD(t, VSET1(1.0f))), s);
+    h = VSEL(VGT(x, VSET1(20.0f)), VZERO(), h);         /* x (1-t^2) s < 1e-15 there */
+    return VFMA(x, h, t);
+}
+
+/* smu: q = {alpha, c, mu c, mu, c^2}; u = mu c x; f = x (a + c erfc(-u)/2);
+ * f' = a + c erfc(-u)/2 + c u g, g = e^(-u^2)/sqrt(pi); dmu = c^2 x^2 g;
+ * dalpha = x erfc(u)/2 - mu c x^2 g */
+ACTV_FN V vf_smu(V x, const V *q)
+{
+    V m, P2 = verfc_neg(VMUL(q[2], x), &m);
+    return VMUL(x, VFMA(VMUL(q[1], VSET1(0.5f)), P2, q[0]));
+}
+ACTV_FN V vd_smu(V x, const V *q, V *g)
+{
+    V u = VMUL(q[2], x);
+    V m, P2 = verfc_neg(u, &m);
+    V uu = VMUL(u, u), ul = VFMS(u, u, uu);
+    V gg = VMUL(VSET1(0.56418958354775629f), vexp_hl(VNEG(uu), VNEG(ul)));
+    V x2g = VMUL(VMUL(x, gg), x);
+    g[1] = VMUL(q[4], x2g);
+    g[0] = VFNMA(q[2], x2g, VMUL(VMUL(x, m), VSET1(0.5f)));
+    V d = VFMA(VMUL(q[1], VSET1(0.5f)), P2, q[0]);
+    return VFMA(VMUL(q[1], u), gg, d);
+}
+
+/* smu1: q = {alpha, c, mu, mu^2}; r = sqrt((c x)^2 + mu^2), 1 -+ q formed without
+ * cancellation (see act_scalar.h); f = ((1+a) x + r)/2 */
+ACTV_FN V vf_smu1(V x, const V *q)
+{
+    V cx = VMUL(q[1], x);
+    V r = VSQRT(VFMA(cx, cx, q[3]));
+    return VMUL(VFMA(VADD(q[0], VSET1(1.0f)), x, r), VSET1(0.5f));
+}
+ACTV_FN V vd_smu1(V x, const V *q, V *g)
+{
+    V cx = VMUL(q[1], x);
+    V r = VSQRT(VFMA(cx, cx, q[3]));
+    V ir = VDIV(VSET1(1.0f), r);
+    V qq = VMUL(cx, ir);
+    V small = VDIV(VMUL(q[3], ir), VADD(r, VABS(cx)));    /* mu^2/(r (r + |c x|)) */
+    VM pos = VGT(cx, VZERO());
+    V opq = VSEL(pos, VADD(VSET1(1.0f), qq), small);
+    V omq = VSEL(pos, small, VSUB(VSET1(1.0f), qq));
+    g[1] = VMUL(VMUL(q[2], ir), VSET1(0.5f));
+    g[0] = VMUL(VMUL(x, omq), VSET1(0.5f));
+    return VFMA(VMUL(q[1], VSET1(0.5f)), opq, q[0]);
+}
+
+// ----------------------------------------------------------------------------
+// block loops, generated
+
+#define ACTV_CAT2(a, b) a##b
+#define ACTV_CAT(a, b) ACTV_CAT2(a, b)
+
+#define X(ID, name, np, flags, learn, n0, d0, n1, d1, n2, d2, nk, k0, k1, formula)            \
+    static ACTV_TARGET void fwd_##name(const float *qs, const float *p, const float *x,      \
+                                       float *y, size_t n)                                   \
+    {                                                                                        \
+        V q[ACTI_Q_MAX];                                                                     \
+        for (int j = 0; j < ACTI_Q_MAX; j++)                                                 \
+            q[j] = VSET1(qs[j]);                                                             \
+        V big = VSET1(qs[ACTI_Q_BIG]);                                                       \
+        size_t i = 0;                                                                        \
+        for (; i + VW <= n; i += VW) {                                                       \
+            V xv = VLOAD(x + i);                                                             \
+            if (VUNSAFE(xv, big)) {                                                          \
+                for (size_t j = i; j < i + VW; j++)                                          \
+                    y[j] = act_##name##_f(x[j], p);                                          \
+                continue;                                                                    \
+            }                                                                                \
+            VSTORE(y + i, vf_##name(xv, q));                                                 \
+        }                                                                                    \
+        for (; i < n; i++)                                                                   \
+            y[i] = act_##name##_f(x[i], p);                                                  \
+    }                                                                                        \
+    static ACTV_TARGET void bwd_##name(const float *qs, const float *p, const float *x,      \
+                                       const float *dy, float *dx, size_t n, int assign,     \
+                                       double *acc)                                          \
+    {                                                                                        \
+        V q[ACTI_Q_MAX];                                                                     \
+        for (int j = 0; j < ACTI_Q_MAX; j++)                                                 \
+            q[j] = VSET1(qs[j]);                                                             \
+        V big = VSET1(qs[ACTI_Q_BIG]);                                                       \
+        V ga[ACT_ACT_MAX_PARAMS + 1];                                                        \
+        double lane[ACT_ACT_MAX_PARAMS + 1][VW], side[ACT_ACT_MAX_PARAMS + 1];               \
+        float tmp[VW];                                                                       \
+        for (int k = 0; k <= ACT_ACT_MAX_PARAMS; k++) {                                      \
+            ga[k] = VZERO();                                                                 \
+            side[k] = 0.0;                                                                   \
+            for (int j = 0; j < VW; j++)                                                     \
+                lane[k][j] = 0.0;                                                            \
+        }                                                                                    \
+        size_t i = 0;                                                                        \
+        int chunk = 0;                                                                       \
+        for (; i + VW <= n; i += VW) {                                                       \
+            V xv = VLOAD(x + i), dyv = VLOAD(dy + i);                                        \
+            if (VUNSAFE(xv, big)) {                                                          \
+                for (size_t j = i; j < i + VW; j++) {                                        \
+                    float l[ACT_ACT_MAX_PARAMS + 1];                                         \
+                    float gj = dy[j] * act_##name##_d(x[j], p, l);                           \
+                    dx[j] = assign ? gj : dx[j] + gj;                                        \
+                    for (int k = 0; k < (np); k++)                                           \
+                        side[k] += (double)(dy[j] * l[k]);                                   \
+                }                                                                            \
+                continue;                                                                    \
+            }                                                                                \
+            V g[ACT_ACT_MAX_PARAMS + 1];                                                     \
+            V r = VMUL(dyv, vd_##name(xv, q, g));                                            \
+            VSTORE(dx + i, assign ? r : VADD(VLOAD(dx + i), r));                             \
+            if (acc) {                                                                       \
+                for (int k = 0; k < (np); k++)                                               \
+                    ga[k] = VFMA(dyv, g[k], ga[k]);                                          \
+                if (++chunk == 64) {                                                         \
+                    for (int k = 0; k < (np); k++) {                                         \
+                        VSTORE(tmp, ga[k]);                                                  \
+                        ga[k] = VZERO();                                                     \
+                        for (int j = 0; j < VW; j++)                                         \
+                            lane[k][j] += (double)tmp[j];                                    \
+                    }                                                                        \
+                    chunk = 0;                                                               \
+                }                                                                            \
+            }                                                                                \
+        }                                                                                    \
+        for (; i < n; i++) {                                                                 \
+            float l[ACT_ACT_MAX_PARAMS + 1];                                                 \
+            float gj = dy[i] * act_##name##_d(x[i], p, l);                                   \
+            dx[i] = assign ? gj : dx[i] + gj;                                                \
+            for (int k = 0; k < (np); k++)                                                   \
+                side[k] += (double)(dy[i] * l[k]);                                           \
+        }                                                                                    \
+        for (int k = 0; acc && k < (np); k++) {                                              \
+            VSTORE(tmp, ga[k]);                                                              \
+            double s = side[k];                                                              \
+            for (int j = 0; j < VW; j++)                                                     \
+                s += lane[k][j] + (double)tmp[j];                                            \
+            acc[k] += s;                                                                     \
+        }                                                                                    \
+    }
+ACT_ACT_LIST(X)
+#undef X
+
+const acti_kern ACTV_CAT(acti_kern_, ACTV_ISA)[ACT_ACT_COUNT] = {
+#define X(ID, name, np, flags, learn, n0, d0, n1, d1, n2, d2, nk, k0, k1, formula)            \
+    [ACT_ACT_##ID] = { fwd_##name, bwd_##name },
+    ACT_ACT_LIST(X)
+#undef X
+};
+
+// ----------------------------------------------------------------------------
+// vmath blocks
+
+#define ACTV_VM(name, expr, lo, hi)                                                          \
+    static ACTV_TARGET void vm_##name(const float *x, float *y, size_t n)                    \
+    {                                                                                        \
+        size_t i = 0;                                                                        \
+        for (; i + VW <= n; i += VW) {                                                       \
+            V v = VLOAD(x + i);                                                              \
+            if (VUNSAFE_RANGE(v, VSET1(lo), VSET1(hi))) {                                    \
+                for (size_t j = i; j < i + VW; j++)                                          \
+                    y[j] = vm1_##name(x[j]);                                                 \
+                continue;                                                                    \
+            }                                                                                \
+            VSTORE(y + i, expr);                                                             \
+        }                                                                                    \
+        for (; i < n; i++)                                                                   \
+            y[i] = vm1_##name(x[i]);                                                         \
+    }
+
+static inline float vm1_exp(float x) { return expf(x); }
+static inline float vm1_expm1(float x) { return expm1f(x); }
+static inline float vm1_tanh(float x) { return tanhf(x); }
+static inline float vm1_sigmoid(float x) { return act_sigmoid(x); }
+static inline float vm1_softplus(float x) { return act_softplus(x); }
+static inline float vm1_erf(float x) { return erff(x); }
+static inline float vm1_erfc(float x) { return erfcf(x); }
+static inline float vm1_sqrt(float x) { return sqrtf(x); }
+
+ACTV_FN V vm_expm1_v(V x)
+{
+    V e;
+    return vexpm1e(x, &e);
+}
+ACTV_FN V vm_tanh_v(V x)
+{
+    V e;
+    return vtanh_e(x, &e);
+}
+ACTV_FN V vm_sigmoid_v(V x)
+{
+    V sc;
+    return vsig2(x, &sc);
+}
+ACTV_FN V vm_erfc_v(V x)
+{
+    V m;
+    verfc_neg(x, &m);
+    return m;
+}
+
+ACTV_VM(exp, vexp(v), -1e30f, 1e30f)
+ACTV_VM(expm1, vm_expm1_v(v), -1e30f, 1e30f)
+ACTV_VM(tanh, vm_tanh_v(v), -1e30f, 1e30f)
+ACTV_VM(sigmoid, vm_sigmoid_v(v), -1e30f, 1e30f)
+ACTV_VM(softplus, vsoftplus(v), -1e30f, 1e30f)
+ACTV_VM(erf, verf(v), -1e18f, 1e18f)
+ACTV_VM(erfc, vm_erfc_v(v), -1e18f, 1e18f)
+ACTV_VM(sqrt, VSQRT(v), 0.0f, FLT_MAX)
+
+const acti_vm ACTV_CAT(acti_vm_, ACTV_ISA) = {
+    vm_exp, vm_expm1, vm_tanh, vm_sigmoid, vm_softplus, vm_erf, vm_erfc, vm_sqrt,
+};
