@@ -1,0 +1,54 @@
+/* quick_bench.c -- ns/elem of every activation, fwd and bwd (ACT_DX_ASSIGN, dp NULL),
+ * n = 2^20, 1 thread, per ISA; min of 7 reps of ~20 ms. Not part of `make`:
+ *   cc -O2 -Iinclude dev/quick_bench.c build/libactlab.a -fopenmp -lm -o build/quick_bench */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "actlab/act.h"
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+int main(int argc, char **argv)
+{
+    size_t n = (size_t)1 << (argc > 1 ? atoi(argv[1]) : 20);
+    float *x = malloc(n * 4), *y = malloc(n * 4), *dy = malloc(n * 4);
+    for (size_t i = 0; i < n; i++) {
+        x[i] = -4.0f + 8.0f * (float)rand() / (float)RAND_MAX;
+        dy[i] = -1.0f + 2.0f * (float)rand() / (float)RAND_MAX;
+    }
+    act_threads_set(1);
+    for (int isa = ACT_ISA_AVX2; isa <= ACT_ISA_AVX512; isa++) {
+        if (act_isa_set((act_isa)isa) != ACT_OK)
+            continue;
+        for (int id = 0; id < ACT_ACT_COUNT; id++) {
+            double best[2] = { 1e9, 1e9 };
+            for (int dir = 0; dir < 2; dir++) {
+                for (int r = 0; r < 7; r++) {
+                    int reps = 0;
+                    double t0 = now(), t;
+                    do {
+                        if (dir == 0)
+                            act_act_forward((act_act_id)id, NULL, 0, x, y, act_shape_flat(n));
+                        else
+                            act_act_backward((act_act_id)id, NULL, ACT_DX_ASSIGN, x, dy, y, NULL,
+                                             act_shape_flat(n));
+                        reps++;
+                        t = now() - t0;
+                    } while (t < 0.02);
+                    double ns = t / reps / (double)n * 1e9;
+                    if (ns < best[dir])
+                        best[dir] = ns;
+                }
+            }
+            printf("%-7s %-12s fwd %.3f  bwd %.3f ns/elem\n", act_isa_name((act_isa)isa),
+                   act_act_info((act_act_id)id)->name, best[0], best[1]);
+        }
+    }
+    return 0;
+}
