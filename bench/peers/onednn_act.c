@@ -79,16 +79,22 @@ static double run_iters(struct run *r, long iters)
 /* min seconds per call; the calibration run that reaches min_s counts as the first rep */
 static double measure(struct run *r, int reps, double min_s)
 {
+    /* Calibrate on the fastest per-call time of >= 3 growing runs, so that one stalled run
+     * (a descheduled thread on a loaded machine) cannot fix the count at a single call. */
     long iters = 1;
-    double t = run_iters(r, 1);
-    for (;;) {
+    double per = 1e30, t;
+    run_iters(r, 1);                            /* warm-up: caches, pages, thread pool */
+    for (int k = 0;; k++) {
         t = run_iters(r, iters);
-        if (t >= min_s || iters >= (1L << 40))
+        if (t / (double)iters < per)
+            per = t / (double)iters;
+        if ((k >= 2 && t >= 0.1 * min_s) || iters >= (1L << 40))
             break;
-        double want = t > 0 ? 1.2 * min_s / t * (double)iters : 2.0 * (double)iters;
-        long nx = want > 2.0 * (double)iters ? (long)want : 2 * iters;
-        iters = nx > 100 * iters ? 100 * iters : nx;
+        iters = iters * 4 > 1000000000L ? iters : iters * 4;
     }
+    double want = per > 0 ? min_s / per : 1.0;
+    iters = want < 1.0 ? 1 : want > 1e12 ? (long)1e12 : (long)want + 1;
+    t = run_iters(r, iters);
     double best = t / (double)iters;
     for (int i = 1; i < reps; i++) {
         t = run_iters(r, iters) / (double)iters;

@@ -109,16 +109,22 @@ typedef double bench_run_fn(void *ctx, long iters);
  * first repetition. */
 static double bench_measure(bench_run_fn *run, void *ctx, int reps, double min_s)
 {
+    /* Calibrate on the fastest per-call time of >= 3 growing runs, so that one stalled run
+     * (a descheduled thread on a loaded machine) cannot fix the count at a single call. */
     long iters = 1;
-    double t = run(ctx, 1);                       /* warm-up: caches, pages, thread pool */
-    for (;;) {
+    double per = 1e30, t;
+    run(ctx, 1);                            /* warm-up: caches, pages, thread pool */
+    for (int k = 0;; k++) {
         t = run(ctx, iters);
-        if (t >= min_s || iters >= (1L << 40))
+        if (t / (double)iters < per)
+            per = t / (double)iters;
+        if ((k >= 2 && t >= 0.1 * min_s) || iters >= (1L << 40))
             break;
-        double want = t > 0 ? 1.2 * min_s / t * (double)iters : 2.0 * (double)iters;
-        long next = want > 2.0 * (double)iters ? (long)want : 2 * iters;
-        iters = next > 100 * iters ? 100 * iters : next;
+        iters = iters * 4 > 1000000000L ? iters : iters * 4;
     }
+    double want = per > 0 ? min_s / per : 1.0;
+    iters = want < 1.0 ? 1 : want > 1e12 ? (long)1e12 : (long)want + 1;
+    t = run(ctx, iters);
     double best = t / (double)iters;
     for (int r = 1; r < reps; r++) {
         t = run(ctx, iters) / (double)iters;
