@@ -10,4 +10,11 @@
     X(nn_grad_act_layers)               \
     X(nn_grad_meta_acon)                \
     X(nn_grad_frelu)                    \
-    X(nn_grad_models)
+    X(nn_grad_models)                   \
+    X(nn_optim_step)                    \
+    X(nn_schedules)                     \
+    X(nn_idx_reader)                    \
+    X(nn_bad_specs)                     \
+    X(nn_learns_synthetic)              \
+    X(nn_deterministic_and_resume)      \
+    X(nn_fashion_mnist_85)

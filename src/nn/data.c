@@ -54,17 +54,22 @@ static int idx_open(const char *path, int ndim, uint32_t *dims, gzFile *out, act
     if (!f)
         return fail(d, ACT_EIO, path, "cannot open");
     unsigned char h[16];
-    int rc = read_all(f, h, 4 + 4 * (size_t)ndim, path, d);
-    if (rc != ACT_OK) {
-        gzclose(f);
-        return rc == ACT_EFORMAT ? fail(d, rc, path, "truncated header") : rc;
-    }
-    if (h[0] != 0 || h[1] != 0 || h[2] != 0x08 || h[3] != ndim) {
-        gzclose(f);
+    int rc = read_all(f, h, 4, path, d);
+    if (rc == ACT_OK && (h[0] != 0 || h[1] != 0 || h[2] != 0x08 || h[3] != ndim)) {
         char m[96];
         snprintf(m, sizeof m, "bad magic %02x%02x%02x%02x (expected 000008%02x: IDX %s)", h[0],
                  h[1], h[2], h[3], ndim, ndim == 3 ? "images" : "labels");
-        return fail(d, ACT_EFORMAT, path, m);
+        rc = fail(d, ACT_EFORMAT, path, m);
+    } else if (rc == ACT_OK) {
+        rc = read_all(f, h + 4, 4 * (size_t)ndim, path, d);
+        if (rc == ACT_EFORMAT)
+            fail(d, rc, path, "truncated header");
+    } else if (rc == ACT_EFORMAT) {
+        fail(d, rc, path, "truncated header");
+    }
+    if (rc != ACT_OK) {
+        gzclose(f);
+        return rc;
     }
     for (int i = 0; i < ndim; i++)
         dims[i] = be32(h + 4 + 4 * i);

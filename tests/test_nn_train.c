@@ -1,0 +1,368 @@
+/* test_nn_train.c -- optimisers (one step against hand-computed values; weight decay only on
+ * weights), schedules, data readers (valid, gzip, corrupt, truncated, wrong magic, hostile
+ * headers), checkpoints (round trip, corruption, resume gives the same bits), determinism per
+ * thread count, synthetic data a small MLP and CNN learn, and Fashion-MNIST >= 85%. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "actlab/nn.h"
+#include "nn/nn_impl.h"
+#include "test.h"
+
+static act_net *small_net(const char *model, act_act_id act, int side, size_t batch, int threads)
+{
+    act_net_config c = act_net_config_default();
+    c.model = model;
+    c.in_h = c.in_w = side;
+    c.max_batch = batch;
+    c.threads = threads;
+    c.n_classes = 3;
+    c.act.fn = act_act_fn(act);
+    act_net *net = NULL;
+    act_diag d;
+    int rc = act_net_new(&c, &net, &d);
+    CHECKF(rc == ACT_OK, "%s: %s", model, d.msg);
+    return net;
+}
+
+void test_nn_optim_step(void)
+{
+    act_net *net = small_net("mlp:4x1", ACT_ACT_ACON_C, 2, 2, 1);
+    if (!net)
+        return;
+    size_t n = act_net_n_params(net);
+    float *w = act_net_params(net), *g = act_net_grads(net);
+    float *w0 = malloc(n * sizeof *w0);
+    for (size_t i = 0; i < n; i++) {
+        w[i] = 0.5f;
+        g[i] = 0.25f;
+    }
+    memcpy(w0, w, n * sizeof *w0);
+    /* SGD, momentum 0.9, wd 0.1, two steps: v1 = g + wd w; w1 = w - lr v1; v2 = 0.9 v1 + g'. */
+    act_optim_config oc = act_optim_config_default(ACT_OPT_SGD);
+    oc.weight_decay = 0.1f;
+    act_optim *o = act_optim_new(&oc, net);
+    CHECK(act_optim_step(o, net, 0.1f) == ACT_OK);
+    for (int i = 0; i < act_net_n_segments(net); i++) {
+        const act_param_seg *s = act_net_segment(net, i);
+        for (size_t j = 0; j < s->size; j++) {
+            float want = !(s->flags & ACT_SEG_LEARN) ? 0.5f
+                         : (s->flags & ACT_SEG_DECAY) ? 0.5f - 0.1f * (0.25f + 0.05f)
+                                                      : 0.5f - 0.1f * 0.25f;
+            CHECK_CLOSE(w[s->offset + j], want, 1e-7, 1e-6, "sgd %s", s->name);
+            /* activation parameters are never decayed */
+            if (s->flags & ACT_SEG_ACT)
+                CHECK(!(s->flags & ACT_SEG_DECAY));
+        }
+    }
+    act_optim_free(o);
+    /* Adam: the first step moves every learnable parameter by lr (sign of g), AdamW decays. */
+    memcpy(w, w0, n * sizeof *w0);
+    oc = act_optim_config_default(ACT_OPT_ADAMW);
+    oc.weight_decay = 0.5f;
+    o = act_optim_new(&oc, net);
+    CHECK(act_optim_step(o, net, 0.01f) == ACT_OK);
+    for (int i = 0; i < act_net_n_segments(net); i++) {
+        const act_param_seg *s = act_net_segment(net, i);
+        if (!(s->flags & ACT_SEG_LEARN))
+            continue;
+        float d = (s->flags & ACT_SEG_DECAY) ? 0.01f * 0.5f * 0.5f : 0.0f;
+        CHECK_CLOSE(w[s->offset], 0.5f - d - 0.01f, 1e-6, 1e-5, "adamw %s", s->name);
+    }
+    /* A non-finite gradient is divergence, parameters untouched. */
+    memcpy(w0, w, n * sizeof *w0);
+    g[0] = NAN;
+    CHECK(act_optim_step(o, net, 0.01f) == ACT_EDIVERGED);
+    CHECK(memcmp(w0, w, n * sizeof *w0) == 0);
+    act_optim_free(o);
+    /* Clipping: global norm scaled to clip. */
+    for (size_t i = 0; i < n; i++)
+        g[i] = 3.0f;
+    memcpy(w, w0, n * sizeof *w0);
+    oc = act_optim_config_default(ACT_OPT_SGD);
+    oc.momentum = 0.0f;
+    oc.clip_norm = 1.0f;
+    o = act_optim_new(&oc, net);
+    act_optim_step(o, net, 1.0f);
+    double moved = 0.0;
+    for (size_t i = 0; i < n; i++)
+        moved += ((double)w[i] - (double)w0[i]) * ((double)w[i] - (double)w0[i]);
+    CHECK_CLOSE(sqrt(moved), 1.0, 1e-4, 0, "clipped step length");
+    act_optim_free(o);
+    free(w0);
+    act_net_free(net);
+}
+
+void test_nn_schedules(void)
+{
+    act_sched_config s = { ACT_SCHED_STEP, 0.1f, 0.0f, 2.0f, 0.1f, 0.0f };
+    CHECK_CLOSE(act_sched_lr(&s, 1.9, 10), 0.1, 1e-7, 1e-6, "step before");
+    CHECK_CLOSE(act_sched_lr(&s, 2.0, 10), 0.01, 1e-7, 1e-5, "step after");
+    s.kind = ACT_SCHED_COSINE;
+    s.warmup_epochs = 1.0f;
+    CHECK_CLOSE(act_sched_lr(&s, 0.5, 5), 0.05, 1e-7, 1e-5, "warm-up half way");
+    CHECK_CLOSE(act_sched_lr(&s, 1.0, 5), 0.1, 1e-7, 1e-5, "cosine start");
+    CHECK_CLOSE(act_sched_lr(&s, 3.0, 5), 0.05, 1e-7, 1e-5, "cosine middle");
+    CHECK_CLOSE(act_sched_lr(&s, 5.0, 5), 0.0, 1e-7, 1e-5, "cosine end");
+    s.kind = ACT_SCHED_CONSTANT;
+    s.warmup_epochs = 0.0f;
+    CHECK_CLOSE(act_sched_lr(&s, 4.0, 5), 0.1, 1e-7, 1e-6, "constant");
+}
+
+// ----------------------------------------------------------------------------
+// data readers
+
+static void put32(unsigned char *b, uint32_t v)
+{
+    b[0] = (unsigned char)(v >> 24);
+    b[1] = (unsigned char)(v >> 16);
+    b[2] = (unsigned char)(v >> 8);
+    b[3] = (unsigned char)v;
+}
+
+static void write_file(const char *path, const void *p, size_t n, int gz)
+{
+    if (gz) {
+        gzFile f = gzopen(path, "wb");
+        gzwrite(f, p, (unsigned)n);
+        gzclose(f);
+    } else {
+        FILE *f = fopen(path, "wb");
+        fwrite(p, 1, n, f);
+        fclose(f);
+    }
+}
+
+void test_nn_idx_reader(void)
+{
+    char dir[] = "/tmp/actlab-idx-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char img[256], lab[256];
+    snprintf(img, sizeof img, "%s/img.gz", dir);
+    snprintf(lab, sizeof lab, "%s/lab", dir);
+    unsigned char ib[16 + 3 * 4], lb[8 + 3];
+    put32(ib, 0x803);
+    put32(ib + 4, 3);
+    put32(ib + 8, 2);
+    put32(ib + 12, 2);
+    for (int i = 0; i < 12; i++)
+        ib[16 + i] = (unsigned char)(i * 20);
+    put32(lb, 0x801);
+    put32(lb + 4, 3);
+    lb[8] = 0;
+    lb[9] = 4;
+    lb[10] = 1;
+    write_file(img, ib, sizeof ib, 1);
+    write_file(lab, lb, sizeof lb, 0);
+    act_dataset d;
+    act_diag dg;
+    int rc = act_data_load_idx(img, lab, &d, &dg);
+    CHECKF(rc == ACT_OK, "%s", dg.msg);
+    CHECK(d.n == 3 && d.h == 2 && d.w == 2 && d.c == 1 && d.n_classes == 5);
+    CHECK(rc == ACT_OK && d.x[5] == 100 && d.y[1] == 4);
+    act_data_free(&d);
+    /* truncated image data */
+    write_file(img, ib, sizeof ib - 3, 1);
+    rc = act_data_load_idx(img, lab, &d, &dg);
+    CHECKF(rc == ACT_EFORMAT && strstr(dg.msg, img) && strstr(dg.msg, "truncated"), "%s", dg.msg);
+    /* wrong magic (labels where images belong) */
+    rc = act_data_load_idx(lab, lab, &d, &dg);
+    CHECKF(rc == ACT_EFORMAT && strstr(dg.msg, "magic"), "%s", dg.msg);
+    /* hostile header: 4e9 images of 4096 x 4096 */
+    put32(ib + 4, 0xffffffffu);
+    put32(ib + 8, 4096);
+    put32(ib + 12, 4096);
+    write_file(img, ib, 16, 0);
+    rc = act_data_load_idx(img, lab, &d, &dg);
+    CHECKF(rc == ACT_ELIMIT && strstr(dg.msg, img), "%s", dg.msg);
+    /* label count mismatch */
+    put32(ib + 4, 2);
+    put32(ib + 8, 2);
+    put32(ib + 12, 2);
+    write_file(img, ib, 16 + 8, 0);
+    rc = act_data_load_idx(img, lab, &d, &dg);
+    CHECKF(rc == ACT_EFORMAT && strstr(dg.msg, "labels"), "%s", dg.msg);
+    /* corrupt gzip stream */
+    unsigned char junk[64] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0xde, 0xad, 0xbe, 0xef };
+    write_file(img, junk, sizeof junk, 0);
+    rc = act_data_load_idx(img, lab, &d, &dg);
+    CHECKF(rc == ACT_EFORMAT, "corrupt gzip: %s", dg.msg);
+    /* missing file */
+    rc = act_data_load_idx("/nonexistent/x", lab, &d, &dg);
+    CHECKF(rc == ACT_EIO && strstr(dg.msg, "/nonexistent/x"), "%s", dg.msg);
+    /* CIFAR-10: two records, then a truncated file */
+    char cf[256];
+    snprintf(cf, sizeof cf, "%s/c.bin", dir);
+    unsigned char *rec = calloc(2, 3073);
+    rec[0] = 7;
+    rec[3073] = 2;
+    rec[3073 + 5] = 99;
+    write_file(cf, rec, 2 * 3073, 0);
+    const char *files[1] = { cf };
+    rc = act_data_load_cifar(files, 1, 0, &d, &dg);
+    CHECKF(rc == ACT_OK && d.n == 2 && d.y[0] == 7 && d.y[1] == 2 && d.x[3072 + 4] == 99 &&
+           d.c == 3, "%s", dg.msg);
+    act_data_free(&d);
+    write_file(cf, rec, 3073 + 100, 0);
+    rc = act_data_load_cifar(files, 1, 0, &d, &dg);
+    CHECKF(rc == ACT_EFORMAT && strstr(dg.msg, "truncated"), "%s", dg.msg);
+    rec[0] = 200;
+    write_file(cf, rec, 3073, 0);
+    rc = act_data_load_cifar(files, 1, 0, &d, &dg);
+    CHECKF(rc == ACT_EFORMAT, "%s", dg.msg);
+    free(rec);
+    remove(img);
+    remove(lab);
+    remove(cf);
+    rmdir(dir);
+}
+
+// ----------------------------------------------------------------------------
+// synthetic data: 3 classes of 8x8 images (a bright row, column or diagonal) plus noise
+
+static void synth(act_dataset *d, size_t n, uint64_t seed)
+{
+    d->n = n;
+    d->c = 1;
+    d->h = d->w = 8;
+    d->n_classes = 3;
+    d->x = malloc(n * 64);
+    d->y = malloc(n);
+    for (size_t i = 0; i < n; i++) {
+        int k = (int)(acti_rng_next(&seed) % 3), pos = (int)(acti_rng_next(&seed) % 8);
+        d->y[i] = (uint8_t)k;
+        for (int p = 0; p < 64; p++) {
+            int r = p / 8, c = p % 8;
+            int on = k == 0 ? r == pos : k == 1 ? c == pos : r == c;
+            d->x[i * 64 + (size_t)p] = (uint8_t)(on ? 200 : 0) +
+                                      (uint8_t)(acti_rng_next(&seed) % 50);
+        }
+    }
+}
+
+static double train_synth(const char *model, act_act_id act, int threads, int epochs,
+                          float *params_out, size_t n_out, const char *ckpt, const char *resume)
+{
+    act_dataset tr, te;
+    synth(&tr, 600, 1);
+    synth(&te, 300, 2);
+    act_net *net = small_net(model, act, 8, 32, threads);
+    if (!net)
+        return 0.0;
+    act_train_config c = act_train_config_default();
+    c.epochs = epochs;
+    c.batch = 30;      /* 500 training images: the last batch is short */
+    c.val_size = 100;
+    c.sched.lr = 0.02f;
+    c.checkpoint = ckpt;
+    c.resume = resume;
+    act_epoch_stats st;
+    act_diag d;
+    int rc = act_train_run(net, &c, &tr, &te, &st, NULL, &d);
+    CHECKF(rc == ACT_OK, "%s: %s %s", model, act_strerror(rc), d.msg);
+    if (params_out)
+        memcpy(params_out, act_net_params(net), n_out * sizeof(float));
+    act_net_free(net);
+    act_data_free(&tr);
+    act_data_free(&te);
+    return rc == ACT_OK ? st.test_acc : 0.0;
+}
+
+void test_nn_learns_synthetic(void)
+{
+    double a = train_synth("mlp:32x2", ACT_ACT_SILU, 1, 3, NULL, 0, NULL, NULL);
+    CHECKF(a >= 0.95, "mlp test accuracy %.3f", a);
+    a = train_synth("cnn", ACT_ACT_SILU, 2, 2, NULL, 0, NULL, NULL);
+    CHECKF(a >= 0.95, "cnn test accuracy %.3f", a);
+    a = train_synth("resnet:1", ACT_ACT_ACON_C, 2, 2, NULL, 0, NULL, NULL);
+    CHECKF(a >= 0.9, "resnet test accuracy %.3f", a);
+}
+
+void test_nn_deterministic_and_resume(void)
+{
+    act_net *net = small_net("mlp:16x2,dropout=0.1", ACT_ACT_SWISH, 8, 32, 2);
+    if (!net)
+        return;
+    size_t n = act_net_n_params(net);
+    act_net_free(net);
+    float *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+    /* same seed, same threads: same bits */
+    train_synth("mlp:16x2,dropout=0.1", ACT_ACT_SWISH, 2, 2, a, n, NULL, NULL);
+    train_synth("mlp:16x2,dropout=0.1", ACT_ACT_SWISH, 2, 2, b, n, NULL, NULL);
+    CHECK(memcmp(a, b, n * sizeof *a) == 0);
+    /* 1 epoch + checkpoint + resume for the 2nd == 2 epochs straight */
+    char path[] = "/tmp/actlab-ckpt-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    train_synth("mlp:16x2,dropout=0.1", ACT_ACT_SWISH, 2, 1, NULL, 0, path, NULL);
+    train_synth("mlp:16x2,dropout=0.1", ACT_ACT_SWISH, 2, 2, b, n, NULL, path);
+    CHECK(memcmp(a, b, n * sizeof *a) == 0);
+    /* a corrupt checkpoint is an error naming the file */
+    FILE *f = fopen(path, "r+b");
+    fseek(f, 100, SEEK_SET);
+    fputc(0x5a, f);
+    fclose(f);
+    act_net *m = small_net("mlp:16x2,dropout=0.1", ACT_ACT_SWISH, 8, 32, 2);
+    act_diag d;
+    int ep;
+    CHECKF(act_ckpt_load(path, m, NULL, &ep, &d) == ACT_EFORMAT && strstr(d.msg, path), "%s",
+           d.msg);
+    act_net *other = small_net("mlp:17x2", ACT_ACT_SWISH, 8, 32, 2);
+    CHECK(act_ckpt_save(path, other, NULL, 1) == ACT_OK);
+    CHECKF(act_ckpt_load(path, m, NULL, &ep, &d) == ACT_EFORMAT, "%s", d.msg);
+    act_net_free(other);
+    act_net_free(m);
+    remove(path);
+    free(a);
+    free(b);
+}
+
+void test_nn_bad_specs(void)
+{
+    const char *bad[] = { "mlp", "mlp:0x2", "mlp:10x2,bogus", "resnet:0", "cnnx", "vgg",
+                          "mlp:10x2,dropout=1.5", "resnet:1,pre" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        act_net_config c = act_net_config_default();
+        c.model = bad[i];
+        act_net *net = (act_net *)1;
+        act_diag d;
+        int rc = act_net_new(&c, &net, &d);
+        CHECKF(rc != ACT_OK && net == NULL && d.msg[0], "spec '%s' accepted", bad[i]);
+    }
+    act_nn_act a;
+    CHECK(act_nn_act_parse("nope", &a) == ACT_ENOTFOUND);
+    CHECK(act_nn_act_parse("meta_acon", &a) == ACT_OK && a.kind == ACT_NN_ACT_META_ACON);
+    CHECK(act_nn_act_parse("expr:x", &a) == ACT_EUNSUPPORTED);
+}
+
+/* The acceptance test: mlp:256x2 with relu, 2 epochs on all of Fashion-MNIST, >= 85% test. */
+void test_nn_fashion_mnist_85(void)
+{
+    act_dataset tr, te;
+    act_diag d;
+    int rc = act_data_open("fashion-mnist", NULL, &tr, &te, &d);
+    CHECKF(rc == ACT_OK, "Fashion-MNIST missing (install dataset-fashion-mnist): %s", d.msg);
+    if (rc != ACT_OK)
+        return;
+    act_net_config c = act_net_config_default();
+    c.model = "mlp:256x2";
+    c.threads = 1;   /* CI shares the cores: one thread is fastest under contention */
+    act_net *net = NULL;
+    rc = act_net_new(&c, &net, &d);
+    CHECK(rc == ACT_OK);
+    act_train_config t = act_train_config_default();
+    t.epochs = 2;
+    t.sched.lr = 0.05f;
+    t.val_size = 0;
+    act_epoch_stats st;
+    rc = act_train_run(net, &t, &tr, &te, &st, NULL, &d);
+    CHECKF(rc == ACT_OK, "%s", d.msg);
+    CHECKF(st.test_acc >= 0.85, "test accuracy %.4f after 2 epochs", st.test_acc);
+    act_net_free(net);
+    act_data_free(&tr);
+    act_data_free(&te);
+}
