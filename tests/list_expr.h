@@ -1,2 +1,18 @@
-/* list_expr.h -- tests of the expr module, in the order they run. */
-#define TEST_LIST_EXPR(X)
+/* list_expr.h -- tests of the expr module (tests/test_expr*.c), in the order they run. */
+#define TEST_LIST_EXPR(X)                  \
+    X(expr_parse_errors)                   \
+    X(expr_parse_limits)                   \
+    X(expr_bad_corpus)                     \
+    X(expr_roundtrip_examples)             \
+    X(expr_roundtrip_random)               \
+    X(expr_canonical_rules)                \
+    X(expr_primitives_vs_double)           \
+    X(expr_test_vectors)                   \
+    X(expr_swish_matches_builtin)          \
+    X(expr_per_channel_layout)             \
+    X(expr_gradcheck_random)               \
+    X(expr_printers)                       \
+    X(space_templates_roundtrip)           \
+    X(space_sample_roundtrip)              \
+    X(space_dedup_semantics)               \
+    X(space_one_unit_counts)

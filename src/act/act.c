@@ -113,6 +113,12 @@ int act_act_check_params(act_act_id id, const float *p)
 // ----------------------------------------------------------------------------
 // scalar block kernels (the reference path; same interface as the vector ISAs)
 
+static void act_row_p(const float *pt, size_t L, size_t j, float *pc)
+{
+    for (int k = 0; k < ACT_ACT_MAX_PARAMS; k++)
+        pc[k] = pt[(size_t)k * L + j];
+}
+
 #define X(ID, name, np, flags, learn, n0, d0, n1, d1, n2, d2, nk, k0, k1, formula)            \
     static void act_##name##_fwd(const float *q, const float *p, const float *x, float *y,   \
                                  size_t n)                                                  \
@@ -137,6 +143,33 @@ int act_act_check_params(act_act_id id, const float *p)
         for (int k = 0; acc && k < (np); k++)                                               \
             acc[k] += s[k];                                                                 \
     }                                                                                       \
+    static void act_##name##_fwdr(const float *qt, const float *pt, size_t L, const float *x, \
+                                  float *y, size_t rows, size_t ld)                         \
+    {                                                                                       \
+        (void)qt;                                                                           \
+        for (size_t r = 0; r < rows; r++)                                                   \
+            for (size_t j = 0; j < L; j++) {                                                \
+                float pc[ACT_ACT_MAX_PARAMS];                                               \
+                act_row_p(pt, L, j, pc);                                                    \
+                y[r * ld + j] = act_##name##_f(x[r * ld + j], pc);                          \
+            }                                                                               \
+    }                                                                                       \
+    static void act_##name##_bwdr(const float *qt, const float *pt, size_t L, const float *x, \
+                                  const float *dy, float *dx, size_t rows, size_t ld,       \
+                                  int assign, double *acc)                                  \
+    {                                                                                       \
+        (void)qt;                                                                           \
+        for (size_t r = 0; r < rows; r++)                                                   \
+            for (size_t j = 0; j < L; j++) {                                                \
+                float pc[ACT_ACT_MAX_PARAMS], local[ACT_ACT_MAX_PARAMS + 1];                \
+                size_t i = r * ld + j;                                                      \
+                act_row_p(pt, L, j, pc);                                                    \
+                float g = dy[i] * act_##name##_d(x[i], pc, local);                          \
+                dx[i] = assign ? g : dx[i] + g;                                             \
+                for (int k = 0; acc && k < (np); k++)                                       \
+                    acc[(size_t)k * L + j] += (double)(dy[i] * local[k]);                   \
+            }                                                                               \
+    }                                                                                       \
     static float act_##name##_prep(const float *p, float *q)                                \
     {                                                                                       \
         return acti_prep_##name(p, q);                                                      \
@@ -146,7 +179,7 @@ ACT_ACT_LIST(X)
 
 static const acti_kern act_kern_scalar[ACT_ACT_COUNT] = {
 #define X(ID, name, np, flags, learn, n0, d0, n1, d1, n2, d2, nk, k0, k1, formula)            \
-    [ACT_ACT_##ID] = { act_##name##_fwd, act_##name##_bwd },
+    [ACT_ACT_##ID] = { act_##name##_fwd, act_##name##_bwd, act_##name##_fwdr, act_##name##_bwdr },
     ACT_ACT_LIST(X)
 #undef X
 };
@@ -259,6 +292,125 @@ static void act_bwd_flat(const acti_kern *k, int nt, const float *q, const float
 }
 
 // ----------------------------------------------------------------------------
+// per-channel layouts with a small inner size (dense (N, C): inner 1): rows of L = C I
+// positions, cut into column chunks of w positions (a multiple of 64, so a channel never
+// straddles two chunks when I divides 64) and groups of rows; the constants of a chunk are
+// derived once per item and loaded as vectors along the row. Chunks and groups depend on the
+// shape only, so every result is independent of the thread count.
+
+#define ACT_ROW_GROUPS 4u
+
+static void act_channel_params(const act_act_desc *d, const float *p, size_t C, size_t c,
+                               float *pc)
+{
+    for (int j = 0; j < ACT_ACT_MAX_PARAMS; j++)
+        pc[j] = j < d->n_params ? p[(size_t)j * C + c] : 0.0f;
+}
+
+
+static int act_use_rows(act_shape s)
+{
+    return s.inner < 64 && 64 % s.inner == 0;
+}
+
+static size_t act_row_w(size_t L)   /* about L/8, in [64, ACTI_ROW_W] */
+{
+    size_t w = (L / 8 + 63) & ~(size_t)63;
+    return w < 64 ? 64 : w > ACTI_ROW_W ? ACTI_ROW_W : w;
+}
+
+static size_t act_row_groups(size_t rows)   /* groups of at least 64 rows */
+{
+    size_t g = rows / 64;
+    return g < 1 ? 1 : g > ACT_ROW_GROUPS ? ACT_ROW_GROUPS : g;
+}
+
+/* qt[k*m + j], pt[k*m + j]: the constants and parameters of row positions j0 .. j0+m */
+static void act_row_consts(act_act_id id, const float *p, act_shape s, size_t j0, size_t m,
+                           float *qt, float *pt)
+{
+    const act_act_desc *d = &act_desc[id];
+    float pc[ACT_ACT_MAX_PARAMS], qc[ACTI_Q_MAX];
+    size_t last = (size_t)-1;
+    for (size_t j = 0; j < m; j++) {
+        size_t c = (j0 + j) / s.inner;
+        if (c != last) {
+            act_channel_params(d, p, s.channels, c, pc);
+            act_q(id, pc, qc);
+            last = c;
+        }
+        for (int k = 0; k < ACTI_Q_MAX; k++)
+            qt[(size_t)k * m + j] = qc[k];
+        for (int k = 0; k < ACT_ACT_MAX_PARAMS; k++)
+            pt[(size_t)k * m + j] = pc[k];
+    }
+}
+
+static void act_fwd_rows(const acti_kern *k, act_act_id id, int nt, const float *p,
+                         const float *x, float *y, act_shape s)
+{
+    size_t L = s.channels * s.inner, R = s.outer, w = act_row_w(L), nc = (L + w - 1) / w;
+    size_t ng = act_row_groups(R), rg = (R + ng - 1) / ng;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (size_t it = 0; it < nc * ng; it++) {
+        size_t j0 = it % nc * w, r0 = it / nc * rg;
+        size_t m = L - j0 < w ? L - j0 : w, rr = R - r0 < rg ? R - r0 : rg;
+        float qt[ACTI_Q_MAX * ACTI_ROW_W], pt[ACT_ACT_MAX_PARAMS * ACTI_ROW_W];
+        if (r0 >= R)
+            continue;
+        act_row_consts(id, p, s, j0, m, qt, pt);
+        k->fwdr(qt, pt, m, x + r0 * L + j0, y + r0 * L + j0, rr, L);
+    }
+}
+
+/* dp[k*C + c] += the channel sums of acc ([np][m], positions j0 .. j0+m) */
+static void act_row_dp(int np, const double *acc, size_t m, size_t j0, act_shape s, float *dp)
+{
+    for (int k = 0; k < np; k++)
+        for (size_t j = 0; j < m; j += s.inner) {
+            double t = 0.0;
+            for (size_t i = 0; i < s.inner; i++)
+                t += acc[(size_t)k * m + j + i];
+            dp[(size_t)k * s.channels + (j0 + j) / s.inner] += (float)t;
+        }
+}
+
+static void act_bwd_rows(const acti_kern *k, act_act_id id, int nt, const float *p,
+                         const float *x, const float *dy, float *dx, float *dp, int assign,
+                         act_shape s)
+{
+    int np = dp ? act_desc[id].n_params : 0;
+    size_t L = s.channels * s.inner, R = s.outer, w = act_row_w(L), nc = (L + w - 1) / w;
+    /* with parameter gradients, row groups only when there is a single chunk: their
+     * partial sums are added in group order */
+    size_t ng = (np && nc > 1) ? 1 : act_row_groups(R), rg = (R + ng - 1) / ng;
+    double part[ACT_ROW_GROUPS][ACT_ACT_MAX_PARAMS * ACTI_ROW_W];
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (size_t it = 0; it < nc * ng; it++) {
+        size_t j0 = it % nc * w, r0 = it / nc * rg;
+        size_t m = L - j0 < w ? L - j0 : w, rr = R - r0 < rg ? R - r0 : rg;
+        float qt[ACTI_Q_MAX * ACTI_ROW_W], pt[ACT_ACT_MAX_PARAMS * ACTI_ROW_W];
+        double acc[ACT_ACT_MAX_PARAMS * ACTI_ROW_W];
+        double *a = ng > 1 ? part[it / nc] : acc;
+        for (size_t j = 0; j < (size_t)np * m; j++)
+            a[j] = 0.0;
+        if (r0 >= R)
+            continue;
+        act_row_consts(id, p, s, j0, m, qt, pt);
+        k->bwdr(qt, pt, m, x + r0 * L + j0, dy + r0 * L + j0, dx + r0 * L + j0, rr, L, assign,
+                np ? a : NULL);
+        if (np && ng == 1)
+            act_row_dp(np, a, m, j0, s, dp);
+    }
+    if (np && ng > 1) {   /* nc == 1: m == L */
+        for (size_t g = 1; g < ng; g++)
+            for (size_t j = 0; j < (size_t)np * L; j++)
+                part[0][j] += part[g][j];
+        act_row_dp(np, part[0], L, 0, s, dp);
+    }
+}
+
+// ----------------------------------------------------------------------------
 // public kernels
 
 static int act_args_ok(act_act_id id, const float *p, unsigned flags, const float *x,
@@ -283,13 +435,6 @@ static int act_args_ok(act_act_id id, const float *p, unsigned flags, const floa
     return ACT_OK;
 }
 
-static void act_channel_params(const act_act_desc *d, const float *p, size_t C, size_t c,
-                               float *pc)
-{
-    for (int j = 0; j < ACT_ACT_MAX_PARAMS; j++)
-        pc[j] = j < d->n_params ? p[(size_t)j * C + c] : 0.0f;
-}
-
 int act_act_forward(act_act_id id, const float *p, unsigned flags, const float *x, float *y,
                     act_shape s)
 {
@@ -306,6 +451,10 @@ int act_act_forward(act_act_id id, const float *p, unsigned flags, const float *
     if (!(flags & ACT_PER_CHANNEL) || d->n_params == 0) {
         act_q(id, p, q);
         act_fwd_flat(k, nt, q, p, x, y, n);
+        return ACT_OK;
+    }
+    if (act_use_rows(s)) {
+        act_fwd_rows(k, id, nt, p, x, y, s);
         return ACT_OK;
     }
     size_t C = s.channels, I = s.inner, planes = s.outer * C;
@@ -342,6 +491,10 @@ int act_act_backward(act_act_id id, const float *p, unsigned flags, const float 
         act_bwd_flat(k, nt, q, p, x, dy, dx, n, assign, want ? acc : NULL);
         for (int j = 0; want && j < d->n_params; j++)
             dp[j] += (float)acc[j];
+        return ACT_OK;
+    }
+    if (act_use_rows(s)) {
+        act_bwd_rows(k, id, nt, p, x, dy, dx, want ? dp : NULL, assign, s);
         return ACT_OK;
     }
     /* per channel: one thread per channel, the outer index summed in order */

@@ -20,9 +20,23 @@ typedef void acti_fwd_fn(const float *q, const float *p, const float *x, float *
 typedef void acti_bwd_fn(const float *q, const float *p, const float *x, const float *dy,
                          float *dx, size_t n, int assign, double *acc);
 
+/* Rows with a parameter set per position (per-channel layouts with a small inner size, e.g.
+ * dense (N, C)): element j < L of row r is x[r*ld + j] and uses the parameters pt[k*L + j]
+ * (k < ACT_ACT_MAX_PARAMS) and the derived constants qt[k*L + j] (k < ACTI_Q_MAX).
+ * L <= ACTI_ROW_W. acc, if not NULL, is [np][L]: acc[k*L + j] += the sum over the rows of
+ * dy df/dp_k at position j, in an order that depends only on rows and L. */
+#define ACTI_ROW_W 256
+typedef void acti_fwdr_fn(const float *qt, const float *pt, size_t L, const float *x, float *y,
+                          size_t rows, size_t ld);
+typedef void acti_bwdr_fn(const float *qt, const float *pt, size_t L, const float *x,
+                          const float *dy, float *dx, size_t rows, size_t ld, int assign,
+                          double *acc);
+
 typedef struct acti_kern {
     acti_fwd_fn *fwd;
     acti_bwd_fn *bwd;
+    acti_fwdr_fn *fwdr;
+    acti_bwdr_fn *bwdr;
 } acti_kern;
 
 extern const acti_kern acti_kern_avx2[ACT_ACT_COUNT];

@@ -209,7 +209,8 @@ ACTV_FN V vf_celu(V x, const V *q)
 }
 ACTV_FN V vd_celu(V x, const V *q, V *g)
 {
-    V t = VMUL(VMIN(x, VZERO()), q[1]);
+    /* t clamped: e = 0 below -87.3, and t e must stay 0 when x/alpha overflows */
+    V t = VMAX(VMUL(VMIN(x, VZERO()), q[1]), VSET1(-100.0f));
     V e, m = vexpm1e(t, &e);
     VM pos = VGT(x, VZERO());
     g[0] = VSEL(pos, VZERO(), VFNMA(t, e, m));
@@ -555,9 +556,103 @@ ACTV_FN V vd_smu1(V x, const V *q, V *g)
 ACT_ACT_LIST(X)
 #undef X
 
+/* the parameters of row position j (scalar fallback lanes of the row kernels) */
+static inline void actv_row_p(const float *pt, size_t L, size_t j, float *pc)
+{
+    for (int k = 0; k < ACT_ACT_MAX_PARAMS; k++)
+        pc[k] = pt[(size_t)k * L + j];
+}
+
+/* Row kernels: the constants are loaded as vectors along the row; parameter gradients are
+ * summed per position in float over at most 64 rows, then in double (fixed order). */
+#define X(ID, name, np, flags, learn, n0, d0, n1, d1, n2, d2, nk, k0, k1, formula)            \
+    static ACTV_TARGET void fwdr_##name(const float *qt, const float *pt, size_t L,         \
+                                        const float *x, float *y, size_t rows, size_t ld)   \
+    {                                                                                        \
+        for (size_t r = 0; r < rows; r++) {                                                  \
+            const float *xr = x + r * ld;                                                    \
+            float *yr = y + r * ld;                                                          \
+            size_t j = 0;                                                                    \
+            for (; j + VW <= L; j += VW) {                                                   \
+                V xv = VLOAD(xr + j), q[ACTI_Q_MAX];                                         \
+                _Pragma("GCC unroll 8") /* unused constants: no load */                      \
+                for (int k = 0; k < ACTI_Q_MAX; k++)                                         \
+                    q[k] = VLOAD(qt + (size_t)k * L + j);                                    \
+                if (VUNSAFE(xv, q[ACTI_Q_BIG])) {                                            \
+                    for (size_t jj = j; jj < j + VW; jj++) {                                 \
+                        float pc[ACT_ACT_MAX_PARAMS];                                        \
+                        actv_row_p(pt, L, jj, pc);                                           \
+                        yr[jj] = act_##name##_f(xr[jj], pc);                                 \
+                    }                                                                        \
+                    continue;                                                                \
+                }                                                                            \
+                VSTORE(yr + j, vf_##name(xv, q));                                            \
+            }                                                                                \
+            for (; j < L; j++) {                                                             \
+                float pc[ACT_ACT_MAX_PARAMS];                                                \
+                actv_row_p(pt, L, j, pc);                                                    \
+                yr[j] = act_##name##_f(xr[j], pc);                                           \
+            }                                                                                \
+        }                                                                                    \
+    }                                                                                        \
+    static ACTV_TARGET void bwdr_##name(const float *qt, const float *pt, size_t L,         \
+                                        const float *x, const float *dy, float *dx,         \
+                                        size_t rows, size_t ld, int assign, double *acc)    \
+    {                                                                                        \
+        float fa[ACT_ACT_MAX_PARAMS + 1][ACTI_ROW_W];                                        \
+        size_t Lv = L - L % VW;                                                              \
+        for (int k = 0; acc && k < (np); k++)                                                \
+            for (size_t j = 0; j < Lv; j++)                                                  \
+                fa[k][j] = 0.0f;                                                             \
+        for (size_t r = 0; r < rows; r++) {                                                  \
+            const float *xr = x + r * ld, *dyr = dy + r * ld;                                \
+            float *dxr = dx + r * ld;                                                        \
+            size_t j = 0;                                                                    \
+            for (; j < Lv; j += VW) {                                                        \
+                V xv = VLOAD(xr + j), dyv = VLOAD(dyr + j), q[ACTI_Q_MAX];                   \
+                _Pragma("GCC unroll 8") /* unused constants: no load */                      \
+                for (int k = 0; k < ACTI_Q_MAX; k++)                                         \
+                    q[k] = VLOAD(qt + (size_t)k * L + j);                                    \
+                if (VUNSAFE(xv, q[ACTI_Q_BIG])) {                                            \
+                    for (size_t jj = j; jj < j + VW; jj++) {                                 \
+                        float pc[ACT_ACT_MAX_PARAMS], l[ACT_ACT_MAX_PARAMS + 1];             \
+                        actv_row_p(pt, L, jj, pc);                                           \
+                        float gj = dyr[jj] * act_##name##_d(xr[jj], pc, l);                  \
+                        dxr[jj] = assign ? gj : dxr[jj] + gj;                                \
+                        for (int k = 0; acc && k < (np); k++)                                \
+                            acc[(size_t)k * L + jj] += (double)(dyr[jj] * l[k]);             \
+                    }                                                                        \
+                    continue;                                                                \
+                }                                                                            \
+                V g[ACT_ACT_MAX_PARAMS + 1];                                                 \
+                V d = VMUL(dyv, vd_##name(xv, q, g));                                        \
+                VSTORE(dxr + j, assign ? d : VADD(VLOAD(dxr + j), d));                       \
+                for (int k = 0; acc && k < (np); k++)                                        \
+                    VSTORE(fa[k] + j, VFMA(dyv, g[k], VLOAD(fa[k] + j)));                    \
+            }                                                                                \
+            for (; j < L; j++) {                                                             \
+                float pc[ACT_ACT_MAX_PARAMS], l[ACT_ACT_MAX_PARAMS + 1];                     \
+                actv_row_p(pt, L, j, pc);                                                    \
+                float gj = dyr[j] * act_##name##_d(xr[j], pc, l);                            \
+                dxr[j] = assign ? gj : dxr[j] + gj;                                          \
+                for (int k = 0; acc && k < (np); k++)                                        \
+                    acc[(size_t)k * L + j] += (double)(dyr[j] * l[k]);                       \
+            }                                                                                \
+            if (acc && (np) > 0 && ((r + 1) % 64 == 0 || r + 1 == rows)) {                   \
+                for (int k = 0; k < (np); k++)                                               \
+                    for (size_t jj = 0; jj < Lv; jj++) {                                     \
+                        acc[(size_t)k * L + jj] += (double)fa[k][jj];                        \
+                        fa[k][jj] = 0.0f;                                                    \
+                    }                                                                        \
+            }                                                                                \
+        }                                                                                    \
+    }
+ACT_ACT_LIST(X)
+#undef X
+
 const acti_kern ACTV_CAT(acti_kern_, ACTV_ISA)[ACT_ACT_COUNT] = {
 #define X(ID, name, np, flags, learn, n0, d0, n1, d1, n2, d2, nk, k0, k1, formula)            \
-    [ACT_ACT_##ID] = { fwd_##name, bwd_##name },
+    [ACT_ACT_##ID] = { fwd_##name, bwd_##name, fwdr_##name, bwdr_##name },
     ACT_ACT_LIST(X)
 #undef X
 };

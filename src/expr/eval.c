@@ -335,13 +335,13 @@ int act_expr_backward(const act_expr_prog *pr, const float *p, unsigned flags, c
                 d[j] = assign ? dy[start + j] : d[j] + dy[start + j];
         } else {
             /* dx accumulates in place: the input's gradient buffer is dx itself */
+            if (g[root])                            /* before dx is touched: dx may be dy */
+                K.copy(g[root], dy + start, m);
             if (in >= 0 && g[in])
                 g[in] = d;
             for (int i = 0; i < root; i++)
                 if (g[i] && (i != in || assign))
                     K.zero(g[i], m);
-            if (g[root])
-                K.copy(g[root], dy + start, m);
             bwd(pr, v, g, x + start, t1, t2, m);
             if (assign && (in < 0 || !g[in]))
                 memset(d, 0, m * sizeof *d);

@@ -74,26 +74,31 @@ static int node_fail(parser *ps, int r, size_t pos)
     return fail(ps, r, pos, "%s", act_strerror(r));
 }
 
+/* optimal string alignment distance (Levenshtein plus adjacent transpositions) */
 static int edit_distance(const char *a, size_t la, const char *b)
 {
     size_t lb = strlen(b);
-    int row[64];
+    int d[64][64];
     if (la >= 63 || lb >= 63)
         return 99;
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = (int)i;
     for (size_t j = 0; j <= lb; j++)
-        row[j] = (int)j;
+        d[0][j] = (int)j;
     for (size_t i = 1; i <= la; i++) {
-        int prev = row[0];
-        row[0] = (int)i;
         for (size_t j = 1; j <= lb; j++) {
-            int cur = row[j];
-            int sub = prev + (a[i - 1] != b[j - 1]);
-            int del = row[j] + 1, ins = row[j - 1] + 1;
-            row[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-            prev = cur;
+            int v = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < v)
+                v = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < v)
+                v = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                d[i - 2][j - 2] + 1 < v)
+                v = d[i - 2][j - 2] + 1;
+            d[i][j] = v;
         }
     }
-    return row[lb];
+    return d[la][lb];
 }
 
 /* The closest known name to s[0..n) within edit distance 2 (1 for short names), or NULL. */
@@ -214,13 +219,6 @@ static tok_kind peek(parser *ps)
     return k;
 }
 
-static int tok_is(const parser *ps, const char *word)
-{
-    size_t n = strlen(word);
-    return ps->cur.kind == TOK_IDENT && ps->cur.len == n &&
-           memcmp(ps->src + ps->cur.pos, word, n) == 0;
-}
-
 static const char *tok_desc(const tok *t)
 {
     switch (t->kind) {
@@ -310,9 +308,9 @@ static int parse_args(parser *ps, int *args, size_t *pos, int max, int *n)
 static int parse_call(parser *ps, size_t pos, size_t nlen)
 {
     const char *name = ps->src + pos;
-    int args[1 + ACT_ACT_MAX_PARAMS + 1];
-    size_t apos[1 + ACT_ACT_MAX_PARAMS + 1];
-    int n;
+    int args[1 + ACT_ACT_MAX_PARAMS + 1] = { 0 };
+    size_t apos[1 + ACT_ACT_MAX_PARAMS + 1] = { 0 };
+    int n = 0;
     act_expr_op op = ACT_EXPR_OP_COUNT;
     for (int i = 0; i < ACT_EXPR_OP_COUNT; i++) {
 #define X(ID, nm, arity, cl) if (i == ACT_EXPR_##ID && cl && strlen(nm) == nlen &&             \
@@ -462,7 +460,7 @@ static int parse_power(parser *ps)
     if (base < 0 || ps->cur.kind != TOK_CARET)
         return base;
     next(ps);
-    int k;
+    int k = 0;
     if (parse_exponent(ps, &k) != ACT_OK)
         return ps->status;
     if (ps->cur.kind == TOK_CARET)

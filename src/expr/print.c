@@ -57,6 +57,12 @@ static void sb_puts(sbuf *b, const char *s)
  * C and Python (a '.' or exponent is added where needed when c_style is set). */
 static void fmt_float(float v, char *buf, size_t size, int c_style)
 {
+    if (v == floorf(v) && fabsf(v) < 1e9f) {
+        snprintf(buf, size, "%.0f", (double)v);          /* 1000, not 1e+03 */
+        if (c_style)
+            strncat(buf, ".0", size - strlen(buf) - 1);
+        return;
+    }
     for (int prec = 1; prec <= 9; prec++) {
         snprintf(buf, size, "%.*g", prec, (double)v);
         if (strtof(buf, NULL) == v)
@@ -171,6 +177,12 @@ static void print_node(printer *pr, int i)
         return;
     case ACT_EXPR_NEG:
         sb_puts(b, "-");
+        if (pr->e->node[nd->a].op == ACT_EXPR_CONST) {  /* -(2), not the constant -2 */
+            sb_puts(b, L ? "\\left(" : "(");
+            print_node(pr, nd->a);
+            sb_puts(b, L ? "\\right)" : ")");
+            return;
+        }
         print_operand(pr, nd->a, PREC_POW, 0);
         return;
     case ACT_EXPR_ADD: case ACT_EXPR_SUB:

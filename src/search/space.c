@@ -142,6 +142,7 @@ typedef struct matcher {
     act_expr       *tb[ACT_SPACE_BINARY_COUNT];
     act_space_cand *c;
     int            *memo;          /* node -> unit index + 1, 0 unknown */
+    int             limit;         /* at most this many units (iterative deepening) */
 } matcher;
 
 static int match_t(const act_expr *t, int ti, const act_expr *e, int ei, int *hole, int *param)
@@ -162,11 +163,17 @@ static int match_t(const act_expr *t, int ti, const act_expr *e, int ei, int *ho
     if (tn->op != en->op || tn->k != en->k || memcmp(&tn->c, &en->c, sizeof tn->c) != 0 ||
         memcmp(tn->p, en->p, sizeof tn->p) != 0)
         return 0;
-    if (tn->a >= 0 && !match_t(t, tn->a, e, en->a, hole, param))
+    int h0[2] = { hole[0], hole[1] }, p0 = param[0];
+    if ((tn->a < 0 || match_t(t, tn->a, e, en->a, hole, param)) &&
+        (tn->b < 0 || match_t(t, tn->b, e, en->b, hole, param)))
+        return 1;
+    act_expr_op op = (act_expr_op)tn->op;
+    if (op != ACT_EXPR_ADD && op != ACT_EXPR_MUL && op != ACT_EXPR_MAX && op != ACT_EXPR_MIN)
         return 0;
-    if (tn->b >= 0 && !match_t(t, tn->b, e, en->b, hole, param))
-        return 0;
-    return 1;
+    hole[0] = h0[0];                              /* commutative: try the operands swapped */
+    hole[1] = h0[1];
+    param[0] = p0;
+    return match_t(t, tn->a, e, en->b, hole, param) && match_t(t, tn->b, e, en->a, hole, param);
 }
 
 static int match_unit(matcher *m, int ei);
@@ -190,8 +197,8 @@ static void restore(matcher *m, int n_units)
 /* a unary whose template matches node ei: writes its id and the input index */
 static int match_unary(matcher *m, int ei, int *un, int *in)
 {
-    for (int k = ACT_SPACE_UNARY_COUNT - 1; k >= 0; k--) {   /* identity last */
-        int u = (k + 1) % ACT_SPACE_UNARY_COUNT;
+    for (int k = 1; k <= ACT_SPACE_UNARY_COUNT; k++) {       /* identity (0) last */
+        int u = k % ACT_SPACE_UNARY_COUNT;
         int hole[2] = { -1, -1 }, param[1] = { -1 };
         const act_expr *t = m->tu[u];
         if (!match_t(t, t->root, m->e, ei, hole, param))
@@ -212,6 +219,8 @@ static int match_unit(matcher *m, int ei)
 {
     if (m->memo[ei])
         return m->memo[ei];
+    if (m->c->n_units >= m->limit)
+        return -1;
     for (int b = 0; b < ACT_SPACE_BINARY_COUNT; b++) {
         int hole[2] = { -1, -1 }, param[1] = { -1 };
         const act_expr *t = m->tb[b];
@@ -219,7 +228,7 @@ static int match_unit(matcher *m, int ei)
             continue;
         int save = m->c->n_units, u1, u2, i1, i2;
         if (match_unary(m, hole[0], &u1, &i1) && match_unary(m, hole[1], &u2, &i2) &&
-            m->c->n_units < ACT_SPACE_MAX_UNITS) {
+            m->c->n_units < m->limit) {
             act_space_unit q = { (uint8_t)b, (uint8_t)i1, (uint8_t)i2, (uint8_t)u1,
                                  (uint8_t)u2 };
             m->c->unit[m->c->n_units++] = q;
@@ -243,9 +252,14 @@ int act_space_from_expr(const act_expr *e, act_space_cand *out)
         rc = acti_expr_parse(binary_t[b], 1, &m.tb[b], NULL);
     if (rc == ACT_OK && !(m.memo = calloc((size_t)e->n, sizeof *m.memo)))
         rc = ACT_ENOMEM;
-    if (rc == ACT_OK) {
+    /* the fewest units first: x*sigmoid(beta*x) is one unit, not (beta*x) then x*sigmoid(.) */
+    for (m.limit = 1; rc == ACT_OK && m.limit <= ACT_SPACE_MAX_UNITS; m.limit++) {
+        memset(m.memo, 0, (size_t)e->n * sizeof *m.memo);
+        out->n_units = 0;
         int r = match_unit(&m, e->root);
-        if (r < 0 || r != out->n_units)
+        if (r > 0 && r == out->n_units)
+            break;
+        if (m.limit == ACT_SPACE_MAX_UNITS)
             rc = ACT_ENOTFOUND;
     }
     for (int u = 0; u < ACT_SPACE_UNARY_COUNT; u++)

@@ -1,0 +1,217 @@
+/* test_expr_space.c -- tests of the core-unit search space: candidate <-> expression round
+ * trips, sampling, dedup semantics, and the filter/dedup counts of the 1-unit space. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actlab/space.h"
+#include "test.h"
+
+/* canonical text of e, or NULL */
+static char *canon_text(const act_expr *e)
+{
+    act_expr *c = NULL;
+    char *s = NULL;
+    if (act_expr_canonical(e, &c) == ACT_OK)
+        act_expr_print(c, ACT_EXPR_TEXT, &s);
+    act_expr_free(c);
+    return s;
+}
+
+static void check_cand_roundtrip(const act_space_cand *c, const char *what)
+{
+    act_expr *e = NULL, *e2 = NULL;
+    act_space_cand back;
+    CHECK(act_space_to_expr(c, &e) == ACT_OK);
+    if (!e)
+        return;
+    int rc = act_space_from_expr(e, &back);
+    CHECKF(rc == ACT_OK, "%s: from_expr failed (%d)", what, rc);
+    if (rc == ACT_OK)
+        CHECK(act_space_to_expr(&back, &e2) == ACT_OK);
+    char *a = canon_text(e), *b = e2 ? canon_text(e2) : NULL;
+    CHECKF(a && b && strcmp(a, b) == 0, "%s: '%s' -> units -> '%s'", what, a, b);
+    free(a);
+    free(b);
+    act_expr_free(e);
+    act_expr_free(e2);
+}
+
+void test_space_templates_roundtrip(void)
+{
+    const act_space_preset *full = act_space_preset_lookup("full");
+    CHECK(full && act_space_count(full, 1) == 6250);
+    CHECK(act_space_count(full, 2) == 6250ull * 4 * 6250);
+    CHECK(act_space_count(act_space_preset_lookup("bxg"), 1) == 250);
+    CHECK(act_space_preset_lookup("nope") == NULL);
+    for (uint64_t i = 0; i < 6250; i += 7) {
+        act_space_cand c;
+        CHECK(act_space_nth(full, 1, i, &c) == ACT_OK);
+        CHECK(c.unit[0].binary == i / 625 && c.unit[0].un1 == (i / 25) % 25 &&
+              c.unit[0].un2 == i % 25);
+        char what[32];
+        snprintf(what, sizeof what, "1-unit #%llu", (unsigned long long)i);
+        check_cand_roundtrip(&c, what);
+    }
+    /* the paper's examples are single units ((atan x)^2 - x composes two unaries: not one) */
+    static const char *const ex[] = { "x*sigmoid(beta*x)", "max(x, sigmoid(x))", "cos(x) - x",
+                                      "sinc(x) + x", "min(x, sin(x))", "max(x, tanh(x))" };
+    for (size_t k = 0; k < sizeof ex / sizeof *ex; k++) {
+        act_expr *e = NULL;
+        act_space_cand c;
+        act_diag d;
+        CHECK(act_expr_parse(ex[k], &e, &d) == ACT_OK);
+        CHECKF(e && act_space_from_expr(e, &c) == ACT_OK && c.n_units == 1, "%s", ex[k]);
+        act_expr_free(e);
+    }
+    act_expr *e = NULL;
+    act_space_cand c;
+    act_diag d;
+    act_expr_parse("mish(x) + x", &e, &d);
+    CHECK(e && act_space_from_expr(e, &c) == ACT_ENOTFOUND);
+    act_expr_free(e);
+    act_expr_parse("atan(x)^2 - x", &e, &d);
+    CHECK(e && act_space_from_expr(e, &c) == ACT_ENOTFOUND);
+    act_expr_free(e);
+}
+
+void test_space_sample_roundtrip(void)
+{
+    uint64_t rng = 5;
+    int hist[ACT_SPACE_BINARY_COUNT] = { 0 };
+    for (int i = 0; i < 300; i++) {
+        act_space_cand c;
+        int k = 1 + i % 3;
+        CHECK(act_space_sample(act_space_preset_lookup("full"), k, &rng, &c) == ACT_OK);
+        CHECK(c.n_units == k);
+        hist[c.unit[0].binary]++;
+        char what[32];
+        snprintf(what, sizeof what, "sample %d", i);
+        check_cand_roundtrip(&c, what);
+    }
+    for (int b = 0; b < ACT_SPACE_BINARY_COUNT; b++)          /* roughly uniform: 30 each */
+        CHECKF(hist[b] > 10 && hist[b] < 60, "binary %d drawn %d times of 300", b, hist[b]);
+    /* presets restrict the draw */
+    const act_space_preset *bxg = act_space_preset_lookup("bxg");
+    for (int i = 0; i < 50; i++) {
+        act_space_cand c;
+        CHECK(act_space_sample(bxg, 2, &rng, &c) == ACT_OK);
+        CHECK(c.unit[1].in1 == 0 && c.unit[1].un1 == ACT_SPACE_U_X);
+    }
+    const act_space_preset *nodiv = act_space_preset_lookup("no-div");
+    for (int i = 0; i < 50; i++) {
+        act_space_cand c;
+        CHECK(act_space_sample(nodiv, 1, &rng, &c) == ACT_OK);
+        CHECK(c.unit[0].binary != ACT_SPACE_B_DIV);
+    }
+}
+
+static act_expr_prog *compile_canon(const char *s)
+{
+    act_expr *e = NULL, *c = NULL;
+    act_expr_prog *p = NULL;
+    act_diag d;
+    if (act_expr_parse(s, &e, &d) == ACT_OK && act_expr_canonical(e, &c) == ACT_OK)
+        act_expr_compile(c, &p);
+    CHECKF(p != NULL, "%s", s);
+    act_expr_free(e);
+    act_expr_free(c);
+    return p;
+}
+
+static void expect_same(const char *a, const char *b, int same)
+{
+    act_expr_prog *pa = compile_canon(a), *pb = compile_canon(b);
+    uint64_t fa = 0, fb = 1;
+    if (!pa || !pb)
+        goto done;
+    act_space_fingerprint(pa, &fa);
+    act_space_fingerprint(pb, &fb);
+    CHECKF((fa == fb) == same, "fingerprints of '%s' and '%s' %s", a, b,
+           same ? "differ" : "collide");
+    CHECKF(act_space_equivalent(pa, pb) == same, "'%s' vs '%s': equivalence should be %d", a, b,
+           same);
+done:
+    act_expr_prog_free(pa);
+    act_expr_prog_free(pb);
+}
+
+static void expect_verdict(const char *s, act_space_verdict want)
+{
+    act_expr_prog *p = compile_canon(s);
+    act_space_verdict v = ACT_SPACE_VERDICT_COUNT;
+    if (p)
+        CHECK(act_space_filter(p, &v) == ACT_OK);
+    CHECKF(v == want, "'%s': verdict %s, want %s", s, act_space_verdict_name(v),
+           act_space_verdict_name(want));
+    act_expr_prog_free(p);
+}
+
+void test_space_dedup_semantics(void)
+{
+    expect_same("x - max(x, 0)", "min(x, 0)", 1);
+    expect_same("max(x, 0) - min(x, 0)", "abs(x)", 1);
+    expect_same("exp(x) - sinh(x)", "cosh(x)", 1);
+    expect_same("sigmoid(x)*x", "x*sigmoid(x)", 1);
+    expect_same("beta*x", "x", 0);                   /* beta-dependent: never merged */
+    expect_same("x*sigmoid(beta*x)", "x*sigmoid(x)", 0);
+    expect_same("max(x, 10)", "x", 0);               /* differs only far out: caught */
+    expect_verdict("sqrt(x) + x", ACT_SPACE_NONFINITE);
+    expect_verdict("max(sqrt(x), exp(x))", ACT_SPACE_NONFINITE);   /* NaN propagates */
+    expect_verdict("exp(-beta*(x - x)^2)", ACT_SPACE_CONSTANT);
+    expect_verdict("beta*x + (1 - beta)*x", ACT_SPACE_LINEAR);
+    expect_verdict("x/(min(x, 0) + eps)", ACT_SPACE_EXPLODING);
+    expect_verdict("x*sigmoid(beta*x)", ACT_SPACE_KEEP);
+    act_space_index *ix = act_space_index_new();
+    act_expr_prog *p[3] = { compile_canon("abs(x)"), compile_canon("max(x, -x)"),
+                            compile_canon("x^2") };
+    int rep, is_new;
+    for (int i = 0; i < 3; i++)
+        CHECK(p[i] && act_space_index_add(ix, p[i], &rep, &is_new) == ACT_OK);
+    CHECK(act_space_index_add(ix, p[1], &rep, &is_new) == ACT_OK && rep == 0 && !is_new);
+    CHECK(act_space_index_add(ix, p[2], &rep, &is_new) == ACT_OK && rep == 1 && !is_new);
+    act_space_index_free(ix);
+    for (int i = 0; i < 3; i++)
+        act_expr_prog_free(p[i]);
+}
+
+/* The whole 1-unit space: counts pinned (docs/expr-grammar.md explains them against the
+ * reference 6,250 -> 5,267 kept -> 3,374 distinct). A change in semantics shows up here. */
+void test_space_one_unit_counts(void)
+{
+    const act_space_preset *full = act_space_preset_lookup("full");
+    int counts[ACT_SPACE_VERDICT_COUNT] = { 0 }, distinct = 0;
+    act_expr_prog **progs = calloc(6250, sizeof *progs);
+    act_space_index *ix = act_space_index_new();
+    if (!progs || !ix) {
+        free(progs);
+        act_space_index_free(ix);
+        return;
+    }
+    for (uint64_t i = 0; i < 6250; i++) {
+        act_space_cand c;
+        act_expr *e = NULL, *ce = NULL;
+        act_space_verdict v = ACT_SPACE_VERDICT_COUNT;
+        act_space_nth(full, 1, i, &c);
+        if (act_space_to_expr(&c, &e) == ACT_OK && act_expr_canonical(e, &ce) == ACT_OK &&
+            act_expr_compile(ce, &progs[i]) == ACT_OK && act_space_filter(progs[i], &v) == ACT_OK)
+            counts[v]++;
+        if (v == ACT_SPACE_KEEP) {
+            int rep, is_new = 0;
+            CHECK(act_space_index_add(ix, progs[i], &rep, &is_new) == ACT_OK);
+            distinct += is_new;
+        }
+        act_expr_free(e);
+        act_expr_free(ce);
+    }
+    CHECK(counts[ACT_SPACE_NONFINITE] == 487);
+    CHECK(counts[ACT_SPACE_CONSTANT] == 135);
+    CHECK(counts[ACT_SPACE_LINEAR] == 205);
+    CHECK(counts[ACT_SPACE_EXPLODING] == 233);
+    CHECKF(counts[ACT_SPACE_KEEP] == 5190, "kept %d", counts[ACT_SPACE_KEEP]);
+    CHECKF(distinct == 3323, "distinct %d", distinct);
+    act_space_index_free(ix);
+    for (int i = 0; i < 6250; i++)
+        act_expr_prog_free(progs[i]);
+    free(progs);
+}
