@@ -315,6 +315,9 @@ void test_act_per_channel_layout(void)
             layout_case((act_act_id)id, 5, 150, 1, 2);
             layout_case((act_act_id)id, 3, 4, 37, 3);             /* (N, C, H, W) */
             layout_case((act_act_id)id, 2, 3, 1, 4);
+            layout_case((act_act_id)id, 300, 40, 1, 5);           /* row groups, one chunk */
+            layout_case((act_act_id)id, 130, 600, 1, 6);          /* several column chunks */
+            layout_case((act_act_id)id, 70, 24, 4, 7);            /* rows with inner 4 */
         }
     }
     act_isa_set(act_isa_best());
@@ -369,6 +372,10 @@ void test_act_threads_bitwise(void)
         threads_case((act_act_id)id, flat, 0);
         threads_case((act_act_id)id, nc, ACT_PER_CHANNEL);
         threads_case((act_act_id)id, nchw, ACT_PER_CHANNEL);
+        act_shape dense = { 3000, 40, 1 }, wide = { 200, 1000, 1 }, in2 = { 600, 300, 2 };
+        threads_case((act_act_id)id, dense, ACT_PER_CHANNEL);   /* row groups */
+        threads_case((act_act_id)id, wide, ACT_PER_CHANNEL);    /* column chunks */
+        threads_case((act_act_id)id, in2, ACT_PER_CHANNEL);
     }
     act_threads_set(t0);
 }
