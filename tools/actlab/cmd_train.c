@@ -33,7 +33,8 @@ typedef struct opts {
 
 typedef struct run_result {
     int             status;           /* act_status of act_train_run */
-    int             epochs;
+    int             epochs;           /* run in this invocation (rows of ep) */
+    int             done;             /* completed in total, resumed ones included */
     act_epoch_stats ep[MAX_EPOCHS];
     double          seconds;          /* wall, training + evaluation */
     size_t          n_params;
@@ -276,7 +277,7 @@ static void write_summary(const opts *o, const char *path, const char *act, uint
     for (int i = 0; i < r->epochs; i++)
         ips += r->ep[i].images_per_s / (double)r->epochs;
     sb_printf(&b, "{\n  \"status\": \"%s\",\n  \"epochs\": %d,\n  \"test_acc\": ",
-              status_word(r->status), r->epochs);
+              status_word(r->status), r->done);
     json_num(&b, l ? l->test_acc : NAN);
     sb_printf(&b, ",\n  \"val_acc\": ");
     json_num(&b, l ? l->val_acc : NAN);
@@ -368,6 +369,7 @@ static int run_one(const char *cmd, const opts *o, const char *act, uint64_t see
     int done = 0;
     rc = act_train_run(net, &tc, train, test, NULL, &done, &d);
     r->status = rc;
+    r->done = done;
     r->seconds = now_s() - c.t0;
     if (c.tty && !o->quiet)
         fprintf(stderr, "\r\033[K");
@@ -575,7 +577,8 @@ static int parse_opts(const char *cmd, int argc, char **argv, opts *o, int compa
             o->tr.train_limit = 12000;
             o->tr.test_limit = 5000;
             o->tr.val_size = 5000;
-            o->threads = 2;
+            o->tr.sched.lr = 0.02f;
+            o->threads = 1;   /* robust when the cores are shared; see docs/training.md */
             break;
         case 'h':
         case O_HELP:
@@ -734,12 +737,14 @@ static void compare_plots(const char *cmd, const char *dir, char names[][100], i
     for (int a = 0; a < n_act; a++)
         cats[a] = names[a];
     plot_series bs = { .label = NULL, .y = acc_m, .err = acc_s, .n = (size_t)n_act };
-    double lo = 1.0;
-    for (int a = 0; a < n_act; a++)
+    double lo = 1.0, hi = 0.0;
+    for (int a = 0; a < n_act; a++) {
         lo = fmin(lo, acc_m[a] - acc_s[a]);
+        hi = fmax(hi, acc_m[a] + acc_s[a]);
+    }
     plot_panel bp = { .kind = PLOT_BARS, .title = "final test accuracy (mean +- std)",
                       .ylabel = "accuracy", .series = &bs, .n_series = 1, .categories = cats,
-                      .n_categories = n_act, .ymin = fmax(0.0, lo - 0.02), .ymax = 1.0,
+                      .n_categories = n_act, .ymin = fmax(0.0, lo - 0.02), .ymax = fmin(1.0, hi + 0.01),
                       .legend = PLOT_LEGEND_NONE };
     plot_figure bf = { .panels = &bp, .n_panels = 1 };
     const char *ext[] = { "svg", "png" };
@@ -810,7 +815,7 @@ int cmd_compare(int argc, char **argv)
     q.quiet = 1;
     for (int a = 0; a < n_act && acc && tpe && curve && r && status; a++) {
         for (int s = 0; s < S; s++) {
-            char dir[4096], label[192];
+            char dir[4096], label[2048];
             const char *d = NULL;
             if (o.out) {
                 snprintf(dir, sizeof dir, "%s/%s-seed%d", o.out, names[a], s + 1);
