@@ -40,6 +40,14 @@ ACTV_FN V vexp_hl(V hi, V lo)
 
 ACTV_FN V vexp(V x) { return vexp_hl(x, VZERO()); }
 
+/* 1/a for a in [1, 2^100]: the hardware estimate (AVX-512 2^-14, AVX2 1.5 2^-12) and one
+ * Newton step, relative error below 2^-22; about 4x the throughput of a division. */
+ACTV_FN V vrcp(V a)
+{
+    V r = VRCP(a);
+    return VFMA(r, VFNMA(a, r, VSET1(1.0f)), r);
+}
+
 /* expm1(x), relative accuracy near 0 (Taylor to x^8 for |x| < 0.35); *e = exp(x). */
 ACTV_FN V vexpm1e(V x, V *e)
 {
@@ -86,7 +94,7 @@ ACTV_FN V vlog1p01(V e)
 ACTV_FN V vsig2(V z, V *sc)
 {
     V e = vexp(VNEG(VABS(z)));
-    V r = VDIV(VSET1(1.0f), VADD(VSET1(1.0f), e));
+    V r = vrcp(VADD(VSET1(1.0f), e));
     V lo = VMUL(e, r);
     VM pos = VGE(z, VZERO());
     *sc = VSEL(pos, lo, r);
@@ -97,7 +105,7 @@ ACTV_FN V vsig2(V z, V *sc)
  * exactly into hi + lo so that exp(-z^2) keeps its relative accuracy in the tail. */
 ACTV_FN V verfc_pos(V z)
 {
-    V t = VDIV(VSET1(1.0f), VFMA(z, VSET1(0.5f), VSET1(1.0f)));
+    V t = vrcp(VFMA(z, VSET1(0.5f), VSET1(1.0f)));
     V p = VSET1(0.17087277f);
     p = VFMA(p, t, VSET1(-0.82215223f));
     p = VFMA(p, t, VSET1(1.48851587f));
@@ -146,7 +154,7 @@ ACTV_FN V verf(V x)
 ACTV_FN V vtanh_e(V x, V *e)
 {
     V m = vexpm1e(VMUL(VABS(x), VSET1(-2.0f)), e);
-    V t = VDIV(VNEG(m), VADD(VSET1(2.0f), m));
+    V t = VMUL(VNEG(m), vrcp(VADD(VSET1(2.0f), m)));
     return VSEL(VLT(x, VZERO()), VNEG(t), t);
 }
 
@@ -228,7 +236,7 @@ ACTV_FN V vd_softplus(V x, const V *q, V *g)
     V z = VMUL(q[0], x);
     V a = VNEG(VABS(z));
     V e = vexp(a);
-    V r = VDIV(VSET1(1.0f), VADD(VSET1(1.0f), e));
+    V r = vrcp(VADD(VSET1(1.0f), e));
     V sa = VMUL(e, r);                                  /* s(a) = s(-|z|) */
     V h = VSUB(VMUL(a, sa), vlog1p01(e));
     VM lin = VGT(z, q[1]);
@@ -261,7 +269,7 @@ ACTV_FN V vd_tanh(V x, const V *q, V *g)
 {
     (void)q; (void)g;
     V e = vexp(VMUL(VABS(x), VSET1(-2.0f)));
-    V r = VDIV(VSET1(1.0f), VADD(VSET1(1.0f), e));
+    V r = vrcp(VADD(VSET1(1.0f), e));
     return VMUL(VMUL(VSET1(4.0f), e), VMUL(r, r));
 }
 
@@ -404,16 +412,16 @@ ACTV_FN V vf_mish(V x, const V *q)
     (void)q;
     V e = vexp(VMIN(x, VSET1(20.0f)));
     V n = VMUL(e, VADD(e, VSET1(2.0f)));
-    return VMUL(x, VDIV(n, VADD(n, VSET1(2.0f))));
+    return VMUL(x, VMUL(n, vrcp(VADD(n, VSET1(2.0f)))));
 }
 ACTV_FN V vd_mish(V x, const V *q, V *g)
 {
     (void)q; (void)g;
     V e = vexp(VMIN(x, VSET1(20.0f)));
     V n = VMUL(e, VADD(e, VSET1(2.0f)));
-    V r = VDIV(VSET1(1.0f), VADD(n, VSET1(2.0f)));
+    V r = vrcp(VADD(n, VSET1(2.0f)));
     V t = VMUL(n, r), omt = VADD(r, r);
-    V s = VDIV(e, VADD(e, VSET1(1.0f)));
+    V s = VMUL(e, vrcp(VADD(e, VSET1(1.0f))));
     V h = VMUL(VMUL(omt, VADD(t, VSET1(1.0f))), s);
     h = VSEL(VGT(x, VSET1(20.0f)), VZERO(), h);         /* x (1-t^2) s < 1e-15 there */
     return VFMA(x, h, t);
