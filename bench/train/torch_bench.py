@@ -62,8 +62,9 @@ def step():
     opt.zero_grad(); loss = loss_fn(net(x), y); loss.backward(); opt.step()
 for _ in range(batches):     # warm-up, as actlab's first epoch
     step()
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 for _ in range(batches):
     step()
-dt = time.perf_counter() - t0
-print(f"torch model={model} act={act} threads={threads} images_per_s={batches * batch / dt:.1f}")
+dt, dc = time.perf_counter() - t0, time.process_time() - c0
+print(f"torch model={model} act={act} threads={threads} images_per_s={batches * batch / dt:.1f}"
+      f" images_per_cpu_s={batches * batch / dc:.1f}")

@@ -198,6 +198,7 @@ static void act_holder_free(act_holder *h)
 // one run
 
 typedef struct run_ctx {
+    double      cpu[MAX_EPOCHS + 1];  /* process CPU seconds at the end of each epoch */
     const opts *o;
     run_result *r;
     int         tty;
@@ -247,11 +248,20 @@ static void write_metrics(const run_ctx *c)
     free(b.s);
 }
 
+static double cpu_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
 static void on_epoch(void *user, const act_epoch_stats *s)
 {
     run_ctx *c = user;
-    if (c->r->epochs < MAX_EPOCHS)
+    if (c->r->epochs < MAX_EPOCHS) {
+        c->cpu[c->r->epochs] = cpu_s();
         c->r->ep[c->r->epochs++] = *s;
+    }
     if (c->tty && !c->o->quiet)
         fprintf(stderr, "\r\033[K");
     if (!c->o->quiet && c->o->bench == 0) {
@@ -348,7 +358,7 @@ static int run_one(const char *cmd, const opts *o, const char *act, uint64_t see
     char metrics[4096], ckpt[4096];
     act_train_config tc = o->tr;
     tc.seed = seed;
-    run_ctx c = { o, r, isatty(2), 0.0, now_s(), NULL, label };
+    run_ctx c = { { 0 }, o, r, isatty(2), 0.0, now_s(), NULL, label };
     if (out_dir) {
         snprintf(metrics, sizeof metrics, "%s/metrics.csv", out_dir);
         snprintf(ckpt, sizeof ckpt, "%s/checkpoint.bin", out_dir);
@@ -376,8 +386,11 @@ static int run_one(const char *cmd, const opts *o, const char *act, uint64_t see
     if (rc != ACT_OK)
         cli_error(cmd, "%s%s%s", act_strerror(rc), d.msg[0] ? ": " : "", d.msg);
     if (o->bench > 0 && r->epochs == 2) {
-        printf("bench model=%s act=%s batch=%zu threads=%d images_per_s=%.1f\n", o->model, act,
-               o->tr.batch, o->threads, r->ep[1].images_per_s);
+        /* CPU time of the timed epoch: robust to other jobs on shared cores (1 thread). */
+        double cpu = c.cpu[1] - c.cpu[0];
+        printf("bench model=%s act=%s batch=%zu threads=%d images_per_s=%.1f "
+               "images_per_cpu_s=%.1f\n", o->model, act, o->tr.batch, o->threads,
+               r->ep[1].images_per_s, cpu > 0 ? (double)(o->bench * (long)o->tr.batch) / cpu : 0.0);
         if (o->profile) {
             act_net_profile_reset(net);
             tc.epochs = 1;
