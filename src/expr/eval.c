@@ -51,7 +51,7 @@
 typedef void fwd_block_fn(const act_expr_prog *pr, float *const *v, const float *x, float *t1,
                           float *t2, size_t m, int n_eval);
 typedef void bwd_block_fn(const act_expr_prog *pr, float *const *v, float *const *g,
-                          const float *x, float *t1, float *t2, size_t m);
+                          const float *x, const float *dy, float *t1, float *t2, size_t m);
 
 typedef struct kernels {
     fwd_block_fn *fwd;
@@ -335,14 +335,18 @@ int act_expr_backward(const act_expr_prog *pr, const float *p, unsigned flags, c
                 d[j] = assign ? dy[start + j] : d[j] + dy[start + j];
         } else {
             /* dx accumulates in place: the input's gradient buffer is dx itself */
-            if (g[root])                            /* before dx is touched: dx may be dy */
+            const float *gr = dy + start;
+            /* dx is dy: keep dy before dx changes; a leaf root (beta) is read from g[root] */
+            if (g[root] && (dx == dy || arity_zero((act_expr_op)pr->ins[root].op))) {
                 K.copy(g[root], dy + start, m);
+                gr = g[root];
+            }
             if (in >= 0 && g[in])
                 g[in] = d;
             for (int i = 0; i < root; i++)
                 if (g[i] && (i != in || assign))
                     K.zero(g[i], m);
-            bwd(pr, v, g, x + start, t1, t2, m);
+            bwd(pr, v, g, x + start, gr, t1, t2, m);
             if (assign && (in < 0 || !g[in]))
                 memset(d, 0, m * sizeof *d);
         }
@@ -440,9 +444,9 @@ int act_expr_backward_d(const act_expr_prog *pr, const double *p, const double *
         for (int i = 0; i < root; i++)
             if (g[i])
                 zero_d(g[i], m);
-        if (g[root])
-            copy_d(g[root], dy + start, m);
-        backward_block_d(pr, v, g, x + start, t1, t2, m);
+        if (g[root] && arity_zero((act_expr_op)pr->ins[root].op))
+            copy_d(g[root], dy + start, m);         /* a leaf root is read from g[root] */
+        backward_block_d(pr, v, g, x + start, dy + start, t1, t2, m);
         if (pr->input >= 0 && g[pr->input])
             for (size_t j = 0; j < m; j++)
                 dx[start + j] += g[pr->input][j];

@@ -107,16 +107,16 @@ TARGET static void FN(forward_block)(const act_expr_prog *pr, T *const *v, const
     (void)t2;
 }
 
-/* Gradients of one block: g[i] (NULL where !need_grad) must be zeroed by the caller, with the
- * root's gradient set to dy. Accumulates down the tape (fan-out adds). */
-TARGET static void FN(backward_block)(const act_expr_prog *pr, T *const *v, T *const *g, const T *x,
-                               T *t1, T *t2, size_t m)
+/* Gradients of one block: g[i] (NULL where !need_grad) must be zeroed by the caller, except the
+ * root's, which is dy (read only). Accumulates down the tape (fan-out adds). */
+TARGET static void FN(backward_block)(const act_expr_prog *pr, T *const *v, T *const *g,
+                                      const T *x, const T *dy, T *t1, T *t2, size_t m)
 {
     for (int i = pr->n - 1; i >= 0; i--) {
         const acti_instr *in = &pr->ins[i];
-        const T *gi = g[i];
-        if (!gi)
+        if (!g[i])
             continue;
+        const T *gi = i == pr->n - 1 ? dy : g[i];
         const T *y = VAL(i);
         const T *a = in->a >= 0 ? VAL(in->a) : NULL;
         const T *b = in->b >= 0 ? VAL(in->b) : NULL;
