@@ -1,9 +1,11 @@
 /* quick_bench.c -- ns/elem of every activation, fwd and bwd (ACT_DX_ASSIGN, dp NULL),
  * n = 2^20, 1 thread, per ISA; min of 7 reps of ~20 ms. Not part of `make`:
  *   cc -O2 -Iinclude dev/quick_bench.c build/libactlab.a -fopenmp -lm -o build/quick_bench
- *   build/quick_bench [log2 n] [C]   C > 0: per-channel (n/C, C) rows, bwd with dp */
+ *   build/quick_bench [log2 n] [C] [names]   C > 0: per-channel (n/C, C) rows, bwd with dp;
+ *   names: comma-separated list of activations to time (default all) */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "actlab/act.h"
@@ -35,6 +37,14 @@ int main(int argc, char **argv)
             const act_act_desc *d = act_act_info((act_act_id)id);
             if (C && d->n_params == 0)
                 continue;
+            if (argc > 3) {
+                char key[64];
+                snprintf(key, sizeof key, ",%s,", d->name);
+                char list[512];
+                snprintf(list, sizeof list, ",%s,", argv[3]);
+                if (!strstr(list, key))
+                    continue;
+            }
             for (int k = 0; C && k < d->n_params; k++)
                 for (size_t c = 0; c < C; c++)
                     p[(size_t)k * C + c] = d->defaults[k];

@@ -35,7 +35,6 @@ static inline ACTV_TARGET __m256 avx2_scale(__m256 p, __m256 n)
 #define VFNMA    _mm256_fnmadd_ps
 #define VMAX     _mm256_max_ps
 #define VMIN     _mm256_min_ps
-#define VRCP     _mm256_rcp_ps
 #define VSQRT    _mm256_sqrt_ps
 #define VABS(a)  _mm256_andnot_ps(_mm256_set1_ps(-0.0f), (a))
 #define VNEG(a)  _mm256_xor_ps((a), _mm256_set1_ps(-0.0f))

@@ -23,7 +23,6 @@
 #define VFNMA    _mm512_fnmadd_ps    /* c - a*b */
 #define VMAX     _mm512_max_ps
 #define VMIN     _mm512_min_ps
-#define VRCP     _mm512_rcp14_ps
 #define VSQRT    _mm512_sqrt_ps
 #define VABS     _mm512_abs_ps
 #define VNEG(a)  _mm512_xor_ps((a), _mm512_set1_ps(-0.0f))

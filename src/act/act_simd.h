@@ -40,12 +40,14 @@ ACTV_FN V vexp_hl(V hi, V lo)
 
 ACTV_FN V vexp(V x) { return vexp_hl(x, VZERO()); }
 
-/* 1/a for a in [1, 2^100]: the hardware estimate (AVX-512 2^-14, AVX2 1.5 2^-12) and one
- * Newton step, relative error below 2^-22; about 4x the throughput of a division. */
+/* 1/a for a in [1, 2^100]; the one place the kernels take reciprocals. A correctly rounded
+ * division: on Zen 4 the divider runs beside the FMA pipes, and the estimate plus one Newton
+ * step (rcp14/rcp + 2 FMA, rel. error 2^-22) measured 0-15% slower on every sigmoid-, tanh-
+ * and erfc-based kernel (both ISAs, side by side, dev/quick_bench.c), since these kernels are
+ * bound by the FMA ports. */
 ACTV_FN V vrcp(V a)
 {
-    V r = VRCP(a);
-    return VFMA(r, VFNMA(a, r, VSET1(1.0f)), r);
+    return VDIV(VSET1(1.0f), a);
 }
 
 /* expm1(x), relative accuracy near 0 (Taylor to x^8 for |x| < 0.35); *e = exp(x). */
