@@ -27,12 +27,14 @@ typedef struct demo_ctx {
 
 typedef int demo_step(demo_ctx *ctx);   /* 0, or a CLI_EXIT_* code; prints its own errors */
 
-static demo_step step_activation_plots, step_composite_plots, step_index, step_benchmark;
+static demo_step step_activation_plots, step_composite_plots, step_compare, step_index,
+                 step_benchmark;
 
-/* X(function, title) -- run in order; the training comparison is added here as its own step. */
+/* X(function, title) -- run in order. */
 #define DEMO_STEP_LIST(X)                                                      \
     X(step_activation_plots, "every activation with its derivative")          \
     X(step_composite_plots,  "composite figures")                             \
+    X(step_compare,          "training comparison on Fashion-MNIST")          \
     X(step_index,            "index of the figures")                          \
     X(step_benchmark,        "benchmark summary")
 
@@ -232,6 +234,40 @@ static int step_index(demo_ctx *ctx)
     return add_file(ctx, "index.md", NULL);
 }
 
+/* The quick comparison of `actlab compare --quick`: relu, swish, acon_c and smu trained on a
+ * Fashion-MNIST subset over several seeds; its table, curves and bars go to OUT/compare/. */
+static int step_compare(demo_ctx *ctx)
+{
+    if (ctx->quick) {
+        printf("  skipped (--quick); run `actlab compare --quick` for it\n");
+        return 0;
+    }
+    char dir[4096];
+    if (snprintf(dir, sizeof dir, "%s/compare", ctx->out) >= (int)sizeof dir) {
+        cli_error(ctx->cmd, "output directory name too long");
+        return CLI_EXIT_FAILURE;
+    }
+    char *args[] = { "compare", "--quick", "--out", dir, NULL };
+    fflush(stdout);
+    optind = 0;
+    int rc = cmd_compare(4, args);
+    fflush(stdout);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    static const char *const outputs[] = {
+        "compare.csv", "curves.png", "curves.svg", "bars.png", "bars.svg",
+    };
+    for (size_t i = 0; i < sizeof outputs / sizeof outputs[0]; i++) {
+        char name[64], path[4200];
+        struct stat st;
+        snprintf(name, sizeof name, "compare/%s", outputs[i]);
+        snprintf(path, sizeof path, "%s/%s", ctx->out, name);
+        if (stat(path, &st) == 0 && (rc = add_file(ctx, name, "actlab compare --quick")) != 0)
+            return rc;
+    }
+    return 0;
+}
+
 static int step_benchmark(demo_ctx *ctx)
 {
     if (ctx->quick) {
@@ -257,10 +293,12 @@ static void demo_usage(FILE *f)
             "The main job (`make run`): writes to DIR a plot of every activation with its\n"
             "derivative, composite figures (smooth maximum relu/swish, ACON-C beta sweep,\n"
             "SMU/SMU-1/leaky ReLU, GELU/SiLU/Mish) and index.md with the command behind each\n"
-            "figure; prints the files written, then a short kernel benchmark.\n"
+            "figure; a quick training comparison (relu, swish, acon_c, smu on a Fashion-MNIST\n"
+            "subset, `actlab compare --quick`) into DIR/compare; prints the files written, then\n"
+            "a short kernel benchmark.\n"
             "\n"
             "  -o, --out DIR   output directory, created if needed (default: out)\n"
-            "  -q, --quick     PNG only, fewer samples, no benchmark (for tests)\n"
+            "  -q, --quick     PNG only, fewer samples, no comparison or benchmark (for tests)\n"
             "  -h, --help      show this help\n");
 }
 
