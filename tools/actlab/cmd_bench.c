@@ -1,17 +1,22 @@
 /* cmd_bench.c -- `actlab bench`: every kernel, validated against the scalar reference, then
  * timed forward and backward at several sizes, thread counts and instruction sets, against the
  * STREAM copy (forward) / triad (backward) bound measured in the same run. Also the short
- * bench_summary() that `actlab demo` prints. The machinery is in bench_core.c. */
+ * bench_summary() that `actlab demo` prints. The machinery is in bench_core.c. With --expr,
+ * activation expressions (compiled programs) are validated against their double-precision
+ * evaluation and timed beside the built-in swish, against the expression-evaluator targets. */
 #include <getopt.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "actlab/expr.h"
 #include "bench.h"
 #include "cli.h"
 #include "commands.h"
 
 #define MAX_SIZES   8
 #define MAX_THREADS 8
+#define MAX_EXPRS   16
 
 static const double bytes_per_elem[BENCH_DIRS] = { 8.0, 12.0 };
 static const char *const dir_names[BENCH_DIRS] = { "fwd", "bwd" };
@@ -102,6 +107,245 @@ int bench_summary(FILE *f)
 }
 
 // ----------------------------------------------------------------------------
+// --expr: activation expressions beside the built-in swish
+
+#define EXPR_TARGET_SWISH 1.5      /* x*sigmoid(beta*x): at most 1.5x the built-in swish */
+#define EXPR_TARGET_OTHER 3.0      /* any other expression: at most 3x */
+#define EXPR_VALID_N      4096     /* validation points, x ~ U(-4, 4), dy ~ U(-1, 1) */
+#define EXPR_RTOL         1e-3     /* float program vs its double evaluation */
+#define EXPR_ATOL         1e-5
+
+typedef struct bench_expr {
+    act_expr      *e;
+    act_expr_prog *prog;
+    act_fn         fn;
+    double         target;         /* EXPR_TARGET_SWISH or EXPR_TARGET_OTHER */
+    int            ok;             /* validated */
+    double         err;            /* max error / tolerance of the validation */
+} bench_expr;
+
+/* Parses src; on error prints the message and a caret line. Returns 0 or -1. */
+static int expr_parse(const char *cmd, const char *src, act_expr **e)
+{
+    act_diag d;
+    int rc = act_expr_parse(src, e, &d);
+    if (rc == ACT_OK)
+        return 0;
+    char caret[512];
+    act_expr_format_error(src, &d, caret, sizeof caret);
+    cli_error(cmd, "--expr '%s': %d:%d: %s", src, d.line, d.col,
+              d.msg[0] ? d.msg : act_strerror(rc));
+    if (caret[0] && d.col > 0)
+        fprintf(stderr, "%s\n", caret);
+    return -1;
+}
+
+/* Canonical text of e into *out (free()), or NULL. */
+static char *expr_canon_text(const act_expr *e)
+{
+    act_expr *c = NULL;
+    char *t = NULL;
+    if (act_expr_canonical(e, &c) == ACT_OK)
+        act_expr_print(c, ACT_EXPR_TEXT, &t);
+    act_expr_free(c);
+    return t;
+}
+
+/* 1 if e is swish, x*sigmoid(beta*x), up to the canonical form. */
+static int expr_is_swish(const act_expr *e)
+{
+    act_expr *s = NULL;
+    if (act_expr_parse("x*sigmoid(beta*x)", &s, NULL) != ACT_OK)
+        return 0;
+    char *a = expr_canon_text(e), *b = expr_canon_text(s);
+    int same = a && b && strcmp(a, b) == 0;
+    free(a);
+    free(b);
+    act_expr_free(s);
+    return same;
+}
+
+static int expr_load(const char *cmd, const char *src, bench_expr *be)
+{
+    memset(be, 0, sizeof *be);
+    if (expr_parse(cmd, src, &be->e) != 0)
+        return -1;
+    int rc = act_expr_compile(be->e, &be->prog);
+    if (rc == ACT_OK)
+        rc = act_expr_fn(be->prog, &be->fn);
+    if (rc != ACT_OK) {
+        cli_error(cmd, "--expr '%s': %s", src, act_strerror(rc));
+        act_expr_prog_free(be->prog);
+        act_expr_free(be->e);
+        return -1;
+    }
+    be->target = expr_is_swish(be->e) ? EXPR_TARGET_SWISH : EXPR_TARGET_OTHER;
+    return 0;
+}
+
+/* max |got - ref| / (RTOL |ref| + atol) over n values; NaN where exactly one is NaN */
+static double expr_err(const float *got, const double *ref, size_t n, double atol)
+{
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        double g = got[i], r = ref[i];
+        if (isnan(g) || isnan(r)) {
+            if (isnan(g) != isnan(r))
+                return NAN;
+            continue;
+        }
+        if (g == r)
+            continue;
+        double e = fabs(g - r) / (EXPR_RTOL * fabs(r) + atol);
+        if (!(e <= worst))
+            worst = e;
+    }
+    return worst;
+}
+
+/* Validates the float program (current ISA) against its double evaluation: y, dx and dp on
+ * EXPR_VALID_N seeded points. Sets be->ok and be->err; returns an act_status. */
+static int expr_validate(bench_expr *be, uint64_t seed)
+{
+    enum { N = EXPR_VALID_N };
+    const act_expr_prog *p = be->prog;
+    int np = act_expr_prog_n_params(p);
+    float *xf = malloc(4 * N * sizeof *xf);
+    double *xd = malloc(4 * N * sizeof *xd);
+    int rc = ACT_ENOMEM;
+    be->ok = 0;
+    be->err = NAN;
+    if (!xf || !xd)
+        goto done;
+    float *dyf = xf + N, *yf = xf + 2 * N, *dxf = xf + 3 * N;
+    double *dyd = xd + N, *yd = xd + 2 * N, *dxd = xd + 3 * N;
+    uint64_t s = seed;
+    for (size_t i = 0; i < N; i++) {
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        xf[i] = -4.0f + 8.0f * (float)(s >> 40) * 0x1.0p-24f;
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        dyf[i] = -1.0f + 2.0f * (float)(s >> 40) * 0x1.0p-24f;
+        xd[i] = xf[i];
+        dyd[i] = dyf[i];
+        dxd[i] = 0.0;
+    }
+    float dpf[ACT_EXPR_MAX_PARAMS] = { 0 };
+    double dpd[ACT_EXPR_MAX_PARAMS] = { 0 };
+    act_shape sh = act_shape_flat(N);
+    if ((rc = act_expr_forward(p, NULL, 0, xf, yf, sh)) != ACT_OK ||
+        (rc = act_expr_backward(p, NULL, ACT_DX_ASSIGN, xf, dyf, dxf, dpf, sh)) != ACT_OK ||
+        (rc = act_expr_forward_d(p, NULL, xd, yd, N)) != ACT_OK ||
+        (rc = act_expr_backward_d(p, NULL, xd, dyd, dxd, dpd, N)) != ACT_OK)
+        goto done;
+    double err = expr_err(yf, yd, N, EXPR_ATOL), e2 = expr_err(dxf, dxd, N, EXPR_ATOL);
+    double e3 = expr_err(dpf, dpd, (size_t)np, EXPR_ATOL * N);
+    if (isnan(e2) || e2 > err)
+        err = e2;
+    if (isnan(e3) || e3 > err)
+        err = e3;
+    be->err = err;
+    be->ok = err <= 1.0;
+done:
+    free(xf);
+    free(xd);
+    return rc;
+}
+
+/* Times every expression at each size, thread count and ISA beside the built-in swish (the
+ * two interleaved over `rounds` rounds of act_expr_bench_fn with `reps` calls; min of all).
+ * Prints the table (and CSV rows). Returns the exit status. */
+static int bench_exprs(const char *cmd, const char *const *srcs, int n_exprs, const int *sizes,
+                       int n_sizes, const int *threads, int n_threads, const act_isa *isas,
+                       int n_isas, int reps, int rounds, uint64_t seed, FILE *csv)
+{
+    bench_expr be[MAX_EXPRS];
+    int n_loaded = 0, status = CLI_EXIT_OK;
+    for (; n_loaded < n_exprs; n_loaded++)
+        if (expr_load(cmd, srcs[n_loaded], &be[n_loaded]) != 0) {
+            status = CLI_EXIT_USAGE;
+            break;
+        }
+    if (status != CLI_EXIT_OK)
+        goto done;
+    const act_fn *swish = act_act_fn(ACT_ACT_SWISH);
+    act_isa isa0 = act_isa_get();
+    int threads0 = act_threads_get();
+    printf("# actlab bench --expr: each expression validated against its double-precision\n"
+           "# evaluation (|err| <= %g |ref| + %g), then timed beside the built-in swish: min over\n"
+           "# %d round(s) x %d calls, interleaved; N(0,1)-like x, dy = 1, default parameters.\n"
+           "# targets: x*sigmoid(beta*x) <= %.1fx swish, other expressions <= %.1fx\n",
+           EXPR_RTOL, EXPR_ATOL, rounds, reps, EXPR_TARGET_SWISH, EXPR_TARGET_OTHER);
+    for (int i = 0; i < n_exprs; i++)
+        printf("# E%d = %s  (%d instructions)\n", i + 1, act_expr_prog_text(be[i].prog),
+               act_expr_prog_n_instr(be[i].prog));
+    printf("%-4s %-3s %5s %3s %-6s %9s %9s %6s %6s %-7s %s\n", "expr", "dir", "n", "thr",
+           "isa", "ns/elem", "swish_ns", "ratio", "target", "verdict", "check");
+    fflush(stdout);
+    for (int k = 0; k < n_isas; k++) {
+        act_isa_set(isas[k]);
+        for (int i = 0; i < n_exprs; i++) {
+            int rc = expr_validate(&be[i], seed);
+            if (rc != ACT_OK || !be[i].ok) {
+                char check[64];
+                if (rc != ACT_OK)
+                    snprintf(check, sizeof check, "FAIL (%s)", act_strerror(rc));
+                else
+                    snprintf(check, sizeof check, "FAIL (err %.3g x tol)", be[i].err);
+                printf("E%-3d %-3s %5s %3s %-6s %9s %9s %6s %6s %-7s %s\n", i + 1, "-", "-",
+                       "-", act_isa_name(isas[k]), "-", "-", "-", "-", "-", check);
+                status = CLI_EXIT_FAILURE;
+                continue;
+            }
+            for (int si = 0; si < n_sizes; si++) {
+                size_t n = (size_t)1 << sizes[si];
+                for (int ti = 0; ti < n_threads; ti++) {
+                    act_threads_set(threads[ti]);
+                    double best[2][BENCH_DIRS] = { { 1e30, 1e30 }, { 1e30, 1e30 } };
+                    for (int r = 0; r < rounds && rc == ACT_OK; r++) {
+                        double t[2][BENCH_DIRS];
+                        rc = act_expr_bench_fn(&be[i].fn, n, reps, &t[0][0], &t[0][1]);
+                        if (rc == ACT_OK)
+                            rc = act_expr_bench_fn(swish, n, reps, &t[1][0], &t[1][1]);
+                        for (int f = 0; rc == ACT_OK && f < 2; f++)
+                            for (int d = 0; d < BENCH_DIRS; d++)
+                                best[f][d] = t[f][d] < best[f][d] ? t[f][d] : best[f][d];
+                    }
+                    if (rc != ACT_OK) {
+                        printf("E%-3d %-3s  2^%-2d %3d %-6s %9s %9s %6s %6s %-7s FAIL (%s)\n",
+                               i + 1, "-", sizes[si], threads[ti], act_isa_name(isas[k]), "-",
+                               "-", "-", "-", "-", act_strerror(rc));
+                        status = CLI_EXIT_FAILURE;
+                        continue;
+                    }
+                    for (int d = 0; d < BENCH_DIRS; d++) {
+                        double ratio = best[0][d] / best[1][d];
+                        const char *verdict = ratio <= be[i].target ? "PASS" : "MISS";
+                        printf("E%-3d %-3s  2^%-2d %3d %-6s %9.4f %9.4f %6.2f %6.1f %-7s ok\n",
+                               i + 1, dir_names[d], sizes[si], threads[ti],
+                               act_isa_name(isas[k]), best[0][d], best[1][d], ratio,
+                               be[i].target, verdict);
+                        if (csv)
+                            fprintf(csv, "\"%s\",%s,%d,%d,%s,%.6g,%.6g,%.4g,%.2g,%s,1\n",
+                                    act_expr_prog_text(be[i].prog), dir_names[d], sizes[si],
+                                    threads[ti], act_isa_name(isas[k]), best[0][d],
+                                    best[1][d], ratio, be[i].target, verdict);
+                    }
+                    fflush(stdout);
+                }
+            }
+        }
+    }
+    act_isa_set(isa0);
+    act_threads_set(threads0);
+done:
+    for (int i = 0; i < n_loaded; i++) {
+        act_expr_prog_free(be[i].prog);
+        act_expr_free(be[i].e);
+    }
+    return status;
+}
+
+// ----------------------------------------------------------------------------
 // the command
 
 static void usage(FILE *f)
@@ -121,10 +365,17 @@ static void usage(FILE *f)
         "  --seed N        input seed (default 1)\n"
         "  --quick         sizes 10,16, 1 thread, 2 reps of 2 ms (a smoke test)\n"
         "  --csv FILE      also write the rows as CSV\n"
+        "  --expr EXPR     time an activation expression instead (repeatable, at most %d):\n"
+        "                  validated against its double-precision evaluation, then timed\n"
+        "                  with act_expr_bench_fn beside the built-in swish, interleaved;\n"
+        "                  ratio and PASS/MISS vs the targets (%.1fx for x*sigmoid(beta*x),\n"
+        "                  %.1fx otherwise). Defaults here: --sizes 20, --threads 1, 3 rounds\n"
+        "                  of --reps 5 calls (--quick: 2^12, 1 round of 2)\n"
         "  -h, --help      this text\n"
         "Output: one row per activation, direction, size, thread count and ISA; exit status 1\n"
         "if any kernel fails validation, 2 on a bad command line.\n",
-        BENCH_CHANNELS, BENCH_RTOL, BENCH_ATOL);
+        BENCH_CHANNELS, BENCH_RTOL, BENCH_ATOL, MAX_EXPRS, EXPR_TARGET_SWISH,
+        EXPR_TARGET_OTHER);
 }
 
 /* "a,b,c" of integers in [lo, hi] into out (at most max). Returns the count, or -1. */
@@ -155,6 +406,7 @@ int cmd_bench(int argc, char **argv)
         { "seed", required_argument, NULL, 'S' },
         { "quick", no_argument, NULL, 'q' },
         { "csv", required_argument, NULL, 'c' },
+        { "expr", required_argument, NULL, 'e' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -165,6 +417,8 @@ int cmd_bench(int argc, char **argv)
     double min_ms = -1;
     long seed = 1;
     const char *isa_arg = "best", *csv_path = NULL;
+    const char *exprs[MAX_EXPRS];
+    int n_exprs = 0;
     int opt;
     long v;
     double dv;
@@ -215,6 +469,13 @@ int cmd_bench(int argc, char **argv)
         case 'c':
             csv_path = optarg;
             break;
+        case 'e':
+            if (n_exprs == MAX_EXPRS) {
+                cli_error(cmd, "at most %d --expr options", MAX_EXPRS);
+                return CLI_EXIT_USAGE;
+            }
+            exprs[n_exprs++] = optarg;
+            break;
         case 'h':
             usage(stdout);
             return CLI_EXIT_OK;
@@ -222,6 +483,11 @@ int cmd_bench(int argc, char **argv)
             usage(stderr);
             return CLI_EXIT_USAGE;
         }
+    }
+
+    if (n_exprs > 0 && optind < argc) {
+        cli_error(cmd, "--expr times expressions only; drop the activation names");
+        return CLI_EXIT_USAGE;
     }
 
     /* activations */
@@ -258,6 +524,36 @@ int cmd_bench(int argc, char **argv)
             return CLI_EXIT_FAILURE;
         }
         isas[n_isas++] = want;
+    }
+
+    if (n_exprs > 0) {
+        if (!sizes_set) {
+            sizes[0] = quick ? 12 : 20;
+            n_sizes = 1;
+        }
+        if (!threads_set)
+            n_threads = 1;
+        FILE *ecsv = NULL;
+        if (csv_path) {
+            ecsv = fopen(csv_path, "w");
+            if (!ecsv) {
+                cli_error(cmd, "cannot write '%s'", csv_path);
+                return CLI_EXIT_FAILURE;
+            }
+            fprintf(ecsv, "expression,dir,log2n,threads,isa,ns_per_elem,swish_ns_per_elem,"
+                          "ratio,target,verdict,valid\n");
+        }
+        int st = bench_exprs(cmd, exprs, n_exprs, sizes, n_sizes, threads, n_threads, isas,
+                             n_isas, reps > 0 ? reps : quick ? 2 : 5, quick ? 1 : 3,
+                             (uint64_t)seed, ecsv);
+        if (ecsv && fclose(ecsv) != 0) {
+            cli_error(cmd, "write error on '%s'", csv_path);
+            return CLI_EXIT_FAILURE;
+        }
+        if (st == CLI_EXIT_FAILURE)
+            fprintf(stderr, "actlab bench: some expressions FAILED validation against their "
+                            "double-precision evaluation (see the check column)\n");
+        return st;
     }
 
     if (quick) {
