@@ -173,7 +173,7 @@ ACTV_FN V verf(V x)
 ACTV_FN V vtanh_e(V x, V *e)
 {
     V m = vexpm1e(VMUL(VABS(x), VSET1(-2.0f)), e);
-    V t = VMUL(VNEG(m), vrcp(VADD(VSET1(2.0f), m)));
+    V t = VDIV(VNEG(m), VADD(VSET1(2.0f), m));
     return VSEL(VLT(x, VZERO()), VNEG(t), t);
 }
 
@@ -431,7 +431,7 @@ ACTV_FN V vf_mish(V x, const V *q)
     (void)q;
     V e = vexp(VMIN(x, VSET1(20.0f)));
     V n = VMUL(e, VADD(e, VSET1(2.0f)));
-    return VMUL(x, VMUL(n, vrcp(VADD(n, VSET1(2.0f)))));
+    return VMUL(x, VDIV(n, VADD(n, VSET1(2.0f))));
 }
 ACTV_FN V vd_mish(V x, const V *q, V *g)
 {
@@ -440,7 +440,7 @@ ACTV_FN V vd_mish(V x, const V *q, V *g)
     V n = VMUL(e, VADD(e, VSET1(2.0f)));
     V r = vrcp(VADD(n, VSET1(2.0f)));
     V t = VMUL(n, r), omt = VADD(r, r);
-    V s = VMUL(e, vrcp(VADD(e, VSET1(1.0f))));
+    V s = VDIV(e, VADD(e, VSET1(1.0f)));
     V h = VMUL(VMUL(omt, VADD(t, VSET1(1.0f))), s);
     h = VSEL(VGT(x, VSET1(20.0f)), VZERO(), h);         /* x (1-t^2) s < 1e-15 there */
     return VFMA(x, h, t);
