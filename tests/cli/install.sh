@@ -1,0 +1,19 @@
+#!/bin/sh
+# install.sh -- `make install PREFIX=...` installs the libraries, headers, actlab.pc and the
+# binary; a program built with `pkg-config --cflags --libs actlab` runs against the shared
+# library; the installed actlab runs.
+set -eu
+B=${B:-build}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+make -s install B="$B" PREFIX="$tmp/prefix" >"$tmp/log" 2>&1 || { cat "$tmp/log"; exit 1; }
+for f in lib/libactlab.a lib/libactlab.so lib/libactlab.so.0 lib/pkgconfig/actlab.pc \
+         include/actlab/actlab.h include/actlab/act.h bin/actlab; do
+    [ -e "$tmp/prefix/$f" ] || { echo "missing $f"; exit 1; }
+done
+printf '#include <actlab/actlab.h>\n#include <stdio.h>\nint main(void)\n{\n    float x = 1.0f, y;\n    int rc = act_act_forward(ACT_ACT_SILU, NULL, 0, &x, &y, act_shape_flat(1));\n    printf("%%.7f\\n", (double)y);\n    return rc;\n}\n' > "$tmp/t.c"
+PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig" cc -std=c11 -Wall -Werror "$tmp/t.c" \
+    $(PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig" pkg-config --cflags --libs actlab) \
+    -Wl,-rpath,"$tmp/prefix/lib" -o "$tmp/t"
+[ "$("$tmp/t")" = "0.7310586" ] || { echo "silu(1) via the installed library: $("$tmp/t")"; exit 1; }
+"$tmp/prefix/bin/actlab" list >/dev/null
