@@ -12,7 +12,7 @@ for f in lib/libactlab.a lib/libactlab.so lib/libactlab.so.0 lib/pkgconfig/actla
     [ -e "$tmp/prefix/$f" ] || { echo "missing $f"; exit 1; }
 done
 printf '#include <actlab/actlab.h>\n#include <stdio.h>\nint main(void)\n{\n    float x = 1.0f, y;\n    int rc = act_act_forward(ACT_ACT_SILU, NULL, 0, &x, &y, act_shape_flat(1));\n    printf("%%.7f\\n", (double)y);\n    return rc;\n}\n' > "$tmp/t.c"
-PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig" cc -std=c11 -Wall -Werror "$tmp/t.c" \
+PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig" cc ${SAN_CFLAGS:-} -std=c11 -Wall -Werror "$tmp/t.c" \
     $(PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig" pkg-config --cflags --libs actlab) \
     -Wl,-rpath,"$tmp/prefix/lib" -o "$tmp/t"
 [ "$("$tmp/t")" = "0.7310586" ] || { echo "silu(1) via the installed library: $("$tmp/t")"; exit 1; }

@@ -12,7 +12,7 @@ for h in include/actlab/*.h; do
     cc -std=c11 -Wall -Wextra -Wpedantic -Werror -Iinclude -c "$tmp/h.c" -o "$tmp/h.o" \
         || { echo "header $h does not compile on its own"; exit 1; }
 done
-cc -std=c11 -Wall -Wextra -Wpedantic -Werror -Iinclude "$tmp/example.c" "$B/libactlab.a" \
+cc ${SAN_CFLAGS:-} -std=c11 -Wall -Wextra -Wpedantic -Werror -Iinclude "$tmp/example.c" "$B/libactlab.a" \
     $(pkg-config --libs openblas 2>/dev/null || echo -lopenblas) -lz -lm -fopenmp -o "$tmp/example"
 "$tmp/example" > "$tmp/out"
 cat "$tmp/out"
