@@ -470,7 +470,10 @@ void test_nn_grad_models(void)
      * gradient); the layer check above covers Meta-ACON with BN, this one without. */
     act_nn_act meta = act_nn_act_default(ACT_NN_ACT_META_ACON);
     meta.meta_bn = 0;
-    model_check("resnet:1", meta, 6, 3, 0);
+    /* Batch 5, not 3: with 3 samples the BNs of the 2x2 last stage still leave the numeric
+     * derivative ~1e-3 noisy (measured: a change of GEMM blocking alone moved one direction
+     * from 4e-4 to 1.3e-3, analytic values equal to 2e-6); with 5 the worst is 2e-4. */
+    model_check("resnet:1", meta, 6, 5, 0);
     model_check("resnet:1", act_nn_act_default(ACT_NN_ACT_ACON_FRELU), 8, 3, 0);
 }
 
@@ -497,37 +500,123 @@ static void conv_ref(const float *x, const float *w, const float *b, float *y, i
                 }
 }
 
-static int b_conv_only(act_net *net, const act_nn_act *a)
+/* dx, dw, db of L = sum dy . y, naive; dx, dw, db are overwritten. */
+static void conv_ref_bwd(const float *x, const float *w, const float *dy, double *dx, double *dw,
+                         double *db, int N, int C, int H, int W, int OC, int k, int s, int p,
+                         int OH, int OW)
 {
-    (void)a;
-    return acti_conv_add(net, 0, 2, 3, 2, 1, 1);
+    memset(dx, 0, (size_t)N * (size_t)(C * H * W) * sizeof *dx);
+    memset(dw, 0, (size_t)(OC * C * k * k) * sizeof *dw);
+    memset(db, 0, (size_t)OC * sizeof *db);
+    for (int n = 0; n < N; n++)
+        for (int o = 0; o < OC; o++)
+            for (int i = 0; i < OH; i++)
+                for (int j = 0; j < OW; j++) {
+                    double g = (double)dy[((n * OC + o) * OH + i) * OW + j];
+                    db[o] += g;
+                    for (int c = 0; c < C; c++)
+                        for (int u = 0; u < k; u++)
+                            for (int v = 0; v < k; v++) {
+                                int ih = i * s - p + u, iw = j * s - p + v;
+                                if (ih < 0 || ih >= H || iw < 0 || iw >= W)
+                                    continue;
+                                size_t xi = (size_t)((n * C + c) * H + ih) * (size_t)W + (size_t)iw;
+                                size_t wi = (size_t)(((o * C + c) * k + u) * k + v);
+                                dw[wi] += g * (double)x[xi];
+                                dx[xi] += g * (double)w[wi];
+                            }
+                }
 }
 
+typedef struct conv_case { int c, h, w, oc, k, s, p; } conv_case;
+typedef struct conv_spec { conv_case cc; size_t chunk_floats; } conv_spec;
+
+static int b_conv_case(act_net *net, void *ctx, act_diag *diag)
+{
+    (void)diag;
+    const conv_spec *cs = ctx;
+    net->conv_chunk_floats = cs->chunk_floats;
+    const conv_case *c = &cs->cc;
+    return acti_conv_add(net, 0, c->oc, c->k, c->s, c->p, 1);
+}
+
+/* Forward and backward (dx, dw, db) against the naive double reference, for several shapes,
+ * chunk sizes (one sample, a chunk that does not divide the batch, the whole batch) and thread
+ * counts: the chunked im2col GEMMs and their scatter / gather / col2im edges. */
 void test_nn_conv_matches_reference(void)
 {
-    act_net_config cfg = act_net_config_default();
-    cfg.in_c = 3;
-    cfg.in_h = 9;
-    cfg.in_w = 8;
-    cfg.max_batch = 2;
-    cfg.threads = 2;
-    cfg.n_classes = 2 * 5 * 4;
-    spec sp = { b_conv_only, silu() };
-    act_net *net = NULL;
-    int rc = acti_net_create(&cfg, build_cb, &sp, &net, NULL);
-    CHECK(rc == ACT_OK);
-    if (rc != ACT_OK)
-        return;
-    perturb(net, 11);
-    float x[2 * 3 * 9 * 8], ref[2 * 40];
-    uint64_t s = 1;
-    for (size_t i = 0; i < sizeof x / sizeof x[0]; i++)
-        x[i] = (float)acti_rng_uniform(&s) - 0.5f;
-    const float *y;
-    act_net_forward(net, x, 2, 1, &y);
-    const acti_layer *l = &net->layers[0];
-    conv_ref(x, acti_P(net, l, 0), acti_P(net, l, 1), ref, 2, 3, 9, 8, 2, 3, 2, 1, 5, 4);
-    for (int i = 0; i < 80; i++)
-        CHECK_CLOSE(y[i], ref[i], 1e-5, 1e-5, "conv output %d", i);
-    act_net_free(net);
+    static const conv_case cases[] = {
+        { 3, 9, 8, 2, 3, 2, 1 },   /* stride 2, pad 1 */
+        { 2, 7, 6, 5, 3, 1, 1 },   /* 3x3 same */
+        { 4, 8, 8, 3, 1, 2, 0 },   /* 1x1 stride 2 (projection shortcut) */
+        { 3, 6, 6, 4, 1, 1, 0 },   /* 1x1 direct */
+        { 2, 9, 7, 3, 5, 1, 3 },   /* pad > k/2: whole rows and columns of padding */
+        { 1, 10, 10, 4, 3, 1, 0 }, /* valid */
+    };
+    const size_t N = 7;
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+        const conv_case *cc = &cases[ci];
+        int OH = (cc->h + 2 * cc->p - cc->k) / cc->s + 1, OW = (cc->w + 2 * cc->p - cc->k) / cc->s + 1;
+        size_t nx = N * (size_t)(cc->c * cc->h * cc->w), ny = N * (size_t)(cc->oc * OH * OW);
+        size_t ckk = (size_t)(cc->c * cc->k * cc->k), nw = (size_t)cc->oc * ckk;
+        size_t per = (ckk + (size_t)cc->oc) * (size_t)(OH * OW);
+        size_t chunks[] = { 1, 3 * per, 100 * per };   /* 1, 3 and all samples per GEMM */
+        float *x = malloc(nx * sizeof *x), *dy = malloc(ny * sizeof *dy), *ref = malloc(ny * sizeof *ref);
+        double *rdx = malloc(nx * sizeof *rdx), *rdw = malloc(nw * sizeof *rdw);
+        double rdb[8];
+        uint64_t s = 1 + ci;
+        for (size_t i = 0; i < nx; i++)
+            x[i] = (float)acti_rng_uniform(&s) - 0.5f;
+        for (size_t i = 0; i < ny; i++)
+            dy[i] = (float)acti_rng_uniform(&s) - 0.5f;
+        for (int th = 1; th <= 2; th++)
+            for (size_t k = 0; k < 3; k++) {
+                act_net_config cfg = act_net_config_default();
+                cfg.in_c = cc->c;
+                cfg.in_h = cc->h;
+                cfg.in_w = cc->w;
+                cfg.max_batch = N;
+                cfg.threads = th;
+                cfg.n_classes = cc->oc * OH * OW;
+                conv_spec sp = { *cc, chunks[k] };
+                act_net *net = NULL;
+                int rc = acti_net_create(&cfg, b_conv_case, &sp, &net, NULL);
+                CHECKF(rc == ACT_OK, "case %zu: create %d", ci, rc);
+                if (rc != ACT_OK)
+                    continue;
+                perturb(net, 11);
+                net->tensors[0].needs_grad = 1;
+                const float *y;
+                act_net_forward(net, x, N, 1, &y);
+                const acti_layer *l = &net->layers[0];
+                const float *w = acti_P(net, l, 0), *b = acti_P(net, l, 1);
+                conv_ref(x, w, b, ref, (int)N, cc->c, cc->h, cc->w, cc->oc, cc->k, cc->s, cc->p,
+                         OH, OW);
+                int bad = 0;
+                for (size_t i = 0; i < ny && !bad; i++)
+                    bad = !(fabsf(y[i] - ref[i]) <= 1e-5f + 1e-5f * fabsf(ref[i]));
+                CHECKF(!bad, "case %zu threads %d chunk %zu: forward differs", ci, th, k);
+                memcpy(acti_grad(net, net->logits_t), dy, ny * sizeof *dy);
+                memset(acti_grad(net, 0), 0, nx * sizeof(float));
+                act_net_backward(net);
+                conv_ref_bwd(x, w, dy, rdx, rdw, rdb, (int)N, cc->c, cc->h, cc->w, cc->oc, cc->k,
+                             cc->s, cc->p, OH, OW);
+                const float *gx = acti_grad(net, 0), *gw = acti_G(net, l, 0), *gb = acti_G(net, l, 1);
+                for (size_t i = 0; i < nx && !bad; i++)
+                    bad = !(fabs((double)gx[i] - rdx[i]) <= 1e-5 + 1e-5 * fabs(rdx[i]));
+                CHECKF(!bad, "case %zu threads %d chunk %zu: dx differs", ci, th, k);
+                for (size_t i = 0; i < nw && !bad; i++)
+                    bad = !(fabs((double)gw[i] - rdw[i]) <= 1e-5 + 1e-5 * fabs(rdw[i]));
+                CHECKF(!bad, "case %zu threads %d chunk %zu: dw differs", ci, th, k);
+                for (int i = 0; i < cc->oc && !bad; i++)
+                    bad = !(fabs((double)gb[i] - rdb[i]) <= 1e-5 + 1e-5 * fabs(rdb[i]));
+                CHECKF(!bad, "case %zu threads %d chunk %zu: db differs", ci, th, k);
+                act_net_free(net);
+            }
+        free(x);
+        free(dy);
+        free(ref);
+        free(rdx);
+        free(rdw);
+    }
 }

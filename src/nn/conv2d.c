@@ -1,6 +1,10 @@
-/* conv2d.c -- 2-D convolution (stride, padding, optional bias) by im2col + sgemm, one sample per
- * GEMM, samples split across the thread team; weight gradients are reduced in thread order.
- * 1x1 stride-1 convs skip im2col. Reference: acti_conv_ref in tests/test_nn_layers.c. */
+/* conv2d.c -- 2-D convolution (stride, padding, optional bias) by im2col + sgemm over chunks of
+ * samples: the columns of a chunk of B samples form one (C*K*K, B*OH*OW) matrix, so each GEMM is
+ * (OC x B*OH*OW x C*K*K) instead of one small GEMM per sample; outputs are scattered back to NCHW.
+ * Backward per chunk: wgrad as one GEMM, dgrad as one GEMM + col2im. Chunks are sized so a
+ * thread's scratch stays near conv_chunk_floats; samples are split across the thread team and
+ * weight gradients reduced in thread order. 1x1 stride-1 convs are direct per-sample GEMMs.
+ * References: conv_ref / conv_ref_bwd in tests/test_nn_grad.c. */
 #include <string.h>
 
 #include "nn/nn_impl.h"
@@ -32,55 +36,93 @@ int acti_conv_add(act_net *net, int in, int oc, int k, int stride, int pad, int 
     if (bias)
         net->layers[li].p[B] = acti_param_new(net, li, "b", (size_t)oc, ACT_SEG_LEARN,
                                               ACTI_INIT_ZERO, 0);
-    acti_need_col(net, ckk * (size_t)oh * (size_t)ow);
+    /* Per thread: col (CKK, B*OHW), reused for dcol, and a (OC, B*OHW) output / dy buffer. */
+    size_t per = (ckk + (size_t)oc) * (size_t)oh * (size_t)ow;
+    size_t chunk = net->conv_chunk_floats / per;
+    if (chunk < 1)
+        chunk = 1;
+    if (chunk > net->cfg.max_batch)
+        chunk = net->cfg.max_batch;
+    if (chunk > 4096)
+        chunk = 4096;
+    l->chunk = (int)chunk;
+    if (!(k == 1 && stride == 1 && pad == 0))
+        acti_need_col(net, chunk * per);
     acti_need_red(net, (size_t)oc * ckk + (size_t)oc);
     int t = acti_tensor_new(net, oc, oh, ow);
     net->layers[li].out = t;
     return t;
 }
 
-// x (C, H, W) -> col (C*K*K, OH*OW)
-static void im2col(const float *x, float *col, int C, int H, int Wd, int k, int s, int pad,
-                   int OH, int OW)
+/* Output columns [lo, hi) of a row read input columns ow*s - pad + kw inside [0, W). */
+static void ow_range(int kw, int s, int pad, int iw, int OW, int *lo, int *hi)
 {
-    size_t ohw = (size_t)OH * (size_t)OW;
-    for (int c = 0; c < C; c++)
-        for (int kh = 0; kh < k; kh++)
-            for (int kw = 0; kw < k; kw++) {
-                float *dst = col + ((size_t)(c * k + kh) * (size_t)k + (size_t)kw) * ohw;
+    int a = pad - kw, e = iw + pad - kw;
+    int l = a > 0 ? (a + s - 1) / s : 0;
+    int h = e > 0 ? (e + s - 1) / s : 0;
+    if (h > OW)
+        h = OW;
+    if (l > h)
+        l = h;
+    *lo = l;
+    *hi = h;
+}
+
+// x (C, H, W) -> col (C*K*K, OH*OW) with row stride ld (the sample's columns of a chunk)
+static void im2col(const float *x, float *col, size_t ld, int C, int H, int Wd, int k, int s,
+                   int pad, int OH, int OW)
+{
+    for (int kw = 0; kw < k; kw++) {
+        int lo, hi;
+        ow_range(kw, s, pad, Wd, OW, &lo, &hi);
+        for (int c = 0; c < C; c++)
+            for (int kh = 0; kh < k; kh++) {
+                float *dst = col + (size_t)((c * k + kh) * k + kw) * ld;
+                const float *xc = x + (size_t)c * (size_t)H * (size_t)Wd;
                 for (int oh = 0; oh < OH; oh++, dst += OW) {
                     int ih = oh * s - pad + kh;
                     if (ih < 0 || ih >= H) {
                         memset(dst, 0, (size_t)OW * sizeof(float));
                         continue;
                     }
-                    const float *src = x + ((size_t)c * (size_t)H + (size_t)ih) * (size_t)Wd;
-                    for (int ow = 0; ow < OW; ow++) {
-                        int iw = ow * s - pad + kw;
-                        dst[ow] = (iw >= 0 && iw < Wd) ? src[iw] : 0.0f;
+                    const float *src = xc + (size_t)ih * (size_t)Wd - pad + kw;
+                    for (int ow = 0; ow < lo; ow++)
+                        dst[ow] = 0.0f;
+                    if (s == 1) {
+                        memcpy(dst + lo, src + lo, (size_t)(hi - lo) * sizeof(float));
+                    } else {
+                        for (int ow = lo; ow < hi; ow++)
+                            dst[ow] = src[ow * s];
                     }
+                    for (int ow = hi; ow < OW; ow++)
+                        dst[ow] = 0.0f;
                 }
             }
+    }
 }
 
-// col (C*K*K, OH*OW) added into dx (C, H, W)
-static void col2im(const float *col, float *dx, int C, int H, int Wd, int k, int s, int pad,
-                   int OH, int OW)
+// col (C*K*K, OH*OW), row stride ld, added into dx (C, H, W)
+static void col2im(const float *col, size_t ld, float *dx, int C, int H, int Wd, int k, int s,
+                   int pad, int OH, int OW)
 {
-    size_t ohw = (size_t)OH * (size_t)OW;
     for (int c = 0; c < C; c++)
         for (int kh = 0; kh < k; kh++)
             for (int kw = 0; kw < k; kw++) {
-                const float *src = col + ((size_t)(c * k + kh) * (size_t)k + (size_t)kw) * ohw;
+                int lo, hi;
+                ow_range(kw, s, pad, Wd, OW, &lo, &hi);
+                const float *src = col + (size_t)((c * k + kh) * k + kw) * ld;
+                float *xc = dx + (size_t)c * (size_t)H * (size_t)Wd;
                 for (int oh = 0; oh < OH; oh++, src += OW) {
                     int ih = oh * s - pad + kh;
                     if (ih < 0 || ih >= H)
                         continue;
-                    float *dst = dx + ((size_t)c * (size_t)H + (size_t)ih) * (size_t)Wd;
-                    for (int ow = 0; ow < OW; ow++) {
-                        int iw = ow * s - pad + kw;
-                        if (iw >= 0 && iw < Wd)
-                            dst[iw] += src[ow];
+                    float *dst = xc + (size_t)ih * (size_t)Wd - pad + kw;
+                    if (s == 1) {
+                        for (int ow = lo; ow < hi; ow++)
+                            dst[ow] += src[ow];
+                    } else {
+                        for (int ow = lo; ow < hi; ow++)
+                            dst[ow * s] += src[ow];
                     }
                 }
             }
@@ -94,27 +136,43 @@ void acti_conv_forward(act_net *net, acti_layer *l, size_t n, int train)
     const float *x = acti_val(net, l->in0), *w = acti_P(net, l, W);
     const float *b = l->bn ? acti_P(net, l, B) : NULL;
     float *y = acti_val(net, l->out);
-    int ckk = ti->c * l->k * l->k, ohw = to->h * to->w, T = net->threads;
+    int ckk = ti->c * l->k * l->k, ohw = to->h * to->w, oc = l->oc, T = net->threads;
+    int direct = conv_direct(l);
 #pragma omp parallel num_threads(T) if (T > 1)
     {
         int tid = ACTI_TID();
         size_t lo, hi;
         acti_range(n, tid, ACTI_NT(), &lo, &hi);
-        float *col = acti_ws(net, net->ws_col) + (size_t)tid * 2 * net->col_floats;
-        for (size_t i = lo; i < hi; i++) {
-            const float *xi = x + i * ti->size;
-            float *yi = y + i * to->size;
-            const float *c = xi;
-            if (!conv_direct(l)) {
-                im2col(xi, col, ti->c, ti->h, ti->w, l->k, l->stride, l->pad, to->h, to->w);
-                c = col;
+        float *col = acti_ws(net, net->ws_col) + (size_t)tid * net->col_floats;
+        for (size_t i0 = lo; i0 < hi; i0 += direct ? 1 : (size_t)l->chunk) {
+            size_t nb = direct ? 1 : hi - i0 < (size_t)l->chunk ? hi - i0 : (size_t)l->chunk;
+            size_t ld = nb * (size_t)ohw;
+            float *yi = y + i0 * to->size;
+            if (direct) {
+                acti_gemm(0, 1, 0, 0, oc, ohw, ckk, 1.0f, w, ckk, x + i0 * ti->size, ohw, 0.0f,
+                          yi, ohw);
+            } else {
+                for (size_t j = 0; j < nb; j++)
+                    im2col(x + (i0 + j) * ti->size, col + j * (size_t)ohw, ld, ti->c, ti->h,
+                           ti->w, l->k, l->stride, l->pad, to->h, to->w);
+                /* one sample: its (OC, OHW) output is already NCHW */
+                float *out = nb == 1 ? yi : col + (size_t)ckk * ld;
+                acti_gemm(0, 1, 0, 0, oc, (int)ld, ckk, 1.0f, w, ckk, col, (int)ld, 0.0f, out,
+                          (int)ld);
+                if (nb > 1) {
+                    for (size_t j = 0; j < nb; j++)
+                        for (int o = 0; o < oc; o++)
+                            memcpy(yi + j * to->size + (size_t)o * (size_t)ohw,
+                                   out + (size_t)o * ld + j * (size_t)ohw,
+                                   (size_t)ohw * sizeof(float));
+                }
             }
-            acti_gemm(0, 1, 0, 0, l->oc, ohw, ckk, 1.0f, w, ckk, c, ohw, 0.0f, yi, ohw);
-            for (int o = 0; b && o < l->oc; o++) {
-                float *r = yi + (size_t)o * (size_t)ohw;
-                for (int j = 0; j < ohw; j++)
-                    r[j] += b[o];
-            }
+            for (size_t j = 0; b && j < nb; j++)
+                for (int o = 0; o < oc; o++) {
+                    float *r = yi + j * to->size + (size_t)o * (size_t)ohw;
+                    for (int p = 0; p < ohw; p++)
+                        r[p] += b[o];
+                }
         }
     }
 }
@@ -126,43 +184,62 @@ void acti_conv_backward(act_net *net, acti_layer *l, size_t n)
     const float *dy = acti_grad(net, l->out);
     float *dx = acti_grad(net, l->in0), *dw = acti_G(net, l, W);
     float *db = l->bn ? acti_G(net, l, B) : NULL;
-    int ckk = ti->c * l->k * l->k, ohw = to->h * to->w, T = net->threads;
-    int need_dx = ti->needs_grad;
-    size_t nw = (size_t)l->oc * (size_t)ckk, nred = nw + (size_t)l->oc;
+    int ckk = ti->c * l->k * l->k, ohw = to->h * to->w, oc = l->oc, T = net->threads;
+    int need_dx = ti->needs_grad, direct = conv_direct(l);
+    size_t nw = (size_t)oc * (size_t)ckk, nred = nw + (size_t)oc;
     float *red = acti_ws(net, net->ws_red);
 #pragma omp parallel num_threads(T) if (T > 1)
     {
         int tid = ACTI_TID(), nt = ACTI_NT();
         size_t lo, hi;
         acti_range(n, tid, nt, &lo, &hi);
-        float *col = acti_ws(net, net->ws_col) + (size_t)tid * 2 * net->col_floats;
-        float *dcol = col + net->col_floats;
+        float *col = acti_ws(net, net->ws_col) + (size_t)tid * net->col_floats;
         float *mdw = red + (size_t)tid * net->red_floats, *mdb = mdw + nw;
         memset(mdw, 0, nred * sizeof(float));
-        for (size_t i = lo; i < hi; i++) {
-            const float *xi = x + i * ti->size, *dyi = dy + i * to->size;
-            float *dxi = dx + i * ti->size;
-            const float *c = xi;
-            if (!conv_direct(l)) {
-                im2col(xi, col, ti->c, ti->h, ti->w, l->k, l->stride, l->pad, to->h, to->w);
-                c = col;
+        for (size_t i0 = lo; i0 < hi; i0 += direct ? 1 : (size_t)l->chunk) {
+            size_t nb = direct ? 1 : hi - i0 < (size_t)l->chunk ? hi - i0 : (size_t)l->chunk;
+            size_t ld = nb * (size_t)ohw;
+            const float *dyi = dy + i0 * to->size;
+            for (size_t j = 0; db && j < nb; j++)
+                for (int o = 0; o < oc; o++) {
+                    const float *r = dyi + j * to->size + (size_t)o * (size_t)ohw;
+                    float s = 0.0f;
+                    for (int p = 0; p < ohw; p++)
+                        s += r[p];
+                    mdb[o] += s;
+                }
+            if (direct) {
+                const float *xi = x + i0 * ti->size;
+                acti_gemm(0, 1, 0, 1, oc, ckk, ohw, 1.0f, dyi, ohw, xi, ohw, 1.0f, mdw, ckk);
+                if (need_dx)
+                    acti_gemm(0, 1, 1, 0, ckk, ohw, oc, 1.0f, w, ckk, dyi, ohw, 1.0f,
+                              dx + i0 * ti->size, ohw);
+                continue;
             }
-            acti_gemm(0, 1, 0, 1, l->oc, ckk, ohw, 1.0f, dyi, ohw, c, ohw, 1.0f, mdw, ckk);
-            for (int o = 0; db && o < l->oc; o++) {
-                const float *r = dyi + (size_t)o * (size_t)ohw;
-                float s = 0.0f;
-                for (int j = 0; j < ohw; j++)
-                    s += r[j];
-                mdb[o] += s;
+            /* dy of the chunk as one (OC, B*OHW) matrix */
+            const float *dyc = dyi;
+            if (nb > 1) {
+                float *g = col + (size_t)ckk * ld;
+                for (size_t j = 0; j < nb; j++)
+                    for (int o = 0; o < oc; o++)
+                        memcpy(g + (size_t)o * ld + j * (size_t)ohw,
+                               dyi + j * to->size + (size_t)o * (size_t)ohw,
+                               (size_t)ohw * sizeof(float));
+                dyc = g;
             }
+            for (size_t j = 0; j < nb; j++)
+                im2col(x + (i0 + j) * ti->size, col + j * (size_t)ohw, ld, ti->c, ti->h, ti->w,
+                       l->k, l->stride, l->pad, to->h, to->w);
+            acti_gemm(0, 1, 0, 1, oc, ckk, (int)ld, 1.0f, dyc, (int)ld, col, (int)ld, 1.0f, mdw,
+                      ckk);
             if (!need_dx)
                 continue;
-            if (conv_direct(l)) {
-                acti_gemm(0, 1, 1, 0, ckk, ohw, l->oc, 1.0f, w, ckk, dyi, ohw, 1.0f, dxi, ohw);
-            } else {
-                acti_gemm(0, 1, 1, 0, ckk, ohw, l->oc, 1.0f, w, ckk, dyi, ohw, 0.0f, dcol, ohw);
-                col2im(dcol, dxi, ti->c, ti->h, ti->w, l->k, l->stride, l->pad, to->h, to->w);
-            }
+            /* col is dead after the weight gradient: it takes dcol (CKK, B*OHW) */
+            acti_gemm(0, 1, 1, 0, ckk, (int)ld, oc, 1.0f, w, ckk, dyc, (int)ld, 0.0f, col,
+                      (int)ld);
+            for (size_t j = 0; j < nb; j++)
+                col2im(col + j * (size_t)ohw, ld, dx + (i0 + j) * ti->size, ti->c, ti->h, ti->w,
+                       l->k, l->stride, l->pad, to->h, to->w);
         }
 #pragma omp barrier
         size_t a, z;

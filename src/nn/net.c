@@ -458,6 +458,7 @@ int acti_net_create(const act_net_config *cfg, acti_build_fn *build, void *ctx, 
     net->cfg.model = net->model;
     net->threads = net->max_threads = cfg->threads;
     net->rng = cfg->seed ^ 0xd1b54a32d192ed03ULL;
+    net->conv_chunk_floats = ACTI_CONV_CHUNK_FLOATS;
 
     int rc = acti_tensor_new(net, cfg->in_c, cfg->in_h, cfg->in_w);
     if (rc < 0)
@@ -475,7 +476,7 @@ int acti_net_create(const act_net_config *cfg, acti_build_fn *build, void *ctx, 
         rc = ACT_ESHAPE;
         goto fail;
     }
-    net->ws_col = acti_ws_new(net, 2 * net->col_floats * (size_t)net->max_threads);
+    net->ws_col = acti_ws_new(net, net->col_floats * (size_t)net->max_threads);
     net->ws_red = acti_ws_new(net, net->red_floats * (size_t)net->max_threads);
 
     rc = ACT_ENOMEM;

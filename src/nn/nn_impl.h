@@ -57,6 +57,7 @@ typedef struct acti_layer {
     int    in0, in1, out;  /* tensor ids (in1 only for ADD) */
     int    k, stride, pad; /* conv, dwconv, pools */
     int    oc;             /* output channels / features */
+    int    chunk;          /* CONV: samples per im2col GEMM */
     int    hidden;         /* META_ACON generator width */
     int    bn;             /* META_ACON: generator BNs; DENSE/CONV/DWCONV: has a bias */
     int    use_batch;      /* BN-bearing layers: the last forward used batch statistics */
@@ -98,8 +99,9 @@ struct act_net {
     int          threads, max_threads;
     int          train;        /* mode of the last forward */
     uint64_t     rng;          /* dropout; explicit state owned by the net */
-    size_t       ws_col;       /* shared conv scratch: max_threads * col_floats, twice */
+    size_t       ws_col;       /* shared conv scratch: max_threads * col_floats */
     size_t       col_floats;
+    size_t       conv_chunk_floats;  /* target conv scratch per thread (tests may lower it) */
     size_t       ws_red;       /* shared reduction scratch: max_threads * red_floats */
     size_t       red_floats;
     const int   *labels;
@@ -124,6 +126,7 @@ int    acti_param_seg(act_net *net, int li, const char *name, size_t off, size_t
                       unsigned flags, acti_init how, size_t fan);
 size_t acti_ws_new(act_net *net, size_t floats);
 void   acti_need_col(act_net *net, size_t floats);   /* conv scratch per thread */
+#define ACTI_CONV_CHUNK_FLOATS ((size_t)1 << 20)     /* 4 MB of im2col scratch per thread */
 void   acti_need_red(act_net *net, size_t floats);   /* reduction scratch per thread */
 
 static inline acti_tensor *acti_t(act_net *net, int id) { return &net->tensors[id]; }
