@@ -59,8 +59,18 @@ void test_nn_optim_step(void)
         }
     }
     act_optim_free(o);
+    /* The step consumed the gradient: every segment's gradient is zero again. */
+    int zero = 1;
+    for (int i = 0; i < act_net_n_segments(net); i++) {
+        const act_param_seg *s = act_net_segment(net, i);
+        for (size_t j = 0; j < s->size; j++)
+            zero &= g[s->offset + j] == 0.0f;
+    }
+    CHECK(zero);
     /* Adam: the first step moves every learnable parameter by lr (sign of g), AdamW decays. */
     memcpy(w, w0, n * sizeof *w0);
+    for (size_t i = 0; i < n; i++)
+        g[i] = 0.25f;
     oc = act_optim_config_default(ACT_OPT_ADAMW);
     oc.weight_decay = 0.5f;
     o = act_optim_new(&oc, net);

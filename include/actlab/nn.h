@@ -173,7 +173,9 @@ typedef struct act_optim act_optim;   /* opaque: the moment buffers (one allocat
 ACT_API act_optim *act_optim_new(const act_optim_config *cfg, const act_net *net); /* NULL: ENOMEM */
 ACT_API void act_optim_free(act_optim *opt);                                         /* NULL: no-op */
 /* One update of every LEARN segment of net with learning rate lr. ACT_EDIVERGED if the
- * gradient is not finite (parameters untouched). */
+ * gradient is not finite (parameters and gradients untouched). On success the gradient block
+ * is left zero (consumed), so the next act_net_backward() skips clearing it: gradients written
+ * through act_net_grads() between the two are added to. */
 ACT_API int act_optim_step(act_optim *opt, act_net *net, float lr);
 /* The moment buffers (for checkpoints): *n floats at *state, owned by opt; the step count. */
 ACT_API float *act_optim_state(act_optim *opt, size_t *n);

@@ -663,7 +663,9 @@ int act_net_backward(act_net *net)
     if (!net || net->n_cur == 0)
         return ACT_EINVAL;
     size_t n = net->n_cur;
-    memset(net->grads, 0, net->n_params * sizeof(float));
+    if (!net->grads_zero)
+        memset(net->grads, 0, net->n_params * sizeof(float));
+    net->grads_zero = 0;
     for (int i = 1; i < net->n_tensors; i++) {
         const acti_tensor *t = &net->tensors[i];
         if (i != net->logits_t && t->grad_off != net->tensors[net->logits_t].grad_off)

@@ -98,6 +98,7 @@ struct act_net {
     size_t       n_cur;        /* batch of the last forward */
     int          threads, max_threads;
     int          train;        /* mode of the last forward */
+    int          grads_zero;   /* act_optim_step left the gradient block zero */
     uint64_t     rng;          /* dropout; explicit state owned by the net */
     size_t       ws_col;       /* shared conv scratch: max_threads * col_floats */
     size_t       col_floats;

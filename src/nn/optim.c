@@ -102,20 +102,84 @@ uint64_t *act_optim_step_count(act_optim *opt)
     return opt ? &opt->step : NULL;
 }
 
-int act_optim_step(act_optim *opt, act_net *net, float lr)
+/* Sum of squares of the LEARN gradients in 16 double lanes: a fixed order (the same for every
+ * thread count) that vectorises, where one running double sum is a 4-cycle dependency chain per
+ * element (18% of an mlp:512x2 step). */
+static double grad_sq(const act_net *net)
 {
-    if (!opt || !net || opt->n != net->n_params || !isfinite(lr))
-        return ACT_EINVAL;
-    const act_optim_config *c = &opt->cfg;
-    double sq = 0.0;
+    double acc[16] = { 0 };
     for (int i = 0; i < net->n_segs; i++) {
         const act_param_seg *s = &net->segs[i];
         if (!(s->flags & ACT_SEG_LEARN))
             continue;
         const float *g = net->grads + s->offset;
-        for (size_t j = 0; j < s->size; j++)
-            sq += (double)g[j] * (double)g[j];
+        size_t j = 0;
+        for (; j + 16 <= s->size; j += 16)
+            for (int k = 0; k < 16; k++)
+                acc[k] += (double)g[j + k] * (double)g[j + k];
+        for (; j < s->size; j++)
+            acc[j % 16] += (double)g[j] * (double)g[j];
     }
+    double sq = 0.0;
+    for (int k = 0; k < 16; k++)
+        sq += acc[k];
+    return sq;
+}
+
+/* The update loops read every setting from locals (a store through w could alias *cfg
+ * otherwise, which blocks vectorisation) and zero the gradient as they consume it, which
+ * replaces act_net_backward's memset of the gradient block. */
+static void sgd_seg(float *restrict w, float *restrict g, float *restrict m, size_t n, float lr,
+                    float scale, float wd, float mom, int nesterov)
+{
+    if (mom == 0.0f) {
+        for (size_t j = 0; j < n; j++) {
+            float gj = g[j] * scale + wd * w[j];
+            w[j] -= lr * gj;
+            g[j] = 0.0f;
+        }
+    } else if (nesterov) {
+        for (size_t j = 0; j < n; j++) {
+            float gj = g[j] * scale + wd * w[j];
+            float mj = mom * m[j] + gj;
+            m[j] = mj;
+            w[j] -= lr * (gj + mom * mj);
+            g[j] = 0.0f;
+        }
+    } else {
+        for (size_t j = 0; j < n; j++) {
+            float gj = g[j] * scale + wd * w[j];
+            float mj = mom * m[j] + gj;
+            m[j] = mj;
+            w[j] -= lr * mj;
+            g[j] = 0.0f;
+        }
+    }
+}
+
+static void adam_seg(float *restrict w, float *restrict g, float *restrict m, float *restrict v,
+                     size_t n, float lr, float scale, float wd, int decoupled, float b1, float b2,
+                     float bc1, float bc2, float eps)
+{
+    for (size_t j = 0; j < n; j++) {
+        float gj = g[j] * scale;
+        if (decoupled)
+            w[j] -= lr * wd * w[j];
+        else
+            gj += wd * w[j];
+        m[j] = b1 * m[j] + (1.0f - b1) * gj;
+        v[j] = b2 * v[j] + (1.0f - b2) * gj * gj;
+        w[j] -= lr * (m[j] / bc1) / (sqrtf(v[j] / bc2) + eps);
+        g[j] = 0.0f;
+    }
+}
+
+int act_optim_step(act_optim *opt, act_net *net, float lr)
+{
+    if (!opt || !net || opt->n != net->n_params || !isfinite(lr))
+        return ACT_EINVAL;
+    const act_optim_config *c = &opt->cfg;
+    double sq = grad_sq(net);
     if (!isfinite(sq))
         return ACT_EDIVERGED;
     float scale = 1.0f;
@@ -126,41 +190,27 @@ int act_optim_step(act_optim *opt, act_net *net, float lr)
     float bc2 = 1.0f - powf(c->beta2, (float)opt->step);
     for (int i = 0; i < net->n_segs; i++) {
         const act_param_seg *s = &net->segs[i];
-        if (!(s->flags & ACT_SEG_LEARN))
-            continue;
         float *w = net->params + s->offset, *g = net->grads + s->offset;
+        if (!(s->flags & ACT_SEG_LEARN)) {
+            memset(g, 0, s->size * sizeof *g);
+            continue;
+        }
         float *m = opt->m + s->offset, *v = opt->v + s->offset;
         float wd = (s->flags & ACT_SEG_DECAY) ? c->weight_decay : 0.0f;
         switch (c->kind) {
         case ACT_OPT_SGD:
-            for (size_t j = 0; j < s->size; j++) {
-                float gj = g[j] * scale + wd * w[j];
-                if (c->momentum != 0.0f) {
-                    m[j] = c->momentum * m[j] + gj;
-                    gj = c->nesterov ? gj + c->momentum * m[j] : m[j];
-                }
-                w[j] -= lr * gj;
-            }
+            sgd_seg(w, g, m, s->size, lr, scale, wd, c->momentum, c->nesterov);
             break;
         case ACT_OPT_ADAM:
-        case ACT_OPT_ADAMW: {
-            int decoupled = c->kind == ACT_OPT_ADAMW;
-            for (size_t j = 0; j < s->size; j++) {
-                float gj = g[j] * scale;
-                if (decoupled)
-                    w[j] -= lr * wd * w[j];
-                else
-                    gj += wd * w[j];
-                m[j] = c->beta1 * m[j] + (1.0f - c->beta1) * gj;
-                v[j] = c->beta2 * v[j] + (1.0f - c->beta2) * gj * gj;
-                w[j] -= lr * (m[j] / bc1) / (sqrtf(v[j] / bc2) + c->eps);
-            }
+        case ACT_OPT_ADAMW:
+            adam_seg(w, g, m, v, s->size, lr, scale, wd, c->kind == ACT_OPT_ADAMW, c->beta1,
+                     c->beta2, bc1, bc2, c->eps);
             break;
-        }
         case ACT_OPT_COUNT:
             return ACT_EINVAL;
         }
     }
+    net->grads_zero = 1;   /* every segment consumed; padding between them is never written */
     return ACT_OK;
 }
 
