@@ -11,6 +11,7 @@
     X(expr_swish_matches_builtin)          \
     X(expr_per_channel_layout)             \
     X(expr_gradcheck_random)               \
+    X(expr_fused_vs_unfused)               \
     X(expr_printers)                       \
     X(space_templates_roundtrip)           \
     X(space_sample_roundtrip)              \

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "actlab/expr.h"
+#include "expr/expr_int.h"      /* acti_expr_compile: programs with and without fusion */
 #include "test.h"
 
 static act_expr *P(const char *s)
@@ -669,6 +670,117 @@ void test_expr_gradcheck_random(void)
     CHECKF(exprs >= 1000, "only %d expressions had checkable points", exprs);
     CHECKF(points > 5 * skipped, "%d points checked, %d skipped", points, skipped);
     CHECK(mass > 1.0);                       /* an all-zero gradient must not pass */
+}
+
+/* max |a - b| / (rtol (|a| + |b|) + atol); NaN only where exactly one is NaN */
+static double rel_gap(const double *a, const double *b, size_t n, double rtol, double atol)
+{
+    double w = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (isnan(a[i]) || isnan(b[i])) {
+            if (isnan(a[i]) != isnan(b[i]))
+                return NAN;
+            continue;
+        }
+        if (a[i] == b[i])
+            continue;
+        double e = fabs(a[i] - b[i]) / (rtol * (fabs(a[i]) + fabs(b[i])) + atol);
+        w = e > w ? e : w;
+    }
+    return w;
+}
+
+/* One program compiled with and without fusion: double forward equal bitwise (fusion keeps the
+ * operations and their order), double gradients to 1e-12; float forward equal bitwise, float
+ * backward (dx accumulated and assigned, per-channel parameters) to 1e-5. Returns 1 if fused. */
+static int check_fused_pair(const char *src, uint64_t seed)
+{
+    enum { N = 700, C = 5 };
+    act_expr *e = P(src);
+    act_expr_prog *pf = NULL, *pu = NULL;
+    int fused = 0;
+    if (!e || acti_expr_compile(e, 1, &pf) != ACT_OK || acti_expr_compile(e, 0, &pu) != ACT_OK)
+        goto done;
+    fused = act_expr_prog_n_instr(pf) < act_expr_prog_n_instr(pu);
+    static double xd[N], yf[N], yu[N], dxf[N], dxu[N], dy[N];
+    static float x[N], dyf[N], y1[N], y2[N], g1[N], g2[N];
+    int np = act_expr_prog_n_params(pf);
+    double beta[8] = { 1.05, 1.27, 0.7, 1.33, 1.61, -0.45, 0.9, 1.1 }, dp1[8] = { 0 };
+    double dp2[8] = { 0 };
+    for (size_t i = 0; i < N; i++) {
+        xd[i] = urand(&seed) * 8 - 4;
+        dy[i] = urand(&seed) * 2 - 1;
+        x[i] = (float)xd[i];
+        dyf[i] = (float)dy[i];
+        dxf[i] = dxu[i] = 0.5;
+    }
+    CHECK(act_expr_forward_d(pf, beta, xd, yf, N) == ACT_OK);
+    CHECK(act_expr_forward_d(pu, beta, xd, yu, N) == ACT_OK);
+    CHECKF(rel_gap(yf, yu, N, 0, 0) == 0, "fused forward_d differs: %s", src);
+    CHECK(act_expr_backward_d(pf, beta, xd, dy, dxf, dp1, N) == ACT_OK);
+    CHECK(act_expr_backward_d(pu, beta, xd, dy, dxu, dp2, N) == ACT_OK);
+    double gx = rel_gap(dxf, dxu, N, 1e-12, 1e-12), gp = rel_gap(dp1, dp2, 8, 1e-12, 1e-10);
+    CHECKF(gx <= 1 && gp <= 1, "fused backward_d differs (dx %g, dp %g x tol): %s", gx, gp, src);
+    /* float, (N/C/7, C, 7)-shaped per-channel parameters, accumulate then assign */
+    float pc[8 * C], dpa[8 * C] = { 0 }, dpb[8 * C] = { 0 };
+    for (int k = 0; k < 8 * C; k++)
+        pc[k] = 0.6f + 0.05f * (float)k;
+    act_shape sh = { N / (C * 7), C, 7 };
+    CHECK(act_expr_forward(pf, pc, ACT_PER_CHANNEL, x, y1, sh) == ACT_OK);
+    CHECK(act_expr_forward(pu, pc, ACT_PER_CHANNEL, x, y2, sh) == ACT_OK);
+    int same = 1;
+    for (size_t i = 0; i < N; i++)
+        same &= (y1[i] == y2[i]) || (isnan(y1[i]) && isnan(y2[i]));
+    CHECKF(same, "fused float forward differs: %s", src);
+    for (int assign = 0; assign < 2; assign++) {
+        for (size_t i = 0; i < N; i++)
+            g1[i] = g2[i] = 0.25f;
+        unsigned fl = ACT_PER_CHANNEL | (assign ? ACT_DX_ASSIGN : 0);
+        CHECK(act_expr_backward(pf, pc, fl, x, dyf, g1, dpa, sh) == ACT_OK);
+        CHECK(act_expr_backward(pu, pc, fl, x, dyf, g2, dpb, sh) == ACT_OK);
+        double a1[N], a2[N], q1[8 * C], q2[8 * C];
+        for (size_t i = 0; i < N; i++) {
+            a1[i] = g1[i];
+            a2[i] = g2[i];
+        }
+        for (int k = 0; k < np * C; k++) {
+            q1[k] = dpa[k];
+            q2[k] = dpb[k];
+        }
+        double e1 = rel_gap(a1, a2, N, 1e-5, 1e-6), e2 = rel_gap(q1, q2, (size_t)np * C, 1e-5,
+                                                                1e-4);
+        CHECKF(e1 <= 1 && e2 <= 1, "fused float backward (assign %d) differs (dx %g, dp %g x "
+               "tol): %s", assign, e1, e2, src);
+    }
+done:
+    act_expr_prog_free(pf);
+    act_expr_prog_free(pu);
+    act_expr_free(e);
+    return fused;
+}
+
+void test_expr_fused_vs_unfused(void)
+{
+    static const char *const pats[] = {
+        "x*sigmoid(beta*x)", "sigmoid(beta*x)*x", "sigmoid(x*beta)*x", "x*sigmoid(x)",
+        "x*tanh(beta*x) + max(x, sigmoid(x))", "x*sigmoid(x*x)", "beta2*sigmoid(beta*x)",
+        "sigmoid(x)*tanh(x)", "(x + 1)*sigmoid(beta*(x - 1))", "x*x + sigmoid(x)",
+        "beta*x + (1 - beta)*sigmoid(x)", "x*sigmoid(beta*x) + x*sigmoid(beta*x)*2",
+        "exp(-beta*(x - sin(x))^2)*tanh(x) + x^1", "(x + x*beta) - x*tanh(beta*x)",
+        "sigmoid(2)*x", "x*tanh(beta)", "x^0*sigmoid(x) + sigmoid(x)*x",
+    };
+    int fused = 0;
+    for (size_t i = 0; i < sizeof pats / sizeof pats[0]; i++)
+        fused += check_fused_pair(pats[i], 77 + i);
+    CHECKF(fused >= 14, "only %d of the patterns fused", fused);
+    uint64_t r = 99;
+    char buf[8192];
+    int nf = 0;
+    for (int it = 0; it < 400; it++) {
+        gen(&r, 1 + it % 4, 0, buf, sizeof buf);
+        nf += check_fused_pair(buf, 1000 + (uint64_t)it);
+    }
+    CHECKF(nf >= 20, "only %d random expressions fused", nf);
 }
 
 void test_expr_printers(void)

@@ -1,12 +1,187 @@
 /* compile.c -- expression tree -> flat program (one instruction per distinct reachable node, in
- * topological order), and the act_fn descriptor that runs it. Evaluation is in eval.c. */
+ * topological order; then common patterns fused into one instruction, ACTI_FUSED_LIST, and the
+ * gradient-buffer flags of backward), and the act_fn descriptor that runs it. Evaluation is in
+ * eval.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "expr/expr_int.h"
 
+// ----------------------------------------------------------------------------
+// fusion and gradient flags
+
+_Static_assert((int)ACTI_OP_ACT == (int)ACT_EXPR_ACT && (int)ACTI_OP_MULF == ACT_EXPR_OP_COUNT,
+               "acti_iop must extend act_expr_op");
+_Static_assert(ACTI_G_ALIAS_A == 8 * ACTI_G_FIRST_A && ACTI_G_ALIAS_B == 8 * ACTI_G_FIRST_B &&
+               ACTI_G_ALIAS_C == 8 * ACTI_G_FIRST_C, "alias bits are the first bits * 8");
+
+static int is_gate(const acti_instr *in)
+{
+    return in->op == ACTI_OP_SIGMOID || in->op == ACTI_OP_TANH;
+}
+
+/* Operand slots of in in the order backward writes their gradients: operand index and its
+ * ACTI_G_FIRST_* bit. MULF with c3 == a writes a's gradient once (one combined loop). */
+static int grad_slots(const acti_instr *in, int32_t op[3], int32_t bit[3])
+{
+    int n = 0;
+    if (in->a >= 0)
+        op[n] = in->a, bit[n++] = ACTI_G_FIRST_A;
+    if (in->b >= 0)
+        op[n] = in->b, bit[n++] = ACTI_G_FIRST_B;
+    if (in->c3 >= 0 && !(in->op == ACTI_OP_MULF && in->c3 == in->a))
+        op[n] = in->c3, bit[n++] = ACTI_G_FIRST_C;
+    return n;
+}
+
+/* 1 if the gradient in passes to the operand in slot bit is its own gradient unchanged */
+static int passes_through(const acti_instr *in, int32_t bit)
+{
+    switch ((acti_iop)in->op) {
+    case ACTI_OP_ADD:  return 1;
+    case ACTI_OP_SUB:  return bit == ACTI_G_FIRST_A;
+    case ACTI_OP_POWI: return in->k == 1;
+    case ACTI_OP_FMA:  return bit == ACTI_G_FIRST_C;
+    case ACTI_OP_INPUT: case ACTI_OP_CONST: case ACTI_OP_EPS: case ACTI_OP_PARAM:
+    case ACTI_OP_HOLE: case ACTI_OP_NEG: case ACTI_OP_MUL: case ACTI_OP_DIV: case ACTI_OP_ABS:
+    case ACTI_OP_SQRT: case ACTI_OP_EXP: case ACTI_OP_LOG: case ACTI_OP_SIN: case ACTI_OP_COS:
+    case ACTI_OP_SINH: case ACTI_OP_COSH: case ACTI_OP_TANH: case ACTI_OP_ASINH:
+    case ACTI_OP_ATAN: case ACTI_OP_SINC: case ACTI_OP_SIGMOID: case ACTI_OP_SOFTPLUS:
+    case ACTI_OP_ERF: case ACTI_OP_MAX: case ACTI_OP_MIN: case ACTI_OP_ACT: case ACTI_OP_MULF:
+    case ACTI_OP_COUNT:
+        break;
+    }
+    return 0;
+}
+
+/* need_grad, input, and gflags: for each operand gradient buffer, the first writer in backward
+ * order assigns; a sole writer passing its gradient through makes the buffer an alias (not for
+ * leaves: the drivers read INPUT and PARAM gradients from their own buffers). */
+static int finish(act_expr_prog *p)
+{
+    int32_t *writes = calloc((size_t)p->n, sizeof *writes);
+    if (!writes)
+        return ACT_ENOMEM;
+    p->input = -1;
+    for (int i = 0; i < p->n; i++) {
+        acti_instr *in = &p->ins[i];
+        in->need_grad = in->op == ACTI_OP_INPUT || in->op == ACTI_OP_PARAM ||
+                        (in->a >= 0 && p->ins[in->a].need_grad) ||
+                        (in->b >= 0 && p->ins[in->b].need_grad) ||
+                        (in->c3 >= 0 && p->ins[in->c3].need_grad);
+        if (in->op == ACTI_OP_INPUT)
+            p->input = i;
+        in->gflags = 0;
+        int32_t op[3], bit[3];
+        int ns = in->need_grad ? grad_slots(in, op, bit) : 0;
+        for (int k = 0; k < ns; k++)
+            writes[op[k]] += p->ins[op[k]].need_grad != 0;
+    }
+    for (int i = p->n - 1; i >= 0; i--) {
+        acti_instr *in = &p->ins[i];
+        int32_t op[3], bit[3];
+        int ns = in->need_grad ? grad_slots(in, op, bit) : 0;
+        for (int k = 0; k < ns; k++) {
+            const acti_instr *o = &p->ins[op[k]];
+            if (!o->need_grad || writes[op[k]] < 0)
+                continue;
+            in->gflags |= bit[k];
+            if (writes[op[k]] == 1 && o->a >= 0 && passes_through(in, bit[k]))
+                in->gflags |= bit[k] * 8;                  /* ACTI_G_ALIAS_x */
+            writes[op[k]] = -1;                             /* seen */
+        }
+    }
+    free(writes);
+    return ACT_OK;
+}
+
+/* Rewrites the instructions into fused ones where an intermediate has a single use, then drops
+ * the absorbed instructions. */
+static int fuse(act_expr_prog *p)
+{
+    int n = p->n;
+    int32_t *uses = calloc((size_t)n, sizeof *uses), *map = calloc((size_t)n, sizeof *map);
+    if (!uses || !map) {
+        free(uses);
+        free(map);
+        return ACT_ENOMEM;
+    }
+    acti_instr *ins = p->ins;
+    uses[n - 1]++;
+    for (int i = 0; i < n; i++) {
+        if (ins[i].a >= 0)
+            uses[ins[i].a]++;
+        if (ins[i].b >= 0)
+            uses[ins[i].b]++;
+    }
+    for (int i = 0; i < n; i++) {               /* map[j] = -1: j absorbed */
+        acti_instr *in = &ins[i];
+        if (in->op == ACTI_OP_MUL) {
+            int f = -1, other = -1;
+            if (is_gate(&ins[in->b]) && uses[in->b] == 1)
+                f = in->b, other = in->a;
+            else if (is_gate(&ins[in->a]) && uses[in->a] == 1)
+                f = in->a, other = in->b;
+            if (f >= 0) {                       /* other * F(z) */
+                int z = ins[f].a, zb = z, zc = -1;
+                if (ins[z].op == ACTI_OP_MUL && uses[z] == 1) {
+                    zb = ins[z].a;              /* z = zb * zc, zc == other if possible */
+                    zc = ins[z].b;
+                    if (zb == other) {
+                        zb = zc;
+                        zc = other;
+                    }
+                    map[z] = -1;
+                }
+                map[f] = -1;
+                in->op = ACTI_OP_MULF;
+                in->k = ins[f].op;
+                in->a = other;
+                in->b = zb;
+                in->c3 = zc;
+                in->aux = p->n_aux++;
+                continue;
+            }
+        }
+        if (in->op == ACTI_OP_ADD) {
+            int mu = -1, other = -1;
+            if (ins[in->a].op == ACTI_OP_MUL && uses[in->a] == 1)
+                mu = in->a, other = in->b;
+            else if (ins[in->b].op == ACTI_OP_MUL && uses[in->b] == 1)
+                mu = in->b, other = in->a;
+            if (mu >= 0) {                      /* a*b + c */
+                in->op = ACTI_OP_FMA;
+                in->a = ins[mu].a;
+                in->b = ins[mu].b;
+                in->c3 = other;
+                map[mu] = -1;
+            }
+        }
+    }
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        if (map[i] < 0)
+            continue;
+        acti_instr in = ins[i];
+        in.a = in.a >= 0 ? map[in.a] : -1;
+        in.b = in.b >= 0 ? map[in.b] : -1;
+        in.c3 = in.c3 >= 0 ? map[in.c3] : -1;
+        ins[m] = in;
+        map[i] = m++;
+    }
+    p->n = m;
+    free(uses);
+    free(map);
+    return ACT_OK;
+}
+
 int act_expr_compile(const act_expr *e, act_expr_prog **out)
+{
+    return acti_expr_compile(e, 1, out);
+}
+
+int acti_expr_compile(const act_expr *e, int fuse_ops, act_expr_prog **out)
 {
     if (!e || !out || e->root < 0)
         return ACT_EINVAL;
@@ -50,19 +225,23 @@ int act_expr_compile(const act_expr *e, act_expr_prog **out)
         in->op = nd->op;
         in->a = nd->a >= 0 ? map[nd->a] : -1;
         in->b = nd->b >= 0 ? map[nd->b] : -1;
+        in->c3 = -1;
         in->k = nd->k;
         in->c = nd->c;
         memcpy(in->p, nd->p, sizeof in->p);
-        in->need_grad = nd->op == ACT_EXPR_INPUT || nd->op == ACT_EXPR_PARAM ||
-                        (in->a >= 0 && p->ins[in->a].need_grad) ||
-                        (in->b >= 0 && p->ins[in->b].need_grad);
-        if (nd->op == ACT_EXPR_INPUT)
-            p->input = p->n;
+        in->aux = -1;
         if (nd->op == ACT_EXPR_PARAM && nd->k + 1 > p->n_params)
             p->n_params = nd->k + 1;
         map[i] = p->n++;
     }
     free(map);
+    int rc = fuse_ops ? fuse(p) : ACT_OK;
+    if (rc == ACT_OK)
+        rc = finish(p);
+    if (rc != ACT_OK) {
+        act_expr_prog_free(p);
+        return rc;
+    }
     p->eps = e->eps;
     memcpy(p->init, e->init, sizeof p->init);
     for (int k = 0; k < ACT_EXPR_MAX_PARAMS; k++) {
@@ -71,7 +250,7 @@ int act_expr_compile(const act_expr *e, act_expr_prog **out)
         else
             snprintf(p->pname[k], sizeof p->pname[k], "beta%d", k + 1);
     }
-    int rc = act_expr_print(e, ACT_EXPR_TEXT, &p->text);
+    rc = act_expr_print(e, ACT_EXPR_TEXT, &p->text);
     if (rc != ACT_OK) {
         act_expr_prog_free(p);
         return rc;
@@ -128,10 +307,10 @@ int act_expr_fn(const act_expr_prog *prog, act_fn *out)
     out->n_params = prog->n_params;
     out->learnable = (1u << prog->n_params) - 1u;
     for (int i = 0; i < prog->n; i++) {
-        act_expr_op op = (act_expr_op)prog->ins[i].op;
-        if (op == ACT_EXPR_ABS || op == ACT_EXPR_MAX || op == ACT_EXPR_MIN)
+        acti_iop op = (acti_iop)prog->ins[i].op;
+        if (op == ACTI_OP_ABS || op == ACTI_OP_MAX || op == ACTI_OP_MIN)
             out->flags |= ACT_ACT_KINK;
-        if (op == ACT_EXPR_ACT)
+        if (op == ACTI_OP_ACT)
             out->flags |= act_act_info((act_act_id)prog->ins[i].k)->flags & ACT_ACT_KINK;
     }
     if (prog->n_params > 0)

@@ -9,7 +9,7 @@
 #include "expr/expr_int.h"
 
 #define SCRATCH_BYTES 98304     /* per call, on the stack */
-#define BLOCK_MAX     256       /* elements per block: 256 measured best (L1-resident) */
+#define BLOCK_MAX     256       /* elements per block: 256 measured best (L1-resident; 512-2048 re-measured slower with fused programs) */
 
 // ----------------------------------------------------------------------------
 // float instantiation
@@ -19,8 +19,9 @@
 #define VEC(nm, a, y, m) acti_vec_##nm((a), (y), (m))
 #define ACT_FWD(in, a, y, m) \
     act_act_forward((act_act_id)(in)->k, (in)->p, 0, (a), (y), act_shape_flat(m))
-#define ACT_BWD(in, a, gi, ga, m) \
-    act_act_backward((act_act_id)(in)->k, (in)->p, 0, (a), (gi), (ga), NULL, act_shape_flat(m))
+#define ACT_BWD(in, a, gi, ga, m, asg)                                                   \
+    act_act_backward((act_act_id)(in)->k, (in)->p, (asg) ? ACT_DX_ASSIGN : 0, (a), (gi), (ga), \
+                     NULL, act_shape_flat(m))
 
 #define TARGET
 #define FN(nm)  nm##_f
@@ -48,15 +49,15 @@
 #undef ACT_FWD
 #undef ACT_BWD
 
-typedef void fwd_block_fn(const act_expr_prog *pr, float *const *v, const float *x, float *t1,
-                          float *t2, size_t m, int n_eval);
-typedef void bwd_block_fn(const act_expr_prog *pr, float *const *v, float *const *g,
-                          const float *x, const float *dy, float *t1, float *t2, size_t m);
+typedef void fwd_block_fn(const act_expr_prog *pr, float *const *v, float *const *aux,
+                          const float *x, float *t1, float *t2, size_t m, int n_eval);
+typedef void bwd_block_fn(const act_expr_prog *pr, float *const *v, float *const *aux,
+                          float *const *g, const float *x, const float *dy, float *t1, float *t2,
+                          size_t m, int dx_acc);
 
 typedef struct kernels {
     fwd_block_fn *fwd;
     bwd_block_fn *bwd;
-    void        (*zero)(float *y, size_t m);
     void        (*copy)(float *y, const float *a, size_t m);
     float       (*sum)(const float *a, size_t m);
 } kernels;
@@ -64,14 +65,14 @@ typedef struct kernels {
 /* the block kernels for the instruction set in use (act_isa_get), chosen once per call */
 static kernels pick_kernels(void)
 {
-    kernels k = { forward_block_f, backward_block_f, zero_f, copy_f, sum_f };
+    kernels k = { forward_block_f, backward_block_f, copy_f, sum_f };
 #ifdef HAVE_X86
     switch (act_isa_get()) {
     case ACT_ISA_AVX512:
-        k = (kernels){ forward_block_f512, backward_block_f512, zero_f512, copy_f512, sum_f512 };
+        k = (kernels){ forward_block_f512, backward_block_f512, copy_f512, sum_f512 };
         break;
     case ACT_ISA_AVX2:
-        k = (kernels){ forward_block_f256, backward_block_f256, zero_f256, copy_f256, sum_f256 };
+        k = (kernels){ forward_block_f256, backward_block_f256, copy_f256, sum_f256 };
         break;
     case ACT_ISA_SCALAR: case ACT_ISA_COUNT:
         break;
@@ -126,7 +127,7 @@ static void d_act_fwd(const acti_instr *in, const double *a, double *y, size_t m
 }
 
 static void d_act_bwd(const acti_instr *in, const double *a, const double *gi, double *ga,
-                      size_t m)
+                      size_t m, int assign)
 {
     float fa[BLOCK_MAX], fg[BLOCK_MAX], fd[BLOCK_MAX];
     for (size_t j = 0; j < m; j++) {
@@ -136,7 +137,7 @@ static void d_act_bwd(const acti_instr *in, const double *a, const double *gi, d
     act_act_backward((act_act_id)in->k, in->p, ACT_DX_ASSIGN, fa, fg, fd, NULL,
                      act_shape_flat(m));
     for (size_t j = 0; j < m; j++)
-        ga[j] += (double)fd[j];
+        ga[j] = assign ? (double)fd[j] : ga[j] + (double)fd[j];
 }
 
 #define T       double
@@ -145,7 +146,7 @@ static void d_act_bwd(const acti_instr *in, const double *a, const double *gi, d
 #define FN(nm)  nm##_d
 #define VEC(nm, a, y, m) dvec_##nm((a), (y), (m))
 #define ACT_FWD(in, a, y, m) d_act_fwd((in), (a), (y), (m))
-#define ACT_BWD(in, a, gi, ga, m) d_act_bwd((in), (a), (gi), (ga), (m))
+#define ACT_BWD(in, a, gi, ga, m, asg) d_act_bwd((in), (a), (gi), (ga), (m), (asg))
 #include "expr/eval_impl.h"
 #undef T
 #undef ONE
@@ -158,9 +159,11 @@ static void d_act_bwd(const acti_instr *in, const double *a, const double *gi, d
 // ----------------------------------------------------------------------------
 // drivers
 
-static int arity_zero(act_expr_op op)
+/* 1 for the leaves: their buffers are filled by the drivers, never computed */
+static int is_leaf(acti_iop op)
 {
-    return acti_expr_arity(op) == 0 && op != ACT_EXPR_ACT;
+    return op == ACTI_OP_INPUT || op == ACTI_OP_CONST || op == ACTI_OP_EPS ||
+           op == ACTI_OP_PARAM || op == ACTI_OP_HOLE;
 }
 
 /* Elements per block for nbuf buffers of elem bytes in the scratch area. */
@@ -207,11 +210,11 @@ static void reduce_channel(float *dpk, const float *g, act_shape s, size_t start
     }
 }
 
-/* 1 if the backward of op reads its own forward value y */
-static int needs_own_value(act_expr_op op)
+/* 1 if the backward of op reads its own forward value y (MULF recomputes its gate instead) */
+static int needs_own_value(acti_iop op)
 {
-    return op == ACT_EXPR_DIV || op == ACT_EXPR_SQRT || op == ACT_EXPR_EXP ||
-           op == ACT_EXPR_TANH || op == ACT_EXPR_SIGMOID || arity_zero(op);
+    return op == ACTI_OP_DIV || op == ACTI_OP_SQRT || op == ACTI_OP_EXP ||
+           op == ACTI_OP_TANH || op == ACTI_OP_SIGMOID || is_leaf(op);
 }
 
 static int check_args(const act_expr_prog *pr, const float **p, unsigned *flags, const float *x,
@@ -260,18 +263,19 @@ int act_expr_forward(const act_expr_prog *pr, const float *p, unsigned flags, co
     if (rc != ACT_OK || n == 0)
         return rc;
     _Alignas(64) float scratch[SCRATCH_BYTES / sizeof(float)];
-    float *v[ACT_EXPR_MAX_INSTR];
+    float *v[ACT_EXPR_MAX_INSTR], *aux[ACT_EXPR_MAX_INSTR];
     int per_ch = (flags & ACT_PER_CHANNEL) != 0;
-    size_t B = block_size(pr->n + 2, sizeof(float));
+    size_t B = block_size(pr->n + pr->n_aux + 2, sizeof(float));
     for (int i = 0; i < pr->n; i++)
         v[i] = scratch + (size_t)i * B;
-    float *t1 = scratch + (size_t)pr->n * B, *t2 = t1 + B;
+    for (int i = 0; i < pr->n_aux; i++)
+        aux[i] = scratch + (size_t)(pr->n + i) * B;
+    float *t1 = scratch + (size_t)(pr->n + pr->n_aux) * B, *t2 = t1 + B;
     fill_consts_f(pr, v, p, per_ch, B);
     kernels K = pick_kernels();
     fwd_block_fn *fwd = K.fwd;
     const int root = pr->n - 1;
-    act_expr_op rop = (act_expr_op)pr->ins[root].op;
-    int direct = acti_expr_arity(rop) > 0 || rop == ACT_EXPR_ACT;
+    int direct = !is_leaf((acti_iop)pr->ins[root].op);
     for (size_t start = 0; start < n; start += B) {
         size_t m = n - start < B ? n - start : B;
         if (per_ch)
@@ -280,10 +284,10 @@ int act_expr_forward(const act_expr_prog *pr, const float *p, unsigned flags, co
                     fill_channel(v[i], p + (size_t)pr->ins[i].k * s.channels, s, start, m);
         if (direct) {
             v[root] = y + start;                    /* the last op writes the output */
-            fwd(pr, v, x + start, t1, t2, m, pr->n);
+            fwd(pr, v, aux, x + start, t1, t2, m, pr->n);
             continue;
         }
-        fwd(pr, v, x + start, t1, t2, m, pr->n);
+        fwd(pr, v, aux, x + start, t1, t2, m, pr->n);
         const float *r = root == pr->input ? x + start : v[root];
         if (r != y + start)
             memmove(y + start, r, m * sizeof *y);
@@ -301,15 +305,17 @@ int act_expr_backward(const act_expr_prog *pr, const float *p, unsigned flags, c
     if (!dy)
         return ACT_EINVAL;
     _Alignas(64) float scratch[SCRATCH_BYTES / sizeof(float)];
-    float *v[ACT_EXPR_MAX_INSTR], *g[ACT_EXPR_MAX_INSTR];
+    float *v[ACT_EXPR_MAX_INSTR], *g[ACT_EXPR_MAX_INSTR], *aux[ACT_EXPR_MAX_INSTR];
     int per_ch = (flags & ACT_PER_CHANNEL) != 0, assign = (flags & ACT_DX_ASSIGN) != 0;
     int ng = 0;
     for (int i = 0; i < pr->n; i++)
         ng += pr->ins[i].need_grad != 0;
-    size_t B = block_size(pr->n + ng + 2, sizeof(float));
+    size_t B = block_size(pr->n + pr->n_aux + ng + 2, sizeof(float));
     float *next = scratch;
     for (int i = 0; i < pr->n; i++, next += B)
         v[i] = next;
+    for (int i = 0; i < pr->n_aux; i++, next += B)
+        aux[i] = next;
     for (int i = 0; i < pr->n; i++) {
         g[i] = pr->ins[i].need_grad ? next : NULL;
         next += pr->ins[i].need_grad ? B : 0;
@@ -321,7 +327,7 @@ int act_expr_backward(const act_expr_prog *pr, const float *p, unsigned flags, c
     bwd_block_fn *bwd = K.bwd;
     double acc[ACT_EXPR_MAX_PARAMS] = { 0 };
     const int root = pr->n - 1, in = pr->input;
-    int n_eval = needs_own_value((act_expr_op)pr->ins[root].op) ? pr->n : root;
+    int n_eval = needs_own_value((acti_iop)pr->ins[root].op) ? pr->n : root;
     for (size_t start = 0; start < n; start += B) {
         size_t m = n - start < B ? n - start : B;
         float *d = dx + start;
@@ -329,7 +335,7 @@ int act_expr_backward(const act_expr_prog *pr, const float *p, unsigned flags, c
             for (int i = 0; i < pr->n; i++)
                 if (pr->ins[i].op == ACT_EXPR_PARAM)
                     fill_channel(v[i], p + (size_t)pr->ins[i].k * s.channels, s, start, m);
-        fwd(pr, v, x + start, t1, t2, m, n_eval);
+        fwd(pr, v, aux, x + start, t1, t2, m, n_eval);
         if (root == in) {                           /* f(x) = x */
             for (size_t j = 0; j < m; j++)
                 d[j] = assign ? dy[start + j] : d[j] + dy[start + j];
@@ -337,16 +343,13 @@ int act_expr_backward(const act_expr_prog *pr, const float *p, unsigned flags, c
             /* dx accumulates in place: the input's gradient buffer is dx itself */
             const float *gr = dy + start;
             /* dx is dy: keep dy before dx changes; a leaf root (beta) is read from g[root] */
-            if (g[root] && (dx == dy || arity_zero((act_expr_op)pr->ins[root].op))) {
+            if (g[root] && (dx == dy || is_leaf((acti_iop)pr->ins[root].op))) {
                 K.copy(g[root], dy + start, m);
                 gr = g[root];
             }
             if (in >= 0 && g[in])
                 g[in] = d;
-            for (int i = 0; i < root; i++)
-                if (g[i] && (i != in || assign))
-                    K.zero(g[i], m);
-            bwd(pr, v, g, x + start, gr, t1, t2, m);
+            bwd(pr, v, aux, g, x + start, gr, t1, t2, m, !assign);
             if (assign && (in < 0 || !g[in]))
                 memset(d, 0, m * sizeof *d);
         }
@@ -398,16 +401,18 @@ int act_expr_forward_d(const act_expr_prog *pr, const double *p, const double *x
     if (n == 0)
         return ACT_OK;
     _Alignas(64) double scratch[SCRATCH_BYTES / sizeof(double)];
-    double *v[ACT_EXPR_MAX_INSTR];
-    size_t B = block_size(pr->n + 2, sizeof(double));
+    double *v[ACT_EXPR_MAX_INSTR], *aux[ACT_EXPR_MAX_INSTR];
+    size_t B = block_size(pr->n + pr->n_aux + 2, sizeof(double));
     for (int i = 0; i < pr->n; i++)
         v[i] = scratch + (size_t)i * B;
-    double *t1 = scratch + (size_t)pr->n * B, *t2 = t1 + B;
+    for (int i = 0; i < pr->n_aux; i++)
+        aux[i] = scratch + (size_t)(pr->n + i) * B;
+    double *t1 = scratch + (size_t)(pr->n + pr->n_aux) * B, *t2 = t1 + B;
     fill_consts_d(pr, v, p, B);
     const int root = pr->n - 1;
     for (size_t start = 0; start < n; start += B) {
         size_t m = n - start < B ? n - start : B;
-        forward_block_d(pr, v, x + start, t1, t2, m, pr->n);
+        forward_block_d(pr, v, aux, x + start, t1, t2, m, pr->n);
         const double *r = root == pr->input ? x + start : v[root];
         if (r != y + start)
             memmove(y + start, r, m * sizeof *y);
@@ -423,14 +428,16 @@ int act_expr_backward_d(const act_expr_prog *pr, const double *p, const double *
     if (n == 0)
         return ACT_OK;
     _Alignas(64) double scratch[SCRATCH_BYTES / sizeof(double)];
-    double *v[ACT_EXPR_MAX_INSTR], *g[ACT_EXPR_MAX_INSTR];
+    double *v[ACT_EXPR_MAX_INSTR], *g[ACT_EXPR_MAX_INSTR], *aux[ACT_EXPR_MAX_INSTR];
     int ng = 0;
     for (int i = 0; i < pr->n; i++)
         ng += pr->ins[i].need_grad != 0;
-    size_t B = block_size(pr->n + ng + 2, sizeof(double));
+    size_t B = block_size(pr->n + pr->n_aux + ng + 2, sizeof(double));
     double *next = scratch;
     for (int i = 0; i < pr->n; i++, next += B)
         v[i] = next;
+    for (int i = 0; i < pr->n_aux; i++, next += B)
+        aux[i] = next;
     for (int i = 0; i < pr->n; i++) {
         g[i] = pr->ins[i].need_grad ? next : NULL;
         next += pr->ins[i].need_grad ? B : 0;
@@ -440,13 +447,10 @@ int act_expr_backward_d(const act_expr_prog *pr, const double *p, const double *
     const int root = pr->n - 1;
     for (size_t start = 0; start < n; start += B) {
         size_t m = n - start < B ? n - start : B;
-        forward_block_d(pr, v, x + start, t1, t2, m, pr->n);
-        for (int i = 0; i < root; i++)
-            if (g[i])
-                zero_d(g[i], m);
-        if (g[root] && arity_zero((act_expr_op)pr->ins[root].op))
+        forward_block_d(pr, v, aux, x + start, t1, t2, m, pr->n);
+        if (g[root] && is_leaf((acti_iop)pr->ins[root].op))
             copy_d(g[root], dy + start, m);         /* a leaf root is read from g[root] */
-        backward_block_d(pr, v, g, x + start, dy + start, t1, t2, m);
+        backward_block_d(pr, v, aux, g, x + start, dy + start, t1, t2, m, 0);
         if (pr->input >= 0 && g[pr->input])
             for (size_t j = 0; j < m; j++)
                 dx[start + j] += g[pr->input][j];

@@ -42,214 +42,293 @@ TARGET static void FN(powi)(const T *a, T *y, T *t, int k, size_t m)
             y[j] = ONE / y[j];
 }
 
+/* aux = F(b * c3) (or F(b)) of a MULF instruction */
+TARGET static void FN(gate)(const act_expr_prog *pr, const acti_instr *in, T *const *v,
+                            T *const *aux, const T *x, size_t m)
+{
+    T *s = aux[in->aux];
+    const T *z = VAL(in->b);
+    if (in->c3 >= 0) {
+        const T *c = VAL(in->c3);
+        LOOP s[j] = z[j] * c[j];
+        z = s;
+    }
+    if (in->k == ACT_EXPR_SIGMOID)
+        VEC(sigmoid, z, s, m);
+    else
+        VEC(tanh, z, s, m);
+}
+
 /* Values of instructions 0..n_eval-1 on one block of m elements. CONST, EPS and PARAM buffers
- * are filled by the caller. v[i] may alias x exactly (every op reads a[j], b[j] before it
+ * are filled by the caller, aux buffers hold the gates of MULF. v[i] may alias x exactly (every op reads a[j], b[j] before it
  * writes y[j], or works through t1, t2). */
-TARGET static void FN(forward_block)(const act_expr_prog *pr, T *const *v, const T *x, T *t1,
-                                     T *t2, size_t m, int n_eval)
+TARGET static void FN(forward_block)(const act_expr_prog *pr, T *const *v, T *const *aux,
+                                     const T *x, T *t1, T *t2, size_t m, int n_eval)
 {
     for (int i = 0; i < n_eval; i++) {
         const acti_instr *in = &pr->ins[i];
         T *y = v[i];
         const T *a = in->a >= 0 ? VAL(in->a) : NULL;
         const T *b = in->b >= 0 ? VAL(in->b) : NULL;
-        switch ((act_expr_op)in->op) {
-        case ACT_EXPR_INPUT: case ACT_EXPR_CONST: case ACT_EXPR_EPS: case ACT_EXPR_PARAM:
-        case ACT_EXPR_HOLE: case ACT_EXPR_OP_COUNT:
+        switch ((acti_iop)in->op) {
+        case ACTI_OP_INPUT: case ACTI_OP_CONST: case ACTI_OP_EPS: case ACTI_OP_PARAM:
+        case ACTI_OP_HOLE: case ACTI_OP_COUNT:
             break;
-        case ACT_EXPR_NEG: LOOP y[j] = -a[j]; break;
-        case ACT_EXPR_ADD: LOOP y[j] = a[j] + b[j]; break;
-        case ACT_EXPR_SUB: LOOP y[j] = a[j] - b[j]; break;
-        case ACT_EXPR_MUL: LOOP y[j] = a[j] * b[j]; break;
-        case ACT_EXPR_DIV: LOOP y[j] = a[j] / b[j]; break;
-        case ACT_EXPR_POWI:
+        case ACTI_OP_NEG: LOOP y[j] = -a[j]; break;
+        case ACTI_OP_ADD: LOOP y[j] = a[j] + b[j]; break;
+        case ACTI_OP_SUB: LOOP y[j] = a[j] - b[j]; break;
+        case ACTI_OP_MUL: LOOP y[j] = a[j] * b[j]; break;
+        case ACTI_OP_DIV: LOOP y[j] = a[j] / b[j]; break;
+        case ACTI_OP_POWI:
             if (in->k == 0)
                 LOOP y[j] = ONE;
             else
                 FN(powi)(a, y, t1, in->k, m);
             break;
-        case ACT_EXPR_ABS:
+        case ACTI_OP_ABS:
             LOOP y[j] = a[j] < 0 ? -a[j] : (a[j] == 0 ? 0 : a[j]);
             break;
-        case ACT_EXPR_SQRT:     VEC(sqrt, a, y, m); break;
-        case ACT_EXPR_EXP:      VEC(exp, a, y, m); break;
-        case ACT_EXPR_LOG:      VEC(log, a, y, m); break;
-        case ACT_EXPR_SIN:      VEC(sin, a, y, m); break;
-        case ACT_EXPR_COS:      VEC(cos, a, y, m); break;
-        case ACT_EXPR_SINH:     VEC(sinh, a, y, m); break;
-        case ACT_EXPR_COSH:     VEC(cosh, a, y, m); break;
-        case ACT_EXPR_TANH:     VEC(tanh, a, y, m); break;
-        case ACT_EXPR_ASINH:    VEC(asinh, a, y, m); break;
-        case ACT_EXPR_ATAN:     VEC(atan, a, y, m); break;
-        case ACT_EXPR_ERF:      VEC(erf, a, y, m); break;
-        case ACT_EXPR_SIGMOID:  VEC(sigmoid, a, y, m); break;
-        case ACT_EXPR_SOFTPLUS: VEC(softplus, a, y, m); break;
-        case ACT_EXPR_SINC:
+        case ACTI_OP_SQRT:     VEC(sqrt, a, y, m); break;
+        case ACTI_OP_EXP:      VEC(exp, a, y, m); break;
+        case ACTI_OP_LOG:      VEC(log, a, y, m); break;
+        case ACTI_OP_SIN:      VEC(sin, a, y, m); break;
+        case ACTI_OP_COS:      VEC(cos, a, y, m); break;
+        case ACTI_OP_SINH:     VEC(sinh, a, y, m); break;
+        case ACTI_OP_COSH:     VEC(cosh, a, y, m); break;
+        case ACTI_OP_TANH:     VEC(tanh, a, y, m); break;
+        case ACTI_OP_ASINH:    VEC(asinh, a, y, m); break;
+        case ACTI_OP_ATAN:     VEC(atan, a, y, m); break;
+        case ACTI_OP_ERF:      VEC(erf, a, y, m); break;
+        case ACTI_OP_SIGMOID:  VEC(sigmoid, a, y, m); break;
+        case ACTI_OP_SOFTPLUS: VEC(softplus, a, y, m); break;
+        case ACTI_OP_SINC:
             VEC(sin, a, t1, m);
             LOOP {
                 T s = a[j] < 0 ? -a[j] : a[j];
                 y[j] = s < (T)1e-4f ? ONE - a[j] * a[j] / 6 : t1[j] / a[j];
             }
             break;
-        case ACT_EXPR_MAX:
+        case ACTI_OP_MAX:
             LOOP
                 y[j] = (a[j] >= b[j] || a[j] != a[j]) ? a[j] : b[j];
             break;
-        case ACT_EXPR_MIN:
+        case ACTI_OP_MIN:
             LOOP
                 y[j] = (a[j] <= b[j] || a[j] != a[j]) ? a[j] : b[j];
             break;
-        case ACT_EXPR_ACT:
+        case ACTI_OP_ACT:
             ACT_FWD(in, a, y, m);
             break;
+        case ACTI_OP_MULF:
+            FN(gate)(pr, in, v, aux, x, m);
+            LOOP y[j] = a[j] * aux[in->aux][j];
+            break;
+        case ACTI_OP_FMA: {
+            const T *c = VAL(in->c3);
+            LOOP y[j] = a[j] * b[j] + c[j];
+            break;
+        }
         }
     }
     (void)t2;
 }
 
-/* Gradients of one block: g[i] (NULL where !need_grad) must be zeroed by the caller, except the
- * root's, which is dy (read only). Accumulates down the tape (fan-out adds). */
-TARGET static void FN(backward_block)(const act_expr_prog *pr, T *const *v, T *const *g,
-                                      const T *x, const T *dy, T *t1, T *t2, size_t m)
+/* Gradients of one block. g[i] is the gradient buffer of instruction i (NULL where !need_grad);
+ * the root's is dy (read only). The first write into a buffer (ACTI_G_FIRST_*) assigns, later
+ * ones accumulate (fan-out adds), so nothing needs zeroing, except that with dx_acc the input's
+ * buffer (dx) always accumulates. A sole pass-through writer (ACTI_G_ALIAS_*) only points the
+ * operand's gradient at its own. Every need_grad operand of a need_grad instruction is written. */
+/* g where sel, else 0 */
+TARGET static inline T FN(pick)(int sel, T g)
 {
+    return sel ? g : 0;
+}
+
+#define GRAD(gp, first, expr)                 \
+    do {                                      \
+        if (first)                            \
+            LOOP (gp)[j] = (expr);            \
+        else                                  \
+            LOOP (gp)[j] += (expr);           \
+    } while (0)
+
+TARGET static void FN(backward_block)(const act_expr_prog *pr, T *const *v, T *const *aux,
+                                      T *const *g, const T *x, const T *dy, T *t1, T *t2,
+                                      size_t m, int dx_acc)
+{
+    const T *gr[ACT_EXPR_MAX_INSTR];            /* gradients to read: g, or an alias */
+    for (int i = 0; i < pr->n; i++)
+        gr[i] = g[i];
     for (int i = pr->n - 1; i >= 0; i--) {
         const acti_instr *in = &pr->ins[i];
         if (!g[i])
             continue;
-        const T *gi = i == pr->n - 1 ? dy : g[i];
+        const T *gi = i == pr->n - 1 ? dy : gr[i];
         const T *y = VAL(i);
         const T *a = in->a >= 0 ? VAL(in->a) : NULL;
         const T *b = in->b >= 0 ? VAL(in->b) : NULL;
+        const T *c = in->c3 >= 0 ? VAL(in->c3) : NULL;
         T *ga = in->a >= 0 ? g[in->a] : NULL;
         T *gb = in->b >= 0 ? g[in->b] : NULL;
-        switch ((act_expr_op)in->op) {
-        case ACT_EXPR_INPUT: case ACT_EXPR_CONST: case ACT_EXPR_EPS: case ACT_EXPR_PARAM:
-        case ACT_EXPR_HOLE: case ACT_EXPR_OP_COUNT:
+        T *gc = in->c3 >= 0 ? g[in->c3] : NULL;
+        int gf = in->gflags;
+        int fa = (gf & ACTI_G_FIRST_A) && !(dx_acc && in->a == pr->input);
+        int fb = (gf & ACTI_G_FIRST_B) && !(dx_acc && in->b == pr->input);
+        int fc = (gf & ACTI_G_FIRST_C) && !(dx_acc && in->c3 == pr->input);
+        if (gf & ACTI_G_ALIAS_A) {
+            gr[in->a] = gi;
+            ga = NULL;
+        }
+        if (gf & ACTI_G_ALIAS_B) {
+            gr[in->b] = gi;
+            gb = NULL;
+        }
+        if (gf & ACTI_G_ALIAS_C) {
+            gr[in->c3] = gi;
+            gc = NULL;
+        }
+        switch ((acti_iop)in->op) {
+        case ACTI_OP_INPUT: case ACTI_OP_CONST: case ACTI_OP_EPS: case ACTI_OP_PARAM:
+        case ACTI_OP_HOLE: case ACTI_OP_COUNT:
             break;
-        case ACT_EXPR_NEG:
-            LOOP ga[j] -= gi[j];
+        case ACTI_OP_NEG:
+            GRAD(ga, fa, -gi[j]);
             break;
-        case ACT_EXPR_ADD:
-            if (ga) LOOP ga[j] += gi[j];
-            if (gb) LOOP gb[j] += gi[j];
+        case ACTI_OP_ADD:
+            if (ga) GRAD(ga, fa, gi[j]);
+            if (gb) GRAD(gb, fb, gi[j]);
             break;
-        case ACT_EXPR_SUB:
-            if (ga) LOOP ga[j] += gi[j];
-            if (gb) LOOP gb[j] -= gi[j];
+        case ACTI_OP_SUB:
+            if (ga) GRAD(ga, fa, gi[j]);
+            if (gb) GRAD(gb, fb, -gi[j]);
             break;
-        case ACT_EXPR_MUL:
-            if (ga) LOOP ga[j] += gi[j] * b[j];
-            if (gb) LOOP gb[j] += gi[j] * a[j];
+        case ACTI_OP_MUL:
+            if (ga) GRAD(ga, fa, gi[j] * b[j]);
+            if (gb) GRAD(gb, fb, gi[j] * a[j]);
             break;
-        case ACT_EXPR_DIV:
-            if (ga) LOOP ga[j] += gi[j] / b[j];
-            if (gb) LOOP gb[j] -= gi[j] * y[j] / b[j];
+        case ACTI_OP_DIV:
+            if (ga) GRAD(ga, fa, gi[j] / b[j]);
+            if (gb) GRAD(gb, fb, -(gi[j] * y[j] / b[j]));
             break;
-        case ACT_EXPR_POWI: {
+        case ACTI_OP_POWI: {
             int k = in->k;
-            if (k == 0)
+            if (!ga)
                 break;
-            if (k == 1) {
-                LOOP ga[j] += gi[j];
+            if (k == 0) {
+                GRAD(ga, fa, 0);
+            } else if (k == 1) {
+                GRAD(ga, fa, gi[j]);
             } else if (k == 2) {
-                LOOP ga[j] += 2 * gi[j] * a[j];
+                GRAD(ga, fa, 2 * gi[j] * a[j]);
             } else {
                 FN(powi)(a, t1, t2, k - 1, m);              /* k a^(k-1) */
-                LOOP ga[j] += (T)k * gi[j] * t1[j];
+                GRAD(ga, fa, (T)k * gi[j] * t1[j]);
             }
             break;
         }
-        case ACT_EXPR_ABS:
-            LOOP
-                ga[j] += a[j] > 0 ? gi[j] : (a[j] < 0 ? -gi[j] : (a[j] == 0 ? 0 : a[j]));
+        case ACTI_OP_ABS:
+            GRAD(ga, fa, a[j] > 0 ? gi[j] : (a[j] < 0 ? -gi[j] : (a[j] == 0 ? 0 : a[j])));
             break;
-        case ACT_EXPR_SQRT:
-            LOOP ga[j] += gi[j] * (T)0.5f / y[j];
+        case ACTI_OP_SQRT:
+            GRAD(ga, fa, gi[j] * (T)0.5f / y[j]);
             break;
-        case ACT_EXPR_EXP:
-            LOOP ga[j] += gi[j] * y[j];
+        case ACTI_OP_EXP:
+            GRAD(ga, fa, gi[j] * y[j]);
             break;
-        case ACT_EXPR_LOG:
-            LOOP ga[j] += gi[j] / a[j];
+        case ACTI_OP_LOG:
+            GRAD(ga, fa, gi[j] / a[j]);
             break;
-        case ACT_EXPR_SIN:
+        case ACTI_OP_SIN:
             VEC(cos, a, t1, m);
-            LOOP ga[j] += gi[j] * t1[j];
+            GRAD(ga, fa, gi[j] * t1[j]);
             break;
-        case ACT_EXPR_COS:
+        case ACTI_OP_COS:
             VEC(sin, a, t1, m);
-            LOOP ga[j] -= gi[j] * t1[j];
+            GRAD(ga, fa, -(gi[j] * t1[j]));
             break;
-        case ACT_EXPR_SINH:
+        case ACTI_OP_SINH:
             VEC(cosh, a, t1, m);
-            LOOP ga[j] += gi[j] * t1[j];
+            GRAD(ga, fa, gi[j] * t1[j]);
             break;
-        case ACT_EXPR_COSH:
+        case ACTI_OP_COSH:
             VEC(sinh, a, t1, m);
-            LOOP ga[j] += gi[j] * t1[j];
+            GRAD(ga, fa, gi[j] * t1[j]);
             break;
-        case ACT_EXPR_TANH:
-            LOOP ga[j] += gi[j] * (ONE - y[j]) * (ONE + y[j]);
+        case ACTI_OP_TANH:
+            GRAD(ga, fa, gi[j] * (ONE - y[j]) * (ONE + y[j]));
             break;
-        case ACT_EXPR_ASINH:
+        case ACTI_OP_ASINH:
             LOOP t1[j] = ONE + a[j] * a[j];
             VEC(sqrt, t1, t1, m);
-            LOOP ga[j] += gi[j] / t1[j];
+            GRAD(ga, fa, gi[j] / t1[j]);
             break;
-        case ACT_EXPR_ATAN:
-            LOOP ga[j] += gi[j] / (ONE + a[j] * a[j]);
+        case ACTI_OP_ATAN:
+            GRAD(ga, fa, gi[j] / (ONE + a[j] * a[j]));
             break;
-        case ACT_EXPR_SINC:
+        case ACTI_OP_SINC:
             VEC(sin, a, t1, m);
             VEC(cos, a, t2, m);
             LOOP {
                 T s = a[j] < 0 ? -a[j] : a[j], aj = a[j];
-                T d = s < (T)1e-4f ? -aj / 3 + aj * aj * aj / 30
-                                   : (aj * t2[j] - t1[j]) / (aj * aj);
-                ga[j] += gi[j] * d;
+                t1[j] = s < (T)1e-4f ? -aj / 3 + aj * aj * aj / 30
+                                     : (aj * t2[j] - t1[j]) / (aj * aj);
             }
+            GRAD(ga, fa, gi[j] * t1[j]);
             break;
-        case ACT_EXPR_SIGMOID:
-            LOOP ga[j] += gi[j] * y[j] * (ONE - y[j]);
+        case ACTI_OP_SIGMOID:
+            GRAD(ga, fa, gi[j] * y[j] * (ONE - y[j]));
             break;
-        case ACT_EXPR_SOFTPLUS:
+        case ACTI_OP_SOFTPLUS:
             VEC(sigmoid, a, t1, m);
-            LOOP ga[j] += gi[j] * t1[j];
+            GRAD(ga, fa, gi[j] * t1[j]);
             break;
-        case ACT_EXPR_ERF:
+        case ACTI_OP_ERF:
             LOOP t1[j] = -a[j] * a[j];
             VEC(exp, t1, t1, m);
-            LOOP
-                ga[j] += gi[j] * (T)1.12837916709551257390f * t1[j];   /* 2/sqrt(pi) */
+            GRAD(ga, fa, gi[j] * (T)1.12837916709551257390f * t1[j]);   /* 2/sqrt(pi) */
             break;
-        case ACT_EXPR_MAX:
-            LOOP {
-                int sel = a[j] >= b[j] || a[j] != a[j];
-                if (ga) ga[j] += sel ? gi[j] : 0;
-                if (gb) gb[j] += sel ? 0 : gi[j];
-            }
+        case ACTI_OP_MAX:       /* gi passed as a value: a conditional load vectorises badly */
+            if (ga) GRAD(ga, fa, FN(pick)(a[j] >= b[j] || a[j] != a[j], gi[j]));
+            if (gb) GRAD(gb, fb, FN(pick)(!(a[j] >= b[j] || a[j] != a[j]), gi[j]));
             break;
-        case ACT_EXPR_MIN:
-            LOOP {
-                int sel = a[j] <= b[j] || a[j] != a[j];
-                if (ga) ga[j] += sel ? gi[j] : 0;
-                if (gb) gb[j] += sel ? 0 : gi[j];
-            }
+        case ACTI_OP_MIN:
+            if (ga) GRAD(ga, fa, FN(pick)(a[j] <= b[j] || a[j] != a[j], gi[j]));
+            if (gb) GRAD(gb, fb, FN(pick)(!(a[j] <= b[j] || a[j] != a[j]), gi[j]));
             break;
-        case ACT_EXPR_ACT:
-            ACT_BWD(in, a, gi, ga, m);
+        case ACTI_OP_ACT:
+            ACT_BWD(in, a, gi, ga, m, fa);
+            break;
+        case ACTI_OP_MULF: {
+            /* y = a F(z), z = b c; F' = (1 - F)(F + w): sigmoid w = 0, tanh w = 1 */
+            const T *s = aux[in->aux];
+            const T w = in->k == ACT_EXPR_SIGMOID ? 0 : ONE;
+            if (i == pr->n - 1)                         /* the drivers skip the root */
+                FN(gate)(pr, in, v, aux, x, m);
+            if (ga && c == a)                           /* a F(b a), e.g. swish */
+                GRAD(ga, fa, gi[j] * s[j] + gi[j] * a[j] * ((ONE - s[j]) * (s[j] + w)) * b[j]);
+            else if (ga)
+                GRAD(ga, fa, gi[j] * s[j]);
+            if (gb && c)
+                GRAD(gb, fb, gi[j] * a[j] * ((ONE - s[j]) * (s[j] + w)) * c[j]);
+            else if (gb)
+                GRAD(gb, fb, gi[j] * a[j] * ((ONE - s[j]) * (s[j] + w)));
+            if (gc && c != a)
+                GRAD(gc, fc, gi[j] * a[j] * ((ONE - s[j]) * (s[j] + w)) * b[j]);
+            break;
+        }
+        case ACTI_OP_FMA:
+            if (ga) GRAD(ga, fa, gi[j] * b[j]);
+            if (gb) GRAD(gb, fb, gi[j] * a[j]);
+            if (gc) GRAD(gc, fc, gi[j]);
             break;
         }
     }
 }
 
+#undef GRAD
+
 /* block helpers compiled for the same instruction set (memset/memcpy inline as rep stos/movs,
  * which is slow for 2 KB blocks) */
-TARGET static void FN(zero)(T *y, size_t m)
-{
-    LOOP y[j] = 0;
-}
-
 TARGET static void FN(copy)(T *y, const T *a, size_t m)
 {
     LOOP y[j] = a[j];

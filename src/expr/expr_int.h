@@ -50,18 +50,62 @@ double acti_expr_eval1(const acti_enode *nd, double a, double b, double eps);
 // ----------------------------------------------------------------------------
 // compiled program
 
+/*
+ * X(ID, name) -- fused instructions: patterns of tree ops that compile.c rewrites into one
+ * instruction (fewer passes over a block, no buffers for the intermediates). They exist only in
+ * compiled programs; their math is exactly that of the ops they replace (same operations, same
+ * order), so forward values do not change.
+ *   MULF  y = a * F(z), z = b * c3 (or z = b when c3 < 0); F = sigmoid or tanh (k holds the
+ *         tree op); aux keeps F(z) for backward. Covers x*sigmoid(beta*x), sigmoid(x1)*x2,
+ *         x*tanh(beta*x), x*sigmoid(x).
+ *   FMA   y = a * b + c3 (rounded twice, as the tree: no contraction)
+ */
+#define ACTI_FUSED_LIST(X) \
+    X(MULF, "mulf")        \
+    X(FMA,  "fma")
+
+/* every instruction op: the tree ops (same values as act_expr_op), then the fused ones */
+typedef enum acti_iop {
+#define X(ID, name, arity, call) ACTI_OP_##ID,
+    ACT_EXPR_OP_LIST(X)
+#undef X
+#define X(ID, name) ACTI_OP_##ID,
+    ACTI_FUSED_LIST(X)
+#undef X
+    ACTI_OP_COUNT
+} acti_iop;
+
+/* gflags of an instruction, for each operand slot (a, b, c3): FIRST: the first gradient written
+ * into that operand's buffer in backward order, so it assigns instead of accumulating (no zeroing
+ * pass); ALIAS: also the only one, and the contribution is the instruction's own gradient, so
+ * the operand's gradient buffer simply points at it (no pass at all). */
+#define ACTI_G_FIRST_A 0x1
+#define ACTI_G_FIRST_B 0x2
+#define ACTI_G_FIRST_C 0x4
+#define ACTI_G_ALIAS_A 0x8
+#define ACTI_G_ALIAS_B 0x10
+#define ACTI_G_ALIAS_C 0x20             /* ACTI_G_ALIAS_x == 8 * ACTI_G_FIRST_x */
+
 typedef struct acti_instr {
-    int32_t op, a, b, k;
+    int32_t op;                         /* acti_iop */
+    int32_t a, b, c3;                   /* operand indices, -1 if unused (c3: fused ops only) */
+    int32_t k;                          /* as acti_enode.k; MULF: the op F */
     float   c;
     float   p[ACT_ACT_MAX_PARAMS];
     int32_t need_grad;                  /* depends on x or a parameter */
+    int32_t aux;                        /* index of an extra block buffer (MULF), else -1 */
+    int32_t gflags;                     /* ACTI_G_* */
 } acti_instr;
+
+/* Compiles e; fuse = 0 keeps one instruction per tree node (tests compare the two). */
+int acti_expr_compile(const act_expr *e, int fuse, act_expr_prog **out);
 
 struct act_expr_prog {
     acti_instr *ins;
     int         n;
     int         n_params;
     int         input;                  /* index of the INPUT instruction, -1 if none */
+    int         n_aux;                  /* extra block buffers (acti_instr.aux) */
     float       eps;
     float       init[ACT_EXPR_MAX_PARAMS];
     char       *text;
