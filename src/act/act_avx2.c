@@ -19,6 +19,16 @@ static inline ACTV_TARGET __m256 avx2_scale(__m256 p, __m256 n)
     return _mm256_mul_ps(_mm256_mul_ps(p, sa), sb);
 }
 
+/* x = m 2^e, m in [1, 2), for positive normal x */
+static inline ACTV_TARGET __m256 avx2_frexp(__m256 x, __m256 *e)
+{
+    __m256i b = _mm256_castps_si256(x);
+    *e = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32(b, 23), _mm256_set1_epi32(127)));
+    b = _mm256_or_si256(_mm256_and_si256(b, _mm256_set1_epi32(0x007fffff)),
+                        _mm256_set1_epi32(0x3f800000));
+    return _mm256_castsi256_ps(b);
+}
+
 #define V        __m256
 #define VM       __m256
 #define VW       8
@@ -40,6 +50,8 @@ static inline ACTV_TARGET __m256 avx2_scale(__m256 p, __m256 n)
 #define VNEG(a)  _mm256_xor_ps((a), _mm256_set1_ps(-0.0f))
 #define VROUND(a) _mm256_round_ps((a), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
 #define VSCALE   avx2_scale
+#define VFREXP   avx2_frexp
+#define VSTREAM  _mm256_stream_ps    /* 32-byte aligned */
 #define VGT(a, b) _mm256_cmp_ps((a), (b), _CMP_GT_OQ)
 #define VGE(a, b) _mm256_cmp_ps((a), (b), _CMP_GE_OQ)
 #define VLT(a, b) _mm256_cmp_ps((a), (b), _CMP_LT_OQ)

@@ -28,6 +28,7 @@
 #define VNEG(a)  _mm512_xor_ps((a), _mm512_set1_ps(-0.0f))
 #define VROUND(a) _mm512_roundscale_ps((a), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
 #define VSCALE   _mm512_scalef_ps
+#define VSTREAM  _mm512_stream_ps    /* 64-byte aligned */
 #define VGT(a, b) _mm512_cmp_ps_mask((a), (b), _CMP_GT_OQ)
 #define VGE(a, b) _mm512_cmp_ps_mask((a), (b), _CMP_GE_OQ)
 #define VLT(a, b) _mm512_cmp_ps_mask((a), (b), _CMP_LT_OQ)
@@ -37,5 +38,13 @@
 #define VUNSAFE(x, big) (_mm512_cmp_ps_mask(_mm512_abs_ps(x), (big), _CMP_NLE_UQ) != 0)
 #define VUNSAFE_RANGE(x, lo, hi) \
     ((_mm512_cmp_ps_mask((x), (lo), _CMP_NGE_UQ) | _mm512_cmp_ps_mask((x), (hi), _CMP_NLE_UQ)) != 0)
+
+/* x = m 2^e, m in [1, 2), for positive normal x */
+static inline ACTV_TARGET __m512 avx512_frexp(__m512 x, __m512 *e)
+{
+    *e = _mm512_getexp_ps(x);
+    return _mm512_getmant_ps(x, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_zero);
+}
+#define VFREXP avx512_frexp
 
 #include "act/act_simd.h"

@@ -42,10 +42,11 @@ typedef struct acti_kern {
 extern const acti_kern acti_kern_avx2[ACT_ACT_COUNT];
 extern const acti_kern acti_kern_avx512[ACT_ACT_COUNT];
 
-/* vmath blocks of the vector ISAs (NULL entries: no vector version, use scalar). */
+/* vmath blocks of the vector ISAs (every vmath.h function). */
 typedef void acti_vm_fn(const float *x, float *y, size_t n);
 typedef struct acti_vm {
     acti_vm_fn *exp, *expm1, *tanh, *sigmoid, *softplus, *erf, *erfc, *sqrt;
+    acti_vm_fn *log, *log1p, *sin, *cos, *tan, *sinh, *cosh, *asinh, *atan;
 } acti_vm;
 extern const acti_vm acti_vm_avx2;
 extern const acti_vm acti_vm_avx512;

@@ -1,6 +1,6 @@
 /* vmath.c -- elementwise block vector math (see vmath.h): dispatch on act_isa_get() once per
- * call to the AVX-512 / AVX2 blocks of act_simd.h (exp, expm1, tanh, sigmoid, softplus, erf,
- * erfc, sqrt), scalar libm otherwise and for the functions without a vector version yet. */
+ * call to the AVX-512 / AVX2 blocks of act_simd.h (every function of vmath.h), scalar libm
+ * otherwise. */
 #include <math.h>
 
 #include "act/act_kern.h"
@@ -24,13 +24,6 @@ static const acti_vm *vm_table(void)
     return NULL;
 }
 
-#define VMATH_SCALAR(name, fn)                                    \
-    void acti_vec_##name(const float *x, float *y, size_t n)     \
-    {                                                             \
-        for (size_t i = 0; i < n; i++)                            \
-            y[i] = fn(x[i]);                                      \
-    }
-
 #define VMATH_VECTOR(name, fn)                                    \
     void acti_vec_##name(const float *x, float *y, size_t n)     \
     {                                                             \
@@ -45,17 +38,17 @@ static const acti_vm *vm_table(void)
 
 VMATH_VECTOR(exp, expf)
 VMATH_VECTOR(expm1, expm1f)
-VMATH_SCALAR(log, logf)
-VMATH_SCALAR(log1p, log1pf)
+VMATH_VECTOR(log, logf)
+VMATH_VECTOR(log1p, log1pf)
 VMATH_VECTOR(sqrt, sqrtf)
-VMATH_SCALAR(sin, sinf)
-VMATH_SCALAR(cos, cosf)
-VMATH_SCALAR(tan, tanf)
-VMATH_SCALAR(sinh, sinhf)
-VMATH_SCALAR(cosh, coshf)
+VMATH_VECTOR(sin, sinf)
+VMATH_VECTOR(cos, cosf)
+VMATH_VECTOR(tan, tanf)
+VMATH_VECTOR(sinh, sinhf)
+VMATH_VECTOR(cosh, coshf)
 VMATH_VECTOR(tanh, tanhf)
-VMATH_SCALAR(asinh, asinhf)
-VMATH_SCALAR(atan, atanf)
+VMATH_VECTOR(asinh, asinhf)
+VMATH_VECTOR(atan, atanf)
 VMATH_VECTOR(erf, erff)
 VMATH_VECTOR(erfc, erfcf)
 VMATH_VECTOR(sigmoid, sigmoid1)
