@@ -467,7 +467,9 @@ static const char common_help[] =
     "      -p NAME=VALUE      initial activation parameter (repeatable)\n"
     "      --meta-r R         Meta-ACON reduction (16);  --meta-bn on|off  generator BN (on)\n"
     "      --epochs N (5)  --batch N (128)  --seed N (1)  --threads N (1)\n"
-    "      --opt sgd|adam|adamw (sgd)  --lr X (0.05)  --momentum X (0.9)  --nesterov\n"
+    "      --opt sgd|adam|adamw (sgd)  --lr X  --momentum X (0.9)  --nesterov\n"
+    "                         lr default: sgd 0.02 (0.05 diverges for smooth activations\n"
+    "                         and ACON-C without BN, e.g. cnn); adam/adamw 0.001\n"
     "      --wd X             weight decay, on conv/dense weights only (0; adamw 0.01)\n"
     "      --clip X           clip the global gradient norm to X\n"
     "      --sched constant|step|cosine (constant)  --warmup EPOCHS  --step-every E --gamma G\n"
@@ -490,13 +492,13 @@ static int parse_opts(const char *cmd, int argc, char **argv, opts *o, int compa
     o->model = "mlp:256x2";
     o->act = "relu";
     o->tr = act_train_config_default();
-    o->tr.sched.lr = 0.05f;
+    o->tr.sched.lr = 0.0f;   /* unset: the optimiser's default below */
     o->threads = 1;
     o->per_channel = -1;
     o->meta_bn = -1;
     o->acts = "relu,swish,acon_c,smu";
     o->seeds = 3;
-    int opt_set = 0, wd_set = 0;
+    int opt_set = 0, wd_set = 0, lr_set = 0;
     float wd = 0.0f, momentum = 0.9f;
     int nesterov = 0;
     optind = 1;
@@ -532,7 +534,7 @@ static int parse_opts(const char *cmd, int argc, char **argv, opts *o, int compa
             }
             opt_set = 1;
             break;
-        case O_LR: NEED_FLOAT(0.0f, 100.0f); o->tr.sched.lr = f; break;
+        case O_LR: NEED_FLOAT(0.0f, 100.0f); o->tr.sched.lr = f; lr_set = 1; break;
         case O_MOMENTUM: NEED_FLOAT(0.0f, 0.9999f); momentum = f; break;
         case O_NESTEROV: nesterov = 1; break;
         case O_WD: NEED_FLOAT(0.0f, 10.0f); wd = f; wd_set = 1; break;
@@ -626,6 +628,8 @@ static int parse_opts(const char *cmd, int argc, char **argv, opts *o, int compa
     }
     act_opt_kind k = o->tr.opt.kind;
     o->tr.opt = act_optim_config_default(k);
+    if (!lr_set && o->tr.sched.lr == 0.0f)   /* --quick sets its own */
+        o->tr.sched.lr = k == ACT_OPT_SGD ? 0.02f : 0.001f;
     if (k == ACT_OPT_SGD) {
         o->tr.opt.momentum = momentum;
         o->tr.opt.nesterov = nesterov;
