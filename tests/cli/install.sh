@@ -6,7 +6,13 @@ set -eu
 B=${B:-build}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-make -s install B="$B" PREFIX="$tmp/prefix" >"$tmp/log" 2>&1 || { cat "$tmp/log"; exit 1; }
+# Under `make asan` (SAN_CFLAGS set) anything rebuilt must keep the sanitizer flags.
+if [ -n "${SAN_CFLAGS:-}" ]; then
+    make -s install B="$B" PREFIX="$tmp/prefix" CFLAGS="-O1 -g $SAN_CFLAGS -fno-omit-frame-pointer" \
+        LDFLAGS="$SAN_CFLAGS" >"$tmp/log" 2>&1 || { cat "$tmp/log"; exit 1; }
+else
+    make -s install B="$B" PREFIX="$tmp/prefix" >"$tmp/log" 2>&1 || { cat "$tmp/log"; exit 1; }
+fi
 for f in lib/libactlab.a lib/libactlab.so lib/libactlab.so.0 lib/pkgconfig/actlab.pc \
          include/actlab/actlab.h include/actlab/act.h bin/actlab; do
     [ -e "$tmp/prefix/$f" ] || { echo "missing $f"; exit 1; }
