@@ -1,14 +1,20 @@
 /* quick_bench.c -- ns/elem of every activation, fwd and bwd (ACT_DX_ASSIGN, dp NULL),
  * n = 2^20, 1 thread, per ISA; min of 7 reps of ~20 ms. Not part of `make`:
- *   cc -O2 -Iinclude dev/quick_bench.c build/libactlab.a -fopenmp -lm -o build/quick_bench
+ *   cc -O2 -march=native -Iinclude -Isrc dev/quick_bench.c build/libactlab.a -fopenmp -lm \
+ *      -o build/quick_bench
  *   build/quick_bench [log2 n] [C] [names]   C > 0: per-channel (n/C, C) rows, bwd with dp;
- *   names: comma-separated list of activations to time (default all) */
+ *   names: comma-separated list of activations to time (default all)
+ *   build/quick_bench nt [log2 n] [names]    forward with plain against non-temporal stores
+ *   (the block kernels' fwd and fwdnt side by side, interleaved rounds, 1 thread), beside an
+ *   AVX-512 copy with plain and with streaming stores measured in the same run */
+#include <immintrin.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "actlab/act.h"
+#include "act/act_kern.h"
 
 static double now(void)
 {
@@ -17,8 +23,100 @@ static double now(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
+static int selected(const char *names, const char *name)
+{
+    char key[64], list[512];
+    if (!names)
+        return 1;
+    snprintf(key, sizeof key, ",%s,", name);
+    snprintf(list, sizeof list, ",%s,", names);
+    return strstr(list, key) != NULL;
+}
+
+static void copy_plain(const float *x, float *y, size_t n)
+{
+    for (size_t i = 0; i < n; i += 16)
+        _mm512_storeu_ps(y + i, _mm512_loadu_ps(x + i));
+}
+
+static void copy_nt(const float *x, float *y, size_t n)   /* y 64-byte aligned */
+{
+    for (size_t i = 0; i < n; i += 16)
+        _mm512_stream_ps(y + i, _mm512_loadu_ps(x + i));
+    _mm_sfence();
+}
+
+/* min ns/elem of one call of f over reps of >= 50 ms, 5 rounds interleaved with the others */
+typedef struct nt_case {
+    const char *label;
+    acti_fwd_fn *fwd;
+    void (*copy)(const float *, float *, size_t);
+    double best;
+} nt_case;
+
+static void nt_time(nt_case *c, int nc, const float *x, float *y, size_t n, const float *q,
+                    const float *p)
+{
+    for (int k = 0; k < nc; k++)
+        c[k].best = 1e9;
+    for (int r = 0; r < 5; r++)
+        for (int k = 0; k < nc; k++) {
+            int reps = 0;
+            double t0 = now(), t;
+            do {
+                if (c[k].fwd)
+                    c[k].fwd(q, p, x, y, n);
+                else
+                    c[k].copy(x, y, n);
+                reps++;
+                t = now() - t0;
+            } while (t < 0.05);
+            double ns = t / reps / (double)n * 1e9;
+            if (ns < c[k].best)
+                c[k].best = ns;
+        }
+}
+
+static int nt_main(int argc, char **argv)
+{
+    size_t n = (size_t)1 << (argc > 2 ? atoi(argv[2]) : 24);
+    const char *names = argc > 3 ? argv[3] : "relu,leaky_relu,prelu,relu6,hardsigmoid,hardswish";
+    float *x = aligned_alloc(64, n * 4), *y = aligned_alloc(64, n * 4);
+    for (size_t i = 0; i < n; i++) {
+        x[i] = -4.0f + 8.0f * (float)rand() / (float)RAND_MAX;
+        y[i] = 0.0f;
+    }
+    nt_case cp[2] = { { "copy", NULL, copy_plain, 0 }, { "copy NT", NULL, copy_nt, 0 } };
+    nt_time(cp, 2, x, y, n, NULL, NULL);
+    printf("n = 2^%d, 1 thread: copy %.3f, copy NT %.3f ns/elem (same run)\n",
+           argc > 2 ? atoi(argv[2]) : 24, cp[0].best, cp[1].best);
+    for (int isa = ACT_ISA_AVX2; isa <= ACT_ISA_AVX512; isa++) {
+        if (!act_isa_supported((act_isa)isa))
+            continue;
+        const acti_kern *kt = isa == ACT_ISA_AVX512 ? acti_kern_avx512 : acti_kern_avx2;
+        for (int id = 0; id < ACT_ACT_COUNT; id++) {
+            const act_act_desc *d = act_act_info((act_act_id)id);
+            if (!selected(names, d->name))
+                continue;
+            /* q as act.c derives it for the defaults: q[0] = p0 for leaky/prelu, no range */
+            float q[ACTI_Q_MAX] = { d->defaults[0] };
+            q[ACTI_Q_BIG] = 3.4e38f;
+            nt_case c[2] = { { "plain", kt[id].fwd, NULL, 0 }, { "NT", kt[id].fwdnt, NULL, 0 } };
+            nt_time(c, 2, x, y, n, q, d->defaults);
+            printf("%-7s %-12s fwd plain %.3f  NT %.3f ns/elem  (NT/copy %.0f%%, NT/copy NT %.0f%%)\n",
+                   act_isa_name((act_isa)isa), d->name, c[0].best, c[1].best,
+                   100.0 * cp[0].best / c[1].best, 100.0 * cp[1].best / c[1].best);
+        }
+    }
+    free(x);
+    free(y);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "nt") == 0)
+        return nt_main(argc, argv);
     size_t n = (size_t)1 << (argc > 1 ? atoi(argv[1]) : 20);
     size_t C = argc > 2 ? (size_t)atoi(argv[2]) : 0;
     act_shape sh = C ? (act_shape){ n / C, C, 1 } : act_shape_flat(n);
@@ -37,14 +135,8 @@ int main(int argc, char **argv)
             const act_act_desc *d = act_act_info((act_act_id)id);
             if (C && d->n_params == 0)
                 continue;
-            if (argc > 3) {
-                char key[64];
-                snprintf(key, sizeof key, ",%s,", d->name);
-                char list[512];
-                snprintf(list, sizeof list, ",%s,", argv[3]);
-                if (!strstr(list, key))
-                    continue;
-            }
+            if (!selected(argc > 3 ? argv[3] : NULL, d->name))
+                continue;
             for (int k = 0; C && k < d->n_params; k++)
                 for (size_t c = 0; c < C; c++)
                     p[(size_t)k * C + c] = d->defaults[k];

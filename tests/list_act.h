@@ -11,4 +11,5 @@
     X(act_acon_identities)            \
     X(act_per_channel_layout)         \
     X(act_threads_bitwise)            \
+    X(act_nt_stores)                  \
     X(act_vmath_accuracy)

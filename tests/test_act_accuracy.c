@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "act/act_kern.h"
+#include "act/act_prep.h"
 #include "act/vmath.h"
 #include "act_eval.h"
 #include "actlab/act.h"
@@ -378,6 +380,89 @@ void test_act_threads_bitwise(void)
         threads_case((act_act_id)id, in2, ACT_PER_CHANNEL);
     }
     act_threads_set(t0);
+}
+
+// ----------------------------------------------------------------------------
+// non-temporal forward: the same values as the plain forward for every alignment of y, every
+// short length, in place, and through act_act_forward at a DRAM-sized n
+
+static float (*const nt_prep[ACT_ACT_COUNT])(const float *, float *) = {
+#define X(ID, name, np, flags, learn, n0, d0, n1, d1, n2, d2, nk, k0, k1, formula)            \
+    [ACT_ACT_##ID] = acti_prep_##name,
+    ACT_ACT_LIST(X)
+#undef X
+};
+
+/* NaN in the same places; equal bitwise for the kernels whose vector and scalar paths agree
+ * exactly (relu, leaky_relu, prelu, relu6); else to 1e-5, since the lanes that take the scalar
+ * reference (tails, vectors with a NaN) depend on the alignment of y (1e-5: gelu_tanh and
+ * smu1 differ from their scalar reference by up to 1.2e-6 near their zeros). */
+static int nt_differ(const float *a, const float *b, int n, int exact)
+{
+    for (int i = 0; i < n; i++) {
+        if (isnan(a[i]) != isnan(b[i]))
+            return 1;
+        if (isnan(a[i]) || memcmp(&a[i], &b[i], sizeof a[i]) == 0)
+            continue;
+        if (exact || fabsf(a[i] - b[i]) > 1e-5f * fabsf(a[i]) + 1e-12f)
+            return 1;
+    }
+    return 0;
+}
+
+void test_act_nt_stores(void)
+{
+    enum { N = 300, BIGN = (1 << 22) + 37 };
+    static float x[N + 16], y0[N + 16], y1[N + 16];
+    uint64_t s = 5;
+    for (int i = 0; i < N + 16; i++)
+        x[i] = i % 97 == 0 ? NAN : rng_unif(&s, -8, 8);
+    for (int isa = ACT_ISA_AVX2; isa < ACT_ISA_COUNT; isa++) {
+        if (!act_isa_supported((act_isa)isa))
+            continue;
+        const acti_kern *kt = isa == ACT_ISA_AVX512 ? acti_kern_avx512 : acti_kern_avx2;
+        for (int id = 0; id < ACT_ACT_COUNT; id++) {
+            float p[ACT_ACT_MAX_PARAMS], q[ACTI_Q_MAX] = { 0 };
+            act_pset((act_act_id)id, 1, p);
+            q[ACTI_Q_BIG] = nt_prep[id](p, q);
+            int exact = id == ACT_ACT_RELU || id == ACT_ACT_LEAKY_RELU || id == ACT_ACT_PRELU ||
+                        id == ACT_ACT_RELU6;
+            int bad = 0;
+            for (int off = 0; off < 16; off++)
+                for (int n = 0; n <= N; n += n < 40 ? 1 : 37) {
+                    kt[id].fwd(q, p, x + off, y0 + off, (size_t)n);
+                    for (int inplace = 0; inplace < 2; inplace++) {
+                        memcpy(y1 + off, x + off, (size_t)n * sizeof(float));
+                        kt[id].fwdnt(q, p, inplace ? y1 + off : x + off, y1 + off, (size_t)n);
+                        bad += nt_differ(y0 + off, y1 + off, n, exact);
+                    }
+                }
+            CHECKF(bad == 0, "fwdnt %s isa %s: %d mismatches",
+                   act_act_info((act_act_id)id)->name, act_isa_name((act_isa)isa), bad);
+        }
+    }
+    act_isa_set(act_isa_best());
+    const acti_kern *kb = act_isa_best() == ACT_ISA_AVX512 ? acti_kern_avx512 : acti_kern_avx2;
+    float *bx = malloc((size_t)BIGN * sizeof *bx), *by = malloc((size_t)(BIGN + 3) * sizeof *by);
+    float *br = malloc((size_t)BIGN * sizeof *br);
+    CHECK(bx && by && br);
+    for (int i = 0; bx && by && br && i < BIGN; i++)
+        bx[i] = (float)(i % 2001 - 1000) * 0.01f;
+    for (int id = 0; bx && by && br && act_isa_best() != ACT_ISA_SCALAR && id < ACT_ACT_COUNT;
+         id++) {
+        if (id != ACT_ACT_RELU && id != ACT_ACT_LEAKY_RELU && id != ACT_ACT_HARDSWISH)
+            continue;
+        const float *p = act_act_info((act_act_id)id)->defaults;
+        float q[ACTI_Q_MAX] = { 0 };
+        q[ACTI_Q_BIG] = nt_prep[id](p, q);
+        kb[id].fwd(q, p, bx, br, BIGN);
+        CHECK(act_act_forward((act_act_id)id, NULL, 0, bx, by + 3, act_shape_flat(BIGN)) == ACT_OK);
+        CHECKF(memcmp(br, by + 3, (size_t)BIGN * sizeof *br) == 0, "%s at 2^22+37",
+               act_act_info((act_act_id)id)->name);
+    }
+    free(br);
+    free(bx);
+    free(by);
 }
 
 // ----------------------------------------------------------------------------

@@ -253,18 +253,42 @@ static size_t act_block(size_t n)
     return b > ACT_BLOCK ? b : ACT_BLOCK;
 }
 
-static void act_fwd_flat(const acti_kern *k, int nt, const float *q, const float *p,
+/* Non-temporal stores of y pay off only once x and y no longer fit in the caches (they cost
+ * up to 6x in cache: performance.md sections 4 and 8), and only for kernels that are bound by
+ * memory: the relu class (measured side by side, dev/quick_bench.c nt). */
+#define ACT_NT_MIN ((size_t)1 << 22)   /* elements: x + y = 32 MiB */
+
+static int act_use_nt(act_act_id id, size_t n)
+{
+    if (n < ACT_NT_MIN)
+        return 0;
+    switch (id) {
+    case ACT_ACT_RELU: case ACT_ACT_LEAKY_RELU: case ACT_ACT_PRELU: case ACT_ACT_HARDSIGMOID:
+    case ACT_ACT_HARDSWISH: case ACT_ACT_RELU6:
+        return 1;
+    case ACT_ACT_ELU: case ACT_ACT_SELU: case ACT_ACT_CELU: case ACT_ACT_SOFTPLUS:
+    case ACT_ACT_SIGMOID: case ACT_ACT_TANH: case ACT_ACT_SILU: case ACT_ACT_SWISH:
+    case ACT_ACT_GELU: case ACT_ACT_GELU_TANH: case ACT_ACT_MISH: case ACT_ACT_ACON_A:
+    case ACT_ACT_ACON_B: case ACT_ACT_ACON_C: case ACT_ACT_SMU: case ACT_ACT_SMU1:
+    case ACT_ACT_COUNT:
+        break;
+    }
+    return 0;
+}
+
+static void act_fwd_flat(const acti_kern *k, int nt, int nts, const float *q, const float *p,
                          const float *x, float *y, size_t n)
 {
+    acti_fwd_fn *f = nts && k->fwdnt ? k->fwdnt : k->fwd;
     if (nt <= 1) {
-        k->fwd(q, p, x, y, n);
+        f(q, p, x, y, n);
         return;
     }
     size_t bs = act_block(n), nb = (n + bs - 1) / bs;
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (size_t b = 0; b < nb; b++) {
         size_t lo = b * bs, m = n - lo < bs ? n - lo : bs;
-        k->fwd(q, p, x + lo, y + lo, m);
+        f(q, p, x + lo, y + lo, m);
     }
 }
 
@@ -450,7 +474,7 @@ int act_act_forward(act_act_id id, const float *p, unsigned flags, const float *
         p = d->defaults;
     if (!(flags & ACT_PER_CHANNEL) || d->n_params == 0) {
         act_q(id, p, q);
-        act_fwd_flat(k, nt, q, p, x, y, n);
+        act_fwd_flat(k, nt, act_use_nt(id, n), q, p, x, y, n);
         return ACT_OK;
     }
     if (act_use_rows(s)) {

@@ -3,6 +3,7 @@
 #include <float.h>
 #include <immintrin.h>
 #include <math.h>
+#include <stdint.h>
 
 #define ACTV_TARGET __attribute__((target("avx2,fma")))
 #define ACTV_ISA    avx2
@@ -52,6 +53,10 @@ static inline ACTV_TARGET __m256 avx2_frexp(__m256 x, __m256 *e)
 #define VSCALE   avx2_scale
 #define VFREXP   avx2_frexp
 #define VSTREAM  _mm256_stream_ps    /* 32-byte aligned */
+/* store lanes j < m of v (m <= 8) */
+#define VSTORE_HEAD(p, v, m) \
+    _mm256_maskstore_ps((p), _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(m)), \
+                                                _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)), (v))
 #define VGT(a, b) _mm256_cmp_ps((a), (b), _CMP_GT_OQ)
 #define VGE(a, b) _mm256_cmp_ps((a), (b), _CMP_GE_OQ)
 #define VLT(a, b) _mm256_cmp_ps((a), (b), _CMP_LT_OQ)

@@ -3,6 +3,7 @@
 #include <float.h>
 #include <immintrin.h>
 #include <math.h>
+#include <stdint.h>
 
 #define ACTV_TARGET __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma")))
 #define ACTV_ISA    avx512
@@ -29,6 +30,7 @@
 #define VROUND(a) _mm512_roundscale_ps((a), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
 #define VSCALE   _mm512_scalef_ps
 #define VSTREAM  _mm512_stream_ps    /* 64-byte aligned */
+#define VSTORE_HEAD(p, v, m) _mm512_mask_storeu_ps((p), (__mmask16)((1u << (m)) - 1), (v))
 #define VGT(a, b) _mm512_cmp_ps_mask((a), (b), _CMP_GT_OQ)
 #define VGE(a, b) _mm512_cmp_ps_mask((a), (b), _CMP_GE_OQ)
 #define VLT(a, b) _mm512_cmp_ps_mask((a), (b), _CMP_LT_OQ)

@@ -37,6 +37,7 @@ typedef struct acti_kern {
     acti_bwd_fn *bwd;
     acti_fwdr_fn *fwdr;
     acti_bwdr_fn *bwdr;
+    acti_fwd_fn *fwdnt;   /* fwd with non-temporal stores of y (DRAM-sized n only) */
 } acti_kern;
 
 extern const acti_kern acti_kern_avx2[ACT_ACT_COUNT];

@@ -519,6 +519,43 @@ ACTV_FN V vd_smu1(V x, const V *q, V *g)
         for (; i < n; i++)                                                                   \
             y[i] = act_##name##_f(x[i], p);                                                  \
     }                                                                                        \
+    /* fwd with non-temporal stores (DRAM-sized n): the lanes before the first 64-byte     \
+     * boundary of y by a masked store, then aligned streaming stores, then sfence */        \
+    static ACTV_TARGET void fwdnt_##name(const float *qs, const float *p, const float *x,    \
+                                         float *y, size_t n)                                 \
+    {                                                                                        \
+        V q[ACTI_Q_MAX];                                                                     \
+        for (int j = 0; j < ACTI_Q_MAX; j++)                                                 \
+            q[j] = VSET1(qs[j]);                                                             \
+        V big = VSET1(qs[ACTI_Q_BIG]);                                                       \
+        size_t i = ((64 - (uintptr_t)y % 64) % 64) / sizeof(float);                          \
+        if (n < 2 * VW || (uintptr_t)y % sizeof(float)) {                                   \
+            fwd_##name(qs, p, x, y, n);                                                      \
+            return;                                                                          \
+        }                                                                                    \
+        for (size_t h = 0; h < i; h += VW) {                                                 \
+            size_t m = i - h < VW ? i - h : VW;                                              \
+            V xv = VLOAD(x + h);                                                             \
+            if (VUNSAFE(xv, big)) {                                                          \
+                for (size_t j = h; j < h + m; j++)                                           \
+                    y[j] = act_##name##_f(x[j], p);                                          \
+                continue;                                                                    \
+            }                                                                                \
+            VSTORE_HEAD(y + h, vf_##name(xv, q), m);                                         \
+        }                                                                                    \
+        for (; i + VW <= n; i += VW) {                                                       \
+            V xv = VLOAD(x + i);                                                             \
+            if (VUNSAFE(xv, big)) {                                                          \
+                for (size_t j = i; j < i + VW; j++)                                          \
+                    y[j] = act_##name##_f(x[j], p);                                          \
+                continue;                                                                    \
+            }                                                                                \
+            VSTREAM(y + i, vf_##name(xv, q));                                                \
+        }                                                                                    \
+        for (; i < n; i++)                                                                   \
+            y[i] = act_##name##_f(x[i], p);                                                  \
+        _mm_sfence();                                                                        \
+    }                                                                                        \
     static ACTV_TARGET void bwd_##name(const float *qs, const float *p, const float *x,      \
                                        const float *dy, float *dx, size_t n, int assign,     \
                                        double *acc)                                          \
@@ -681,7 +718,7 @@ ACT_ACT_LIST(X)
 
 const acti_kern ACTV_CAT(acti_kern_, ACTV_ISA)[ACT_ACT_COUNT] = {
 #define X(ID, name, np, flags, learn, n0, d0, n1, d1, n2, d2, nk, k0, k1, formula)            \
-    [ACT_ACT_##ID] = { fwd_##name, bwd_##name, fwdr_##name, bwdr_##name },
+    [ACT_ACT_##ID] = { fwd_##name, bwd_##name, fwdr_##name, bwdr_##name, fwdnt_##name },
     ACT_ACT_LIST(X)
 #undef X
 };
