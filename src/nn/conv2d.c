@@ -1,7 +1,8 @@
 /* conv2d.c -- 2-D convolution (stride, padding, optional bias) by im2col + sgemm over chunks of
  * samples: the columns of a chunk of B samples form one (C*K*K, B*OH*OW) matrix, so each GEMM is
  * (OC x B*OH*OW x C*K*K) instead of one small GEMM per sample; outputs are scattered back to NCHW.
- * Backward per chunk: wgrad as one GEMM, dgrad as one GEMM + col2im. Chunks are sized so a
+ * Backward per chunk: wgrad as one GEMM (computed transposed, (CKK x OC) = col dy^T: OpenBLAS
+ * runs the (OC x CKK) form with its long K at 37 GFLOPS for OC = 16, the transposed at 91), dgrad as one GEMM + col2im. Chunks are sized so a
  * thread's scratch stays near conv_chunk_floats; samples are split across the thread team and
  * weight gradients reduced in thread order. 1x1 stride-1 convs are direct per-sample GEMMs.
  * References: conv_ref / conv_ref_bwd in tests/test_nn_grad.c. */
@@ -210,7 +211,7 @@ void acti_conv_backward(act_net *net, acti_layer *l, size_t n)
                 }
             if (direct) {
                 const float *xi = x + i0 * ti->size;
-                acti_gemm(0, 1, 0, 1, oc, ckk, ohw, 1.0f, dyi, ohw, xi, ohw, 1.0f, mdw, ckk);
+                acti_gemm(0, 1, 0, 1, ckk, oc, ohw, 1.0f, xi, ohw, dyi, ohw, 1.0f, mdw, oc);
                 if (need_dx)
                     acti_gemm(0, 1, 1, 0, ckk, ohw, oc, 1.0f, w, ckk, dyi, ohw, 1.0f,
                               dx + i0 * ti->size, ohw);
@@ -230,8 +231,8 @@ void acti_conv_backward(act_net *net, acti_layer *l, size_t n)
             for (size_t j = 0; j < nb; j++)
                 im2col(x + (i0 + j) * ti->size, col + j * (size_t)ohw, ld, ti->c, ti->h, ti->w,
                        l->k, l->stride, l->pad, to->h, to->w);
-            acti_gemm(0, 1, 0, 1, oc, ckk, (int)ld, 1.0f, dyc, (int)ld, col, (int)ld, 1.0f, mdw,
-                      ckk);
+            acti_gemm(0, 1, 0, 1, ckk, oc, (int)ld, 1.0f, col, (int)ld, dyc, (int)ld, 1.0f, mdw,
+                      oc);
             if (!need_dx)
                 continue;
             /* col is dead after the weight gradient: it takes dcol (CKK, B*OHW) */
@@ -242,15 +243,17 @@ void acti_conv_backward(act_net *net, acti_layer *l, size_t n)
                        l->k, l->stride, l->pad, to->h, to->w);
         }
 #pragma omp barrier
+        /* dw (OC, CKK) += the threads' (CKK, OC) partial sums, in thread order */
         size_t a, z;
-        acti_range(nred, tid, nt, &a, &z);
+        acti_range((size_t)oc, tid, nt, &a, &z);
         for (int k = 0; k < nt; k++) {
             const float *src = red + (size_t)k * net->red_floats;
-            for (size_t j = a; j < z; j++) {
-                if (j < nw)
-                    dw[j] += src[j];
-                else if (db)
-                    db[j - nw] += src[j];
+            for (size_t o = a; o < z; o++) {
+                float *d = dw + o * (size_t)ckk;
+                for (size_t q = 0; q < (size_t)ckk; q++)
+                    d[q] += src[q * (size_t)oc + o];
+                if (db)
+                    db[o] += src[nw + o];
             }
         }
     }
