@@ -6,7 +6,15 @@
  *   names: comma-separated list of activations to time (default all)
  *   build/quick_bench nt [log2 n] [names]    forward with plain against non-temporal stores
  *   (the block kernels' fwd and fwdnt side by side, interleaved rounds, 1 thread), beside an
- *   AVX-512 copy with plain and with streaming stores measured in the same run */
+ *   AVX-512 copy with plain and with streaming stores measured in the same run
+ *   build/quick_bench_ab [log2 n] [names]   A/B: the block kernels of the working tree against
+ *   those of a base commit, fwd and bwd (assign, no dp), both ISAs, 9 interleaved rounds, 1 thread.
+ *   Build (base = HEAD here; the base copy's symbols get an _old suffix):
+ *     mkdir -p build/ab/act && git show HEAD:src/act/act_simd.h > build/ab/act/act_simd.h
+ *     for i in avx2 avx512; do cc -O2 -Ibuild/ab -Iinclude -Isrc -c src/act/act_$i.c \
+ *        -Dacti_kern_$i=acti_kern_${i}_old -Dacti_vm_$i=acti_vm_${i}_old -o build/ab/$i.o; done
+ *     cc -O2 -march=native -DQB_AB -Iinclude -Isrc dev/quick_bench.c build/ab/*.o \
+ *        build/libactlab.a -fopenmp -lm -o build/quick_bench_ab */
 #include <immintrin.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +23,7 @@
 
 #include "actlab/act.h"
 #include "act/act_kern.h"
+#include "act/act_prep.h"
 
 static double now(void)
 {
@@ -113,8 +122,84 @@ static int nt_main(int argc, char **argv)
     return 0;
 }
 
+#ifdef QB_AB
+extern const acti_kern acti_kern_avx2_old[ACT_ACT_COUNT];
+extern const acti_kern acti_kern_avx512_old[ACT_ACT_COUNT];
+
+typedef float qb_prep_fn(const float *p, float *q);
+static qb_prep_fn *const qb_prep[ACT_ACT_COUNT] = {
+#define X(ID, name, np, flags, learn, n0, d0, n1, d1, n2, d2, nk, k0, k1, formula)            \
+    [ACT_ACT_##ID] = acti_prep_##name,
+    ACT_ACT_LIST(X)
+#undef X
+};
+
+/* min ns/elem of [old fwd, new fwd, old bwd, new bwd] over 9 interleaved rounds */
+static void ab_time(const acti_kern *ko, const acti_kern *kn, const float *q, const float *p,
+                    const float *x, const float *dy, float *y, size_t n, double best[4])
+{
+    for (int k = 0; k < 4; k++)
+        best[k] = 1e9;
+    for (int r = 0; r < 9; r++)
+        for (int k = 0; k < 4; k++) {
+            const acti_kern *kk = k & 1 ? kn : ko;
+            int reps = 0;
+            double t0 = now(), t;
+            do {
+                if (k < 2)
+                    kk->fwd(q, p, x, y, n);
+                else
+                    kk->bwd(q, p, x, dy, y, n, 1, NULL);
+                reps++;
+                t = now() - t0;
+            } while (t < 0.01);
+            double ns = t / reps / (double)n * 1e9;
+            if (ns < best[k])
+                best[k] = ns;
+        }
+}
+
+static int ab_main(int argc, char **argv)
+{
+    size_t n = (size_t)1 << (argc > 1 ? atoi(argv[1]) : 20);
+    const char *names = argc > 2 ? argv[2] : NULL;
+    float *x = malloc(n * 4), *y = malloc(n * 4), *dy = malloc(n * 4);
+    for (size_t i = 0; i < n; i++) {
+        x[i] = -4.0f + 8.0f * (float)rand() / (float)RAND_MAX;
+        dy[i] = -1.0f + 2.0f * (float)rand() / (float)RAND_MAX;
+    }
+    printf("ns/elem, n = 2^%d, 1 thread, min of 9 interleaved rounds: old -> new (new/old)\n",
+           argc > 1 ? atoi(argv[1]) : 20);
+    for (int isa = ACT_ISA_AVX2; isa <= ACT_ISA_AVX512; isa++) {
+        if (!act_isa_supported((act_isa)isa))
+            continue;
+        int w = isa == ACT_ISA_AVX512;
+        for (int id = 0; id < ACT_ACT_COUNT; id++) {
+            const act_act_desc *d = act_act_info((act_act_id)id);
+            if (!selected(names, d->name))
+                continue;
+            float q[ACTI_Q_MAX] = { 0 };
+            q[ACTI_Q_BIG] = qb_prep[id](d->defaults, q);
+            double b[4];
+            ab_time(&(w ? acti_kern_avx512_old : acti_kern_avx2_old)[id],
+                    &(w ? acti_kern_avx512 : acti_kern_avx2)[id], q, d->defaults, x, dy, y, n, b);
+            printf("%-7s %-12s fwd %.3f -> %.3f (%.2f)  bwd %.3f -> %.3f (%.2f)\n",
+                   act_isa_name((act_isa)isa), d->name, b[0], b[1], b[1] / b[0], b[2], b[3],
+                   b[3] / b[2]);
+        }
+    }
+    free(x);
+    free(y);
+    free(dy);
+    return 0;
+}
+#endif
+
 int main(int argc, char **argv)
 {
+#ifdef QB_AB
+    return ab_main(argc, argv);
+#endif
     if (argc > 1 && strcmp(argv[1], "nt") == 0)
         return nt_main(argc, argv);
     size_t n = (size_t)1 << (argc > 1 ? atoi(argv[1]) : 20);

@@ -63,6 +63,7 @@ static inline ACTV_TARGET __m256 avx2_frexp(__m256 x, __m256 *e)
 #define VLE(a, b) _mm256_cmp_ps((a), (b), _CMP_LE_OQ)
 #define VAND_M   _mm256_and_ps
 #define VSEL(m, a, b) _mm256_blendv_ps((b), (a), (m))
+#define VANY(m)  (_mm256_movemask_ps(m) != 0)
 #define VUNSAFE(x, big) (_mm256_movemask_ps(_mm256_cmp_ps(VABS(x), (big), _CMP_NLE_UQ)) != 0)
 #define VUNSAFE_RANGE(x, lo, hi) \
     (_mm256_movemask_ps(_mm256_or_ps(_mm256_cmp_ps((x), (lo), _CMP_NGE_UQ), \

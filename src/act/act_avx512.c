@@ -37,6 +37,7 @@
 #define VLE(a, b) _mm512_cmp_ps_mask((a), (b), _CMP_LE_OQ)
 #define VAND_M(a, b) ((VM)((a) & (b)))
 #define VSEL(m, a, b) _mm512_mask_blend_ps((m), (b), (a))
+#define VANY(m)  ((m) != 0)
 #define VUNSAFE(x, big) (_mm512_cmp_ps_mask(_mm512_abs_ps(x), (big), _CMP_NLE_UQ) != 0)
 #define VUNSAFE_RANGE(x, lo, hi) \
     ((_mm512_cmp_ps_mask((x), (lo), _CMP_NGE_UQ) | _mm512_cmp_ps_mask((x), (hi), _CMP_NLE_UQ)) != 0)
