@@ -768,11 +768,13 @@ void test_expr_fused_vs_unfused(void)
         "beta*x + (1 - beta)*sigmoid(x)", "x*sigmoid(beta*x) + x*sigmoid(beta*x)*2",
         "exp(-beta*(x - sin(x))^2)*tanh(x) + x^1", "(x + x*beta) - x*tanh(beta*x)",
         "sigmoid(2)*x", "x*tanh(beta)", "x^0*sigmoid(x) + sigmoid(x)*x",
+        "max(sigmoid(x), x)", "min(x, tanh(beta*x))", "min(tanh(x), beta*x)",
+        "max(beta, sigmoid(x))", "max(x, sigmoid(x))*x - min(sigmoid(beta*x), 0.5)",
     };
     int fused = 0;
     for (size_t i = 0; i < sizeof pats / sizeof pats[0]; i++)
         fused += check_fused_pair(pats[i], 77 + i);
-    CHECKF(fused >= 14, "only %d of the patterns fused", fused);
+    CHECKF(fused >= 19, "only %d of the patterns fused", fused);
     uint64_t r = 99;
     char buf[8192];
     int nf = 0;

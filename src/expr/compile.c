@@ -22,13 +22,14 @@ static int is_gate(const acti_instr *in)
 }
 
 /* Operand slots of in in the order backward writes their gradients: operand index and its
- * ACTI_G_FIRST_* bit. MULF with c3 == a writes a's gradient once (one combined loop). */
+ * ACTI_G_FIRST_* bit. MULF with c3 == a and MAXF/MINF with b == a write a's gradient once (one
+ * combined loop). */
 static int grad_slots(const acti_instr *in, int32_t op[3], int32_t bit[3])
 {
     int n = 0;
     if (in->a >= 0)
         op[n] = in->a, bit[n++] = ACTI_G_FIRST_A;
-    if (in->b >= 0)
+    if (in->b >= 0 && !((in->op == ACTI_OP_MAXF || in->op == ACTI_OP_MINF) && in->b == in->a))
         op[n] = in->b, bit[n++] = ACTI_G_FIRST_B;
     if (in->c3 >= 0 && !(in->op == ACTI_OP_MULF && in->c3 == in->a))
         op[n] = in->c3, bit[n++] = ACTI_G_FIRST_C;
@@ -49,10 +50,67 @@ static int passes_through(const acti_instr *in, int32_t bit)
     case ACTI_OP_SINH: case ACTI_OP_COSH: case ACTI_OP_TANH: case ACTI_OP_ASINH:
     case ACTI_OP_ATAN: case ACTI_OP_SINC: case ACTI_OP_SIGMOID: case ACTI_OP_SOFTPLUS:
     case ACTI_OP_ERF: case ACTI_OP_MAX: case ACTI_OP_MIN: case ACTI_OP_ACT: case ACTI_OP_MULF:
-    case ACTI_OP_COUNT:
+    case ACTI_OP_MAXF: case ACTI_OP_MINF: case ACTI_OP_COUNT:
         break;
     }
     return 0;
+}
+
+#define R_OWN 0x1
+#define R_A   0x2
+#define R_B   0x4
+#define R_C   0x8
+
+/* The forward values the backward of in reads (R_*): its own and its operands'. The gated ops
+ * read their gate from aux, computed by their forward or, when they are not live, recomputed
+ * by their backward from b and c3. */
+static int bwd_reads(const acti_instr *in)
+{
+    switch ((acti_iop)in->op) {
+    case ACTI_OP_INPUT: case ACTI_OP_CONST: case ACTI_OP_EPS: case ACTI_OP_PARAM:
+    case ACTI_OP_HOLE: case ACTI_OP_NEG: case ACTI_OP_ADD: case ACTI_OP_SUB: case ACTI_OP_COUNT:
+        return 0;
+    case ACTI_OP_MUL: case ACTI_OP_MAX: case ACTI_OP_MIN: case ACTI_OP_FMA:
+    case ACTI_OP_MAXF: case ACTI_OP_MINF:
+        return R_A | R_B;
+    case ACTI_OP_DIV:
+        return R_OWN | R_B;
+    case ACTI_OP_POWI:
+        return in->k == 0 || in->k == 1 ? 0 : R_A;
+    case ACTI_OP_SQRT: case ACTI_OP_EXP: case ACTI_OP_TANH: case ACTI_OP_SIGMOID:
+        return R_OWN;
+    case ACTI_OP_ABS: case ACTI_OP_LOG: case ACTI_OP_SIN: case ACTI_OP_COS: case ACTI_OP_SINH:
+    case ACTI_OP_COSH: case ACTI_OP_ASINH: case ACTI_OP_ATAN: case ACTI_OP_SINC:
+    case ACTI_OP_SOFTPLUS: case ACTI_OP_ERF: case ACTI_OP_ACT:
+        return R_A;
+    case ACTI_OP_MULF:
+        return R_A | R_B | R_C;
+    }
+    return R_OWN | R_A | R_B | R_C;
+}
+
+/* live (acti_instr): walking down, an instruction whose backward runs marks what it reads, and
+ * a live computed instruction marks its operands (its forward needs them). */
+static void mark_live(act_expr_prog *p)
+{
+    for (int i = 0; i < p->n; i++)
+        p->ins[i].live = 0;
+    for (int i = p->n - 1; i >= 0; i--) {
+        acti_instr *in = &p->ins[i];
+        int r = in->need_grad ? bwd_reads(in) : 0;
+        if (r & R_OWN)
+            in->live = 1;
+        int leaf = in->op == ACTI_OP_INPUT || in->op == ACTI_OP_CONST || in->op == ACTI_OP_EPS ||
+                   in->op == ACTI_OP_PARAM || in->op == ACTI_OP_HOLE;
+        if (in->live && !leaf)
+            r |= R_A | R_B | R_C;
+        if ((r & R_A) && in->a >= 0)
+            p->ins[in->a].live = 1;
+        if ((r & R_B) && in->b >= 0)
+            p->ins[in->b].live = 1;
+        if ((r & R_C) && in->c3 >= 0)
+            p->ins[in->c3].live = 1;
+    }
 }
 
 /* need_grad, input, and gflags: for each operand gradient buffer, the first writer in backward
@@ -93,6 +151,7 @@ static int finish(act_expr_prog *p)
         }
     }
     free(writes);
+    mark_live(p);
     return ACT_OK;
 }
 
@@ -140,6 +199,24 @@ static int fuse(act_expr_prog *p)
                 in->a = other;
                 in->b = zb;
                 in->c3 = zc;
+                in->aux = p->n_aux++;
+                continue;
+            }
+        }
+        if (in->op == ACTI_OP_MAX || in->op == ACTI_OP_MIN) {
+            int f = -1, other = -1, order = 0;
+            if (is_gate(&ins[in->b]) && uses[in->b] == 1)
+                f = in->b, other = in->a;
+            else if (is_gate(&ins[in->a]) && uses[in->a] == 1)
+                f = in->a, other = in->b, order = 1;
+            if (f >= 0) {                       /* max(other, F(z)) or max(F(z), other) */
+                map[f] = -1;
+                in->op = in->op == ACTI_OP_MAX ? ACTI_OP_MAXF : ACTI_OP_MINF;
+                in->k = ins[f].op;
+                in->a = other;
+                in->b = ins[f].a;
+                in->c3 = -1;
+                in->order = order;
                 in->aux = p->n_aux++;
                 continue;
             }
@@ -308,7 +385,8 @@ int act_expr_fn(const act_expr_prog *prog, act_fn *out)
     out->learnable = (1u << prog->n_params) - 1u;
     for (int i = 0; i < prog->n; i++) {
         acti_iop op = (acti_iop)prog->ins[i].op;
-        if (op == ACTI_OP_ABS || op == ACTI_OP_MAX || op == ACTI_OP_MIN)
+        if (op == ACTI_OP_ABS || op == ACTI_OP_MAX || op == ACTI_OP_MIN || op == ACTI_OP_MAXF ||
+            op == ACTI_OP_MINF)
             out->flags |= ACT_ACT_KINK;
         if (op == ACTI_OP_ACT)
             out->flags |= act_act_info((act_act_id)prog->ins[i].k)->flags & ACT_ACT_KINK;

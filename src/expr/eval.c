@@ -50,7 +50,7 @@
 #undef ACT_BWD
 
 typedef void fwd_block_fn(const act_expr_prog *pr, float *const *v, float *const *aux,
-                          const float *x, float *t1, float *t2, size_t m, int n_eval);
+                          const float *x, float *t1, float *t2, size_t m, int only_live);
 typedef void bwd_block_fn(const act_expr_prog *pr, float *const *v, float *const *aux,
                           float *const *g, const float *x, const float *dy, float *t1, float *t2,
                           size_t m, int dx_acc);
@@ -210,13 +210,6 @@ static void reduce_channel(float *dpk, const float *g, act_shape s, size_t start
     }
 }
 
-/* 1 if the backward of op reads its own forward value y (MULF recomputes its gate instead) */
-static int needs_own_value(acti_iop op)
-{
-    return op == ACTI_OP_DIV || op == ACTI_OP_SQRT || op == ACTI_OP_EXP ||
-           op == ACTI_OP_TANH || op == ACTI_OP_SIGMOID || is_leaf(op);
-}
-
 static int check_args(const act_expr_prog *pr, const float **p, unsigned *flags, const float *x,
                       const float *y, act_shape s, size_t *n)
 {
@@ -284,10 +277,10 @@ int act_expr_forward(const act_expr_prog *pr, const float *p, unsigned flags, co
                     fill_channel(v[i], p + (size_t)pr->ins[i].k * s.channels, s, start, m);
         if (direct) {
             v[root] = y + start;                    /* the last op writes the output */
-            fwd(pr, v, aux, x + start, t1, t2, m, pr->n);
+            fwd(pr, v, aux, x + start, t1, t2, m, 0);
             continue;
         }
-        fwd(pr, v, aux, x + start, t1, t2, m, pr->n);
+        fwd(pr, v, aux, x + start, t1, t2, m, 0);
         const float *r = root == pr->input ? x + start : v[root];
         if (r != y + start)
             memmove(y + start, r, m * sizeof *y);
@@ -327,7 +320,6 @@ int act_expr_backward(const act_expr_prog *pr, const float *p, unsigned flags, c
     bwd_block_fn *bwd = K.bwd;
     double acc[ACT_EXPR_MAX_PARAMS] = { 0 };
     const int root = pr->n - 1, in = pr->input;
-    int n_eval = needs_own_value((acti_iop)pr->ins[root].op) ? pr->n : root;
     for (size_t start = 0; start < n; start += B) {
         size_t m = n - start < B ? n - start : B;
         float *d = dx + start;
@@ -335,7 +327,7 @@ int act_expr_backward(const act_expr_prog *pr, const float *p, unsigned flags, c
             for (int i = 0; i < pr->n; i++)
                 if (pr->ins[i].op == ACT_EXPR_PARAM)
                     fill_channel(v[i], p + (size_t)pr->ins[i].k * s.channels, s, start, m);
-        fwd(pr, v, aux, x + start, t1, t2, m, n_eval);
+        fwd(pr, v, aux, x + start, t1, t2, m, 1);       /* only what backward reads */
         if (root == in) {                           /* f(x) = x */
             for (size_t j = 0; j < m; j++)
                 d[j] = assign ? dy[start + j] : d[j] + dy[start + j];
@@ -412,7 +404,7 @@ int act_expr_forward_d(const act_expr_prog *pr, const double *p, const double *x
     const int root = pr->n - 1;
     for (size_t start = 0; start < n; start += B) {
         size_t m = n - start < B ? n - start : B;
-        forward_block_d(pr, v, aux, x + start, t1, t2, m, pr->n);
+        forward_block_d(pr, v, aux, x + start, t1, t2, m, 0);
         const double *r = root == pr->input ? x + start : v[root];
         if (r != y + start)
             memmove(y + start, r, m * sizeof *y);
@@ -447,7 +439,7 @@ int act_expr_backward_d(const act_expr_prog *pr, const double *p, const double *
     const int root = pr->n - 1;
     for (size_t start = 0; start < n; start += B) {
         size_t m = n - start < B ? n - start : B;
-        forward_block_d(pr, v, aux, x + start, t1, t2, m, pr->n);
+        forward_block_d(pr, v, aux, x + start, t1, t2, m, 1);
         if (g[root] && is_leaf((acti_iop)pr->ins[root].op))
             copy_d(g[root], dy + start, m);         /* a leaf root is read from g[root] */
         backward_block_d(pr, v, aux, g, x + start, dy + start, t1, t2, m, 0);

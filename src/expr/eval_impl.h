@@ -42,7 +42,7 @@ TARGET static void FN(powi)(const T *a, T *y, T *t, int k, size_t m)
             y[j] = ONE / y[j];
 }
 
-/* aux = F(b * c3) (or F(b)) of a MULF instruction */
+/* aux = F(b * c3) (or F(b)) of a gated instruction (MULF, MAXF, MINF) */
 TARGET static void FN(gate)(const act_expr_prog *pr, const acti_instr *in, T *const *v,
                             T *const *aux, const T *x, size_t m)
 {
@@ -59,14 +59,33 @@ TARGET static void FN(gate)(const act_expr_prog *pr, const acti_instr *in, T *co
         VEC(tanh, z, s, m);
 }
 
-/* Values of instructions 0..n_eval-1 on one block of m elements. CONST, EPS and PARAM buffers
- * are filled by the caller, aux buffers hold the gates of MULF. v[i] may alias x exactly (every op reads a[j], b[j] before it
- * writes y[j], or works through t1, t2). */
+/* BODY(SEL) with SEL the condition, per element j, that operand a wins over the gate s[j] in
+ * the max or min of in (MAXF, MINF), in its argument order: NaN-propagating, ties to the first
+ * argument. One copy of the loop per case, so each vectorises with its own comparison. */
+#define MAXF_CASES(in, BODY)                                                     \
+    do {                                                                         \
+        int case_ = 2 * ((in)->op == ACTI_OP_MINF) + ((in)->order != 0);         \
+        if (case_ == 0)                                                          \
+            BODY(a[j] >= s[j] || a[j] != a[j]);                                  \
+        else if (case_ == 1)                                                     \
+            BODY(!(s[j] >= a[j] || s[j] != s[j]));                               \
+        else if (case_ == 2)                                                     \
+            BODY(a[j] <= s[j] || a[j] != a[j]);                                  \
+        else                                                                     \
+            BODY(!(s[j] <= a[j] || s[j] != s[j]));                               \
+    } while (0)
+
+/* Values of the instructions on one block of m elements: all of them, or with only_live (the
+ * backward pass) only those backward reads (acti_instr.live). CONST, EPS and PARAM buffers are
+ * filled by the caller, aux buffers hold the gates of MULF, MAXF, MINF. v[i] may alias x
+ * exactly (every op reads a[j], b[j] before it writes y[j], or works through t1, t2). */
 TARGET static void FN(forward_block)(const act_expr_prog *pr, T *const *v, T *const *aux,
-                                     const T *x, T *t1, T *t2, size_t m, int n_eval)
+                                     const T *x, T *t1, T *t2, size_t m, int only_live)
 {
-    for (int i = 0; i < n_eval; i++) {
+    for (int i = 0; i < pr->n; i++) {
         const acti_instr *in = &pr->ins[i];
+        if (only_live && !in->live)
+            continue;
         T *y = v[i];
         const T *a = in->a >= 0 ? VAL(in->a) : NULL;
         const T *b = in->b >= 0 ? VAL(in->b) : NULL;
@@ -123,6 +142,14 @@ TARGET static void FN(forward_block)(const act_expr_prog *pr, T *const *v, T *co
             FN(gate)(pr, in, v, aux, x, m);
             LOOP y[j] = a[j] * aux[in->aux][j];
             break;
+        case ACTI_OP_MAXF: case ACTI_OP_MINF: {
+            const T *s = aux[in->aux];
+            FN(gate)(pr, in, v, aux, x, m);
+#define MAXF_FWD(SEL) LOOP y[j] = (SEL) ? a[j] : s[j]
+            MAXF_CASES(in, MAXF_FWD);
+#undef MAXF_FWD
+            break;
+        }
         case ACTI_OP_FMA: {
             const T *c = VAL(in->c3);
             LOOP y[j] = a[j] * b[j] + c[j];
@@ -150,6 +177,25 @@ TARGET static inline T FN(pick)(int sel, T g)
             LOOP (gp)[j] = (expr);            \
         else                                  \
             LOOP (gp)[j] += (expr);           \
+    } while (0)
+
+/* the gradients of operands a and b (ea into ga, eb into gb, either may be NULL): one loop when
+ * both are written into different buffers, else one loop each (same buffer: a's first) */
+#define GRAD_AB(ea, eb)                                                          \
+    do {                                                                         \
+        if (ga && gb && ga != gb) {                                              \
+            if (fa && fb)                                                        \
+                LOOP { ga[j] = (ea); gb[j] = (eb); }                             \
+            else if (fa)                                                         \
+                LOOP { ga[j] = (ea); gb[j] += (eb); }                            \
+            else if (fb)                                                         \
+                LOOP { ga[j] += (ea); gb[j] = (eb); }                            \
+            else                                                                 \
+                LOOP { ga[j] += (ea); gb[j] += (eb); }                           \
+        } else {                                                                 \
+            if (ga) GRAD(ga, fa, (ea));                                          \
+            if (gb) GRAD(gb, fb, (eb));                                          \
+        }                                                                        \
     } while (0)
 
 TARGET static void FN(backward_block)(const act_expr_prog *pr, T *const *v, T *const *aux,
@@ -195,20 +241,16 @@ TARGET static void FN(backward_block)(const act_expr_prog *pr, T *const *v, T *c
             GRAD(ga, fa, -gi[j]);
             break;
         case ACTI_OP_ADD:
-            if (ga) GRAD(ga, fa, gi[j]);
-            if (gb) GRAD(gb, fb, gi[j]);
+            GRAD_AB(gi[j], gi[j]);
             break;
         case ACTI_OP_SUB:
-            if (ga) GRAD(ga, fa, gi[j]);
-            if (gb) GRAD(gb, fb, -gi[j]);
+            GRAD_AB(gi[j], -gi[j]);
             break;
         case ACTI_OP_MUL:
-            if (ga) GRAD(ga, fa, gi[j] * b[j]);
-            if (gb) GRAD(gb, fb, gi[j] * a[j]);
+            GRAD_AB(gi[j] * b[j], gi[j] * a[j]);
             break;
         case ACTI_OP_DIV:
-            if (ga) GRAD(ga, fa, gi[j] / b[j]);
-            if (gb) GRAD(gb, fb, -(gi[j] * y[j] / b[j]));
+            GRAD_AB(gi[j] / b[j], -(gi[j] * y[j] / b[j]));
             break;
         case ACTI_OP_POWI: {
             int k = in->k;
@@ -288,37 +330,87 @@ TARGET static void FN(backward_block)(const act_expr_prog *pr, T *const *v, T *c
             GRAD(ga, fa, gi[j] * (T)1.12837916709551257390f * t1[j]);   /* 2/sqrt(pi) */
             break;
         case ACTI_OP_MAX:       /* gi passed as a value: a conditional load vectorises badly */
-            if (ga) GRAD(ga, fa, FN(pick)(a[j] >= b[j] || a[j] != a[j], gi[j]));
-            if (gb) GRAD(gb, fb, FN(pick)(!(a[j] >= b[j] || a[j] != a[j]), gi[j]));
+            GRAD_AB(FN(pick)(a[j] >= b[j] || a[j] != a[j], gi[j]),
+                    FN(pick)(!(a[j] >= b[j] || a[j] != a[j]), gi[j]));
             break;
         case ACTI_OP_MIN:
-            if (ga) GRAD(ga, fa, FN(pick)(a[j] <= b[j] || a[j] != a[j], gi[j]));
-            if (gb) GRAD(gb, fb, FN(pick)(!(a[j] <= b[j] || a[j] != a[j]), gi[j]));
+            GRAD_AB(FN(pick)(a[j] <= b[j] || a[j] != a[j], gi[j]),
+                    FN(pick)(!(a[j] <= b[j] || a[j] != a[j]), gi[j]));
             break;
         case ACTI_OP_ACT:
             ACT_BWD(in, a, gi, ga, m, fa);
             break;
         case ACTI_OP_MULF: {
-            /* y = a F(z), z = b c; F' = (1 - F)(F + w): sigmoid w = 0, tanh w = 1 */
+            /* y = a F(z), z = b c */
             const T *s = aux[in->aux];
-            const T w = in->k == ACT_EXPR_SIGMOID ? 0 : ONE;
-            if (i == pr->n - 1)                         /* the drivers skip the root */
+            if (!in->live)                              /* forward skipped it */
                 FN(gate)(pr, in, v, aux, x, m);
-            if (ga && c == a)                           /* a F(b a), e.g. swish */
-                GRAD(ga, fa, gi[j] * s[j] + gi[j] * a[j] * ((ONE - s[j]) * (s[j] + w)) * b[j]);
-            else if (ga)
-                GRAD(ga, fa, gi[j] * s[j]);
-            if (gb && c)
-                GRAD(gb, fb, gi[j] * a[j] * ((ONE - s[j]) * (s[j] + w)) * c[j]);
-            else if (gb)
-                GRAD(gb, fb, gi[j] * a[j] * ((ONE - s[j]) * (s[j] + w)));
-            if (gc && c != a)
-                GRAD(gc, fc, gi[j] * a[j] * ((ONE - s[j]) * (s[j] + w)) * b[j]);
+            /* DF: F'(z) = (1 - F) F for sigmoid, (1 - F)(1 + F) for tanh; one copy each */
+#define MULF_BWD(DF)                                                                     \
+    do {                                                                                 \
+        if (c == a && ga && gb && ga != gb) {   /* a F(b a), e.g. swish: one loop */      \
+            if (fa && fb)                                                                \
+                LOOP { T d_ = gi[j] * a[j] * (DF); ga[j] = gi[j] * s[j] + d_ * b[j];      \
+                       gb[j] = d_ * c[j]; }                                              \
+            else if (fa)                                                                 \
+                LOOP { T d_ = gi[j] * a[j] * (DF); ga[j] = gi[j] * s[j] + d_ * b[j];      \
+                       gb[j] += d_ * c[j]; }                                             \
+            else if (fb)                                                                 \
+                LOOP { T d_ = gi[j] * a[j] * (DF); ga[j] += gi[j] * s[j] + d_ * b[j];     \
+                       gb[j] = d_ * c[j]; }                                              \
+            else                                                                         \
+                LOOP { T d_ = gi[j] * a[j] * (DF); ga[j] += gi[j] * s[j] + d_ * b[j];     \
+                       gb[j] += d_ * c[j]; }                                             \
+        } else if (c == a) {                                                             \
+            GRAD_AB(gi[j] * s[j] + gi[j] * a[j] * (DF) * b[j], gi[j] * a[j] * (DF) * c[j]); \
+        } else if (c) {                                                                  \
+            GRAD_AB(gi[j] * s[j], gi[j] * a[j] * (DF) * c[j]);                           \
+        } else {                                                                         \
+            GRAD_AB(gi[j] * s[j], gi[j] * a[j] * (DF));                                  \
+        }                                                                                \
+        if (gc && c != a)                                                                \
+            GRAD(gc, fc, gi[j] * a[j] * (DF) * b[j]);                                    \
+    } while (0)
+            if (in->k == ACT_EXPR_SIGMOID)
+                MULF_BWD((ONE - s[j]) * s[j]);
+            else
+                MULF_BWD((ONE - s[j]) * (ONE + s[j]));
+#undef MULF_BWD
+            break;
+        }
+        case ACTI_OP_MAXF: case ACTI_OP_MINF: {
+            /* the other operand a takes gi where it wins, the gate's operand b gi F'(b) */
+            const T *s = aux[in->aux];
+            if (!in->live)
+                FN(gate)(pr, in, v, aux, x, m);
+            /* F'(b) as in MULF, one copy each for sigmoid and tanh */
+#define DF_SIG ((ONE - s[j]) * s[j])
+#define DF_TANH ((ONE - s[j]) * (ONE + s[j]))
+#define MAXF_ONE_SIG(SEL) GRAD(ga, fa, FN(pick)(SEL, gi[j]) + FN(pick)(!(SEL), gi[j]) * DF_SIG)
+#define MAXF_ONE_TANH(SEL) GRAD(ga, fa, FN(pick)(SEL, gi[j]) + FN(pick)(!(SEL), gi[j]) * DF_TANH)
+#define MAXF_TWO_SIG(SEL) GRAD_AB(FN(pick)(SEL, gi[j]), FN(pick)(!(SEL), gi[j]) * DF_SIG)
+#define MAXF_TWO_TANH(SEL) GRAD_AB(FN(pick)(SEL, gi[j]), FN(pick)(!(SEL), gi[j]) * DF_TANH)
+            if (ga && b == a) {                         /* max(x, sigmoid(x)): one loop */
+                if (in->k == ACT_EXPR_SIGMOID)
+                    MAXF_CASES(in, MAXF_ONE_SIG);
+                else
+                    MAXF_CASES(in, MAXF_ONE_TANH);
+            } else if (b != a) {
+                if (in->k == ACT_EXPR_SIGMOID)
+                    MAXF_CASES(in, MAXF_TWO_SIG);
+                else
+                    MAXF_CASES(in, MAXF_TWO_TANH);
+            }
+#undef DF_SIG
+#undef DF_TANH
+#undef MAXF_ONE_SIG
+#undef MAXF_ONE_TANH
+#undef MAXF_TWO_SIG
+#undef MAXF_TWO_TANH
             break;
         }
         case ACTI_OP_FMA:
-            if (ga) GRAD(ga, fa, gi[j] * b[j]);
-            if (gb) GRAD(gb, fb, gi[j] * a[j]);
+            GRAD_AB(gi[j] * b[j], gi[j] * a[j]);
             if (gc) GRAD(gc, fc, gi[j]);
             break;
         }
@@ -326,6 +418,8 @@ TARGET static void FN(backward_block)(const act_expr_prog *pr, T *const *v, T *c
 }
 
 #undef GRAD
+#undef GRAD_AB
+#undef MAXF_CASES
 
 /* block helpers compiled for the same instruction set (memset/memcpy inline as rep stos/movs,
  * which is slow for 2 KB blocks) */

@@ -58,10 +58,15 @@ double acti_expr_eval1(const acti_enode *nd, double a, double b, double eps);
  *   MULF  y = a * F(z), z = b * c3 (or z = b when c3 < 0); F = sigmoid or tanh (k holds the
  *         tree op); aux keeps F(z) for backward. Covers x*sigmoid(beta*x), sigmoid(x1)*x2,
  *         x*tanh(beta*x), x*sigmoid(x).
+ *   MAXF  y = max(a, F(b)) (order 0) or max(F(b), a) (order 1), NaN-propagating with ties to the
+ *         first argument as MAX; F and aux as MULF. Covers max(x, sigmoid(x)).
+ *   MINF  the same with min.
  *   FMA   y = a * b + c3 (rounded twice, as the tree: no contraction)
  */
 #define ACTI_FUSED_LIST(X) \
     X(MULF, "mulf")        \
+    X(MAXF, "maxf")        \
+    X(MINF, "minf")        \
     X(FMA,  "fma")
 
 /* every instruction op: the tree ops (same values as act_expr_op), then the fused ones */
@@ -93,8 +98,14 @@ typedef struct acti_instr {
     float   c;
     float   p[ACT_ACT_MAX_PARAMS];
     int32_t need_grad;                  /* depends on x or a parameter */
-    int32_t aux;                        /* index of an extra block buffer (MULF), else -1 */
+    int32_t aux;                        /* index of an extra block buffer (MULF, MAXF, MINF: the
+                                         * gate F), else -1 */
+    int32_t order;                      /* MAXF, MINF: 1 if the gate is the first argument */
     int32_t gflags;                     /* ACTI_G_* */
+    int32_t live;                       /* backward reads this forward value (its own backward,
+                                         * or one that computes a value read): backward's
+                                         * forward pass evaluates only these; a gated op that
+                                         * is not live recomputes its gate in backward */
 } acti_instr;
 
 /* Compiles e; fuse = 0 keeps one instruction per tree node (tests compare the two). */
