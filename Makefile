@@ -78,6 +78,7 @@ $(B)/pic/%.o: %.c
 	$(Q)$(CC) $(WARN) -Wdouble-promotion $(CPPFLAGS) -DACTLAB_BUILD -fvisibility=hidden -fPIC $(OMP) $(CFLAGS) -c $< -o $@
 
 $(B)/tools/actlab/%.o: CPPFLAGS += $(PLOT_CFLAGS)
+$(B)/tools/gen_docs.o: CPPFLAGS += -Itools
 
 $(B)/libactlab.a: $(LIB_OBJ)
 	@rm -f $@
@@ -92,7 +93,7 @@ $(B)/actlab: $(CLI_OBJ) $(B)/libactlab.a
 $(B)/tests/run: $(TEST_OBJ) $(B)/libactlab.a
 	$(CC) $(OMP) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(B)/gen_docs: $(B)/tools/gen_docs.o $(B)/libactlab.a
+$(B)/gen_docs: $(B)/tools/gen_docs.o $(B)/tools/actlab/cli.o $(B)/libactlab.a
 	$(CC) $(OMP) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(B)/bench/%: $(B)/bench/%.o $(B)/libactlab.a

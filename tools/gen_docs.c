@@ -5,28 +5,17 @@
 #include <stdlib.h>
 
 #include "actlab/act.h"
+#include "actlab/cli.h"      /* tools/actlab/cli.h: cli_fmt_float */
 
 /* Preset names probed with act_act_preset(); the library cannot enumerate its presets yet, so
  * this list must grow with ACT_PRESET_LIST in src/act/act.c. */
 static const char *const preset_names[] = { "default", "original" };
 
-/* The shortest decimal that reads back as v (0.01f prints as 0.01, not 0.00999999978). */
-static const char *num(float v, char *buf, size_t len)
-{
-    for (int prec = 6; prec < 9; prec++) {
-        snprintf(buf, len, "%.*g", prec, (double)v);
-        if (strtof(buf, NULL) == v)
-            return buf;
-    }
-    snprintf(buf, len, "%.9g", (double)v);
-    return buf;
-}
-
 static void print_values(const act_act_desc *d, const float *p)
 {
     char buf[32];
     for (int k = 0; k < d->n_params; k++)
-        printf("%s%s=%s", k ? ", " : "", d->param_names[k], num(p[k], buf, sizeof buf));
+        printf("%s%s=%s", k ? ", " : "", d->param_names[k], cli_fmt_float(p[k], buf, sizeof buf));
 }
 
 static void print_kinks(const act_act_desc *d, const char *none)
@@ -70,7 +59,7 @@ static void print_section(act_act_id id)
         for (int k = 0; k < d->n_params; k++) {
             int learn = (d->learnable >> k) & 1u;
             char buf[32];
-            printf("| `%s` | %s | %s |\n", d->param_names[k], num(d->defaults[k], buf, sizeof buf),
+            printf("| `%s` | %s | %s |\n", d->param_names[k], cli_fmt_float(d->defaults[k], buf, sizeof buf),
                    !learn ? "no" : (d->flags & ACT_ACT_CHANNEL) ? "yes, per channel" : "yes");
         }
         puts("");

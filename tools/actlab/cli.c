@@ -56,6 +56,34 @@ int cli_parse_long(const char *s, long *out)
     return 0;
 }
 
+const char *cli_fmt_float(float v, char *buf, size_t len)
+{
+    for (int prec = 6; prec < 9; prec++) {
+        snprintf(buf, len, "%.*g", prec, (double)v);
+        if (strtof(buf, NULL) == v)
+            return buf;
+    }
+    snprintf(buf, len, "%.9g", (double)v);
+    return buf;
+}
+
+int cli_parse_expr(const char *cmd, const char *src, act_expr **e)
+{
+    act_diag d;
+    int rc = act_expr_parse(src, e, &d);
+    if (rc == ACT_OK)
+        return 0;
+    char caret[512];
+    act_expr_format_error(src, &d, caret, sizeof caret);
+    if (d.col > 0)
+        cli_error(cmd, "%d:%d: %s", d.line, d.col, d.msg[0] ? d.msg : act_strerror(rc));
+    else
+        cli_error(cmd, "%s", d.msg[0] ? d.msg : act_strerror(rc));
+    if (caret[0] && d.col > 0 && d.col <= ACT_EXPR_MAX_LEN)
+        fprintf(stderr, "%s\n", caret);
+    return -1;
+}
+
 int cli_lookup_act(const char *cmd, const char *name, act_act_id *id)
 {
     if (act_act_lookup(name, id) == ACT_OK)

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include "actlab/act.h"
+#include "actlab/expr.h"
 
 enum {
     CLI_EXIT_OK       = 0,   /* success */
@@ -21,6 +22,14 @@ void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(prin
 int cli_parse_float(const char *s, float *out);
 int cli_parse_double(const char *s, double *out);
 int cli_parse_long(const char *s, long *out);
+
+/* The shortest decimal that reads back as v (0.01f prints as 0.01, not 0.00999999978); writes it
+ * into buf and returns buf. */
+const char *cli_fmt_float(float v, char *buf, size_t len);
+
+/* Parses an expression; on error prints "actlab CMD: LINE:COL: message" and the caret line.
+ * Returns 0, or -1 with *e untouched. */
+int cli_parse_expr(const char *cmd, const char *src, act_expr **e);
 
 /* Looks up a built-in activation; on failure prints the error and the list of valid names. */
 int cli_lookup_act(const char *cmd, const char *name, act_act_id *id);

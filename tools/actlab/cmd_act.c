@@ -31,18 +31,6 @@ static void list_usage(FILE *f)
             "  -h, --help  show this help\n");
 }
 
-/* The shortest decimal that reads back as v (0.01f prints as 0.01, not 0.00999999978). */
-static const char *num(float v, char *buf, size_t len)
-{
-    for (int prec = 6; prec < 9; prec++) {
-        snprintf(buf, len, "%.*g", prec, (double)v);
-        if (strtof(buf, NULL) == v)
-            return buf;
-    }
-    snprintf(buf, len, "%.9g", (double)v);
-    return buf;
-}
-
 /* Writes "a=0.25*, b=1" for d into buf (the parameters column of `actlab list`). */
 static void format_params(const act_act_desc *d, char *buf, size_t len)
 {
@@ -55,7 +43,7 @@ static void format_params(const act_act_desc *d, char *buf, size_t len)
     for (int k = 0; k < d->n_params && used < len; k++) {
         char v[32];
         int w = snprintf(buf + used, len - used, "%s%s=%s%s", k ? ", " : "", d->param_names[k],
-                         num(d->defaults[k], v, sizeof v), (d->learnable & (1u << k)) ? "*" : "");
+                         cli_fmt_float(d->defaults[k], v, sizeof v), (d->learnable & (1u << k)) ? "*" : "");
         if (w < 0)
             break;
         used += (size_t)w;

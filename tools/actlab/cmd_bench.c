@@ -124,22 +124,6 @@ typedef struct bench_expr {
     double         err;            /* max error / tolerance of the validation */
 } bench_expr;
 
-/* Parses src; on error prints the message and a caret line. Returns 0 or -1. */
-static int expr_parse(const char *cmd, const char *src, act_expr **e)
-{
-    act_diag d;
-    int rc = act_expr_parse(src, e, &d);
-    if (rc == ACT_OK)
-        return 0;
-    char caret[512];
-    act_expr_format_error(src, &d, caret, sizeof caret);
-    cli_error(cmd, "--expr '%s': %d:%d: %s", src, d.line, d.col,
-              d.msg[0] ? d.msg : act_strerror(rc));
-    if (caret[0] && d.col > 0)
-        fprintf(stderr, "%s\n", caret);
-    return -1;
-}
-
 /* Canonical text of e into *out (free()), or NULL. */
 static char *expr_canon_text(const act_expr *e)
 {
@@ -168,7 +152,7 @@ static int expr_is_swish(const act_expr *e)
 static int expr_load(const char *cmd, const char *src, bench_expr *be)
 {
     memset(be, 0, sizeof *be);
-    if (expr_parse(cmd, src, &be->e) != 0)
+    if (cli_parse_expr(cmd, src, &be->e) != 0)
         return -1;
     int rc = act_expr_compile(be->e, &be->prog);
     if (rc == ACT_OK)

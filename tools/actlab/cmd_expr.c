@@ -44,24 +44,6 @@ static void expr_usage(FILE *f)
             "-p beta=2 -1 0 1\n");
 }
 
-/* Parses src; on error prints the message with a caret line. Returns 0 or -1. */
-static int parse_or_report(const char *cmd, const char *src, act_expr **e)
-{
-    act_diag d;
-    int rc = act_expr_parse(src, e, &d);
-    if (rc == ACT_OK)
-        return 0;
-    char caret[512];
-    act_expr_format_error(src, &d, caret, sizeof caret);
-    if (d.col > 0)
-        cli_error(cmd, "%d:%d: %s", d.line, d.col, d.msg[0] ? d.msg : act_strerror(rc));
-    else
-        cli_error(cmd, "%s", d.msg[0] ? d.msg : act_strerror(rc));
-    if (caret[0] && d.col <= ACT_EXPR_MAX_LEN)
-        fprintf(stderr, "%s\n", caret);
-    return -1;
-}
-
 /* "beta=V", "beta2=V": the initial value of a parameter */
 static int set_param(const char *cmd, act_expr *e, const char *kv)
 {
@@ -395,7 +377,7 @@ int cmd_expr(int argc, char **argv)
                   "fingerprint, bench)", action);
         goto done;
     }
-    if (parse_or_report(cmd, pos[1], &e) != 0)
+    if (cli_parse_expr(cmd, pos[1], &e) != 0)
         goto done;
     for (int i = 0; i < n_kv; i++)
         if (set_param(cmd, e, kv[i]) != 0)
