@@ -92,13 +92,19 @@ ACTV_FN V vlogpoly(V f)
     return VADD(f, y);
 }
 
-/* log1p(e) for e in [0, 1], without forming 1 + e */
+/* log1p(e) for e in [0, 1], without forming 1 + e: 2 atanh(s), s = e/(2 + e) in [0, 1/3],
+ * atanh(s)/s = g(s^2) a degree-4 minimax fit on [0, 1/9] (relative error 4e-9): one
+ * division and 6 FMA/MUL (the Cephes log polynomial with its range split took 18 ops) */
 ACTV_FN V vlog1p01(V e)
 {
-    VM big = VGT(e, VSET1(0.41421356f));
-    V f = VSEL(big, VMUL(VSUB(e, VSET1(1.0f)), VSET1(0.5f)), e);
-    V l = vlogpoly(f);
-    return VSEL(big, VADD(l, VSET1(0.693147180559945f)), l);
+    V s = VDIV(e, VADD(e, VSET1(2.0f)));
+    V w = VMUL(s, s);
+    V g = VSET1(1.4089167559857155e-1f);
+    g = VFMA(g, w, VSET1(1.3980301352899216e-1f));
+    g = VFMA(g, w, VSET1(2.0012455142819752e-1f));
+    g = VFMA(g, w, VSET1(3.3333157340949915e-1f));
+    g = VFMA(g, w, VSET1(1.0f));
+    return VMUL(VADD(s, s), g);
 }
 
 /* sigmoid(z) and 1 - sigmoid(z), both accurate in the tails */
