@@ -59,19 +59,31 @@ ACTV_FN V vrcp(V a)
     return VDIV(VSET1(1.0f), a);
 }
 
-/* expm1(x), relative accuracy near 0 (Taylor to x^8 for |x| < 0.35); *e = exp(x). */
+/* expm1(x), relative accuracy near 0, and *e = exp(x), from one reduction x = n ln2 + r:
+ * e^r - 1 = r q(r), q a degree-5 minimax fit of (e^r - 1)/r (relative error 1.1e-8), then
+ * expm1 = t (e^r - 1) + (t - 1), t = 2^n (exact; no cancellation: n != 0 only for
+ * |x| > ln2/2). Lanes with |x| > 87.33 (rare): e = vexp(x), expm1 = e - 1. */
 ACTV_FN V vexpm1e(V x, V *e)
 {
-    V p = VSET1(1.0f / 40320);
-    p = VFMA(p, x, VSET1(1.0f / 5040));
-    p = VFMA(p, x, VSET1(1.0f / 720));
-    p = VFMA(p, x, VSET1(1.0f / 120));
-    p = VFMA(p, x, VSET1(1.0f / 24));
-    p = VFMA(p, x, VSET1(1.0f / 6));
-    p = VFMA(p, x, VSET1(0.5f));
-    p = VFMA(VMUL(p, x), x, x);
-    *e = vexp(x);
-    return VSEL(VLT(VABS(x), VSET1(0.35f)), p, VSUB(*e, VSET1(1.0f)));
+    V n = VROUND(VMUL(x, VSET1(1.44269504088896341f)));
+    V r = VFMA(n, VSET1(-0.693359375f), x);
+    r = VFMA(n, VSET1(2.12194440e-4f), r);
+    V q = VSET1(1.3888872863461398e-3f);
+    q = VFMA(q, r, VSET1(8.36906856141775e-3f));
+    q = VFMA(q, r, VSET1(4.1667136207694695e-2f));
+    q = VFMA(q, r, VSET1(1.666650621958354e-1f));
+    q = VFMA(q, r, VSET1(4.9999998124799694e-1f));
+    q = VFMA(q, r, VSET1(1.0f));
+    V m = VMUL(r, q);
+    V t = VSCALE(VSET1(1.0f), n);
+    V y = VFMA(t, m, VSUB(t, VSET1(1.0f)));
+    *e = VFMA(t, m, t);
+    if (VANY(VGT(VABS(x), VSET1(87.33f)))) {     /* t = 2^128 = inf above 88.38 */
+        VM big = VGT(VABS(x), VSET1(87.33f));
+        *e = VSEL(big, vexp(x), *e);
+        y = VSEL(big, VSUB(*e, VSET1(1.0f)), y);
+    }
+    return y;
 }
 
 /* log(1 + f) for f in [-0.2929, 0.4142] (Cephes logf polynomial) */
