@@ -205,11 +205,11 @@ void test_space_one_unit_counts(void)
         act_expr_free(ce);
     }
     CHECK(counts[ACT_SPACE_NONFINITE] == 487);
-    CHECK(counts[ACT_SPACE_CONSTANT] == 135);
-    CHECK(counts[ACT_SPACE_LINEAR] == 205);
+    CHECK(counts[ACT_SPACE_CONSTANT] == 150);
+    CHECK(counts[ACT_SPACE_LINEAR] == 203);
     CHECK(counts[ACT_SPACE_EXPLODING] == 233);
-    CHECKF(counts[ACT_SPACE_KEEP] == 5190, "kept %d", counts[ACT_SPACE_KEEP]);
-    CHECKF(distinct == 3323, "distinct %d", distinct);
+    CHECKF(counts[ACT_SPACE_KEEP] == 5177, "kept %d", counts[ACT_SPACE_KEEP]);
+    CHECKF(distinct == 3316, "distinct %d", distinct);
     act_space_index_free(ix);
     for (int i = 0; i < 6250; i++)
         act_expr_prog_free(progs[i]);
