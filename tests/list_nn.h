@@ -1,6 +1,7 @@
 /* list_nn.h -- tests of the nn module, in the order they run. */
 #define TEST_LIST_NN(X)                 \
     X(nn_conv_matches_reference)        \
+    X(nn_conv3x3_matches_reference)     \
     X(nn_grad_dense)                    \
     X(nn_grad_conv)                     \
     X(nn_grad_dwconv)                   \

@@ -540,6 +540,8 @@ static int b_conv_case(act_net *net, void *ctx, act_diag *diag)
     return acti_conv_add(net, 0, c->oc, c->k, c->s, c->p, 1);
 }
 
+static void conv_check(const conv_case *cc, size_t N, uint64_t seed);
+
 /* Forward and backward (dx, dw, db) against the naive double reference, for several shapes,
  * chunk sizes (one sample, a chunk that does not divide the batch, the whole batch) and thread
  * counts: the chunked im2col GEMMs and their scatter / gather / col2im edges. */
@@ -553,70 +555,96 @@ void test_nn_conv_matches_reference(void)
         { 2, 9, 7, 3, 5, 1, 3 },   /* pad > k/2: whole rows and columns of padding */
         { 1, 10, 10, 4, 3, 1, 0 }, /* valid */
     };
-    const size_t N = 7;
-    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
-        const conv_case *cc = &cases[ci];
-        int OH = (cc->h + 2 * cc->p - cc->k) / cc->s + 1, OW = (cc->w + 2 * cc->p - cc->k) / cc->s + 1;
-        size_t nx = N * (size_t)(cc->c * cc->h * cc->w), ny = N * (size_t)(cc->oc * OH * OW);
-        size_t ckk = (size_t)(cc->c * cc->k * cc->k), nw = (size_t)cc->oc * ckk;
-        size_t per = (ckk + (size_t)cc->oc) * (size_t)(OH * OW);
-        size_t chunks[] = { 1, 3 * per, 100 * per };   /* 1, 3 and all samples per GEMM */
-        float *x = malloc(nx * sizeof *x), *dy = malloc(ny * sizeof *dy), *ref = malloc(ny * sizeof *ref);
-        double *rdx = malloc(nx * sizeof *rdx), *rdw = malloc(nw * sizeof *rdw);
-        double rdb[8];
-        uint64_t s = 1 + ci;
-        for (size_t i = 0; i < nx; i++)
-            x[i] = (float)acti_rng_uniform(&s) - 0.5f;
-        for (size_t i = 0; i < ny; i++)
-            dy[i] = (float)acti_rng_uniform(&s) - 0.5f;
-        for (int th = 1; th <= 2; th++)
-            for (size_t k = 0; k < 3; k++) {
-                act_net_config cfg = act_net_config_default();
-                cfg.in_c = cc->c;
-                cfg.in_h = cc->h;
-                cfg.in_w = cc->w;
-                cfg.max_batch = N;
-                cfg.threads = th;
-                cfg.n_classes = cc->oc * OH * OW;
-                conv_spec sp = { *cc, chunks[k] };
-                act_net *net = NULL;
-                int rc = acti_net_create(&cfg, b_conv_case, &sp, &net, NULL);
-                CHECKF(rc == ACT_OK, "case %zu: create %d", ci, rc);
-                if (rc != ACT_OK)
-                    continue;
-                perturb(net, 11);
-                net->tensors[0].needs_grad = 1;
-                const float *y;
-                act_net_forward(net, x, N, 1, &y);
-                const acti_layer *l = &net->layers[0];
-                const float *w = acti_P(net, l, 0), *b = acti_P(net, l, 1);
-                conv_ref(x, w, b, ref, (int)N, cc->c, cc->h, cc->w, cc->oc, cc->k, cc->s, cc->p,
-                         OH, OW);
-                int bad = 0;
-                for (size_t i = 0; i < ny && !bad; i++)
-                    bad = !(fabsf(y[i] - ref[i]) <= 1e-5f + 1e-5f * fabsf(ref[i]));
-                CHECKF(!bad, "case %zu threads %d chunk %zu: forward differs", ci, th, k);
-                memcpy(acti_grad(net, net->logits_t), dy, ny * sizeof *dy);
-                memset(acti_grad(net, 0), 0, nx * sizeof(float));
-                act_net_backward(net);
-                conv_ref_bwd(x, w, dy, rdx, rdw, rdb, (int)N, cc->c, cc->h, cc->w, cc->oc, cc->k,
-                             cc->s, cc->p, OH, OW);
-                const float *gx = acti_grad(net, 0), *gw = acti_G(net, l, 0), *gb = acti_G(net, l, 1);
-                for (size_t i = 0; i < nx && !bad; i++)
-                    bad = !(fabs((double)gx[i] - rdx[i]) <= 1e-5 + 1e-5 * fabs(rdx[i]));
-                CHECKF(!bad, "case %zu threads %d chunk %zu: dx differs", ci, th, k);
-                for (size_t i = 0; i < nw && !bad; i++)
-                    bad = !(fabs((double)gw[i] - rdw[i]) <= 1e-5 + 1e-5 * fabs(rdw[i]));
-                CHECKF(!bad, "case %zu threads %d chunk %zu: dw differs", ci, th, k);
-                for (int i = 0; i < cc->oc && !bad; i++)
-                    bad = !(fabs((double)gb[i] - rdb[i]) <= 1e-5 + 1e-5 * fabs(rdb[i]));
-                CHECKF(!bad, "case %zu threads %d chunk %zu: db differs", ci, th, k);
-                act_net_free(net);
-            }
-        free(x);
-        free(dy);
-        free(ref);
-        free(rdx);
-        free(rdw);
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++)
+        conv_check(&cases[ci], 7, 1 + ci);
+}
+
+/* The direct 3x3 kernel's shapes (conv3x3.c: the ResNet widths and planes, a plane that is
+ * not a whole number of vectors (5x9), C = 1 (the im2col path)), batch 1 and 3,
+ * on every instruction set this CPU has (scalar = the im2col path). */
+void test_nn_conv3x3_matches_reference(void)
+{
+    static const conv_case cases[] = {
+        { 16, 28, 28, 16, 3, 1, 1 }, { 16, 14, 14, 32, 3, 1, 1 }, { 32, 14, 14, 32, 3, 1, 1 },
+        { 32, 7, 7, 64, 3, 1, 1 },   { 16, 7, 7, 16, 3, 1, 1 },   { 1, 28, 28, 16, 3, 1, 1 },
+        { 32, 28, 28, 16, 3, 1, 1 }, { 16, 5, 9, 8, 3, 1, 1 },
+    };
+    act_isa keep = act_isa_get();
+    for (int isa = 0; isa < ACT_ISA_COUNT; isa++) {
+        if (!act_isa_supported((act_isa)isa))
+            continue;
+        act_isa_set((act_isa)isa);
+        for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++)
+            for (size_t N = 1; N <= 3; N += 2)
+                conv_check(&cases[ci], N, 100 + ci);
     }
+    act_isa_set(keep);
+}
+
+static void conv_check(const conv_case *cc, size_t N, uint64_t seed)
+{
+    size_t ci = (size_t)seed;
+    int OH = (cc->h + 2 * cc->p - cc->k) / cc->s + 1, OW = (cc->w + 2 * cc->p - cc->k) / cc->s + 1;
+    size_t nx = N * (size_t)(cc->c * cc->h * cc->w), ny = N * (size_t)(cc->oc * OH * OW);
+    size_t ckk = (size_t)(cc->c * cc->k * cc->k), nw = (size_t)cc->oc * ckk;
+    size_t per = (ckk + (size_t)cc->oc) * (size_t)(OH * OW);
+    size_t chunks[] = { 1, 3 * per, 100 * per };   /* 1, 3 and all samples per GEMM */
+    float *x = malloc(nx * sizeof *x), *dy = malloc(ny * sizeof *dy), *ref = malloc(ny * sizeof *ref);
+    double *rdx = malloc(nx * sizeof *rdx), *rdw = malloc(nw * sizeof *rdw);
+    double *rdb = malloc((size_t)cc->oc * sizeof *rdb);
+    uint64_t s = seed;
+    for (size_t i = 0; i < nx; i++)
+        x[i] = (float)acti_rng_uniform(&s) - 0.5f;
+    for (size_t i = 0; i < ny; i++)
+        dy[i] = (float)acti_rng_uniform(&s) - 0.5f;
+    for (int th = 1; th <= 2; th++)
+        for (size_t k = 0; k < 3; k++) {
+            act_net_config cfg = act_net_config_default();
+            cfg.in_c = cc->c;
+            cfg.in_h = cc->h;
+            cfg.in_w = cc->w;
+            cfg.max_batch = N;
+            cfg.threads = th;
+            cfg.n_classes = cc->oc * OH * OW;
+            conv_spec sp = { *cc, chunks[k] };
+            act_net *net = NULL;
+            int rc = acti_net_create(&cfg, b_conv_case, &sp, &net, NULL);
+            CHECKF(rc == ACT_OK, "case %zu: create %d", ci, rc);
+            if (rc != ACT_OK)
+                continue;
+            perturb(net, 11);
+            net->tensors[0].needs_grad = 1;
+            const float *y;
+            act_net_forward(net, x, N, 1, &y);
+            const acti_layer *l = &net->layers[0];
+            const float *w = acti_P(net, l, 0), *b = acti_P(net, l, 1);
+            conv_ref(x, w, b, ref, (int)N, cc->c, cc->h, cc->w, cc->oc, cc->k, cc->s, cc->p,
+                     OH, OW);
+            int bad = 0;
+            for (size_t i = 0; i < ny && !bad; i++)
+                bad = !(fabsf(y[i] - ref[i]) <= 1e-5f + 1e-5f * fabsf(ref[i]));
+            CHECKF(!bad, "case %zu threads %d chunk %zu: forward differs", ci, th, k);
+            memcpy(acti_grad(net, net->logits_t), dy, ny * sizeof *dy);
+            memset(acti_grad(net, 0), 0, nx * sizeof(float));
+            act_net_backward(net);
+            conv_ref_bwd(x, w, dy, rdx, rdw, rdb, (int)N, cc->c, cc->h, cc->w, cc->oc, cc->k,
+                         cc->s, cc->p, OH, OW);
+            const float *gx = acti_grad(net, 0), *gw = acti_G(net, l, 0), *gb = acti_G(net, l, 1);
+            for (size_t i = 0; i < nx && !bad; i++)
+                bad = !(fabs((double)gx[i] - rdx[i]) <= 1e-5 + 1e-5 * fabs(rdx[i]));
+            CHECKF(!bad, "case %zu threads %d chunk %zu: dx differs", ci, th, k);
+            for (size_t i = 0; i < nw && !bad; i++)
+                bad = !(fabs((double)gw[i] - rdw[i]) <= 1e-5 + 1e-5 * fabs(rdw[i]));
+            CHECKF(!bad, "case %zu threads %d chunk %zu: dw differs", ci, th, k);
+            for (int i = 0; i < cc->oc && !bad; i++)
+                bad = !(fabs((double)gb[i] - rdb[i]) <= 1e-5 + 1e-5 * fabs(rdb[i]));
+            CHECKF(!bad, "case %zu threads %d chunk %zu: db differs", ci, th, k);
+            act_net_free(net);
+        }
+    free(x);
+    free(dy);
+    free(ref);
+    free(rdx);
+    free(rdw);
+    free(rdb);
 }

@@ -14,6 +14,13 @@ enum { W, B };
 
 static int conv_direct(const acti_layer *l) { return l->k == 1 && l->stride == 1 && l->pad == 0; }
 
+/* direct 3x3 kernel (conv3x3.c) for the forward pass (dx = 0) or the input gradient (dx = 1) */
+static int conv_3x3(const acti_layer *l, const acti_tensor *ti, int dx)
+{
+    return l->k == 3 && l->stride == 1 && l->pad == 1 &&
+           acti_conv3x3_ok(ti->c, l->oc, ti->h, ti->w, dx);
+}
+
 int acti_conv_add(act_net *net, int in, int oc, int k, int stride, int pad, int bias)
 {
     const acti_tensor src = net->tensors[in];
@@ -49,6 +56,8 @@ int acti_conv_add(act_net *net, int in, int oc, int k, int stride, int pad, int 
     l->chunk = (int)chunk;
     if (!(k == 1 && stride == 1 && pad == 0))
         acti_need_col(net, chunk * per);
+    if (k == 3 && stride == 1 && pad == 1)   /* packed weights of the direct kernel */
+        acti_need_col(net, (size_t)oc * ckk);
     acti_need_red(net, (size_t)oc * ckk + (size_t)oc);
     int t = acti_tensor_new(net, oc, oh, ow);
     net->layers[li].out = t;
@@ -138,13 +147,19 @@ void acti_conv_forward(act_net *net, acti_layer *l, size_t n, int train)
     const float *b = l->bn ? acti_P(net, l, B) : NULL;
     float *y = acti_val(net, l->out);
     int ckk = ti->c * l->k * l->k, ohw = to->h * to->w, oc = l->oc, T = net->threads;
-    int direct = conv_direct(l);
+    int direct = conv_direct(l), d3 = conv_3x3(l, ti, 0);
 #pragma omp parallel num_threads(T) if (T > 1)
     {
         int tid = ACTI_TID();
         size_t lo, hi;
         acti_range(n, tid, ACTI_NT(), &lo, &hi);
         float *col = acti_ws(net, net->ws_col) + (size_t)tid * net->col_floats;
+        if (d3 && lo < hi)
+            acti_conv3x3_pack(w, col, ti->c, oc, 0);
+        for (size_t i = lo; d3 && i < hi; i++)
+            acti_conv3x3_fwd(x + i * ti->size, col, b, y + i * to->size, ti->c, oc, ti->h, ti->w);
+        if (d3)
+            lo = hi;
         for (size_t i0 = lo; i0 < hi; i0 += direct ? 1 : (size_t)l->chunk) {
             size_t nb = direct ? 1 : hi - i0 < (size_t)l->chunk ? hi - i0 : (size_t)l->chunk;
             size_t ld = nb * (size_t)ohw;
@@ -186,7 +201,7 @@ void acti_conv_backward(act_net *net, acti_layer *l, size_t n)
     float *dx = acti_grad(net, l->in0), *dw = acti_G(net, l, W);
     float *db = l->bn ? acti_G(net, l, B) : NULL;
     int ckk = ti->c * l->k * l->k, ohw = to->h * to->w, oc = l->oc, T = net->threads;
-    int need_dx = ti->needs_grad, direct = conv_direct(l);
+    int need_dx = ti->needs_grad, direct = conv_direct(l), d3 = conv_3x3(l, ti, 1);
     size_t nw = (size_t)oc * (size_t)ckk, nred = nw + (size_t)oc;
     float *red = acti_ws(net, net->ws_red);
 #pragma omp parallel num_threads(T) if (T > 1)
@@ -235,6 +250,14 @@ void acti_conv_backward(act_net *net, acti_layer *l, size_t n)
                       oc);
             if (!need_dx)
                 continue;
+            if (d3) {
+                /* col is dead after the weight gradient: it takes the packed weights */
+                acti_conv3x3_pack(w, col, ti->c, oc, 1);
+                for (size_t j = 0; j < nb; j++)
+                    acti_conv3x3_dx(dyi + j * to->size, col, dx + (i0 + j) * ti->size, ti->c, oc,
+                                    ti->h, ti->w);
+                continue;
+            }
             /* col is dead after the weight gradient: it takes dcol (CKK, B*OHW) */
             acti_gemm(0, 1, 1, 0, ckk, (int)ld, oc, 1.0f, w, ckk, dyc, (int)ld, 0.0f, col,
                       (int)ld);

@@ -1,0 +1,277 @@
+/* conv3x3.c -- direct 3x3 stride-1 pad-1 convolution of one sample for small channel counts
+ * (no im2col, no copies): each (H, W) plane is read as one flat vector of H*W positions; an
+ * output block of OB channels x NV vectors of positions accumulates over the input channels and
+ * the 9 taps with broadcast-weight FMAs, and a per-(vector, tap) lane mask zeroes the padding.
+ * Serves the forward pass and the input gradient (the same conv of dy with the flipped kernel).
+ * AVX-512 and AVX2+FMA versions chosen by act_isa_get(); returns 0 where it does not apply so
+ * the caller falls back to the im2col path (the reference, tests/test_nn_grad.c). */
+#include <stdint.h>
+#include <string.h>
+
+#include "actlab/act.h"
+#include "nn/nn_impl.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define D3_X86 1
+#endif
+
+enum { D3_MAXVEC = 512 };   /* planes up to 512 * 8 positions (mask table on the stack) */
+
+/* One direct conv: out (CO, P) (+)= sum over in channels b and taps t of
+ * w[a*sa + b*sb + (flip ? 8 - t : t)] * in (CI, P) shifted by tap t; P = h*w. The kernels read
+ * the weights packed as (CO/OB, CI, 9, OB), so one block's broadcasts sit at fixed offsets. */
+typedef struct d3_args {
+    const float *in, *w, *bias;   /* w: the source of d3_pack, or the packed weights */
+    float *out;
+    size_t sa, sb;
+    int ci, co, h, wd, flip, acc;
+} d3_args;
+
+static int d3_ob(void)
+{
+    return act_isa_get() == ACT_ISA_AVX512 ? 8 : 4;   /* OB512, OB256 */
+}
+
+static void d3_pack(const d3_args *a, float *pack)
+{
+    int ob = d3_ob();
+    float *d = pack;
+    for (int o0 = 0; o0 < a->co; o0 += ob)
+        for (int b = 0; b < a->ci; b++)
+            for (int t = 0; t < 9; t++)
+                for (int o = 0; o < ob; o++)
+                    *d++ = a->w[(size_t)(o0 + o) * a->sa + (size_t)b * a->sb +
+                                (size_t)(a->flip ? 8 - t : t)];
+}
+
+/* bit j of m[q*9 + t]: lane j of vector q (width vw) reads a real input at tap t */
+static void d3_masks(uint16_t *m, int h, int wd, int vw, int nvec)
+{
+    int P = h * wd;
+    for (int q = 0; q < nvec; q++)
+        for (int t = 0; t < 9; t++) {
+            int dh = t / 3 - 1, dw = t % 3 - 1;
+            unsigned bits = 0;
+            for (int j = 0; j < vw; j++) {
+                int p = q * vw + j, oh = p / wd, ow = p % wd;
+                int ih = oh + dh, iw = ow + dw;
+                if (p < P && ih >= 0 && ih < h && iw >= 0 && iw < wd)
+                    bits |= 1u << j;
+            }
+            m[q * 9 + t] = (uint16_t)bits;
+        }
+}
+
+#ifdef D3_X86
+#define T512 __attribute__((target("avx512f,fma")))
+#define T256 __attribute__((target("avx2,fma")))
+#define INL  inline __attribute__((always_inline))
+
+enum { OB512 = 8, NV512 = 3, OB256 = 4, NV256 = 3 };
+
+/* out channels [o0, o0 + OB512), vectors [q0, q0 + nv) */
+static INL T512 void blk512(const d3_args *a, const uint16_t *m, int o0, int q0, int nv)
+{
+    const int P = a->h * a->wd, W = a->wd;
+    __m512 acc[OB512][NV512];
+    __mmask16 mk[9][NV512];
+#pragma GCC unroll 16
+    for (int v = 0; v < NV512; v++)
+#pragma GCC unroll 16
+        for (int t = 0; t < 9; t++)
+            mk[t][v] = v < nv ? (__mmask16)m[(q0 + v) * 9 + t] : 0;
+#pragma GCC unroll 16
+    for (int o = 0; o < OB512; o++)
+#pragma GCC unroll 16
+        for (int v = 0; v < NV512; v++)
+            acc[o][v] = _mm512_setzero_ps();
+    const float *wb = a->w + (size_t)o0 * (size_t)a->ci * 9;
+    for (int b = 0; b < a->ci; b++, wb += 9 * OB512) {
+        const float *xb = a->in + (size_t)b * (size_t)P + (size_t)q0 * 16;
+#pragma GCC unroll 16
+        for (int t = 0; t < 9; t++) {
+            const int off = (t / 3 - 1) * W + (t % 3 - 1);
+            __m512 xv[NV512];
+#pragma GCC unroll 16
+            for (int v = 0; v < NV512; v++)
+                if (v < nv)
+                    xv[v] = _mm512_maskz_loadu_ps(mk[t][v], xb + v * 16 + off);
+#pragma GCC unroll 16
+            for (int o = 0; o < OB512; o++) {
+                __m512 wv = _mm512_set1_ps(wb[t * OB512 + o]);
+#pragma GCC unroll 16
+                for (int v = 0; v < NV512; v++)
+                    if (v < nv)
+                        acc[o][v] = _mm512_fmadd_ps(wv, xv[v], acc[o][v]);
+            }
+        }
+    }
+#pragma GCC unroll 16
+    for (int o = 0; o < OB512; o++) {
+        float *yo = a->out + (size_t)(o0 + o) * (size_t)P + (size_t)q0 * 16;
+        __m512 bv = _mm512_set1_ps(a->bias ? a->bias[o0 + o] : 0.0f);
+#pragma GCC unroll 16
+        for (int v = 0; v < NV512; v++) {
+            if (v >= nv)
+                continue;
+            int rem = P - (q0 + v) * 16;
+            __mmask16 sm = rem >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << rem) - 1u);
+            __m512 r = a->acc ? _mm512_add_ps(_mm512_maskz_loadu_ps(sm, yo + v * 16), acc[o][v])
+                              : _mm512_add_ps(acc[o][v], bv);
+            _mm512_mask_storeu_ps(yo + v * 16, sm, r);
+        }
+    }
+}
+
+static T512 void run512(const d3_args *a, const uint16_t *m, int nvec)
+{
+    for (int q = 0; q < nvec; q += NV512)
+        for (int o = 0; o < a->co; o += OB512) {
+            if (nvec - q >= NV512)
+                blk512(a, m, o, q, NV512);
+            else if (nvec - q == 2)
+                blk512(a, m, o, q, 2);
+            else
+                blk512(a, m, o, q, 1);
+        }
+}
+
+static INL T256 __m256i mask256(unsigned bits)
+{
+    const __m256i sel = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+    return _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32((int)bits), sel), sel);
+}
+
+static INL T256 void blk256(const d3_args *a, const uint16_t *m, int o0, int q0, int nv)
+{
+    const int P = a->h * a->wd, W = a->wd;
+    __m256 acc[OB256][NV256];
+    __m256i mk[9][NV256];
+#pragma GCC unroll 16
+    for (int v = 0; v < NV256; v++)
+#pragma GCC unroll 16
+        for (int t = 0; t < 9; t++)
+            mk[t][v] = mask256(v < nv ? m[(q0 + v) * 9 + t] : 0u);
+#pragma GCC unroll 16
+    for (int o = 0; o < OB256; o++)
+#pragma GCC unroll 16
+        for (int v = 0; v < NV256; v++)
+            acc[o][v] = _mm256_setzero_ps();
+    const float *wb = a->w + (size_t)o0 * (size_t)a->ci * 9;
+    for (int b = 0; b < a->ci; b++, wb += 9 * OB256) {
+        const float *xb = a->in + (size_t)b * (size_t)P + (size_t)q0 * 8;
+#pragma GCC unroll 16
+        for (int t = 0; t < 9; t++) {
+            const int off = (t / 3 - 1) * W + (t % 3 - 1);
+            __m256 xv[NV256];
+#pragma GCC unroll 16
+            for (int v = 0; v < NV256; v++)
+                if (v < nv)
+                    xv[v] = _mm256_maskload_ps(xb + v * 8 + off, mk[t][v]);
+#pragma GCC unroll 16
+            for (int o = 0; o < OB256; o++) {
+                __m256 wv = _mm256_broadcast_ss(wb + t * OB256 + o);
+#pragma GCC unroll 16
+                for (int v = 0; v < NV256; v++)
+                    if (v < nv)
+                        acc[o][v] = _mm256_fmadd_ps(wv, xv[v], acc[o][v]);
+            }
+        }
+    }
+#pragma GCC unroll 16
+    for (int o = 0; o < OB256; o++) {
+        float *yo = a->out + (size_t)(o0 + o) * (size_t)P + (size_t)q0 * 8;
+        __m256 bv = _mm256_set1_ps(a->bias ? a->bias[o0 + o] : 0.0f);
+#pragma GCC unroll 16
+        for (int v = 0; v < NV256; v++) {
+            if (v >= nv)
+                continue;
+            int rem = P - (q0 + v) * 8;
+            __m256i sm = mask256(rem >= 8 ? 0xffu : (1u << rem) - 1u);
+            __m256 r = a->acc ? _mm256_add_ps(_mm256_maskload_ps(yo + v * 8, sm), acc[o][v])
+                              : _mm256_add_ps(acc[o][v], bv);
+            _mm256_maskstore_ps(yo + v * 8, sm, r);
+        }
+    }
+}
+
+static T256 void run256(const d3_args *a, const uint16_t *m, int nvec)
+{
+    for (int q = 0; q < nvec; q += NV256)
+        for (int o = 0; o < a->co; o += OB256) {
+            if (nvec - q >= NV256)
+                blk256(a, m, o, q, NV256);
+            else if (nvec - q == 2)
+                blk256(a, m, o, q, 2);
+            else
+                blk256(a, m, o, q, 1);
+        }
+}
+#endif
+
+static int d3_run(const d3_args *a)
+{
+#ifdef D3_X86
+    act_isa isa = act_isa_get();
+    int vw = isa == ACT_ISA_AVX512 ? 16 : isa == ACT_ISA_AVX2 ? 8 : 0;
+    int ob = isa == ACT_ISA_AVX512 ? OB512 : OB256;
+    int P = a->h * a->wd;
+    if (!vw || a->co % ob != 0 || P < 1)
+        return 0;
+    int nvec = (P + vw - 1) / vw;
+    if (nvec > D3_MAXVEC)
+        return 0;
+    uint16_t m[D3_MAXVEC * 9];
+    d3_masks(m, a->h, a->wd, vw, nvec);
+    if (vw == 16)
+        run512(a, m, nvec);
+    else
+        run256(a, m, nvec);
+    return 1;
+#else
+    (void)a;
+    return 0;
+#endif
+}
+
+int acti_conv3x3_ok(int c, int oc, int h, int w, int dx)
+{
+#ifdef D3_X86
+    act_isa isa = act_isa_get();
+    int vw = isa == ACT_ISA_AVX512 ? 16 : isa == ACT_ISA_AVX2 ? 8 : 0;
+    int ob = isa == ACT_ISA_AVX512 ? OB512 : OB256;
+    int nout = dx ? c : oc;
+    /* C < 8 (the stem): too few FMAs per block to pay for its masks and stores; the K = 9
+     * GEMM measured 2.7x faster for C = 1 */
+    return vw && c >= 8 && c <= 64 && oc <= 64 && nout % ob == 0 &&
+           (h * w + vw - 1) / vw <= D3_MAXVEC;
+#else
+    (void)c, (void)oc, (void)h, (void)w, (void)dx;
+    return 0;
+#endif
+}
+
+// x (C, H, W); pack from acti_conv3x3_pack(dx = 0); y (OC, H, W) = conv(x) + b (b may be NULL)
+int acti_conv3x3_fwd(const float *x, const float *pack, const float *b, float *y, int C, int OC,
+                     int H, int Wd)
+{
+    d3_args a = { x, pack, b, y, (size_t)C * 9, 9, C, OC, H, Wd, 0, 0 };
+    return d3_run(&a);
+}
+
+// dy (OC, H, W); pack from acti_conv3x3_pack(dx = 1); dx (C, H, W) += conv of dy with the
+// flipped, transposed kernel
+int acti_conv3x3_dx(const float *dy, const float *pack, float *dx, int C, int OC, int H, int Wd)
+{
+    d3_args a = { dy, pack, NULL, dx, 9, (size_t)C * 9, OC, C, H, Wd, 1, 1 };
+    return d3_run(&a);
+}
+
+// w (OC, C, 3, 3) -> pack (C*OC*9 floats) for acti_conv3x3_fwd (dx = 0) or _dx (dx = 1)
+void acti_conv3x3_pack(const float *w, float *pack, int C, int OC, int dx)
+{
+    d3_args a = { NULL, w, NULL, NULL, dx ? 9 : (size_t)C * 9, dx ? (size_t)C * 9 : 9,
+                  dx ? OC : C, dx ? C : OC, 0, 0, dx, 0 };
+    d3_pack(&a, pack);
+}
