@@ -57,7 +57,7 @@ int acti_conv_add(act_net *net, int in, int oc, int k, int stride, int pad, int 
     if (!(k == 1 && stride == 1 && pad == 0))
         acti_need_col(net, chunk * per);
     if (k == 3 && stride == 1 && pad == 1)   /* packed weights of the direct kernel */
-        acti_need_col(net, (size_t)oc * ckk);
+        acti_need_col(net, (size_t)oc * ckk + ACTI_CONV3X3_MASK_FLOATS);
     acti_need_red(net, (size_t)oc * ckk + (size_t)oc);
     int t = acti_tensor_new(net, oc, oh, ow);
     net->layers[li].out = t;
@@ -155,7 +155,7 @@ void acti_conv_forward(act_net *net, acti_layer *l, size_t n, int train)
         acti_range(n, tid, ACTI_NT(), &lo, &hi);
         float *col = acti_ws(net, net->ws_col) + (size_t)tid * net->col_floats;
         if (d3 && lo < hi)
-            acti_conv3x3_pack(w, col, ti->c, oc, 0);
+            acti_conv3x3_pack(w, col, ti->c, oc, ti->h, ti->w, 0);
         for (size_t i = lo; d3 && i < hi; i++)
             acti_conv3x3_fwd(x + i * ti->size, col, b, y + i * to->size, ti->c, oc, ti->h, ti->w);
         if (d3)
@@ -252,7 +252,7 @@ void acti_conv_backward(act_net *net, acti_layer *l, size_t n)
                 continue;
             if (d3) {
                 /* col is dead after the weight gradient: it takes the packed weights */
-                acti_conv3x3_pack(w, col, ti->c, oc, 1);
+                acti_conv3x3_pack(w, col, ti->c, oc, ti->h, ti->w, 1);
                 for (size_t j = 0; j < nb; j++)
                     acti_conv3x3_dx(dyi + j * to->size, col, dx + (i0 + j) * ti->size, ti->c, oc,
                                     ti->h, ti->w);

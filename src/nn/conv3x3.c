@@ -16,7 +16,7 @@
 #define D3_X86 1
 #endif
 
-enum { D3_MAXVEC = 512 };   /* planes up to 512 * 8 positions (mask table on the stack) */
+enum { D3_MAXVEC = ACTI_CONV3X3_MASK_FLOATS * 2 / 9 };   /* planes up to 512 vectors */
 
 /* One direct conv: out (CO, P) (+)= sum over in channels b and taps t of
  * w[a*sa + b*sb + (flip ? 8 - t : t)] * in (CI, P) shifted by tap t; P = h*w. The kernels read
@@ -222,8 +222,8 @@ static int d3_run(const d3_args *a)
     int nvec = (P + vw - 1) / vw;
     if (nvec > D3_MAXVEC)
         return 0;
-    uint16_t m[D3_MAXVEC * 9];
-    d3_masks(m, a->h, a->wd, vw, nvec);
+    /* the masks follow the packed weights (acti_conv3x3_pack) */
+    const uint16_t *m = (const uint16_t *)(a->w + (size_t)a->ci * (size_t)a->co * 9);
     if (vw == 16)
         run512(a, m, nvec);
     else
@@ -268,10 +268,15 @@ int acti_conv3x3_dx(const float *dy, const float *pack, float *dx, int C, int OC
     return d3_run(&a);
 }
 
-// w (OC, C, 3, 3) -> pack (C*OC*9 floats) for acti_conv3x3_fwd (dx = 0) or _dx (dx = 1)
-void acti_conv3x3_pack(const float *w, float *pack, int C, int OC, int dx)
+// w (OC, C, 3, 3) -> pack (C*OC*9 + ACTI_CONV3X3_MASK_FLOATS floats: the weights in the
+// kernels' order, then the lane masks of an (H, W) plane) for acti_conv3x3_fwd (dx = 0) or
+// acti_conv3x3_dx (dx = 1); after acti_conv3x3_ok
+void acti_conv3x3_pack(const float *w, float *pack, int C, int OC, int H, int Wd, int dx)
 {
     d3_args a = { NULL, w, NULL, NULL, dx ? 9 : (size_t)C * 9, dx ? (size_t)C * 9 : 9,
                   dx ? OC : C, dx ? C : OC, 0, 0, dx, 0 };
     d3_pack(&a, pack);
+    int vw = act_isa_get() == ACT_ISA_AVX512 ? 16 : 8, nvec = (H * Wd + vw - 1) / vw;
+    if (nvec <= D3_MAXVEC)
+        d3_masks((uint16_t *)(pack + (size_t)C * (size_t)OC * 9), H, Wd, vw, nvec);
 }

@@ -142,9 +142,10 @@ int acti_dense_add(act_net *net, int in, int out_features);
 int acti_conv_add(act_net *net, int in, int oc, int k, int stride, int pad, int bias);
 /* conv3x3.c: direct 3x3 stride-1 pad-1 conv of one sample (C, OC <= 64); fwd and dx
  * return 0 (nothing done) where it does not apply. ok: whether it applies (dx: for the input
- * gradient); pack: the weights in the kernels' order (C*OC*9 floats, per call, after ok). */
+ * gradient); pack: the weights in the kernels' order and the lane masks, once per call. */
 int acti_conv3x3_ok(int c, int oc, int h, int w, int dx);
-void acti_conv3x3_pack(const float *w, float *pack, int C, int OC, int dx);
+enum { ACTI_CONV3X3_MASK_FLOATS = 2304 };   /* pack = C*OC*9 weights + this */
+void acti_conv3x3_pack(const float *w, float *pack, int C, int OC, int H, int Wd, int dx);
 int acti_conv3x3_fwd(const float *x, const float *pack, const float *b, float *y, int C, int OC,
                      int H, int Wd);
 int acti_conv3x3_dx(const float *dy, const float *pack, float *dx, int C, int OC, int H, int Wd);
