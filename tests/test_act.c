@@ -63,6 +63,20 @@ void test_act_lookup_presets_params(void)
     CHECK(act_act_preset(ACT_ACT_SMU1, "original", p) == ACT_OK && p[0] == 0.25f &&
           p[1] == 4.352665993287951e-9f);
     CHECK(act_act_preset(ACT_ACT_RELU, "original", p) == ACT_ENOTFOUND);
+    /* every listed preset name is accepted, and the list is exactly "default" (+ "original") */
+    for (int i = 0; i < ACT_ACT_COUNT; i++) {
+        int n = 0;
+        const char *pn;
+        while ((pn = act_act_preset_name((act_act_id)i, n)) != NULL) {
+            CHECKF(act_act_preset((act_act_id)i, pn, p) == ACT_OK, "%s preset %s",
+                   act_act_info((act_act_id)i)->name, pn);
+            n++;
+        }
+        int smu = i == ACT_ACT_SMU || i == ACT_ACT_SMU1;
+        CHECKF(n == (smu ? 2 : 1), "%s has %d presets", act_act_info((act_act_id)i)->name, n);
+    }
+    CHECK(strcmp(act_act_preset_name(ACT_ACT_SMU, 1), "original") == 0);
+    CHECK(act_act_preset_name(ACT_ACT_COUNT, 0) == NULL && act_act_preset_name(ACT_ACT_SMU, -1) == NULL);
     CHECK(act_act_preset(ACT_ACT_SMU, "default", p) == ACT_OK && p[0] == 0.01f && p[1] == 2.5f);
     /* documented defaults (activations.md section 1) */
     const act_act_desc *d = act_act_info(ACT_ACT_PRELU);

@@ -7,10 +7,6 @@
 #include "actlab/act.h"
 #include "actlab/cli.h"      /* tools/actlab/cli.h: cli_fmt_float */
 
-/* Preset names probed with act_act_preset(); the library cannot enumerate its presets yet, so
- * this list must grow with ACT_PRESET_LIST in src/act/act.c. */
-static const char *const preset_names[] = { "default", "original" };
-
 static void print_values(const act_act_desc *d, const float *p)
 {
     char buf[32];
@@ -66,10 +62,11 @@ static void print_section(act_act_id id)
         printf("Presets:");
         float p[ACT_ACT_MAX_PARAMS];
         int n = 0;
-        for (size_t j = 0; j < sizeof preset_names / sizeof preset_names[0]; j++) {
-            if (act_act_preset(id, preset_names[j], p) != ACT_OK)
+        const char *pn;
+        for (int j = 0; (pn = act_act_preset_name(id, j)) != NULL; j++) {
+            if (act_act_preset(id, pn, p) != ACT_OK)
                 continue;
-            printf("%s `%s` (", n++ ? ";" : "", preset_names[j]);
+            printf("%s `%s` (", n++ ? ";" : "", pn);
             print_values(d, p);
             printf(")");
         }

@@ -122,6 +122,9 @@ ACT_API int act_act_param_index(act_act_id id, const char *pname, int *k);
  */
 ACT_API int act_act_preset(act_act_id id, const char *preset, float *p);
 
+/* The i-th preset name of id ("default" is i = 0), or NULL past the last. Static storage. */
+ACT_API const char *act_act_preset_name(act_act_id id, int i);
+
 /* Checks that parameter values are valid for id (finite; softplus beta != 0; celu alpha != 0;
  * smu1 mu finite). ACT_OK or ACT_EINVAL. Called by the kernels on scalar parameters. */
 ACT_API int act_act_check_params(act_act_id id, const float *p);

@@ -83,6 +83,21 @@ int act_act_preset(act_act_id id, const char *preset, float *p)
     return ACT_ENOTFOUND;
 }
 
+const char *act_act_preset_name(act_act_id id, int i)
+{
+    if (!act_act_info(id) || i < 0)
+        return NULL;
+    if (i == 0)
+        return "default";
+    int k = 0;
+#define X(ID, name, p0, p1, p2)                                        \
+    if (id == ACT_ACT_##ID && ++k == i)                                \
+        return name;
+    ACT_PRESET_LIST(X)
+#undef X
+    return NULL;
+}
+
 int act_act_check_params(act_act_id id, const float *p)
 {
     const act_act_desc *d = act_act_info(id);

@@ -13,8 +13,6 @@
 
 /* Preset names probed with act_act_preset(); the library has no way to enumerate its presets
  * yet, so this list must grow with ACT_PRESET_LIST in src/act/act.c. */
-static const char *const preset_names[] = { "default", "original" };
-
 // ----------------------------------------------------------------------------
 // list
 
@@ -123,11 +121,10 @@ static int apply_preset(const char *cmd, act_act_id id, const char *name, float 
 {
     if (act_act_preset(id, name, p) == ACT_OK)
         return 0;
-    float tmp[ACT_ACT_MAX_PARAMS];
     cli_error(cmd, "%s has no preset '%s'; valid presets:", act_act_info(id)->name, name);
-    for (size_t i = 0; i < sizeof preset_names / sizeof preset_names[0]; i++)
-        if (act_act_preset(id, preset_names[i], tmp) == ACT_OK)
-            fprintf(stderr, "  %s\n", preset_names[i]);
+    const char *pn;
+    for (int i = 0; (pn = act_act_preset_name(id, i)) != NULL; i++)
+        fprintf(stderr, "  %s\n", pn);
     return -1;
 }
 
