@@ -212,6 +212,8 @@ void acti_conv_backward(act_net *net, acti_layer *l, size_t n)
         float *col = acti_ws(net, net->ws_col) + (size_t)tid * net->col_floats;
         float *mdw = red + (size_t)tid * net->red_floats, *mdb = mdw + nw;
         memset(mdw, 0, nred * sizeof(float));
+        if (d3 && lo < hi)   /* the direct kernels' weights and masks; col is not used else */
+            acti_conv3x3_pack(w, col, ti->c, oc, ti->h, ti->w, 1);
         for (size_t i0 = lo; i0 < hi; i0 += direct ? 1 : (size_t)l->chunk) {
             size_t nb = direct ? 1 : hi - i0 < (size_t)l->chunk ? hi - i0 : (size_t)l->chunk;
             size_t ld = nb * (size_t)ohw;
@@ -232,6 +234,14 @@ void acti_conv_backward(act_net *net, acti_layer *l, size_t n)
                               dx + i0 * ti->size, ohw);
                 continue;
             }
+            if (d3) {
+                acti_conv3x3_dw(x + i0 * ti->size, dyi, col, mdw, ti->size, to->size, (int)nb,
+                                ti->c, oc, ti->h, ti->w);
+                for (size_t j = 0; need_dx && j < nb; j++)
+                    acti_conv3x3_dx(dyi + j * to->size, col, dx + (i0 + j) * ti->size, ti->c, oc,
+                                    ti->h, ti->w);
+                continue;
+            }
             /* dy of the chunk as one (OC, B*OHW) matrix */
             const float *dyc = dyi;
             if (nb > 1) {
@@ -250,14 +260,6 @@ void acti_conv_backward(act_net *net, acti_layer *l, size_t n)
                       oc);
             if (!need_dx)
                 continue;
-            if (d3) {
-                /* col is dead after the weight gradient: it takes the packed weights */
-                acti_conv3x3_pack(w, col, ti->c, oc, ti->h, ti->w, 1);
-                for (size_t j = 0; j < nb; j++)
-                    acti_conv3x3_dx(dyi + j * to->size, col, dx + (i0 + j) * ti->size, ti->c, oc,
-                                    ti->h, ti->w);
-                continue;
-            }
             /* col is dead after the weight gradient: it takes dcol (CKK, B*OHW) */
             acti_gemm(0, 1, 1, 0, ckk, (int)ld, oc, 1.0f, w, ckk, dyc, (int)ld, 0.0f, col,
                       (int)ld);

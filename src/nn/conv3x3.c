@@ -137,6 +137,64 @@ static T512 void run512(const d3_args *a, const uint16_t *m, int nvec)
         }
 }
 
+/* Weight gradient, out channels [o0, o0 + nob) x in channel c x 9 taps over nb samples:
+ * g[(c*9 + t)*co + o] += sum over n, p of dy[n][o][p] x[n][c][p shifted by t] */
+static INL T512 void dw512(const float *x, const float *dy, float *g, const uint16_t *m,
+                           size_t xs, size_t ys, int nb, int c, int o0, int nob, int co, int h,
+                           int wd)
+{
+    const int P = h * wd, nvec = (P + 15) / 16;
+    __m512 acc[3][9];
+#pragma GCC unroll 16
+    for (int o = 0; o < 3; o++)
+#pragma GCC unroll 16
+        for (int t = 0; t < 9; t++)
+            acc[o][t] = _mm512_setzero_ps();
+    for (int n = 0; n < nb; n++) {
+        const float *xc = x + (size_t)n * xs + (size_t)c * (size_t)P;
+        const float *yo = dy + (size_t)n * ys + (size_t)o0 * (size_t)P;
+        for (int q = 0; q < nvec; q++) {
+            int rem = P - q * 16;
+            __mmask16 sm = rem >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << rem) - 1u);
+            __m512 dv[3];
+#pragma GCC unroll 16
+            for (int o = 0; o < 3; o++)
+                if (o < nob)
+                    dv[o] = _mm512_maskz_loadu_ps(sm, yo + (size_t)o * (size_t)P + q * 16);
+#pragma GCC unroll 16
+            for (int t = 0; t < 9; t++) {
+                const int off = (t / 3 - 1) * wd + (t % 3 - 1);
+                __m512 xv = _mm512_maskz_loadu_ps((__mmask16)m[q * 9 + t], xc + q * 16 + off);
+#pragma GCC unroll 16
+                for (int o = 0; o < 3; o++)
+                    if (o < nob)
+                        acc[o][t] = _mm512_fmadd_ps(dv[o], xv, acc[o][t]);
+            }
+        }
+    }
+#pragma GCC unroll 16
+    for (int o = 0; o < 3; o++)
+#pragma GCC unroll 16
+        for (int t = 0; t < 9; t++)
+            if (o < nob)
+                g[(size_t)(c * 9 + t) * (size_t)co + (size_t)(o0 + o)] +=
+                    _mm512_reduce_add_ps(acc[o][t]);
+}
+
+static T512 void rundw512(const float *x, const float *dy, float *g, const uint16_t *m,
+                          size_t xs, size_t ys, int nb, int ci, int co, int h, int wd)
+{
+    for (int o0 = 0; o0 < co; o0 += 3)
+        for (int c = 0; c < ci; c++) {
+            if (co - o0 >= 3)
+                dw512(x, dy, g, m, xs, ys, nb, c, o0, 3, co, h, wd);
+            else if (co - o0 == 2)
+                dw512(x, dy, g, m, xs, ys, nb, c, o0, 2, co, h, wd);
+            else
+                dw512(x, dy, g, m, xs, ys, nb, c, o0, 1, co, h, wd);
+        }
+}
+
 static INL T256 __m256i mask256(unsigned bits)
 {
     const __m256i sel = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
@@ -194,6 +252,45 @@ static INL T256 void blk256(const d3_args *a, const uint16_t *m, int o0, int q0,
             _mm256_maskstore_ps(yo + v * 8, sm, r);
         }
     }
+}
+
+static INL T256 float hsum256(__m256 v)
+{
+    __m128 a = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    a = _mm_add_ps(a, _mm_movehl_ps(a, a));
+    a = _mm_add_ss(a, _mm_movehdup_ps(a));
+    return _mm_cvtss_f32(a);
+}
+
+/* dw512 with 8 lanes and one out channel at a time (16 registers) */
+static T256 void rundw256(const float *x, const float *dy, float *g, const uint16_t *m,
+                          size_t xs, size_t ys, int nb, int ci, int co, int h, int wd)
+{
+    const int P = h * wd, nvec = (P + 7) / 8;
+    for (int o = 0; o < co; o++)
+        for (int c = 0; c < ci; c++) {
+            __m256 acc[9];
+#pragma GCC unroll 16
+            for (int t = 0; t < 9; t++)
+                acc[t] = _mm256_setzero_ps();
+            for (int n = 0; n < nb; n++) {
+                const float *xc = x + (size_t)n * xs + (size_t)c * (size_t)P;
+                const float *yo = dy + (size_t)n * ys + (size_t)o * (size_t)P;
+                for (int q = 0; q < nvec; q++) {
+                    int rem = P - q * 8;
+                    __m256 dv = _mm256_maskload_ps(yo + q * 8, mask256(rem >= 8 ? 0xffu : (1u << rem) - 1u));
+#pragma GCC unroll 16
+                    for (int t = 0; t < 9; t++) {
+                        const int off = (t / 3 - 1) * wd + (t % 3 - 1);
+                        __m256 xv = _mm256_maskload_ps(xc + q * 8 + off, mask256(m[q * 9 + t]));
+                        acc[t] = _mm256_fmadd_ps(dv, xv, acc[t]);
+                    }
+                }
+            }
+#pragma GCC unroll 16
+            for (int t = 0; t < 9; t++)
+                g[(size_t)(c * 9 + t) * (size_t)co + (size_t)o] += hsum256(acc[t]);
+        }
 }
 
 static T256 void run256(const d3_args *a, const uint16_t *m, int nvec)
@@ -279,4 +376,21 @@ void acti_conv3x3_pack(const float *w, float *pack, int C, int OC, int H, int Wd
     int vw = act_isa_get() == ACT_ISA_AVX512 ? 16 : 8, nvec = (H * Wd + vw - 1) / vw;
     if (nvec <= D3_MAXVEC)
         d3_masks((uint16_t *)(pack + (size_t)C * (size_t)OC * 9), H, Wd, vw, nvec);
+}
+
+// x (nb, C, H, W) and dy (nb, OC, H, W), sample strides xs, ys; g (C*9, OC) += the weight
+// gradient, transposed; pack from acti_conv3x3_pack (its masks); after acti_conv3x3_ok(dx = 1)
+void acti_conv3x3_dw(const float *x, const float *dy, const float *pack, float *g, size_t xs,
+                     size_t ys, int nb, int C, int OC, int H, int Wd)
+{
+#ifdef D3_X86
+    const uint16_t *m = (const uint16_t *)(pack + (size_t)C * (size_t)OC * 9);
+    if (act_isa_get() == ACT_ISA_AVX512)
+        rundw512(x, dy, g, m, xs, ys, nb, C, OC, H, Wd);
+    else
+        rundw256(x, dy, g, m, xs, ys, nb, C, OC, H, Wd);
+#else
+    (void)x, (void)dy, (void)pack, (void)g, (void)xs, (void)ys, (void)nb, (void)C, (void)OC,
+        (void)H, (void)Wd;
+#endif
 }

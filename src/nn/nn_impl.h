@@ -149,6 +149,8 @@ void acti_conv3x3_pack(const float *w, float *pack, int C, int OC, int H, int Wd
 int acti_conv3x3_fwd(const float *x, const float *pack, const float *b, float *y, int C, int OC,
                      int H, int Wd);
 int acti_conv3x3_dx(const float *dy, const float *pack, float *dx, int C, int OC, int H, int Wd);
+void acti_conv3x3_dw(const float *x, const float *dy, const float *pack, float *g, size_t xs,
+                     size_t ys, int nb, int C, int OC, int H, int Wd);
 int acti_bn_add(act_net *net, int in);
 int acti_pool_add(act_net *net, acti_layer_kind kind, int in, int k, int stride);
 int acti_gap_add(act_net *net, int in);
