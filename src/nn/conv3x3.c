@@ -16,7 +16,7 @@
 #define D3_X86 1
 #endif
 
-enum { D3_MAXVEC = ACTI_CONV3X3_MASK_FLOATS * 2 / 9 };   /* planes up to 512 vectors */
+enum { D3_MAXVEC = 512, D3_M16 = D3_MAXVEC * 9 / 2 };   /* planes up to 512 vectors */
 
 /* One direct conv: out (CO, P) (+)= sum over in channels b and taps t of
  * w[a*sa + b*sb + (flip ? 8 - t : t)] * in (CI, P) shifted by tap t; P = h*w. The kernels read
@@ -201,16 +201,13 @@ static INL T256 __m256i mask256(unsigned bits)
     return _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32((int)bits), sel), sel);
 }
 
-static INL T256 void blk256(const d3_args *a, const uint16_t *m, int o0, int q0, int nv)
+/* m32: the masks as 8 x int32 per (vector, tap); inner: every lane's address lies in the
+ * plane, so a plain load and an AND replace the (slower) masked load */
+static INL T256 void blk256(const d3_args *a, const int32_t *m32, int o0, int q0, int nv,
+                            int inner)
 {
     const int P = a->h * a->wd, W = a->wd;
     __m256 acc[OB256][NV256];
-    __m256i mk[9][NV256];
-#pragma GCC unroll 16
-    for (int v = 0; v < NV256; v++)
-#pragma GCC unroll 16
-        for (int t = 0; t < 9; t++)
-            mk[t][v] = mask256(v < nv ? m[(q0 + v) * 9 + t] : 0u);
 #pragma GCC unroll 16
     for (int o = 0; o < OB256; o++)
 #pragma GCC unroll 16
@@ -225,8 +222,12 @@ static INL T256 void blk256(const d3_args *a, const uint16_t *m, int o0, int q0,
             __m256 xv[NV256];
 #pragma GCC unroll 16
             for (int v = 0; v < NV256; v++)
-                if (v < nv)
-                    xv[v] = _mm256_maskload_ps(xb + v * 8 + off, mk[t][v]);
+                if (v < nv) {
+                    __m256i mk = _mm256_loadu_si256((const __m256i *)(m32 + ((q0 + v) * 9 + t) * 8));
+                    xv[v] = inner ? _mm256_and_ps(_mm256_loadu_ps(xb + v * 8 + off),
+                                                  _mm256_castsi256_ps(mk))
+                                  : _mm256_maskload_ps(xb + v * 8 + off, mk);
+                }
 #pragma GCC unroll 16
             for (int o = 0; o < OB256; o++) {
                 __m256 wv = _mm256_broadcast_ss(wb + t * OB256 + o);
@@ -263,7 +264,7 @@ static INL T256 float hsum256(__m256 v)
 }
 
 /* dw512 with 8 lanes and one out channel at a time (16 registers) */
-static T256 void rundw256(const float *x, const float *dy, float *g, const uint16_t *m,
+static T256 void rundw256(const float *x, const float *dy, float *g, const int32_t *m32,
                           size_t xs, size_t ys, int nb, int ci, int co, int h, int wd)
 {
     const int P = h * wd, nvec = (P + 7) / 8;
@@ -278,11 +279,25 @@ static T256 void rundw256(const float *x, const float *dy, float *g, const uint1
                 const float *yo = dy + (size_t)n * ys + (size_t)o * (size_t)P;
                 for (int q = 0; q < nvec; q++) {
                     int rem = P - q * 8;
+                    const int32_t *mq = m32 + q * 72;
+                    if (rem >= 8 && q * 8 - wd - 1 >= 0 && q * 8 + 8 + wd + 1 <= P) {
+                        __m256 dv = _mm256_loadu_ps(yo + q * 8);
+#pragma GCC unroll 16
+                        for (int t = 0; t < 9; t++) {
+                            const int off = (t / 3 - 1) * wd + (t % 3 - 1);
+                            __m256 mk = _mm256_castsi256_ps(
+                                _mm256_loadu_si256((const __m256i *)(mq + t * 8)));
+                            __m256 xv = _mm256_and_ps(_mm256_loadu_ps(xc + q * 8 + off), mk);
+                            acc[t] = _mm256_fmadd_ps(dv, xv, acc[t]);
+                        }
+                        continue;
+                    }
                     __m256 dv = _mm256_maskload_ps(yo + q * 8, mask256(rem >= 8 ? 0xffu : (1u << rem) - 1u));
 #pragma GCC unroll 16
                     for (int t = 0; t < 9; t++) {
                         const int off = (t / 3 - 1) * wd + (t % 3 - 1);
-                        __m256 xv = _mm256_maskload_ps(xc + q * 8 + off, mask256(m[q * 9 + t]));
+                        __m256i mk = _mm256_loadu_si256((const __m256i *)(mq + t * 8));
+                        __m256 xv = _mm256_maskload_ps(xc + q * 8 + off, mk);
                         acc[t] = _mm256_fmadd_ps(dv, xv, acc[t]);
                     }
                 }
@@ -293,17 +308,22 @@ static T256 void rundw256(const float *x, const float *dy, float *g, const uint1
         }
 }
 
-static T256 void run256(const d3_args *a, const uint16_t *m, int nvec)
+static T256 void run256(const d3_args *a, const int32_t *m32, int nvec)
 {
-    for (int q = 0; q < nvec; q += NV256)
+    const int P = a->h * a->wd, W = a->wd;
+    for (int q = 0; q < nvec; q += NV256) {
+        int inner = q * 8 - W - 1 >= 0 && (q + NV256) * 8 + W + 1 <= P;
         for (int o = 0; o < a->co; o += OB256) {
-            if (nvec - q >= NV256)
-                blk256(a, m, o, q, NV256);
+            if (nvec - q >= NV256 && inner)
+                blk256(a, m32, o, q, NV256, 1);
+            else if (nvec - q >= NV256)
+                blk256(a, m32, o, q, NV256, 0);
             else if (nvec - q == 2)
-                blk256(a, m, o, q, 2);
+                blk256(a, m32, o, q, 2, 0);
             else
-                blk256(a, m, o, q, 1);
+                blk256(a, m32, o, q, 1, 0);
         }
+    }
 }
 #endif
 
@@ -324,7 +344,7 @@ static int d3_run(const d3_args *a)
     if (vw == 16)
         run512(a, m, nvec);
     else
-        run256(a, m, nvec);
+        run256(a, (const int32_t *)(a->w + (size_t)a->ci * (size_t)a->co * 9 + D3_M16), nvec);
     return 1;
 #else
     (void)a;
@@ -341,6 +361,10 @@ int acti_conv3x3_ok(int c, int oc, int h, int w, int dx)
     int nout = dx ? c : oc;
     /* C < 8 (the stem): too few FMAs per block to pay for its masks and stores; the K = 9
      * GEMM measured 2.7x faster for C = 1 */
+    /* AVX2 backward (one out channel per dw pass) measured slower than im2col on 14x14 and 7x7
+     * planes (resnet:3 32x14x14 69 vs 58 ms, 64x7x7 80 vs 49) and faster on 28x28 (68 vs 79) */
+    if (vw == 8 && dx && h * w < 392)
+        return 0;
     return vw && c >= 8 && c <= 64 && oc <= 64 && nout % ob == 0 &&
            (h * w + vw - 1) / vw <= D3_MAXVEC;
 #else
@@ -374,8 +398,16 @@ void acti_conv3x3_pack(const float *w, float *pack, int C, int OC, int H, int Wd
                   dx ? OC : C, dx ? C : OC, 0, 0, dx, 0 };
     d3_pack(&a, pack);
     int vw = act_isa_get() == ACT_ISA_AVX512 ? 16 : 8, nvec = (H * Wd + vw - 1) / vw;
-    if (nvec <= D3_MAXVEC)
-        d3_masks((uint16_t *)(pack + (size_t)C * (size_t)OC * 9), H, Wd, vw, nvec);
+    if (nvec > D3_MAXVEC)
+        return;
+    uint16_t *m = (uint16_t *)(pack + (size_t)C * (size_t)OC * 9);
+    d3_masks(m, H, Wd, vw, nvec);
+    if (vw == 8) {   /* AVX2: each mask also as 8 x int32 (0 or -1) after the bits */
+        int32_t *m32 = (int32_t *)(pack + (size_t)C * (size_t)OC * 9 + D3_M16);
+        for (int i = 0; i < nvec * 9; i++)
+            for (int j = 0; j < 8; j++)
+                m32[i * 8 + j] = (m[i] >> j) & 1 ? -1 : 0;
+    }
 }
 
 // x (nb, C, H, W) and dy (nb, OC, H, W), sample strides xs, ys; g (C*9, OC) += the weight
@@ -388,7 +420,8 @@ void acti_conv3x3_dw(const float *x, const float *dy, const float *pack, float *
     if (act_isa_get() == ACT_ISA_AVX512)
         rundw512(x, dy, g, m, xs, ys, nb, C, OC, H, Wd);
     else
-        rundw256(x, dy, g, m, xs, ys, nb, C, OC, H, Wd);
+        rundw256(x, dy, g, (const int32_t *)(pack + (size_t)C * (size_t)OC * 9 + D3_M16), xs, ys,
+                 nb, C, OC, H, Wd);
 #else
     (void)x, (void)dy, (void)pack, (void)g, (void)xs, (void)ys, (void)nb, (void)C, (void)OC,
         (void)H, (void)Wd;

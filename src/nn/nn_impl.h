@@ -144,7 +144,7 @@ int acti_conv_add(act_net *net, int in, int oc, int k, int stride, int pad, int 
  * return 0 (nothing done) where it does not apply. ok: whether it applies (dx: for the input
  * gradient); pack: the weights in the kernels' order and the lane masks, once per call. */
 int acti_conv3x3_ok(int c, int oc, int h, int w, int dx);
-enum { ACTI_CONV3X3_MASK_FLOATS = 2304 };   /* pack = C*OC*9 weights + this */
+enum { ACTI_CONV3X3_MASK_FLOATS = 2304 + 36864 };   /* pack = C*OC*9 weights + this */
 void acti_conv3x3_pack(const float *w, float *pack, int C, int OC, int H, int Wd, int dx);
 int acti_conv3x3_fwd(const float *x, const float *pack, const float *b, float *y, int C, int OC,
                      int H, int Wd);
