@@ -113,6 +113,18 @@ static void mark_live(act_expr_prog *p)
     }
 }
 
+/* 1 if in is a MULF the float evaluator may run as the built-in swish kernel: u sigmoid(b u)
+ * with b a leaf whose block buffer is a constant fill (CONST, EPS; PARAM where the block lies in
+ * one channel, decided per block by the evaluator). */
+static int lowers_to_swish(const act_expr_prog *p, const acti_instr *in)
+{
+    if (in->op != ACTI_OP_MULF || in->k != ACT_EXPR_SIGMOID || in->c3 < 0 || in->c3 != in->a ||
+        in->b == in->a)
+        return 0;
+    int32_t op = p->ins[in->b].op;
+    return op == ACTI_OP_CONST || op == ACTI_OP_EPS || op == ACTI_OP_PARAM;
+}
+
 /* need_grad, input, and gflags: for each operand gradient buffer, the first writer in backward
  * order assigns; a sole writer passing its gradient through makes the buffer an alias (not for
  * leaves: the drivers read INPUT and PARAM gradients from their own buffers). */
@@ -131,6 +143,7 @@ static int finish(act_expr_prog *p)
         if (in->op == ACTI_OP_INPUT)
             p->input = i;
         in->gflags = 0;
+        in->swish = lowers_to_swish(p, in);
         int32_t op[3], bit[3];
         int ns = in->need_grad ? grad_slots(in, op, bit) : 0;
         for (int k = 0; k < ns; k++)

@@ -10,6 +10,8 @@
 
 #define SCRATCH_BYTES 98304     /* per call, on the stack */
 #define BLOCK_MAX     256       /* elements per block: 256 measured best (L1-resident; 512-2048 re-measured slower with fused programs) */
+#define BLOCK_SWISH   1024     /* ... except where a MULF runs as the swish kernel: its per-call
+                                 * cost (~30-70 ns) wants longer blocks */
 
 // ----------------------------------------------------------------------------
 // float instantiation
@@ -22,6 +24,22 @@
 #define ACT_BWD(in, a, gi, ga, m, asg)                                                   \
     act_act_backward((act_act_id)(in)->k, (in)->p, (asg) ? ACT_DX_ASSIGN : 0, (a), (gi), (ga), \
                      NULL, act_shape_flat(m))
+/* lowered MULF: u sigmoid(beta u) as the built-in swish kernel, beta a scalar */
+#define SWISH_OK 1
+#define SWISH_FWD(beta, u, y, m) swish_fwd((beta), (u), (y), (m))
+#define SWISH_BWD(beta, u, gi, gu, db, m, asg) swish_bwd((beta), (u), (gi), (gu), (db), (m), (asg))
+
+static int swish_fwd(float beta, const float *u, float *y, size_t m)
+{
+    return act_act_forward(ACT_ACT_SWISH, &beta, 0, u, y, act_shape_flat(m));
+}
+
+static int swish_bwd(float beta, const float *u, const float *gi, float *gu, float *db, size_t m,
+                     int assign)
+{
+    return act_act_backward(ACT_ACT_SWISH, &beta, assign ? ACT_DX_ASSIGN : 0, u, gi, gu, db,
+                            act_shape_flat(m));
+}
 
 #define TARGET
 #define FN(nm)  nm##_f
@@ -48,12 +66,16 @@
 #undef VEC
 #undef ACT_FWD
 #undef ACT_BWD
+#undef SWISH_OK
+#undef SWISH_FWD
+#undef SWISH_BWD
 
 typedef void fwd_block_fn(const act_expr_prog *pr, float *const *v, float *const *aux,
-                          const float *x, float *t1, float *t2, size_t m, int only_live);
+                          const float *x, float *t1, float *t2, size_t m, int only_live,
+                          int pconst);
 typedef void bwd_block_fn(const act_expr_prog *pr, float *const *v, float *const *aux,
                           float *const *g, const float *x, const float *dy, float *t1, float *t2,
-                          size_t m, int dx_acc);
+                          size_t m, int dx_acc, int pconst);
 
 typedef struct kernels {
     fwd_block_fn *fwd;
@@ -147,6 +169,7 @@ static void d_act_bwd(const acti_instr *in, const double *a, const double *gi, d
 #define VEC(nm, a, y, m) dvec_##nm((a), (y), (m))
 #define ACT_FWD(in, a, y, m) d_act_fwd((in), (a), (y), (m))
 #define ACT_BWD(in, a, gi, ga, m, asg) d_act_bwd((in), (a), (gi), (ga), (m), (asg))
+#define SWISH_OK 0                      /* the reference keeps lowered MULFs on the general path */
 #include "expr/eval_impl.h"
 #undef T
 #undef ONE
@@ -155,6 +178,7 @@ static void d_act_bwd(const acti_instr *in, const double *a, const double *gi, d
 #undef VEC
 #undef ACT_FWD
 #undef ACT_BWD
+#undef SWISH_OK
 
 // ----------------------------------------------------------------------------
 // drivers
@@ -166,12 +190,12 @@ static int is_leaf(acti_iop op)
            op == ACTI_OP_PARAM || op == ACTI_OP_HOLE;
 }
 
-/* Elements per block for nbuf buffers of elem bytes in the scratch area. */
-static size_t block_size(int nbuf, size_t elem)
+/* Elements per block for nbuf buffers of elem bytes in the scratch area, at most cap. */
+static size_t block_size(int nbuf, size_t elem, size_t cap)
 {
     size_t b = SCRATCH_BYTES / elem / (size_t)nbuf;
-    if (b > BLOCK_MAX)
-        b = BLOCK_MAX;
+    if (b > cap)
+        b = cap;
     if (b >= 16)
         b &= ~(size_t)15;                       /* keep buffers 64-byte multiples */
     return b ? b : 1;
@@ -193,6 +217,13 @@ static void fill_channel(float *dst, const float *pk, act_shape s, size_t start,
     }
 }
 
+/* 1 if the PARAM buffers are constant over elements start..start+m: scalar parameters, or per
+ * channel with the elements inside one channel's run of inner */
+static int params_const(int per_ch, act_shape s, size_t start, size_t m)
+{
+    return !per_ch || start % s.inner + m <= s.inner;
+}
+
 /* dpk[c] += sum of g over the channel-c elements among start..start+m. */
 static void reduce_channel(float *dpk, const float *g, act_shape s, size_t start, size_t m)
 {
@@ -208,6 +239,17 @@ static void reduce_channel(float *dpk, const float *g, act_shape s, size_t start
         if (++c == s.channels)
             c = 0;
     }
+}
+
+/* The block cap of a float call: BLOCK_SWISH where a lowered MULF will run the swish kernel on
+ * (most) blocks: scalar parameters, or per channel with channel runs of a block or more; in
+ * backward (bwd) only a MULF that is not live runs it (a live one keeps its gate) */
+static size_t block_cap(const act_expr_prog *pr, int per_ch, act_shape s, int bwd)
+{
+    for (int i = 0; i < pr->n; i++)
+        if (pr->ins[i].swish && !(bwd && pr->ins[i].live) && (!per_ch || s.inner >= BLOCK_SWISH))
+            return BLOCK_SWISH;
+    return BLOCK_MAX;
 }
 
 static int check_args(const act_expr_prog *pr, const float **p, unsigned *flags, const float *x,
@@ -258,7 +300,7 @@ int act_expr_forward(const act_expr_prog *pr, const float *p, unsigned flags, co
     _Alignas(64) float scratch[SCRATCH_BYTES / sizeof(float)];
     float *v[ACT_EXPR_MAX_INSTR], *aux[ACT_EXPR_MAX_INSTR];
     int per_ch = (flags & ACT_PER_CHANNEL) != 0;
-    size_t B = block_size(pr->n + pr->n_aux + 2, sizeof(float));
+    size_t B = block_size(pr->n + pr->n_aux + 2, sizeof(float), block_cap(pr, per_ch, s, 0));
     for (int i = 0; i < pr->n; i++)
         v[i] = scratch + (size_t)i * B;
     for (int i = 0; i < pr->n_aux; i++)
@@ -275,12 +317,13 @@ int act_expr_forward(const act_expr_prog *pr, const float *p, unsigned flags, co
             for (int i = 0; i < pr->n; i++)
                 if (pr->ins[i].op == ACT_EXPR_PARAM)
                     fill_channel(v[i], p + (size_t)pr->ins[i].k * s.channels, s, start, m);
+        int pc = params_const(per_ch, s, start, m);
         if (direct) {
             v[root] = y + start;                    /* the last op writes the output */
-            fwd(pr, v, aux, x + start, t1, t2, m, 0);
+            fwd(pr, v, aux, x + start, t1, t2, m, 0, pc);
             continue;
         }
-        fwd(pr, v, aux, x + start, t1, t2, m, 0);
+        fwd(pr, v, aux, x + start, t1, t2, m, 0, pc);
         const float *r = root == pr->input ? x + start : v[root];
         if (r != y + start)
             memmove(y + start, r, m * sizeof *y);
@@ -303,7 +346,8 @@ int act_expr_backward(const act_expr_prog *pr, const float *p, unsigned flags, c
     int ng = 0;
     for (int i = 0; i < pr->n; i++)
         ng += pr->ins[i].need_grad != 0;
-    size_t B = block_size(pr->n + pr->n_aux + ng + 2, sizeof(float));
+    size_t B = block_size(pr->n + pr->n_aux + ng + 2, sizeof(float),
+                          block_cap(pr, per_ch, s, 1));
     float *next = scratch;
     for (int i = 0; i < pr->n; i++, next += B)
         v[i] = next;
@@ -327,7 +371,8 @@ int act_expr_backward(const act_expr_prog *pr, const float *p, unsigned flags, c
             for (int i = 0; i < pr->n; i++)
                 if (pr->ins[i].op == ACT_EXPR_PARAM)
                     fill_channel(v[i], p + (size_t)pr->ins[i].k * s.channels, s, start, m);
-        fwd(pr, v, aux, x + start, t1, t2, m, 1);       /* only what backward reads */
+        int pc = params_const(per_ch, s, start, m);
+        fwd(pr, v, aux, x + start, t1, t2, m, 1, pc);   /* only what backward reads */
         if (root == in) {                           /* f(x) = x */
             for (size_t j = 0; j < m; j++)
                 d[j] = assign ? dy[start + j] : d[j] + dy[start + j];
@@ -341,7 +386,7 @@ int act_expr_backward(const act_expr_prog *pr, const float *p, unsigned flags, c
             }
             if (in >= 0 && g[in])
                 g[in] = d;
-            bwd(pr, v, aux, g, x + start, gr, t1, t2, m, !assign);
+            bwd(pr, v, aux, g, x + start, gr, t1, t2, m, !assign, pc);
             if (assign && (in < 0 || !g[in]))
                 memset(d, 0, m * sizeof *d);
         }
@@ -394,7 +439,7 @@ int act_expr_forward_d(const act_expr_prog *pr, const double *p, const double *x
         return ACT_OK;
     _Alignas(64) double scratch[SCRATCH_BYTES / sizeof(double)];
     double *v[ACT_EXPR_MAX_INSTR], *aux[ACT_EXPR_MAX_INSTR];
-    size_t B = block_size(pr->n + pr->n_aux + 2, sizeof(double));
+    size_t B = block_size(pr->n + pr->n_aux + 2, sizeof(double), BLOCK_MAX);
     for (int i = 0; i < pr->n; i++)
         v[i] = scratch + (size_t)i * B;
     for (int i = 0; i < pr->n_aux; i++)
@@ -404,7 +449,7 @@ int act_expr_forward_d(const act_expr_prog *pr, const double *p, const double *x
     const int root = pr->n - 1;
     for (size_t start = 0; start < n; start += B) {
         size_t m = n - start < B ? n - start : B;
-        forward_block_d(pr, v, aux, x + start, t1, t2, m, 0);
+        forward_block_d(pr, v, aux, x + start, t1, t2, m, 0, 1);
         const double *r = root == pr->input ? x + start : v[root];
         if (r != y + start)
             memmove(y + start, r, m * sizeof *y);
@@ -424,7 +469,7 @@ int act_expr_backward_d(const act_expr_prog *pr, const double *p, const double *
     int ng = 0;
     for (int i = 0; i < pr->n; i++)
         ng += pr->ins[i].need_grad != 0;
-    size_t B = block_size(pr->n + pr->n_aux + ng + 2, sizeof(double));
+    size_t B = block_size(pr->n + pr->n_aux + ng + 2, sizeof(double), BLOCK_MAX);
     double *next = scratch;
     for (int i = 0; i < pr->n; i++, next += B)
         v[i] = next;
@@ -439,10 +484,10 @@ int act_expr_backward_d(const act_expr_prog *pr, const double *p, const double *
     const int root = pr->n - 1;
     for (size_t start = 0; start < n; start += B) {
         size_t m = n - start < B ? n - start : B;
-        forward_block_d(pr, v, aux, x + start, t1, t2, m, 1);
+        forward_block_d(pr, v, aux, x + start, t1, t2, m, 1, 1);
         if (g[root] && is_leaf((acti_iop)pr->ins[root].op))
             copy_d(g[root], dy + start, m);         /* a leaf root is read from g[root] */
-        backward_block_d(pr, v, aux, g, x + start, dy + start, t1, t2, m, 0);
+        backward_block_d(pr, v, aux, g, x + start, dy + start, t1, t2, m, 0, 1);
         if (pr->input >= 0 && g[pr->input])
             for (size_t j = 0; j < m; j++)
                 dx[start + j] += g[pr->input][j];

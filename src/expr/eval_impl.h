@@ -1,8 +1,11 @@
 /* eval_impl.h -- the per-op forward and backward math of a compiled program over one block,
  * written once and included twice by eval.c: T = float (the trainer's kernels, primitives from
  * src/act/vmath.h) and T = double (fingerprints and gradient checks). Needs T, FN(name),
- * VEC(name, a, y, m), ACT_FWD(...), ACT_BWD(...), ONE and TARGET (a function attribute selecting
- * the instruction set, or nothing) defined by the includer.
+ * VEC(name, a, y, m), ACT_FWD(...), ACT_BWD(...), ONE, TARGET (a function attribute selecting
+ * the instruction set, or nothing) and SWISH_OK (1: lowered MULF instructions, acti_instr.swish,
+ * run as the built-in swish kernel through SWISH_FWD(beta, u, y, m) and
+ * SWISH_BWD(beta, u, gi, gu, dbeta, m, assign), which return an act_status) defined by the
+ * includer.
  *
  * Semantics (docs/expr-grammar.md): max/min propagate NaN and give a tie's gradient to the first
  * argument; |a|' = sign(a), 0 at 0; sinc(a) = sin(a)/a with 1 - a^2/6 for |a| < 1e-4. */
@@ -75,12 +78,23 @@ TARGET static void FN(gate)(const act_expr_prog *pr, const acti_instr *in, T *co
             BODY(!(s[j] <= a[j] || s[j] != s[j]));                               \
     } while (0)
 
+#if SWISH_OK
+/* 1 if the lowered MULF in may run as the swish kernel on this block: its b buffer is a constant
+ * fill (pconst: the PARAM buffers are, i.e. the block lies in one channel) */
+static inline int FN(swish_here)(const act_expr_prog *pr, const acti_instr *in, int pconst)
+{
+    return in->swish && (pconst || pr->ins[in->b].op != ACTI_OP_PARAM);
+}
+#endif
+
 /* Values of the instructions on one block of m elements: all of them, or with only_live (the
  * backward pass) only those backward reads (acti_instr.live). CONST, EPS and PARAM buffers are
- * filled by the caller, aux buffers hold the gates of MULF, MAXF, MINF. v[i] may alias x
+ * filled by the caller (pconst: the PARAM ones are constant over the block), aux buffers hold
+ * the gates of MULF, MAXF, MINF (not of a MULF run as the swish kernel). v[i] may alias x
  * exactly (every op reads a[j], b[j] before it writes y[j], or works through t1, t2). */
 TARGET static void FN(forward_block)(const act_expr_prog *pr, T *const *v, T *const *aux,
-                                     const T *x, T *t1, T *t2, size_t m, int only_live)
+                                     const T *x, T *t1, T *t2, size_t m, int only_live,
+                                     int pconst)
 {
     for (int i = 0; i < pr->n; i++) {
         const acti_instr *in = &pr->ins[i];
@@ -139,6 +153,12 @@ TARGET static void FN(forward_block)(const act_expr_prog *pr, T *const *v, T *co
             ACT_FWD(in, a, y, m);
             break;
         case ACTI_OP_MULF:
+#if SWISH_OK
+            /* u sigmoid(beta u) in one pass; a beta the kernel rejects takes the general path */
+            /* (not in backward's forward pass: a live MULF keeps its gate for backward) */
+            if (!only_live && FN(swish_here)(pr, in, pconst) && SWISH_FWD(b[0], a, y, m) == ACT_OK)
+                break;
+#endif
             FN(gate)(pr, in, v, aux, x, m);
             LOOP y[j] = a[j] * aux[in->aux][j];
             break;
@@ -158,6 +178,7 @@ TARGET static void FN(forward_block)(const act_expr_prog *pr, T *const *v, T *co
         }
     }
     (void)t2;
+    (void)pconst;
 }
 
 /* Gradients of one block. g[i] is the gradient buffer of instruction i (NULL where !need_grad);
@@ -200,7 +221,7 @@ TARGET static inline T FN(pick)(int sel, T g)
 
 TARGET static void FN(backward_block)(const act_expr_prog *pr, T *const *v, T *const *aux,
                                       T *const *g, const T *x, const T *dy, T *t1, T *t2,
-                                      size_t m, int dx_acc)
+                                      size_t m, int dx_acc, int pconst)
 {
     const T *gr[ACT_EXPR_MAX_INSTR];            /* gradients to read: g, or an alias */
     for (int i = 0; i < pr->n; i++)
@@ -343,8 +364,30 @@ TARGET static void FN(backward_block)(const act_expr_prog *pr, T *const *v, T *c
         case ACTI_OP_MULF: {
             /* y = a F(z), z = b c */
             const T *s = aux[in->aux];
+#if SWISH_OK
+            if (!in->live && FN(swish_here)(pr, in, pconst)) {
+                /* (a live MULF has its gate in aux already: the general path is cheaper)
+                 * the swish kernel: u's gradient (into t1 if u has none), and beta's block sum
+                 * as b's gradient, all in element 0 (the drivers sum b's buffer over the block,
+                 * or over the block's one channel: they get exactly dbeta) */
+                T db = 0;
+                if (SWISH_BWD(b[0], a, gi, ga ? ga : t1, gb ? &db : NULL, m,
+                              ga ? fa : 1) == ACT_OK) {
+                    if (gb && fb) {
+                        LOOP gb[j] = 0;
+                        gb[0] = db;
+                    } else if (gb) {
+                        gb[0] += db;
+                    }
+                    break;
+                }
+            }
             if (!in->live)                              /* forward skipped it */
                 FN(gate)(pr, in, v, aux, x, m);
+#else
+            if (!in->live)                              /* forward skipped it */
+                FN(gate)(pr, in, v, aux, x, m);
+#endif
             /* DF: F'(z) = (1 - F) F for sigmoid, (1 - F)(1 + F) for tanh; one copy each */
 #define MULF_BWD(DF)                                                                     \
     do {                                                                                 \
@@ -415,6 +458,7 @@ TARGET static void FN(backward_block)(const act_expr_prog *pr, T *const *v, T *c
             break;
         }
     }
+    (void)pconst;
 }
 
 #undef GRAD

@@ -57,7 +57,11 @@ double acti_expr_eval1(const acti_enode *nd, double a, double b, double eps);
  * order), so forward values do not change.
  *   MULF  y = a * F(z), z = b * c3 (or z = b when c3 < 0); F = sigmoid or tanh (k holds the
  *         tree op); aux keeps F(z) for backward. Covers x*sigmoid(beta*x), sigmoid(x1)*x2,
- *         x*tanh(beta*x), x*sigmoid(x).
+ *         x*tanh(beta*x), x*sigmoid(x). Lowered (acti_instr.swish) when F = sigmoid, c3 == a
+ *         (one operand u) and b is a CONST, EPS or PARAM leaf: the float evaluator then runs
+ *         y = u sigmoid(b u) per block as the built-in swish kernel with beta = b (one fused
+ *         pass, the kernel's sigmoid: forward within ~1e-6 relative of the unlowered value, not
+ *         bitwise), wherever b's block buffer is a constant fill; the double evaluator does not.
  *   MAXF  y = max(a, F(b)) (order 0) or max(F(b), a) (order 1), NaN-propagating with ties to the
  *         first argument as MAX; F and aux as MULF. Covers max(x, sigmoid(x)).
  *   MINF  the same with min.
@@ -106,6 +110,7 @@ typedef struct acti_instr {
                                          * or one that computes a value read): backward's
                                          * forward pass evaluates only these; a gated op that
                                          * is not live recomputes its gate in backward */
+    int32_t swish;                      /* MULF lowered to the built-in swish kernel (above) */
 } acti_instr;
 
 /* Compiles e; fuse = 0 keeps one instruction per tree node (tests compare the two). */
