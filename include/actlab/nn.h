@@ -68,6 +68,13 @@ ACT_API int act_nn_act_parse(const char *name, act_nn_act *out);
 
 typedef struct act_net act_net;   /* opaque: owns parameters, gradients, activations, scratch */
 
+/* How 3x3 stride-1 convolutions are computed. AUTO: Winograd where it applies and measured
+ * faster, else the direct/im2col kernels. GEMM: never Winograd (direct 3x3 kernel or im2col +
+ * sgemm: the plain sums). WINOGRAD: Winograd wherever it applies (tests). Winograd computes the
+ * same convolution with fewer multiplications; its float rounding differs (about 1e-6 relative
+ * to the largest term). */
+typedef enum act_conv_algo { ACT_CONV_AUTO, ACT_CONV_GEMM, ACT_CONV_WINOGRAD } act_conv_algo;
+
 typedef struct act_net_config {
     const char *model;       /* "mlp:WxD[,bn][,dropout=p]", "cnn", "resnet:N[,preact]" */
     int         in_c, in_h, in_w;
@@ -78,6 +85,7 @@ typedef struct act_net_config {
     int         threads;     /* >= 1 */
     uint64_t    seed;        /* parameter init and dropout */
     int         profile;     /* 1: time every layer (act_net_profile) */
+    act_conv_algo conv_algo; /* ACT_CONV_AUTO */
 } act_net_config;
 
 ACT_API act_net_config act_net_config_default(void);

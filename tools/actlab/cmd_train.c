@@ -24,6 +24,7 @@ typedef struct opts {
     const char      *data, *data_dir, *model, *act, *out, *resume;
     act_train_config tr;
     int              threads, quiet, profile, keep_stem, per_channel, meta_r, meta_bn;
+    act_conv_algo    conv;
     long             bench;           /* > 0: throughput mode, this many batches */
     int              n_params;        /* -p k=v given */
     char             pkv[ACT_FN_MAX_PARAMS][64];
@@ -316,8 +317,9 @@ static void write_summary(const opts *o, const char *path, const char *act, uint
               act_sched_name(t->sched.kind), (double)t->sched.warmup_epochs,
               (double)t->label_smoothing, t->val_size, t->train_limit, t->crop_pad,
               t->flip ? "true" : "false");
-    sb_printf(&b, "    \"seed\": %llu, \"threads\": %d\n  }\n}\n", (unsigned long long)seed,
-              o->threads);
+    sb_printf(&b, "    \"seed\": %llu, \"threads\": %d, \"conv\": \"%s\"\n  }\n}\n",
+              (unsigned long long)seed, o->threads,
+              o->conv == ACT_CONV_GEMM ? "gemm" : o->conv == ACT_CONV_WINOGRAD ? "winograd" : "auto");
     if (b.s && write_atomic(path, b.s) != 0)
         fprintf(stderr, "actlab train: cannot write %s\n", path);
     free(b.s);
@@ -345,6 +347,7 @@ static int run_one(const char *cmd, const opts *o, const char *act, uint64_t see
     nc.threads = o->threads;
     nc.seed = seed;
     nc.profile = o->profile;
+    nc.conv_algo = o->conv;
     act_net *net = NULL;
     act_diag d;
     int rc = act_net_new(&nc, &net, &d);
@@ -431,7 +434,7 @@ enum { O_DATA_DIR = 256, O_MODEL, O_ACT, O_EPOCHS, O_BATCH, O_OPT, O_LR, O_MOMEN
        O_NESTEROV, O_WD, O_CLIP, O_SCHED, O_WARMUP, O_STEP_EVERY, O_GAMMA, O_SMOOTH, O_VAL,
        O_TRAIN_LIMIT, O_TEST_LIMIT, O_CROP, O_FLIP, O_SEED, O_THREADS, O_OUT, O_RESUME,
        O_BENCH, O_PROFILE, O_QUIET, O_KEEP_STEM, O_PER_CHANNEL, O_META_R, O_META_BN, O_ACTS,
-       O_SEEDS, O_QUICK, O_HELP };
+       O_SEEDS, O_QUICK, O_CONV, O_HELP };
 
 static const struct option long_opts[] = {
     { "data", required_argument, 0, 'd' },        { "data-dir", required_argument, 0, O_DATA_DIR },
@@ -453,6 +456,7 @@ static const struct option long_opts[] = {
     { "meta-r", required_argument, 0, O_META_R }, { "meta-bn", required_argument, 0, O_META_BN },
     { "acts", required_argument, 0, O_ACTS },     { "seeds", required_argument, 0, O_SEEDS },
     { "quick", no_argument, 0, O_QUICK },         { "help", no_argument, 0, O_HELP },
+    { "conv", required_argument, 0, O_CONV },
     { 0, 0, 0, 0 },
 };
 
@@ -476,6 +480,8 @@ static const char common_help[] =
     "      --label-smoothing X  --val N (5000 held out)  --train-limit N  --test-limit N\n"
     "      --crop PAD         random crop with padding;  --flip  random horizontal flip\n"
     "      --out DIR          write metrics.csv, summary.json, checkpoint.bin there\n"
+    "      --conv auto|gemm|winograd  3x3 convolution algorithm (auto: Winograd where it is\n"
+    "                         faster; gemm: direct/im2col sums only)\n"
     "      --quiet            no progress or per-epoch lines\n"
     "exit codes: 0 ok, 1 failure, 2 usage, 3 training diverged (non-finite loss)\n";
 
@@ -581,6 +587,18 @@ static int parse_opts(const char *cmd, int argc, char **argv, opts *o, int compa
                 return CLI_EXIT_USAGE;
             }
             snprintf(o->pkv[o->n_params++], sizeof o->pkv[0], "%s", arg);
+            break;
+        case O_CONV:
+            if (!strcmp(arg, "auto"))
+                o->conv = ACT_CONV_AUTO;
+            else if (!strcmp(arg, "gemm"))
+                o->conv = ACT_CONV_GEMM;
+            else if (!strcmp(arg, "winograd"))
+                o->conv = ACT_CONV_WINOGRAD;
+            else {
+                cli_error(cmd, "--conv wants auto, gemm or winograd, not '%s'", arg);
+                return CLI_EXIT_USAGE;
+            }
             break;
         case O_ACTS: o->acts = arg; break;
         case O_SEEDS: NEED_LONG(1, 100); o->seeds = (int)v; break;
