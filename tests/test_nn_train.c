@@ -376,3 +376,64 @@ void test_nn_fashion_mnist_85(void)
     act_data_free(&tr);
     act_data_free(&te);
 }
+
+/* Backward clears only the gradient buffers whose first writer accumulates (plan_grads in
+ * net.c); the others are written with = by their first writer. Filling every activation
+ * gradient with NaN before backward must not change a single bit of the parameter gradients,
+ * for every model shape (views, residual fan-out, dropout, Meta-ACON, FReLU) and thread count. */
+void test_nn_backward_ignores_stale_grads(void)
+{
+    static const struct { const char *model; act_nn_act_kind kind; } cases[] = {
+        { "mlp:16x3,bn,dropout=0.2", ACT_NN_ACT_FN }, { "cnn", ACT_NN_ACT_FN },
+        { "resnet:1", ACT_NN_ACT_FN }, { "resnet:1,preact", ACT_NN_ACT_FN },
+        { "resnet:1", ACT_NN_ACT_META_ACON }, { "cnn", ACT_NN_ACT_FRELU },
+        { "resnet:1", ACT_NN_ACT_ACON_FRELU },
+    };
+    enum { N = 3, SIDE = 12 };
+    float x[N * SIDE * SIDE];
+    int labels[N] = { 1, 7, 3 };
+    uint64_t s = 5;
+    for (size_t i = 0; i < sizeof x / sizeof x[0]; i++)
+        x[i] = (float)((double)(acti_rng_next(&s) >> 11) * 0x1p-53 * 2.0 - 1.0);
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++)
+        for (int th = 1; th <= 2; th++) {
+            float *g[2] = { NULL, NULL };
+            size_t np = 0;
+            for (int dirty = 0; dirty < 2; dirty++) {
+                act_net_config c = act_net_config_default();
+                c.model = cases[ci].model;
+                c.in_h = c.in_w = SIDE;
+                c.max_batch = N;
+                c.threads = th;
+                c.act = act_nn_act_default(cases[ci].kind);
+                if (cases[ci].kind == ACT_NN_ACT_FN)
+                    c.act.fn = act_act_fn(ACT_ACT_SWISH);
+                act_net *net = NULL;
+                int rc = act_net_new(&c, &net, NULL);
+                CHECKF(rc == ACT_OK, "%s: create %d", cases[ci].model, rc);
+                if (rc != ACT_OK)
+                    break;
+                act_net_forward(net, x, N, 1, NULL);
+                act_net_loss(net, labels, N, 0.0f, NULL, NULL);
+                for (int t = 1; dirty && t < net->n_tensors; t++) {
+                    const acti_tensor *tt = &net->tensors[t];
+                    if (t == net->logits_t || tt->grad_off == net->tensors[net->logits_t].grad_off)
+                        continue;
+                    float *d = acti_grad(net, t);
+                    for (size_t i = 0; i < N * tt->size; i++)
+                        d[i] = NAN;
+                }
+                act_net_backward(net);
+                np = net->n_params;
+                g[dirty] = malloc(np * sizeof(float));
+                if (g[dirty])
+                    memcpy(g[dirty], net->grads, np * sizeof(float));
+                act_net_free(net);
+            }
+            CHECKF(g[0] && g[1] && !memcmp(g[0], g[1], np * sizeof(float)),
+                   "%s (kind %d, %d threads): stale gradient buffers change the gradients",
+                   cases[ci].model, (int)cases[ci].kind, th);
+            free(g[0]);
+            free(g[1]);
+        }
+}

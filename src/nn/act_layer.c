@@ -81,7 +81,7 @@ void acti_act_backward(act_net *net, acti_layer *l, size_t n)
     const act_fn *f = l->fn;
     size_t per = t->size;
     int T = net->threads;
-    unsigned flags = l->act_flags;
+    unsigned flags = l->act_flags | ((l->assign & 1u) ? ACT_DX_ASSIGN : 0u);
 #pragma omp parallel num_threads(T) if (T > 1)
     {
         int tid = ACTI_TID(), nt = ACTI_NT();

@@ -44,7 +44,7 @@ void acti_dense_forward(act_net *net, acti_layer *l, size_t n, int train)
     }
 }
 
-// dx += dy W;  dW += dy^T x;  db += sum_n dy
+// dx += dy W (= when l->assign);  dW += dy^T x;  db += sum_n dy
 void acti_dense_backward(act_net *net, acti_layer *l, size_t n)
 {
     int in = (int)net->tensors[l->in0].size, oc = l->oc, T = net->threads;
@@ -55,7 +55,8 @@ void acti_dense_backward(act_net *net, acti_layer *l, size_t n)
     {
         int tid = ACTI_TID(), nt = ACTI_NT();
         if (need_dx)
-            acti_gemm(tid, nt, 0, 0, (int)n, in, oc, 1.0f, dy, oc, w, in, 1.0f, dx, in);
+            acti_gemm(tid, nt, 0, 0, (int)n, in, oc, 1.0f, dy, oc, w, in,
+                      (l->assign & 1u) ? 0.0f : 1.0f, dx, in);
         acti_gemm(tid, nt, 1, 0, oc, in, (int)n, 1.0f, dy, oc, x, in, 1.0f, dw, in);
         size_t lo, hi;
         acti_range((size_t)oc, tid, nt, &lo, &hi);

@@ -40,8 +40,11 @@ void acti_add_backward(act_net *net, acti_layer *l, size_t n)
         if (!net->tensors[ids[k]].needs_grad)
             continue;
         float *d = acti_grad(net, ids[k]);
-        for (size_t i = 0; i < m; i++)
-            d[i] += dy[i];
+        if (l->assign & (1u << k))
+            memcpy(d, dy, m * sizeof(float));
+        else
+            for (size_t i = 0; i < m; i++)
+                d[i] += dy[i];
     }
 }
 
@@ -78,6 +81,10 @@ void acti_dropout_backward(act_net *net, acti_layer *l, size_t n)
     size_t m = n * net->tensors[l->out].size;
     const float *dy = acti_grad(net, l->out), *mask = acti_ws(net, l->ws[MASK]);
     float *dx = acti_grad(net, l->in0);
-    for (size_t i = 0; i < m; i++)
-        dx[i] += dy[i] * mask[i];
+    if (l->assign & 1u)
+        for (size_t i = 0; i < m; i++)
+            dx[i] = dy[i] * mask[i];
+    else
+        for (size_t i = 0; i < m; i++)
+            dx[i] += dy[i] * mask[i];
 }

@@ -422,6 +422,49 @@ int act_net_new(const act_net_config *cfg, act_net **out, act_diag *diag)
     return acti_net_create(cfg, build_spec, NULL, out, diag);
 }
 
+/* Layer kinds whose backward can write (=) an input's gradient instead of adding to it. */
+static int can_assign(acti_layer_kind k)
+{
+    return k == ACTI_L_ACT || k == ACTI_L_ADD || k == ACTI_L_DROPOUT || k == ACTI_L_DENSE;
+}
+
+/* The first writer of a gradient buffer in backward order (the last consumer in forward order)
+ * writes it when its kind can (acti_layer.assign), so backward needs no clear there; buffers
+ * whose first writer accumulates, or that nobody writes, are cleared (acti_tensor.clear).
+ * Views (flatten) share their source's buffer and are matched by offset. */
+static void plan_grads(act_net *net)
+{
+    int nt = net->n_tensors;
+    for (int i = 0; i < nt; i++)
+        net->tensors[i].clear = 0;
+    for (int i = net->n_layers - 1; i >= 0; i--) {
+        acti_layer *l = &net->layers[i];
+        int ids[2] = { l->in0, l->kind == ACTI_L_ADD ? l->in1 : -1 };
+        l->assign = 0;
+        for (int k = 0; k < 2; k++) {
+            if (ids[k] < 0 || !net->tensors[ids[k]].needs_grad || l->kind == ACTI_L_FLATTEN)
+                continue;
+            size_t off = net->tensors[ids[k]].grad_off;
+            int seen = 0;   /* written by a layer later in forward order? (clear 1 or 2) */
+            for (int t = 0; t < nt; t++)
+                seen |= net->tensors[t].grad_off == off && net->tensors[t].clear;
+            if (seen)
+                continue;
+            int first = can_assign(l->kind);
+            if (first)
+                l->assign |= 1u << k;
+            for (int t = 0; t < nt; t++)   /* 1: written first with =, 2: first with += */
+                if (net->tensors[t].grad_off == off)
+                    net->tensors[t].clear = first ? 1 : 2;
+        }
+    }
+    size_t logits = net->tensors[net->logits_t].grad_off;
+    for (int t = 0; t < nt; t++) {
+        acti_tensor *x = &net->tensors[t];
+        x->clear = x->needs_grad && x->grad_off != logits && x->clear != 1;
+    }
+}
+
 int acti_net_create(const act_net_config *cfg, acti_build_fn *build, void *ctx, act_net **out,
                     act_diag *diag)
 {
@@ -476,6 +519,7 @@ int acti_net_create(const act_net_config *cfg, acti_build_fn *build, void *ctx, 
         rc = ACT_ESHAPE;
         goto fail;
     }
+    plan_grads(net);
     net->ws_col = acti_ws_new(net, net->col_floats * (size_t)net->max_threads);
     net->ws_red = acti_ws_new(net, net->red_floats * (size_t)net->max_threads);
 
@@ -668,7 +712,7 @@ int act_net_backward(act_net *net)
     net->grads_zero = 0;
     for (int i = 1; i < net->n_tensors; i++) {
         const acti_tensor *t = &net->tensors[i];
-        if (i != net->logits_t && t->grad_off != net->tensors[net->logits_t].grad_off)
+        if (t->clear)
             memset(net->arena + t->grad_off, 0, n * t->size * sizeof(float));
     }
     int prof = net->cfg.profile;

@@ -48,6 +48,7 @@ typedef struct acti_tensor {
     size_t size;           /* c * h * w, per sample */
     size_t val_off, grad_off;   /* into net->arena */
     int    needs_grad;     /* 0 for the input: nobody reads its gradient */
+    int    clear;          /* backward zeroes the gradient first (its first writer accumulates) */
 } acti_tensor;
 
 #define ACTI_MAX_SLOTS 20
@@ -68,6 +69,8 @@ typedef struct acti_layer {
     size_t p[ACTI_MAX_SLOTS];   /* parameter offsets (float index into params / grads) */
     size_t ws[ACTI_MAX_SLOTS];  /* workspace offsets (float index into the arena) */
     size_t n_params;
+    unsigned assign;       /* bit k: backward writes input k's gradient (=), being its first
+                              writer (acti_plan_grads); else it accumulates (+=) */
     double t_fwd, t_bwd;
 } acti_layer;
 
