@@ -27,24 +27,35 @@ void acti_add_forward(act_net *net, acti_layer *l, size_t n, int train)
     size_t m = n * net->tensors[l->out].size;
     const float *a = acti_val(net, l->in0), *b = acti_val(net, l->in1);
     float *y = acti_val(net, l->out);
-    for (size_t i = 0; i < m; i++)
-        y[i] = a[i] + b[i];
+    int T = net->threads;
+#pragma omp parallel num_threads(T) if (T > 1)
+    {
+        size_t lo, hi;
+        acti_range(m, ACTI_TID(), ACTI_NT(), &lo, &hi);
+        for (size_t i = lo; i < hi; i++)
+            y[i] = a[i] + b[i];
+    }
 }
 
 void acti_add_backward(act_net *net, acti_layer *l, size_t n)
 {
     size_t m = n * net->tensors[l->out].size;
     const float *dy = acti_grad(net, l->out);
-    int ids[2] = { l->in0, l->in1 };
-    for (int k = 0; k < 2; k++) {
-        if (!net->tensors[ids[k]].needs_grad)
-            continue;
-        float *d = acti_grad(net, ids[k]);
-        if (l->assign & (1u << k))
-            memcpy(d, dy, m * sizeof(float));
-        else
-            for (size_t i = 0; i < m; i++)
-                d[i] += dy[i];
+    int ids[2] = { l->in0, l->in1 }, T = net->threads;
+#pragma omp parallel num_threads(T) if (T > 1)
+    {
+        size_t lo, hi;
+        acti_range(m, ACTI_TID(), ACTI_NT(), &lo, &hi);
+        for (int k = 0; k < 2; k++) {
+            if (!net->tensors[ids[k]].needs_grad)
+                continue;
+            float *d = acti_grad(net, ids[k]);
+            if (l->assign & (1u << k))
+                memcpy(d + lo, dy + lo, (hi - lo) * sizeof(float));
+            else
+                for (size_t i = lo; i < hi; i++)
+                    d[i] += dy[i];
+        }
     }
 }
 
