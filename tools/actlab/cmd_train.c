@@ -706,12 +706,18 @@ int cmd_train(int argc, char **argv)
     act_dataset train, test;
     if ((ec = load_data(argv[0], &o, &train, &test)) >= 0)
         return ec;
-    if (!o.quiet && o.bench == 0)
-        printf("train %s on %s (%zu train, %zu test): model %s, act %s, %d epochs, batch %zu, "
-               "%s lr %g, seed %llu, %d thread%s\n", o.data, o.data, train.n - o.tr.val_size,
-               test.n, o.model, o.act, o.tr.epochs, o.tr.batch, act_opt_name(o.tr.opt.kind),
-               (double)o.tr.sched.lr, (unsigned long long)o.tr.seed, o.threads,
-               o.threads == 1 ? "" : "s");
+    if (!o.quiet && o.bench == 0) {
+        size_t n_tr = train.n - o.tr.val_size, n_te = test.n;
+        if (o.tr.train_limit && o.tr.train_limit < n_tr)
+            n_tr = o.tr.train_limit;
+        if (o.tr.test_limit && o.tr.test_limit < n_te)
+            n_te = o.tr.test_limit;
+        printf("train on %s (%zu train, %zu validation, %zu test images): model %s, act %s, "
+               "%d epochs, batch %zu, %s lr %g, seed %llu, %d thread%s\n", o.data, n_tr,
+               o.tr.val_size, n_te, o.model, o.act, o.tr.epochs, o.tr.batch,
+               act_opt_name(o.tr.opt.kind), (double)o.tr.sched.lr,
+               (unsigned long long)o.tr.seed, o.threads, o.threads == 1 ? "" : "s");
+    }
     run_result *r = malloc(sizeof *r);
     if (!r) {
         act_data_free(&train);
