@@ -19,4 +19,5 @@
     X(nn_learns_synthetic)              \
     X(nn_deterministic_and_resume)      \
     X(nn_backward_ignores_stale_grads)  \
+    X(nn_init_torch)                    \
     X(nn_fashion_mnist_85)

@@ -437,3 +437,50 @@ void test_nn_backward_ignores_stale_grads(void)
             free(g[1]);
         }
 }
+
+/* --init torch: conv/dense weights and biases U(+-1/sqrt(fan_in)) (std 1/sqrt(3 fan_in)), as
+ * PyTorch's defaults; he: weights N(0, 2/fan_in), biases 0. Activation parameters alike. */
+void test_nn_init_torch(void)
+{
+    for (int kind = 0; kind < 2; kind++) {
+        act_net_config c = act_net_config_default();
+        c.model = "cnn";
+        c.init = kind ? ACT_NN_INIT_TORCH : ACT_NN_INIT_HE;
+        act_net *net = NULL;
+        int rc = act_net_new(&c, &net, NULL);
+        CHECK(rc == ACT_OK);
+        if (rc != ACT_OK)
+            continue;
+        int seen_w = 0, seen_b = 0;
+        for (int i = 0; i < net->n_segs; i++) {
+            const act_param_seg *s = &net->segs[i];
+            const float *p = net->params + s->offset;
+            size_t len = strlen(s->name), fan = 0;
+            for (int j = 0; j < net->n_segs; j++)
+                if (net->segs[j].layer == s->layer && net->seg_init[j].how == ACTI_INIT_HE)
+                    fan = net->seg_init[j].fan;
+            if (!fan)
+                continue;
+            double bound = 1.0 / sqrt((double)fan), s1 = 0.0, s2 = 0.0, mx = 0.0;
+            for (size_t k = 0; k < s->size; k++) {
+                s1 += p[k];
+                s2 += (double)p[k] * p[k];
+                mx = fmax(mx, fabs((double)p[k]));
+            }
+            double sd = sqrt(s2 / (double)s->size - (s1 / (double)s->size) * (s1 / (double)s->size));
+            if (!strcmp(s->name + len - 2, ".w")) {
+                double want = kind ? bound / sqrt(3.0) : sqrt(2.0 / (double)fan);
+                CHECKF(fabs(sd / want - 1.0) < (s->size > 1000 ? 0.05 : 0.3),
+                       "%s (init %d): std %g, want %g", s->name, kind, sd, want);
+                CHECKF(!kind || mx <= bound, "%s: |w| %g beyond %g", s->name, mx, bound);
+                seen_w++;
+            } else if (!strcmp(s->name + len - 2, ".b")) {
+                CHECKF(kind ? mx > 0.0 && mx <= bound : mx == 0.0, "%s (init %d): max |b| %g",
+                       s->name, kind, mx);
+                seen_b++;
+            }
+        }
+        CHECKF(seen_w == 4 && seen_b == 4, "cnn: %d weights, %d biases", seen_w, seen_b);
+        act_net_free(net);
+    }
+}

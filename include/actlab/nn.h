@@ -75,6 +75,12 @@ typedef struct act_net act_net;   /* opaque: owns parameters, gradients, activat
  * to the largest term). */
 typedef enum act_conv_algo { ACT_CONV_AUTO, ACT_CONV_GEMM, ACT_CONV_WINOGRAD } act_conv_algo;
 
+/* Initial conv/dense weights. HE: N(0, 2/fan_in), biases 0 (the default; made for ReLU-like
+ * activations). TORCH: PyTorch's default, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and
+ * biases: a smaller scale (std 1/sqrt(3 fan_in)) that BN-free nets with ACON-C's random slopes
+ * need (docs/training.md). Activation and BN parameters are initialised the same either way. */
+typedef enum act_nn_init { ACT_NN_INIT_HE, ACT_NN_INIT_TORCH } act_nn_init;
+
 typedef struct act_net_config {
     const char *model;       /* "mlp:WxD[,bn][,dropout=p]", "cnn", "resnet:N[,preact]" */
     int         in_c, in_h, in_w;
@@ -86,6 +92,7 @@ typedef struct act_net_config {
     uint64_t    seed;        /* parameter init and dropout */
     int         profile;     /* 1: time every layer (act_net_profile) */
     act_conv_algo conv_algo; /* ACT_CONV_AUTO */
+    act_nn_init init;        /* ACT_NN_INIT_HE */
 } act_net_config;
 
 ACT_API act_net_config act_net_config_default(void);

@@ -355,6 +355,21 @@ static float act_param_value(const act_net *net, const acti_layer *l, int k, uin
     return f->defaults[k];
 }
 
+/* TORCH init: a conv/dense bias (a zero-initialised segment named "*.b" of a layer whose
+ * weights are He-initialised) is drawn like PyTorch's, U(+-1/sqrt(fan_in)); returns that fan_in,
+ * or 0 for any other segment. */
+static size_t torch_bias(const act_net *net, int seg)
+{
+    const char *name = net->segs[seg].name;
+    size_t len = strlen(name);
+    if (len < 2 || strcmp(name + len - 2, ".b") != 0)
+        return 0;
+    for (int i = 0; i < net->n_segs; i++)
+        if (net->segs[i].layer == net->segs[seg].layer && net->seg_init[i].how == ACTI_INIT_HE)
+            return net->seg_init[i].fan;
+    return 0;
+}
+
 static void init_params(act_net *net)
 {
     uint64_t rng = net->cfg.seed * 0x2545f4914f6cdd1dULL + 12345;
@@ -366,12 +381,24 @@ static void init_params(act_net *net)
         const acti_layer *l = &net->layers[s->layer];
         switch (in->how) {
         case ACTI_INIT_ZERO:
+            if (net->cfg.init == ACT_NN_INIT_TORCH && torch_bias(net, i) > 0) {
+                double b = 1.0 / sqrt((double)torch_bias(net, i));
+                for (size_t j = 0; j < s->size; j++)
+                    p[j] = (float)(b * (2.0 * acti_rng_uniform(&rng) - 1.0));
+            }
             break;
         case ACTI_INIT_ONE:
             for (size_t j = 0; j < s->size; j++)
                 p[j] = 1.0f;
             break;
         case ACTI_INIT_HE:
+            if (net->cfg.init == ACT_NN_INIT_TORCH) {
+                double b = 1.0 / sqrt((double)in->fan);
+                for (size_t j = 0; j < s->size; j++)
+                    p[j] = (float)(b * (2.0 * acti_rng_uniform(&rng) - 1.0));
+                break;
+            }
+            /* fall through */
         case ACTI_INIT_LECUN: {
             double sd = sqrt((in->how == ACTI_INIT_HE ? 2.0 : 1.0) / (double)in->fan);
             for (size_t j = 0; j < s->size; j++)

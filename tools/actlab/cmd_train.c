@@ -25,6 +25,7 @@ typedef struct opts {
     act_train_config tr;
     int              threads, quiet, profile, keep_stem, per_channel, meta_r, meta_bn;
     act_conv_algo    conv;
+    act_nn_init      init;
     long             bench;           /* > 0: throughput mode, this many batches */
     int              n_params;        /* -p k=v given */
     char             pkv[ACT_FN_MAX_PARAMS][64];
@@ -317,8 +318,8 @@ static void write_summary(const opts *o, const char *path, const char *act, uint
               act_sched_name(t->sched.kind), (double)t->sched.warmup_epochs,
               (double)t->label_smoothing, t->val_size, t->train_limit, t->crop_pad,
               t->flip ? "true" : "false");
-    sb_printf(&b, "    \"seed\": %llu, \"threads\": %d, \"conv\": \"%s\"\n  }\n}\n",
-              (unsigned long long)seed, o->threads,
+    sb_printf(&b, "    \"seed\": %llu, \"threads\": %d, \"init\": \"%s\", \"conv\": \"%s\"\n  }\n}\n",
+              (unsigned long long)seed, o->threads, o->init == ACT_NN_INIT_TORCH ? "torch" : "he",
               o->conv == ACT_CONV_GEMM ? "gemm" : o->conv == ACT_CONV_WINOGRAD ? "winograd" : "auto");
     if (b.s && write_atomic(path, b.s) != 0)
         fprintf(stderr, "actlab train: cannot write %s\n", path);
@@ -348,6 +349,7 @@ static int run_one(const char *cmd, const opts *o, const char *act, uint64_t see
     nc.seed = seed;
     nc.profile = o->profile;
     nc.conv_algo = o->conv;
+    nc.init = o->init;
     act_net *net = NULL;
     act_diag d;
     int rc = act_net_new(&nc, &net, &d);
@@ -387,7 +389,10 @@ static int run_one(const char *cmd, const opts *o, const char *act, uint64_t see
     if (c.tty && !o->quiet)
         fprintf(stderr, "\r\033[K");
     if (rc != ACT_OK)
-        cli_error(cmd, "%s%s%s", act_strerror(rc), d.msg[0] ? ": " : "", d.msg);
+        cli_error(cmd, "%s%s%s%s", act_strerror(rc), d.msg[0] ? ": " : "", d.msg,
+                  rc == ACT_EDIVERGED && o->init == ACT_NN_INIT_HE && !strstr(o->model, "bn") &&
+                  strncmp(o->model, "resnet", 6)
+                      ? " (a model without BN: try --init torch, or a smaller --lr)" : "");
     if (o->bench > 0 && r->epochs == 2) {
         /* CPU time of the timed epoch: robust to other jobs on shared cores (1 thread). */
         double cpu = c.cpu[1] - c.cpu[0];
@@ -434,7 +439,7 @@ enum { O_DATA_DIR = 256, O_MODEL, O_ACT, O_EPOCHS, O_BATCH, O_OPT, O_LR, O_MOMEN
        O_NESTEROV, O_WD, O_CLIP, O_SCHED, O_WARMUP, O_STEP_EVERY, O_GAMMA, O_SMOOTH, O_VAL,
        O_TRAIN_LIMIT, O_TEST_LIMIT, O_CROP, O_FLIP, O_SEED, O_THREADS, O_OUT, O_RESUME,
        O_BENCH, O_PROFILE, O_QUIET, O_KEEP_STEM, O_PER_CHANNEL, O_META_R, O_META_BN, O_ACTS,
-       O_SEEDS, O_QUICK, O_CONV, O_HELP };
+       O_SEEDS, O_QUICK, O_CONV, O_INIT, O_HELP };
 
 static const struct option long_opts[] = {
     { "data", required_argument, 0, 'd' },        { "data-dir", required_argument, 0, O_DATA_DIR },
@@ -456,7 +461,7 @@ static const struct option long_opts[] = {
     { "meta-r", required_argument, 0, O_META_R }, { "meta-bn", required_argument, 0, O_META_BN },
     { "acts", required_argument, 0, O_ACTS },     { "seeds", required_argument, 0, O_SEEDS },
     { "quick", no_argument, 0, O_QUICK },         { "help", no_argument, 0, O_HELP },
-    { "conv", required_argument, 0, O_CONV },
+    { "conv", required_argument, 0, O_CONV },     { "init", required_argument, 0, O_INIT },
     { 0, 0, 0, 0 },
 };
 
@@ -480,6 +485,8 @@ static const char common_help[] =
     "      --label-smoothing X  --val N (5000 held out)  --train-limit N  --test-limit N\n"
     "      --crop PAD         random crop with padding;  --flip  random horizontal flip\n"
     "      --out DIR          write metrics.csv, summary.json, checkpoint.bin there\n"
+    "      --init he|torch    conv/dense weights: N(0, 2/fan_in) (he, default) or PyTorch's\n"
+    "                         U(+-1/sqrt(fan_in)) (torch: BN-free nets with acon_c, meta_acon)\n"
     "      --conv auto|gemm|winograd  3x3 convolution algorithm (auto: Winograd where it is\n"
     "                         faster; gemm: direct/im2col sums only)\n"
     "      --quiet            no progress or per-epoch lines\n"
@@ -597,6 +604,16 @@ static int parse_opts(const char *cmd, int argc, char **argv, opts *o, int compa
                 o->conv = ACT_CONV_WINOGRAD;
             else {
                 cli_error(cmd, "--conv wants auto, gemm or winograd, not '%s'", arg);
+                return CLI_EXIT_USAGE;
+            }
+            break;
+        case O_INIT:
+            if (!strcmp(arg, "he"))
+                o->init = ACT_NN_INIT_HE;
+            else if (!strcmp(arg, "torch"))
+                o->init = ACT_NN_INIT_TORCH;
+            else {
+                cli_error(cmd, "--init wants he or torch, not '%s'", arg);
                 return CLI_EXIT_USAGE;
             }
             break;
