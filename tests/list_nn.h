@@ -2,6 +2,8 @@
 #define TEST_LIST_NN(X)                 \
     X(nn_conv_matches_reference)        \
     X(nn_conv3x3_matches_reference)     \
+    X(nn_wino_matches_reference)        \
+    X(nn_wino_net)                      \
     X(nn_grad_dense)                    \
     X(nn_grad_conv)                     \
     X(nn_grad_dwconv)                   \

@@ -14,6 +14,13 @@ enum { W, B };
 
 static int conv_direct(const acti_layer *l) { return l->k == 1 && l->stride == 1 && l->pad == 0; }
 
+/* Winograd (winograd.c) for the forward pass (bwd = 0) or the backward */
+static int conv_wino(const act_net *net, const acti_layer *l, const acti_tensor *ti, int bwd)
+{
+    return acti_wino_ok(l->k, l->stride, l->pad, ti->h, ti->w) &&
+           acti_wino_use(net->cfg.conv_algo, ti->c, l->oc, ti->h, ti->w, l->pad, bwd);
+}
+
 /* direct 3x3 kernel (conv3x3.c) for the forward pass (dx = 0) or the input gradient (dx = 1) */
 static int conv_3x3(const acti_layer *l, const acti_tensor *ti, int dx)
 {
@@ -58,6 +65,8 @@ int acti_conv_add(act_net *net, int in, int oc, int k, int stride, int pad, int 
         acti_need_col(net, chunk * per);
     if (k == 3 && stride == 1 && pad == 1)   /* packed weights of the direct kernel */
         acti_need_col(net, (size_t)oc * ckk + ACTI_CONV3X3_MASK_FLOATS);
+    if (acti_wino_ok(k, stride, pad, src.h, src.w) && net->cfg.conv_algo != ACT_CONV_GEMM)
+        acti_need_col(net, acti_wino_floats(src.c, oc, src.h, src.w, pad));
     acti_need_red(net, (size_t)oc * ckk + (size_t)oc);
     int t = acti_tensor_new(net, oc, oh, ow);
     net->layers[li].out = t;
@@ -147,13 +156,19 @@ void acti_conv_forward(act_net *net, acti_layer *l, size_t n, int train)
     const float *b = l->bn ? acti_P(net, l, B) : NULL;
     float *y = acti_val(net, l->out);
     int ckk = ti->c * l->k * l->k, ohw = to->h * to->w, oc = l->oc, T = net->threads;
-    int direct = conv_direct(l), d3 = conv_3x3(l, ti, 0);
+    int direct = conv_direct(l), wino = conv_wino(net, l, ti, 0);
+    int d3 = !wino && conv_3x3(l, ti, 0);
 #pragma omp parallel num_threads(T) if (T > 1)
     {
         int tid = ACTI_TID();
         size_t lo, hi;
         acti_range(n, tid, ACTI_NT(), &lo, &hi);
         float *col = acti_ws(net, net->ws_col) + (size_t)tid * net->col_floats;
+        if (wino && lo < hi)
+            acti_wino_fwd(x + lo * ti->size, w, b, y + lo * to->size, hi - lo, ti->c, oc, ti->h,
+                          ti->w, l->pad, col);
+        if (wino)
+            lo = hi;
         if (d3 && lo < hi)
             acti_conv3x3_pack(w, col, ti->c, oc, ti->h, ti->w, 0);
         for (size_t i = lo; d3 && i < hi; i++)
@@ -201,7 +216,8 @@ void acti_conv_backward(act_net *net, acti_layer *l, size_t n)
     float *dx = acti_grad(net, l->in0), *dw = acti_G(net, l, W);
     float *db = l->bn ? acti_G(net, l, B) : NULL;
     int ckk = ti->c * l->k * l->k, ohw = to->h * to->w, oc = l->oc, T = net->threads;
-    int need_dx = ti->needs_grad, direct = conv_direct(l), d3 = conv_3x3(l, ti, 1);
+    int need_dx = ti->needs_grad, direct = conv_direct(l), wino = conv_wino(net, l, ti, 1);
+    int d3 = !wino && conv_3x3(l, ti, 1);
     size_t nw = (size_t)oc * (size_t)ckk, nred = nw + (size_t)oc;
     float *red = acti_ws(net, net->ws_red);
 #pragma omp parallel num_threads(T) if (T > 1)
@@ -214,6 +230,21 @@ void acti_conv_backward(act_net *net, acti_layer *l, size_t n)
         memset(mdw, 0, nred * sizeof(float));
         if (d3 && lo < hi)   /* the direct kernels' weights and masks; col is not used else */
             acti_conv3x3_pack(w, col, ti->c, oc, ti->h, ti->w, 1);
+        if (wino && lo < hi) {
+            for (size_t j = lo; db && j < hi; j++)
+                for (int o = 0; o < oc; o++) {
+                    const float *r = dy + j * to->size + (size_t)o * (size_t)ohw;
+                    float s = 0.0f;
+                    for (int p = 0; p < ohw; p++)
+                        s += r[p];
+                    mdb[o] += s;
+                }
+            acti_wino_bwd(x + lo * ti->size, w, dy + lo * to->size,
+                          need_dx ? dx + lo * ti->size : NULL, mdw, hi - lo, ti->c, oc, ti->h,
+                          ti->w, l->pad, col);
+        }
+        if (wino)
+            lo = hi;
         for (size_t i0 = lo; i0 < hi; i0 += direct ? 1 : (size_t)l->chunk) {
             size_t nb = direct ? 1 : hi - i0 < (size_t)l->chunk ? hi - i0 : (size_t)l->chunk;
             size_t ld = nb * (size_t)ohw;

@@ -154,6 +154,18 @@ int acti_conv3x3_fwd(const float *x, const float *pack, const float *b, float *y
 int acti_conv3x3_dx(const float *dy, const float *pack, float *dx, int C, int OC, int H, int Wd);
 void acti_conv3x3_dw(const float *x, const float *dy, const float *pack, float *g, size_t xs,
                      size_t ys, int nb, int C, int OC, int H, int Wd);
+/* winograd.c: F(4x4, 3x3) Winograd conv over n samples (3x3, stride 1, pad 0 or 1), with
+ * per-thread scratch ws of acti_wino_floats(C, OC, H, W, pad) floats. ok: it applies; use: the
+ * layer should take it under algo (AUTO: where it measured faster than the direct/im2col path).
+ * fwd: y = conv(x, w) + b (b may be NULL). bwd: dx += the input gradient (dx may be NULL),
+ * g (C*9, OC) += the weight gradient, transposed (the conv layer's partial-sum layout). */
+int    acti_wino_ok(int k, int stride, int pad, int h, int w);
+int    acti_wino_use(act_conv_algo algo, int c, int oc, int h, int w, int pad, int bwd);
+size_t acti_wino_floats(int c, int oc, int h, int w, int pad);
+void   acti_wino_fwd(const float *x, const float *w, const float *b, float *y, size_t n, int C,
+                     int OC, int H, int W, int pad, float *ws);
+void   acti_wino_bwd(const float *x, const float *w, const float *dy, float *dx, float *g,
+                     size_t n, int C, int OC, int H, int W, int pad, float *ws);
 int acti_bn_add(act_net *net, int in);
 int acti_pool_add(act_net *net, acti_layer_kind kind, int in, int k, int stride);
 int acti_gap_add(act_net *net, int in);

@@ -1,0 +1,692 @@
+/* winograd.c -- Winograd F(4x4, 3x3) convolution (Lavin & Gray 2016; points 0, +-1, +-2, inf)
+ * for 3x3 stride-1 layers with padding 0 or 1, all three training passes. Per chunk of samples:
+ * the input is copied to a zero-padded channels-last plane, each 6x6 tile is transformed
+ * (V = B^T d B, 16 channels per vector), then 36 independent products M[xi] = V[xi] U[xi] with
+ * U = G g G^T (tiles x C times C x OC), and Y = A^T M A per tile. Backward uses the exact
+ * gradient of that computation: dM = A dY A^T, dV[xi] = dM[xi] U[xi]^T, dx += B dV B^T
+ * (scatter-add into overlapping tiles), dU[xi] = V[xi]^T dM[xi], dw += G^T dU G.
+ * The products run on an AVX-512 or AVX2 register-blocked kernel chosen by act_isa_get(), or
+ * plain C; the transforms are written once on 16-lane GNU vectors and compiled per target.
+ * Reference: conv_ref in tests/test_nn_grad.c and tests/test_nn_wino.c. */
+#include <string.h>
+
+#include "actlab/act.h"
+#include "nn/nn_impl.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define WG_X86 1
+#define T512 __attribute__((target("avx512f,fma")))
+#define T256 __attribute__((target("avx2,fma")))
+#endif
+#define INL inline __attribute__((always_inline))
+
+/* 16 floats; unaligned loads and stores (scratch offsets are multiples of 16 floats, the
+ * arena's thread slices need not be) */
+typedef float wv __attribute__((vector_size(64), aligned(4), may_alias));
+
+enum { WG_L = 16, WG_CHUNK_FLOATS = 96 * 1024 };   /* lanes; chunk data per thread (384 KB) */
+
+typedef struct wg_plan {
+    int    C, OC, H, W, pad, OH, OW;
+    int    tH, tW, nt;      /* tiles per sample: tH x tW */
+    int    Cs, OCs;         /* channel counts rounded up to 16 lanes */
+    int    Hp, Wp, Ho, Wo;  /* padded input plane (4 tH + 2, 4 tW + 2), padded output (4 tH, 4 tW) */
+    size_t ns, R;           /* samples per chunk, tile rows per chunk (ns * nt) */
+    size_t ut, u, xt, v, m, yt, b, floats;   /* scratch offsets per thread, total */
+} wg_plan;
+
+static size_t up16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+static void wg_make_plan(wg_plan *p, int C, int OC, int H, int W, int pad)
+{
+    p->C = C, p->OC = OC, p->H = H, p->W = W, p->pad = pad;
+    p->OH = H + 2 * pad - 2, p->OW = W + 2 * pad - 2;
+    p->tH = (p->OH + 3) / 4, p->tW = (p->OW + 3) / 4, p->nt = p->tH * p->tW;
+    p->Cs = (int)up16((size_t)C), p->OCs = (int)up16((size_t)OC);
+    p->Hp = 4 * p->tH + 2, p->Wp = 4 * p->tW + 2, p->Ho = 4 * p->tH, p->Wo = 4 * p->tW;
+    size_t xt = (size_t)p->Hp * (size_t)p->Wp * (size_t)p->Cs;
+    size_t yt = (size_t)p->Ho * (size_t)p->Wo * (size_t)p->OCs;
+    size_t per = xt + yt + 36 * (size_t)p->nt * (size_t)(p->Cs + p->OCs);
+    p->ns = WG_CHUNK_FLOATS / per;
+    if (p->ns < 1)
+        p->ns = 1;
+    p->R = p->ns * (size_t)p->nt;
+    /* UT (36, OC, Cs) for dx, U (36, C, OCs) for the forward / dU for the weight gradient */
+    p->ut = 0;
+    p->u = p->ut + up16(36 * (size_t)OC * (size_t)p->Cs);
+    p->xt = p->u + up16(36 * (size_t)C * (size_t)p->OCs);
+    p->v = p->xt + up16(p->ns * xt);
+    p->m = p->v + up16(36 * p->R * (size_t)p->Cs);
+    p->yt = p->m + up16(36 * p->R * (size_t)p->OCs);
+    p->b = p->yt + up16(p->ns * yt);
+    p->floats = p->b + up16((size_t)OC);
+}
+
+// ----------------------------------------------------------------------------
+// Transforms, 16 channels per vector (math once; compiled per target by the wrappers below)
+
+/* 1-D B^T d: 6 -> 6 */
+static INL void bt6(const wv d[6], wv t[6])
+{
+    t[0] = 4.0f * d[0] - 5.0f * d[2] + d[4];
+    t[1] = (d[3] + d[4]) - 4.0f * (d[1] + d[2]);
+    t[2] = (d[4] - d[3]) + 4.0f * (d[1] - d[2]);
+    t[3] = (d[4] - d[2]) + 2.0f * (d[3] - d[1]);
+    t[4] = (d[4] - d[2]) - 2.0f * (d[3] - d[1]);
+    t[5] = 4.0f * d[1] - 5.0f * d[3] + d[5];
+}
+
+/* 1-D A^T m: 6 -> 4 */
+static INL void at4(const wv m[6], wv y[4])
+{
+    wv s12 = m[1] + m[2], d12 = m[1] - m[2], s34 = m[3] + m[4], d34 = m[3] - m[4];
+    y[0] = m[0] + s12 + s34;
+    y[1] = d12 + 2.0f * d34;
+    y[2] = s12 + 4.0f * s34;
+    y[3] = d12 + 8.0f * d34 + m[5];
+}
+
+/* 1-D A g (the transpose of at4): 4 -> 6 */
+static INL void a6(const wv g[4], wv m[6])
+{
+    wv e = g[0] + g[2], o = g[1] + g[3];
+    wv e4 = g[0] + 4.0f * g[2], o4 = 2.0f * g[1] + 8.0f * g[3];
+    m[0] = g[0];
+    m[1] = e + o;
+    m[2] = e - o;
+    m[3] = e4 + o4;
+    m[4] = e4 - o4;
+    m[5] = g[3];
+}
+
+/* 1-D B v (the transpose of bt6): 6 -> 6 */
+static INL void b6(const wv v[6], wv d[6])
+{
+    wv s34 = v[3] - v[4];
+    d[0] = 4.0f * v[0];
+    d[1] = 4.0f * (v[2] - v[1] + v[5]) + 2.0f * (v[4] - v[3]);
+    d[2] = -5.0f * v[0] - 4.0f * (v[1] + v[2]) - (v[3] + v[4]);
+    d[3] = (v[1] - v[2]) + 2.0f * s34 - 5.0f * v[5];
+    d[4] = v[0] + v[1] + v[2] + v[3] + v[4];
+    d[5] = v[5];
+}
+
+/* V = B^T d B: d[r][s] at in + r*sr + s*ps (a 6x6 window of a channels-last plane: row and
+ * pixel strides); V[xi] at out + xi*os */
+static INL void tf_in(const float *in, size_t sr, size_t ps, float *out, size_t os)
+{
+    wv t[6][6];
+    for (int s = 0; s < 6; s++) {
+        wv d[6], c[6];
+        for (int r = 0; r < 6; r++)
+            d[r] = *(const wv *)(in + (size_t)r * sr + (size_t)s * ps);
+        bt6(d, c);
+        for (int k = 0; k < 6; k++)
+            t[k][s] = c[k];
+    }
+    for (int k = 0; k < 6; k++) {
+        wv v[6];
+        bt6(t[k], v);
+        for (int l = 0; l < 6; l++)
+            *(wv *)(out + (size_t)(k * 6 + l) * os) = v[l];
+    }
+}
+
+/* Y = A^T M A (+ bias): M[xi] at in + xi*is; Y[i][j] at out + i*sr + j*ps */
+static INL void tf_out(const float *in, size_t is, const float *bias, float *out, size_t sr,
+                       size_t ps)
+{
+    wv t[4][6];
+    for (int l = 0; l < 6; l++) {
+        wv m[6], y[4];
+        for (int k = 0; k < 6; k++)
+            m[k] = *(const wv *)(in + (size_t)(k * 6 + l) * is);
+        at4(m, y);
+        for (int i = 0; i < 4; i++)
+            t[i][l] = y[i];
+    }
+    wv b = *(const wv *)bias;
+    for (int i = 0; i < 4; i++) {
+        wv y[4];
+        at4(t[i], y);
+        for (int j = 0; j < 4; j++)
+            *(wv *)(out + (size_t)i * sr + (size_t)j * ps) = y[j] + b;
+    }
+}
+
+/* dM = A dY A^T: dY[i][j] at in + i*sr + j*ps; dM[xi] at out + xi*os */
+static INL void tf_dy(const float *in, size_t sr, size_t ps, float *out, size_t os)
+{
+    wv t[6][4];
+    for (int j = 0; j < 4; j++) {
+        wv g[4], m[6];
+        for (int i = 0; i < 4; i++)
+            g[i] = *(const wv *)(in + (size_t)i * sr + (size_t)j * ps);
+        a6(g, m);
+        for (int k = 0; k < 6; k++)
+            t[k][j] = m[k];
+    }
+    for (int k = 0; k < 6; k++) {
+        wv m[6];
+        a6(t[k], m);
+        for (int l = 0; l < 6; l++)
+            *(wv *)(out + (size_t)(k * 6 + l) * os) = m[l];
+    }
+}
+
+/* dd += B dV B^T: dV[xi] at in + xi*is; dd[r][s] at out + r*sr + s*ps */
+static INL void tf_dx(const float *in, size_t is, float *out, size_t sr, size_t ps)
+{
+    wv t[6][6];
+    for (int l = 0; l < 6; l++) {
+        wv v[6], d[6];
+        for (int k = 0; k < 6; k++)
+            v[k] = *(const wv *)(in + (size_t)(k * 6 + l) * is);
+        b6(v, d);
+        for (int r = 0; r < 6; r++)
+            t[r][l] = d[r];
+    }
+    for (int r = 0; r < 6; r++) {
+        wv d[6];
+        b6(t[r], d);
+        for (int s = 0; s < 6; s++) {
+            wv *o = (wv *)(out + (size_t)r * sr + (size_t)s * ps);
+            *o += d[s];
+        }
+    }
+}
+
+// ----------------------------------------------------------------------------
+// Layout changes: NCHW planes <-> zero-padded channels-last planes
+
+// x (C, H, W) -> xt (Hp, Wp, Cs): xt[i][j][c] = x[c][i - pad][j - pad], 0 outside
+static void to_hwc(const wg_plan *p, const float *x, float *xt)
+{
+    const int C = p->C, H = p->H, W = p->W, Cs = p->Cs, Wp = p->Wp, pad = p->pad;
+    memset(xt, 0, (size_t)p->Hp * (size_t)Wp * (size_t)Cs * sizeof(float));
+    for (int i = 0; i < H; i++)
+        for (int c = 0; c < C; c++) {
+            const float *src = x + ((size_t)c * (size_t)H + (size_t)i) * (size_t)W;
+            float *dst = xt + ((size_t)(i + pad) * (size_t)Wp + (size_t)pad) * (size_t)Cs + c;
+            for (int j = 0; j < W; j++)
+                dst[(size_t)j * (size_t)Cs] = src[j];
+        }
+}
+
+// dy (OC, OH, OW) -> (Ho, Wo, OCs), 0 outside
+static void dy_to_hwc(const wg_plan *p, const float *dy, float *t)
+{
+    const int OC = p->OC, OH = p->OH, OW = p->OW, OCs = p->OCs, Wo = p->Wo;
+    memset(t, 0, (size_t)p->Ho * (size_t)Wo * (size_t)OCs * sizeof(float));
+    for (int i = 0; i < OH; i++)
+        for (int o = 0; o < OC; o++) {
+            const float *src = dy + ((size_t)o * (size_t)OH + (size_t)i) * (size_t)OW;
+            float *dst = t + (size_t)i * (size_t)Wo * (size_t)OCs + o;
+            for (int j = 0; j < OW; j++)
+                dst[(size_t)j * (size_t)OCs] = src[j];
+        }
+}
+
+// yt (Ho, Wo, OCs) -> y (OC, OH, OW)
+static void from_hwc(const wg_plan *p, const float *yt, float *y)
+{
+    const int OC = p->OC, OH = p->OH, OW = p->OW, OCs = p->OCs, Wo = p->Wo;
+    for (int o = 0; o < OC; o++)
+        for (int i = 0; i < OH; i++) {
+            const float *src = yt + (size_t)i * (size_t)Wo * (size_t)OCs + o;
+            float *dst = y + ((size_t)o * (size_t)OH + (size_t)i) * (size_t)OW;
+            for (int j = 0; j < OW; j++)
+                dst[j] = src[(size_t)j * (size_t)OCs];
+        }
+}
+
+// dx (C, H, W) += dxt (Hp, Wp, Cs) inside the padding
+static void add_from_hwc(const wg_plan *p, const float *dxt, float *dx)
+{
+    const int C = p->C, H = p->H, W = p->W, Cs = p->Cs, Wp = p->Wp, pad = p->pad;
+    for (int c = 0; c < C; c++)
+        for (int i = 0; i < H; i++) {
+            const float *src = dxt + ((size_t)(i + pad) * (size_t)Wp + (size_t)pad) * (size_t)Cs + c;
+            float *dst = dx + ((size_t)c * (size_t)H + (size_t)i) * (size_t)W;
+            for (int j = 0; j < W; j++)
+                dst[j] += src[(size_t)j * (size_t)Cs];
+        }
+}
+
+// ----------------------------------------------------------------------------
+// Weight transforms (double, once per call)
+
+static const double wg_G[6][3] = {
+    { 1.0 / 4, 0, 0 },
+    { -1.0 / 6, -1.0 / 6, -1.0 / 6 },
+    { -1.0 / 6, 1.0 / 6, -1.0 / 6 },
+    { 1.0 / 24, 1.0 / 12, 1.0 / 6 },
+    { 1.0 / 24, -1.0 / 12, 1.0 / 6 },
+    { 0, 0, 1 },
+};
+
+// w (OC, C, 3, 3) -> U (36, C, OCs) (tr 0) or UT (36, OC, Cs) (tr 1), U = G g G^T, pad lanes 0
+static void wt_fwd(const wg_plan *p, const float *w, float *u, int tr)
+{
+    const int C = p->C, OC = p->OC;
+    size_t rows = (size_t)(tr ? OC : C), ld = (size_t)(tr ? p->Cs : p->OCs);
+    memset(u, 0, 36 * rows * ld * sizeof(float));
+    for (int o = 0; o < OC; o++)
+        for (int c = 0; c < C; c++) {
+            const float *g = w + ((size_t)o * (size_t)C + (size_t)c) * 9;
+            double t[6][3];
+            for (int k = 0; k < 6; k++)
+                for (int b = 0; b < 3; b++)
+                    t[k][b] = wg_G[k][0] * (double)g[b] + wg_G[k][1] * (double)g[3 + b] +
+                              wg_G[k][2] * (double)g[6 + b];
+            size_t at = tr ? (size_t)o * ld + (size_t)c : (size_t)c * ld + (size_t)o;
+            for (int k = 0; k < 6; k++)
+                for (int l = 0; l < 6; l++) {
+                    double s = wg_G[l][0] * t[k][0] + wg_G[l][1] * t[k][1] + wg_G[l][2] * t[k][2];
+                    u[(size_t)(k * 6 + l) * rows * ld + at] = (float)s;
+                }
+        }
+}
+
+// dU (36, C, OCs) -> g (C*9, OC) += G^T dU G (the conv layer's transposed partial sums)
+static void wt_bwd(const wg_plan *p, const float *du, float *g)
+{
+    const int C = p->C, OC = p->OC;
+    size_t ld = (size_t)p->OCs, plane = (size_t)C * ld;
+    for (int c = 0; c < C; c++)
+        for (int o = 0; o < OC; o++) {
+            double t[3][6];   /* G^T dU */
+            for (int a = 0; a < 3; a++)
+                for (int l = 0; l < 6; l++) {
+                    double s = 0.0;
+                    for (int k = 0; k < 6; k++)
+                        s += wg_G[k][a] * (double)du[(size_t)(k * 6 + l) * plane +
+                                                     (size_t)c * ld + (size_t)o];
+                    t[a][l] = s;
+                }
+            for (int a = 0; a < 3; a++)
+                for (int b = 0; b < 3; b++) {
+                    double s = 0.0;
+                    for (int l = 0; l < 6; l++)
+                        s += t[a][l] * wg_G[l][b];
+                    g[(size_t)(c * 9 + a * 3 + b) * (size_t)OC + (size_t)o] += (float)s;
+                }
+        }
+}
+
+// ----------------------------------------------------------------------------
+// The 36 products. One call: Cm[r][n] (+)= sum_k A[r*ars + k*aks] B[k*ldb + n] for r < rows,
+// n < nvec*16: A is broadcast, B and Cm are read 16 lanes at a time (rows padded to 16).
+
+typedef struct wg_mm {
+    const float *A, *B;
+    float  *Cm;
+    size_t ars, aks, ldb, ldc;
+    int    rows, K, nvec, acc;
+} wg_mm;
+
+static void mm_c(const wg_mm *g)
+{
+    for (int r = 0; r < g->rows; r++)
+        for (int v = 0; v < g->nvec; v++) {
+            float s[WG_L] = { 0 };
+            for (int k = 0; k < g->K; k++) {
+                float a = g->A[(size_t)r * g->ars + (size_t)k * g->aks];
+                const float *b = g->B + (size_t)k * g->ldb + (size_t)v * WG_L;
+                for (int j = 0; j < WG_L; j++)
+                    s[j] += a * b[j];
+            }
+            float *c = g->Cm + (size_t)r * g->ldc + (size_t)v * WG_L;
+            for (int j = 0; j < WG_L; j++)
+                c[j] = g->acc ? c[j] + s[j] : s[j];
+        }
+}
+
+#ifdef WG_X86
+enum { RB512 = 12, RB256 = 6 };
+
+/* NR rows x NV vectors of 16 accumulators over K */
+static INL T512 void mk512(const wg_mm *g, int r0, int v0, const int NR, const int NV)
+{
+    __m512 c[RB512][2];
+#pragma GCC unroll 16
+    for (int r = 0; r < NR; r++)
+#pragma GCC unroll 2
+        for (int v = 0; v < NV; v++)
+            c[r][v] = _mm512_setzero_ps();
+    const float *a = g->A + (size_t)r0 * g->ars, *b = g->B + (size_t)v0 * WG_L;
+    const size_t ars = g->ars, aks = g->aks, ldb = g->ldb;
+    for (int k = 0; k < g->K; k++, a += aks, b += ldb) {
+        __m512 bv[2];
+#pragma GCC unroll 2
+        for (int v = 0; v < NV; v++)
+            bv[v] = _mm512_loadu_ps(b + v * WG_L);
+#pragma GCC unroll 16
+        for (int r = 0; r < NR; r++) {
+            __m512 av = _mm512_set1_ps(a[(size_t)r * ars]);
+#pragma GCC unroll 2
+            for (int v = 0; v < NV; v++)
+                c[r][v] = _mm512_fmadd_ps(av, bv[v], c[r][v]);
+        }
+    }
+    float *o = g->Cm + (size_t)r0 * g->ldc + (size_t)v0 * WG_L;
+#pragma GCC unroll 16
+    for (int r = 0; r < NR; r++)
+#pragma GCC unroll 2
+        for (int v = 0; v < NV; v++) {
+            float *q = o + (size_t)r * g->ldc + v * WG_L;
+            _mm512_storeu_ps(q, g->acc ? _mm512_add_ps(_mm512_loadu_ps(q), c[r][v]) : c[r][v]);
+        }
+}
+
+#define WG_CASES12(F, NV) \
+    case 1: F(1, NV); break; case 2: F(2, NV); break; case 3: F(3, NV); break;      \
+    case 4: F(4, NV); break; case 5: F(5, NV); break; case 6: F(6, NV); break;      \
+    case 7: F(7, NV); break; case 8: F(8, NV); break; case 9: F(9, NV); break;      \
+    case 10: F(10, NV); break; case 11: F(11, NV); break; default: F(12, NV); break;
+
+static T512 void mm512(const wg_mm *g)
+{
+    for (int v0 = 0; v0 < g->nvec; v0 += 2)
+        for (int r0 = 0; r0 < g->rows; r0 += RB512) {
+            int nr = g->rows - r0 < RB512 ? g->rows - r0 : RB512;
+#define F(NR, NV) mk512(g, r0, v0, NR, NV)
+            if (g->nvec - v0 >= 2) {
+                switch (nr) { WG_CASES12(F, 2) }
+            } else {
+                switch (nr) { WG_CASES12(F, 1) }
+            }
+#undef F
+        }
+}
+
+/* NR rows x 16 lanes (two 8-lane vectors) over K */
+static INL T256 void mk256(const wg_mm *g, int r0, int v0, const int NR)
+{
+    __m256 c[RB256][2];
+#pragma GCC unroll 16
+    for (int r = 0; r < NR; r++)
+        c[r][0] = c[r][1] = _mm256_setzero_ps();
+    const float *a = g->A + (size_t)r0 * g->ars, *b = g->B + (size_t)v0 * WG_L;
+    const size_t ars = g->ars, aks = g->aks, ldb = g->ldb;
+    for (int k = 0; k < g->K; k++, a += aks, b += ldb) {
+        __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+#pragma GCC unroll 16
+        for (int r = 0; r < NR; r++) {
+            __m256 av = _mm256_broadcast_ss(a + (size_t)r * ars);
+            c[r][0] = _mm256_fmadd_ps(av, b0, c[r][0]);
+            c[r][1] = _mm256_fmadd_ps(av, b1, c[r][1]);
+        }
+    }
+    float *o = g->Cm + (size_t)r0 * g->ldc + (size_t)v0 * WG_L;
+#pragma GCC unroll 16
+    for (int r = 0; r < NR; r++)
+#pragma GCC unroll 2
+        for (int v = 0; v < 2; v++) {
+            float *q = o + (size_t)r * g->ldc + v * 8;
+            _mm256_storeu_ps(q, g->acc ? _mm256_add_ps(_mm256_loadu_ps(q), c[r][v]) : c[r][v]);
+        }
+}
+
+static T256 void mm256(const wg_mm *g)
+{
+    for (int v0 = 0; v0 < g->nvec; v0++)
+        for (int r0 = 0; r0 < g->rows; r0 += RB256) {
+            switch (g->rows - r0) {
+            case 1: mk256(g, r0, v0, 1); break;
+            case 2: mk256(g, r0, v0, 2); break;
+            case 3: mk256(g, r0, v0, 3); break;
+            case 4: mk256(g, r0, v0, 4); break;
+            case 5: mk256(g, r0, v0, 5); break;
+            default: mk256(g, r0, v0, 6); break;
+            }
+        }
+}
+#endif
+
+// ----------------------------------------------------------------------------
+// Per-chunk stages (tiles t of the chunk: sample t / nt, tile row (t % nt) / tW, column % tW)
+
+typedef struct wg_chunk {
+    const wg_plan *p;
+    size_t nb;              /* samples in this chunk */
+    float *xt, *v, *m, *yt; /* planes and transformed tiles (V: (36, R, Cs); M: (36, R, OCs)) */
+    const float *bias;      /* (OCs) */
+} wg_chunk;
+
+static INL void st_in(const wg_chunk *k)
+{
+    const wg_plan *p = k->p;
+    size_t sr = (size_t)p->Wp * (size_t)p->Cs, plane = (size_t)p->Hp * sr;
+    size_t os = p->R * (size_t)p->Cs, ntc = k->nb * (size_t)p->nt;
+    for (size_t t = 0; t < ntc; t++) {
+        size_t s = t / (size_t)p->nt, r = t % (size_t)p->nt;
+        size_t ti = r / (size_t)p->tW, tj = r % (size_t)p->tW;
+        const float *in = k->xt + s * plane + (4 * ti) * sr + 4 * tj * (size_t)p->Cs;
+        for (int cb = 0; cb < p->Cs; cb += WG_L)
+            tf_in(in + cb, sr, (size_t)p->Cs, k->v + t * (size_t)p->Cs + (size_t)cb, os);
+    }
+}
+
+static INL void st_out(const wg_chunk *k)
+{
+    const wg_plan *p = k->p;
+    size_t sr = (size_t)p->Wo * (size_t)p->OCs, plane = (size_t)p->Ho * sr;
+    size_t is = p->R * (size_t)p->OCs, ntc = k->nb * (size_t)p->nt;
+    for (size_t t = 0; t < ntc; t++) {
+        size_t s = t / (size_t)p->nt, r = t % (size_t)p->nt;
+        size_t ti = r / (size_t)p->tW, tj = r % (size_t)p->tW;
+        float *out = k->yt + s * plane + (4 * ti) * sr + 4 * tj * (size_t)p->OCs;
+        for (int ob = 0; ob < p->OCs; ob += WG_L)
+            tf_out(k->m + t * (size_t)p->OCs + (size_t)ob, is, k->bias + ob, out + ob, sr,
+                   (size_t)p->OCs);
+    }
+}
+
+/* dM from the chunk's channels-last dy planes (in yt) into m */
+static INL void st_dy(const wg_chunk *k)
+{
+    const wg_plan *p = k->p;
+    size_t sr = (size_t)p->Wo * (size_t)p->OCs, plane = (size_t)p->Ho * sr;
+    size_t os = p->R * (size_t)p->OCs, ntc = k->nb * (size_t)p->nt;
+    for (size_t t = 0; t < ntc; t++) {
+        size_t s = t / (size_t)p->nt, r = t % (size_t)p->nt;
+        size_t ti = r / (size_t)p->tW, tj = r % (size_t)p->tW;
+        const float *in = k->yt + s * plane + (4 * ti) * sr + 4 * tj * (size_t)p->OCs;
+        for (int ob = 0; ob < p->OCs; ob += WG_L)
+            tf_dy(in + ob, sr, (size_t)p->OCs, k->m + t * (size_t)p->OCs + (size_t)ob, os);
+    }
+}
+
+/* dV (in v) scattered into the zeroed channels-last dx planes (in xt) */
+static INL void st_dx(const wg_chunk *k)
+{
+    const wg_plan *p = k->p;
+    size_t sr = (size_t)p->Wp * (size_t)p->Cs, plane = (size_t)p->Hp * sr;
+    size_t is = p->R * (size_t)p->Cs, ntc = k->nb * (size_t)p->nt;
+    for (size_t t = 0; t < ntc; t++) {
+        size_t s = t / (size_t)p->nt, r = t % (size_t)p->nt;
+        size_t ti = r / (size_t)p->tW, tj = r % (size_t)p->tW;
+        float *out = k->xt + s * plane + (4 * ti) * sr + 4 * tj * (size_t)p->Cs;
+        for (int cb = 0; cb < p->Cs; cb += WG_L)
+            tf_dx(k->v + t * (size_t)p->Cs + (size_t)cb, is, out + cb, sr, (size_t)p->Cs);
+    }
+}
+
+typedef enum wg_stage { WG_IN, WG_OUT, WG_DY, WG_DX } wg_stage;
+
+static INL void st_run(const wg_chunk *k, wg_stage s)
+{
+    switch (s) {
+    case WG_IN: st_in(k); break;
+    case WG_OUT: st_out(k); break;
+    case WG_DY: st_dy(k); break;
+    case WG_DX: st_dx(k); break;
+    }
+}
+
+#ifdef WG_X86
+static T512 void st512(const wg_chunk *k, wg_stage s) { st_run(k, s); }
+static T256 void st256(const wg_chunk *k, wg_stage s) { st_run(k, s); }
+#endif
+static void stc(const wg_chunk *k, wg_stage s) { st_run(k, s); }
+
+static void wg_stage_run(act_isa isa, const wg_chunk *k, wg_stage s)
+{
+#ifdef WG_X86
+    if (isa == ACT_ISA_AVX512) {
+        st512(k, s);
+        return;
+    }
+    if (isa == ACT_ISA_AVX2) {
+        st256(k, s);
+        return;
+    }
+#endif
+    (void)isa;
+    stc(k, s);
+}
+
+static void wg_mm_run(act_isa isa, const wg_mm *g)
+{
+    if (g->rows < 1 || g->nvec < 1)
+        return;
+#ifdef WG_X86
+    if (isa == ACT_ISA_AVX512) {
+        mm512(g);
+        return;
+    }
+    if (isa == ACT_ISA_AVX2) {
+        mm256(g);
+        return;
+    }
+#endif
+    (void)isa;
+    mm_c(g);
+}
+
+static act_isa wg_isa(void)
+{
+    act_isa isa = act_isa_get();
+#ifdef WG_X86
+    return isa;
+#else
+    (void)isa;
+    return ACT_ISA_SCALAR;
+#endif
+}
+
+// ----------------------------------------------------------------------------
+// Entry points
+
+int acti_wino_ok(int k, int stride, int pad, int h, int w)
+{
+    return k == 3 && stride == 1 && (pad == 0 || pad == 1) && h + 2 * pad >= 3 &&
+           w + 2 * pad >= 3;
+}
+
+size_t acti_wino_floats(int c, int oc, int h, int w, int pad)
+{
+    wg_plan p;
+    wg_make_plan(&p, c, oc, h, w, pad);
+    return p.floats;
+}
+
+// x (n, C, H, W); w (OC, C, 3, 3); b (OC) or NULL; y (n, OC, OH, OW) = conv(x, w) + b
+void acti_wino_fwd(const float *x, const float *w, const float *b, float *y, size_t n, int C,
+                   int OC, int H, int W, int pad, float *ws)
+{
+    wg_plan p;
+    wg_make_plan(&p, C, OC, H, W, pad);
+    act_isa isa = wg_isa();
+    float *u = ws + p.u, *bias = ws + p.b;
+    wt_fwd(&p, w, u, 0);
+    memset(bias, 0, (size_t)p.OCs * sizeof(float));
+    for (int o = 0; b && o < OC; o++)
+        bias[o] = b[o];
+    size_t xs = (size_t)C * (size_t)H * (size_t)W, ys = (size_t)OC * (size_t)p.OH * (size_t)p.OW;
+    size_t xtp = (size_t)p.Hp * (size_t)p.Wp * (size_t)p.Cs;
+    size_t ytp = (size_t)p.Ho * (size_t)p.Wo * (size_t)p.OCs;
+    for (size_t s0 = 0; s0 < n; s0 += p.ns) {
+        wg_chunk k = { &p, n - s0 < p.ns ? n - s0 : p.ns, ws + p.xt, ws + p.v, ws + p.m,
+                       ws + p.yt, bias };
+        for (size_t j = 0; j < k.nb; j++)
+            to_hwc(&p, x + (s0 + j) * xs, k.xt + j * xtp);
+        wg_stage_run(isa, &k, WG_IN);
+        int ntc = (int)(k.nb * (size_t)p.nt);
+        for (int xi = 0; xi < 36; xi++) {
+            wg_mm g = { k.v + (size_t)xi * p.R * (size_t)p.Cs, u + (size_t)xi * (size_t)C * (size_t)p.OCs,
+                        k.m + (size_t)xi * p.R * (size_t)p.OCs, (size_t)p.Cs, 1, (size_t)p.OCs,
+                        (size_t)p.OCs, ntc, C, p.OCs / WG_L, 0 };
+            wg_mm_run(isa, &g);
+        }
+        wg_stage_run(isa, &k, WG_OUT);
+        for (size_t j = 0; j < k.nb; j++)
+            from_hwc(&p, k.yt + j * ytp, y + (s0 + j) * ys);
+    }
+}
+
+// x (n, C, H, W); dy (n, OC, OH, OW); dx (n, C, H, W) += the input gradient (dx may be NULL);
+// g (C*9, OC) += the weight gradient, transposed (the conv layer's per-thread partial sums)
+void acti_wino_bwd(const float *x, const float *w, const float *dy, float *dx, float *g,
+                   size_t n, int C, int OC, int H, int W, int pad, float *ws)
+{
+    wg_plan p;
+    wg_make_plan(&p, C, OC, H, W, pad);
+    act_isa isa = wg_isa();
+    float *ut = ws + p.ut, *du = ws + p.u;
+    if (dx)
+        wt_fwd(&p, w, ut, 1);
+    memset(du, 0, 36 * (size_t)C * (size_t)p.OCs * sizeof(float));
+    size_t xs = (size_t)C * (size_t)H * (size_t)W, ys = (size_t)OC * (size_t)p.OH * (size_t)p.OW;
+    size_t xtp = (size_t)p.Hp * (size_t)p.Wp * (size_t)p.Cs;
+    size_t ytp = (size_t)p.Ho * (size_t)p.Wo * (size_t)p.OCs;
+    for (size_t s0 = 0; s0 < n; s0 += p.ns) {
+        wg_chunk k = { &p, n - s0 < p.ns ? n - s0 : p.ns, ws + p.xt, ws + p.v, ws + p.m,
+                       ws + p.yt, NULL };
+        for (size_t j = 0; j < k.nb; j++) {
+            to_hwc(&p, x + (s0 + j) * xs, k.xt + j * xtp);
+            dy_to_hwc(&p, dy + (s0 + j) * ys, k.yt + j * ytp);
+        }
+        wg_stage_run(isa, &k, WG_IN);
+        wg_stage_run(isa, &k, WG_DY);
+        int ntc = (int)(k.nb * (size_t)p.nt);
+        /* dU[xi] (C, OCs) += V[xi]^T (C x tiles) dM[xi] (tiles x OCs) */
+        for (int xi = 0; xi < 36; xi++) {
+            wg_mm gm = { k.v + (size_t)xi * p.R * (size_t)p.Cs, k.m + (size_t)xi * p.R * (size_t)p.OCs,
+                         du + (size_t)xi * (size_t)C * (size_t)p.OCs, 1, (size_t)p.Cs,
+                         (size_t)p.OCs, (size_t)p.OCs, C, ntc, p.OCs / WG_L, 1 };
+            wg_mm_run(isa, &gm);
+        }
+        if (!dx)
+            continue;
+        /* dV[xi] (tiles, Cs) = dM[xi] (tiles x OC) UT[xi] (OC x Cs), into v */
+        for (int xi = 0; xi < 36; xi++) {
+            wg_mm gm = { k.m + (size_t)xi * p.R * (size_t)p.OCs, ut + (size_t)xi * (size_t)OC * (size_t)p.Cs,
+                         k.v + (size_t)xi * p.R * (size_t)p.Cs, (size_t)p.OCs, 1, (size_t)p.Cs,
+                         (size_t)p.Cs, ntc, OC, p.Cs / WG_L, 0 };
+            wg_mm_run(isa, &gm);
+        }
+        memset(k.xt, 0, k.nb * xtp * sizeof(float));
+        wg_stage_run(isa, &k, WG_DX);
+        for (size_t j = 0; j < k.nb; j++)
+            add_from_hwc(&p, k.xt + j * xtp, dx + (s0 + j) * xs);
+    }
+    wt_bwd(&p, du, g);
+}
+
+/* AUTO: where Winograd measured faster than the existing path (provisional: always, with a
+ * vector ISA; see the measurements in the commit log) */
+int acti_wino_use(act_conv_algo algo, int c, int oc, int h, int w, int pad, int bwd)
+{
+    (void)bwd;
+    switch (algo) {
+    case ACT_CONV_GEMM: return 0;
+    case ACT_CONV_WINOGRAD: return 1;
+    case ACT_CONV_AUTO: break;
+    }
+    act_isa isa = wg_isa();
+    (void)pad, (void)h, (void)w;
+    return 0 && isa != ACT_ISA_SCALAR && c >= 8 && oc >= 8;
+}
