@@ -198,60 +198,144 @@ static INL void tf_dx(const float *in, size_t is, float *out, size_t sr, size_t 
 }
 
 // ----------------------------------------------------------------------------
-// Layout changes: NCHW planes <-> zero-padded channels-last planes
+// Layout changes: NCHW planes <-> zero-padded channels-last planes. AVX-512: 16 x 16 blocks
+// transposed in registers (the scalar copies cost 2-6 cycles per float: strided stores).
 
-// x (C, H, W) -> xt (Hp, Wp, Cs): xt[i][j][c] = x[c][i - pad][j - pad], 0 outside
-static void to_hwc(const wg_plan *p, const float *x, float *xt)
+/* A channels-last plane: pixel (i, j) of the NCHW plane at ((i + off) * pw + j + off) * cs */
+typedef struct wg_hwc { int C, H, W, cs, pw, ph, off; } wg_hwc;
+
+// src (C, H, W) -> dst (ph, pw, cs), zero outside
+static void hwc_in_c(const wg_hwc *g, const float *src, float *dst)
 {
-    const int C = p->C, H = p->H, W = p->W, Cs = p->Cs, Wp = p->Wp, pad = p->pad;
-    memset(xt, 0, (size_t)p->Hp * (size_t)Wp * (size_t)Cs * sizeof(float));
-    for (int i = 0; i < H; i++)
-        for (int c = 0; c < C; c++) {
-            const float *src = x + ((size_t)c * (size_t)H + (size_t)i) * (size_t)W;
-            float *dst = xt + ((size_t)(i + pad) * (size_t)Wp + (size_t)pad) * (size_t)Cs + c;
-            for (int j = 0; j < W; j++)
-                dst[(size_t)j * (size_t)Cs] = src[j];
+    memset(dst, 0, (size_t)g->ph * (size_t)g->pw * (size_t)g->cs * sizeof(float));
+    for (int i = 0; i < g->H; i++)
+        for (int c = 0; c < g->C; c++) {
+            const float *s = src + ((size_t)c * (size_t)g->H + (size_t)i) * (size_t)g->W;
+            float *d = dst + ((size_t)(i + g->off) * (size_t)g->pw + (size_t)g->off) * (size_t)g->cs + c;
+            for (int j = 0; j < g->W; j++)
+                d[(size_t)j * (size_t)g->cs] = s[j];
         }
 }
 
-// dy (OC, OH, OW) -> (Ho, Wo, OCs), 0 outside
-static void dy_to_hwc(const wg_plan *p, const float *dy, float *t)
+// dst (C, H, W) (+)= src (ph, pw, cs)
+static void hwc_out_c(const wg_hwc *g, const float *src, float *dst, int add)
 {
-    const int OC = p->OC, OH = p->OH, OW = p->OW, OCs = p->OCs, Wo = p->Wo;
-    memset(t, 0, (size_t)p->Ho * (size_t)Wo * (size_t)OCs * sizeof(float));
-    for (int i = 0; i < OH; i++)
-        for (int o = 0; o < OC; o++) {
-            const float *src = dy + ((size_t)o * (size_t)OH + (size_t)i) * (size_t)OW;
-            float *dst = t + (size_t)i * (size_t)Wo * (size_t)OCs + o;
-            for (int j = 0; j < OW; j++)
-                dst[(size_t)j * (size_t)OCs] = src[j];
+    for (int c = 0; c < g->C; c++)
+        for (int i = 0; i < g->H; i++) {
+            const float *s = src + ((size_t)(i + g->off) * (size_t)g->pw + (size_t)g->off) * (size_t)g->cs + c;
+            float *d = dst + ((size_t)c * (size_t)g->H + (size_t)i) * (size_t)g->W;
+            for (int j = 0; j < g->W; j++)
+                d[j] = (add ? d[j] : 0.0f) + s[(size_t)j * (size_t)g->cs];
         }
 }
 
-// yt (Ho, Wo, OCs) -> y (OC, OH, OW)
-static void from_hwc(const wg_plan *p, const float *yt, float *y)
+#ifdef WG_X86
+static INL T512 void tr16(__m512 r[16])
 {
-    const int OC = p->OC, OH = p->OH, OW = p->OW, OCs = p->OCs, Wo = p->Wo;
-    for (int o = 0; o < OC; o++)
-        for (int i = 0; i < OH; i++) {
-            const float *src = yt + (size_t)i * (size_t)Wo * (size_t)OCs + o;
-            float *dst = y + ((size_t)o * (size_t)OH + (size_t)i) * (size_t)OW;
-            for (int j = 0; j < OW; j++)
-                dst[j] = src[(size_t)j * (size_t)OCs];
+    __m512 t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
+        r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
+        r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
+        r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
+    }
+    for (int h = 0; h < 16; h += 8)
+        for (int i = 0; i < 4; i++) {
+            t[h + i] = _mm512_shuffle_f32x4(r[h + i], r[h + i + 4], 0x88);
+            t[h + i + 4] = _mm512_shuffle_f32x4(r[h + i], r[h + i + 4], 0xdd);
         }
+    for (int i = 0; i < 8; i++) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
+    }
 }
 
-// dx (C, H, W) += dxt (Hp, Wp, Cs) inside the padding
-static void add_from_hwc(const wg_plan *p, const float *dxt, float *dx)
+static T512 void hwc_in512(const wg_hwc *g, const float *src, float *dst)
 {
-    const int C = p->C, H = p->H, W = p->W, Cs = p->Cs, Wp = p->Wp, pad = p->pad;
-    for (int c = 0; c < C; c++)
-        for (int i = 0; i < H; i++) {
-            const float *src = dxt + ((size_t)(i + pad) * (size_t)Wp + (size_t)pad) * (size_t)Cs + c;
-            float *dst = dx + ((size_t)c * (size_t)H + (size_t)i) * (size_t)W;
-            for (int j = 0; j < W; j++)
-                dst[j] += src[(size_t)j * (size_t)Cs];
-        }
+    const size_t cs = (size_t)g->cs, pw = (size_t)g->pw, plane = (size_t)g->H * (size_t)g->W;
+    /* the padding: whole rows above and below, columns left and right */
+    size_t row = pw * cs;
+    memset(dst, 0, (size_t)g->off * row * sizeof(float));
+    memset(dst + (size_t)(g->H + g->off) * row, 0,
+           (size_t)(g->ph - g->H - g->off) * row * sizeof(float));
+    for (int i = 0; i < g->H; i++) {
+        float *d = dst + (size_t)(i + g->off) * row;
+        memset(d, 0, (size_t)g->off * cs * sizeof(float));
+        memset(d + (size_t)(g->W + g->off) * cs, 0,
+               (size_t)((int)pw - g->W - g->off) * cs * sizeof(float));
+        d += (size_t)g->off * cs;
+        for (int c0 = 0; c0 < g->cs; c0 += 16)
+            for (int j0 = 0; j0 < g->W; j0 += 16) {
+                int nj = g->W - j0 < 16 ? g->W - j0 : 16;
+                __mmask16 m = (__mmask16)((1u << nj) - 1u);
+                __m512 r[16];
+                const float *s = src + (size_t)c0 * plane + (size_t)i * (size_t)g->W + (size_t)j0;
+                for (int c = 0; c < 16; c++)
+                    r[c] = c0 + c < g->C ? _mm512_maskz_loadu_ps(m, s + (size_t)c * plane)
+                                         : _mm512_setzero_ps();
+                tr16(r);
+                for (int j = 0; j < nj; j++)
+                    _mm512_storeu_ps(d + (size_t)(j0 + j) * cs + (size_t)c0, r[j]);
+            }
+    }
+}
+
+static T512 void hwc_out512(const wg_hwc *g, const float *src, float *dst, int add)
+{
+    const size_t cs = (size_t)g->cs, pw = (size_t)g->pw, plane = (size_t)g->H * (size_t)g->W;
+    wg_hwc f = *g;
+    if (g->off == 0 && g->pw == g->W) {   /* no padding: the plane is one row of H*W pixels */
+        f.W = g->H * g->W, f.pw = f.W, f.H = 1;
+        g = &f;
+    }
+    for (int i = 0; i < g->H; i++) {
+        const float *s = src + ((size_t)(i + g->off) * pw + (size_t)g->off) * cs;
+        for (int c0 = 0; c0 < g->C; c0 += 16)
+            for (int j0 = 0; j0 < g->W; j0 += 16) {
+                int nj = g->W - j0 < 16 ? g->W - j0 : 16;
+                __mmask16 m = (__mmask16)((1u << nj) - 1u);
+                __m512 r[16];
+                for (int j = 0; j < 16; j++)
+                    r[j] = j < nj ? _mm512_loadu_ps(s + (size_t)(j0 + j) * cs + (size_t)c0)
+                                  : _mm512_setzero_ps();
+                tr16(r);
+                float *d = dst + (size_t)c0 * plane + (size_t)i * (size_t)g->W + (size_t)j0;
+                for (int c = 0; c < 16 && c0 + c < g->C; c++) {
+                    float *q = d + (size_t)c * plane;
+                    __m512 v = add ? _mm512_add_ps(_mm512_maskz_loadu_ps(m, q), r[c]) : r[c];
+                    _mm512_mask_storeu_ps(q, m, v);
+                }
+            }
+    }
+}
+#endif
+
+static void hwc_in(act_isa isa, const wg_hwc *g, const float *src, float *dst)
+{
+#ifdef WG_X86
+    if (isa == ACT_ISA_AVX512) {
+        hwc_in512(g, src, dst);
+        return;
+    }
+#endif
+    (void)isa;
+    hwc_in_c(g, src, dst);
+}
+
+static void hwc_out(act_isa isa, const wg_hwc *g, const float *src, float *dst, int add)
+{
+#ifdef WG_X86
+    if (isa == ACT_ISA_AVX512) {
+        hwc_out512(g, src, dst, add);
+        return;
+    }
+#endif
+    (void)isa;
+    hwc_out_c(g, src, dst, add);
 }
 
 // ----------------------------------------------------------------------------
@@ -608,11 +692,12 @@ void acti_wino_fwd(const float *x, const float *w, const float *b, float *y, siz
     size_t xs = (size_t)C * (size_t)H * (size_t)W, ys = (size_t)OC * (size_t)p.OH * (size_t)p.OW;
     size_t xtp = (size_t)p.Hp * (size_t)p.Wp * (size_t)p.Cs;
     size_t ytp = (size_t)p.Ho * (size_t)p.Wo * (size_t)p.OCs;
+    const wg_hwc hx = { C, H, W, p.Cs, p.Wp, p.Hp, pad }, hy = { OC, p.OH, p.OW, p.OCs, p.Wo, p.Ho, 0 };
     for (size_t s0 = 0; s0 < n; s0 += p.ns) {
         wg_chunk k = { &p, n - s0 < p.ns ? n - s0 : p.ns, ws + p.xt, ws + p.v, ws + p.m,
                        ws + p.yt, bias };
         for (size_t j = 0; j < k.nb; j++)
-            to_hwc(&p, x + (s0 + j) * xs, k.xt + j * xtp);
+            hwc_in(isa, &hx, x + (s0 + j) * xs, k.xt + j * xtp);
         wg_stage_run(isa, &k, WG_IN);
         int ntc = (int)(k.nb * (size_t)p.nt);
         for (int xi = 0; xi < 36; xi++) {
@@ -623,7 +708,7 @@ void acti_wino_fwd(const float *x, const float *w, const float *b, float *y, siz
         }
         wg_stage_run(isa, &k, WG_OUT);
         for (size_t j = 0; j < k.nb; j++)
-            from_hwc(&p, k.yt + j * ytp, y + (s0 + j) * ys);
+            hwc_out(isa, &hy, k.yt + j * ytp, y + (s0 + j) * ys, 0);
     }
 }
 
@@ -642,12 +727,13 @@ void acti_wino_bwd(const float *x, const float *w, const float *dy, float *dx, f
     size_t xs = (size_t)C * (size_t)H * (size_t)W, ys = (size_t)OC * (size_t)p.OH * (size_t)p.OW;
     size_t xtp = (size_t)p.Hp * (size_t)p.Wp * (size_t)p.Cs;
     size_t ytp = (size_t)p.Ho * (size_t)p.Wo * (size_t)p.OCs;
+    const wg_hwc hx = { C, H, W, p.Cs, p.Wp, p.Hp, pad }, hy = { OC, p.OH, p.OW, p.OCs, p.Wo, p.Ho, 0 };
     for (size_t s0 = 0; s0 < n; s0 += p.ns) {
         wg_chunk k = { &p, n - s0 < p.ns ? n - s0 : p.ns, ws + p.xt, ws + p.v, ws + p.m,
                        ws + p.yt, NULL };
         for (size_t j = 0; j < k.nb; j++) {
-            to_hwc(&p, x + (s0 + j) * xs, k.xt + j * xtp);
-            dy_to_hwc(&p, dy + (s0 + j) * ys, k.yt + j * ytp);
+            hwc_in(isa, &hx, x + (s0 + j) * xs, k.xt + j * xtp);
+            hwc_in(isa, &hy, dy + (s0 + j) * ys, k.yt + j * ytp);
         }
         wg_stage_run(isa, &k, WG_IN);
         wg_stage_run(isa, &k, WG_DY);
@@ -671,13 +757,26 @@ void acti_wino_bwd(const float *x, const float *w, const float *dy, float *dx, f
         memset(k.xt, 0, k.nb * xtp * sizeof(float));
         wg_stage_run(isa, &k, WG_DX);
         for (size_t j = 0; j < k.nb; j++)
-            add_from_hwc(&p, k.xt + j * xtp, dx + (s0 + j) * xs);
+            hwc_out(isa, &hx, k.xt + j * xtp, dx + (s0 + j) * xs, 1);
     }
     wt_bwd(&p, du, g);
 }
 
-/* AUTO: where Winograd measured faster than the existing path (provisional: always, with a
- * vector ISA; see the measurements in the commit log) */
+/* AUTO: where Winograd measured faster than the existing path, per layer and pass (dev/wino_bench,
+ * ms per batch of 128, 1 thread, Zen 4; existing path -> Winograd):
+ *   avx512 fwd:   32x26x26>64 p0 33.8 -> 14.2   16x28x28>16 4.96 -> 4.72   32x14x14>32 4.59 -> 3.92
+ *                 64x7x7>64 3.54 -> 3.58 (even)   stems 1x28x28>32 p0 2.54 -> 4.98, 3x28x28>16 2.73 -> 3.28
+ *   avx512 dw+dx: 32x26x26>64 p0 71.3 -> 25.0    16x28x28>16 8.64 -> 8.54   32x14x14>32 8.78 -> 6.87
+ *                 64x7x7>64 10.7 -> 6.81         stems slower (1x28x28: 4.46 -> 9.11)
+ *   avx2 (fwd, dw+dx): 16x28x28>16 6.63 -> 5.65, 19.0 -> 11.3; 32x14x14>32 5.86 -> 4.30,
+ *                 16.0 -> 8.91; 64x7x7>64 7.55 -> 3.88, 15.9 -> 7.70; 32x26x26>64 34.3 -> 18.8, 73.5 -> 37.7
+ * So: both passes, with a vector ISA, for 8 <= C, OC <= 64 (the measured widths; the stems'
+ * C = 1 or 3 pays 16-lane channel padding and is slower) on planes of at least 7x7 (smaller
+ * planes waste most of each 4x4 output tile; not measured), valid (pad 0) convs only for now:
+ * the pad-1 layers measured faster too (backward most), but tests/test_nn_grad.c
+ * nn_conv3x3_matches_reference checks the direct kernel through AUTO at 1e-5 absolute, which
+ * Winograd's rounding (up to ~1e-5 of the sum of |terms|) does not meet; pad 1 joins once that
+ * test pins conv_algo = ACT_CONV_GEMM. */
 int acti_wino_use(act_conv_algo algo, int c, int oc, int h, int w, int pad, int bwd)
 {
     (void)bwd;
@@ -687,6 +786,6 @@ int acti_wino_use(act_conv_algo algo, int c, int oc, int h, int w, int pad, int 
     case ACT_CONV_AUTO: break;
     }
     act_isa isa = wg_isa();
-    (void)pad, (void)h, (void)w;
-    return 0 && isa != ACT_ISA_SCALAR && c >= 8 && oc >= 8;
+    return (isa == ACT_ISA_AVX512 || isa == ACT_ISA_AVX2) && c >= 8 && c <= 64 && oc >= 8 &&
+           oc <= 64 && h >= 7 && w >= 7 && pad == 0;
 }
