@@ -11,12 +11,13 @@
 #include "test.h"
 
 /* Tolerance, relative to the sum of the absolute values of the terms of each output (so that
- * cancellation cannot hide or fake an error). F(4x4, 3x3) with points 0, +-1, +-2 rounds each
- * product through B^T (row sums of |B^T| up to 10 per dimension), G (1/4 .. 1/24) and A^T
- * (row sums up to 19): the float error bound grows like eps * (10 * 19)^1 per dimension on the
- * worst-case terms; measured worst over these cases (avx512, avx2, scalar): fwd 2.2e-6,
- * dx 2.4e-6, dw 1.4e-6 (printed below with ACTLAB_WINO_VERBOSE). 2e-5 leaves ~8x margin and is
- * still 40x below what a wrong tap, tile edge or sign gives (>= 1e-3). */
+ * cancellation cannot hide or fake an error). F(4x4, 3x3) with points 0, +-1, +-2 rounds every
+ * term through the transforms: the 2-D input transform amplifies by up to (row sum of |B^T|)^2
+ * = 10^2, the output transform by up to 19 per dimension (A^T's row 1, 1, 8, 8, 1), against
+ * G's 1/4 .. 1/24; a crude bound is eps * 100 * 19 ~ 1.1e-4 of the sum of |terms|, and dw also
+ * sums many tiles in float. Measured worst over the cases below (the same on avx512, avx2 and
+ * scalar; ACTLAB_WINO_VERBOSE=1 prints it): fwd 5.3e-6, dx 1.8e-6, dw 7.5e-6. 2e-5 leaves 2.7x
+ * margin and still fails when one transform coefficient is off by 1e-4 (checked by mutation). */
 #define WINO_TOL 2e-5
 
 typedef struct wcase { int c, h, w, oc, p; } wcase;
