@@ -606,6 +606,7 @@ static void conv_check(const conv_case *cc, size_t N, uint64_t seed)
             cfg.max_batch = N;
             cfg.threads = th;
             cfg.n_classes = cc->oc * OH * OW;
+            cfg.conv_algo = ACT_CONV_GEMM;   /* the direct and im2col kernels (Winograd: test_nn_wino.c) */
             conv_spec sp = { *cc, chunks[k] };
             act_net *net = NULL;
             int rc = acti_net_create(&cfg, b_conv_case, &sp, &net, NULL);

@@ -772,11 +772,9 @@ void acti_wino_bwd(const float *x, const float *w, const float *dy, float *dx, f
  *                 16.0 -> 8.91; 64x7x7>64 7.55 -> 3.88, 15.9 -> 7.70; 32x26x26>64 34.3 -> 18.8, 73.5 -> 37.7
  * So: both passes, with a vector ISA, for 8 <= C, OC <= 64 (the measured widths; the stems'
  * C = 1 or 3 pays 16-lane channel padding and is slower) on planes of at least 7x7 (smaller
- * planes waste most of each 4x4 output tile; not measured), valid (pad 0) convs only for now:
- * the pad-1 layers measured faster too (backward most), but tests/test_nn_grad.c
- * nn_conv3x3_matches_reference checks the direct kernel through AUTO at 1e-5 absolute, which
- * Winograd's rounding (up to ~1e-5 of the sum of |terms|) does not meet; pad 1 joins once that
- * test pins conv_algo = ACT_CONV_GEMM. */
+ * planes waste most of each 4x4 output tile; not measured), pad 0 or 1 (the pad-1 layers
+ * measured even to faster forward, faster backward). The direct and im2col kernels keep their
+ * own tests (tests/test_nn_grad.c pins ACT_CONV_GEMM there). */
 int acti_wino_use(act_conv_algo algo, int c, int oc, int h, int w, int pad, int bwd)
 {
     (void)bwd;
@@ -787,5 +785,5 @@ int acti_wino_use(act_conv_algo algo, int c, int oc, int h, int w, int pad, int 
     }
     act_isa isa = wg_isa();
     return (isa == ACT_ISA_AVX512 || isa == ACT_ISA_AVX2) && c >= 8 && c <= 64 && oc >= 8 &&
-           oc <= 64 && h >= 7 && w >= 7 && pad == 0;
+           oc <= 64 && h >= 7 && w >= 7 && (pad == 0 || pad == 1);
 }
