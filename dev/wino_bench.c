@@ -4,7 +4,7 @@
  * against each other first. Median of 7 rounds, the algorithms alternating. Not part of `make`:
  *   cc -O2 -fopenmp -Iinclude -Isrc dev/wino_bench.c build/wino/libactlab.a \
  *      $(pkg-config --libs openblas) -lz -lm -o build/wino/wino_bench
- *   taskset -c 1 build/wino/wino_bench [batch] [threads] */
+ *   taskset -c 1 build/wino/wino_bench [batch] [threads] [layer name filter, e.g. s1] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +40,8 @@ int main(int argc, char **argv)
            "algo", "fwd", "dw+db", "dx", N, T);
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
         const shape *s = &shapes[si];
+        if (argc > 3 && !strstr(s->what, argv[3]))
+            continue;
         act_net *net[2];
         int OH = s->h + 2 * s->p - 2, OW = s->w + 2 * s->p - 2;
         size_t nx = N * (size_t)(s->c * s->h * s->w), ny = N * (size_t)(s->oc * OH * OW);

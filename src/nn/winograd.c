@@ -117,17 +117,22 @@ static INL void b6(const wv v[6], wv d[6])
 static INL void tf_in(const float *in, size_t sr, size_t ps, float *out, size_t os)
 {
     wv t[6][6];
+#pragma GCC unroll 6
     for (int s = 0; s < 6; s++) {
         wv d[6], c[6];
+#pragma GCC unroll 6
         for (int r = 0; r < 6; r++)
             d[r] = *(const wv *)(in + (size_t)r * sr + (size_t)s * ps);
         bt6(d, c);
+#pragma GCC unroll 6
         for (int k = 0; k < 6; k++)
             t[k][s] = c[k];
     }
+#pragma GCC unroll 6
     for (int k = 0; k < 6; k++) {
         wv v[6];
         bt6(t[k], v);
+#pragma GCC unroll 6
         for (int l = 0; l < 6; l++)
             *(wv *)(out + (size_t)(k * 6 + l) * os) = v[l];
     }
@@ -138,18 +143,23 @@ static INL void tf_out(const float *in, size_t is, const float *bias, float *out
                        size_t ps)
 {
     wv t[4][6];
+#pragma GCC unroll 6
     for (int l = 0; l < 6; l++) {
         wv m[6], y[4];
+#pragma GCC unroll 6
         for (int k = 0; k < 6; k++)
             m[k] = *(const wv *)(in + (size_t)(k * 6 + l) * is);
         at4(m, y);
+#pragma GCC unroll 6
         for (int i = 0; i < 4; i++)
             t[i][l] = y[i];
     }
     wv b = *(const wv *)bias;
+#pragma GCC unroll 6
     for (int i = 0; i < 4; i++) {
         wv y[4];
         at4(t[i], y);
+#pragma GCC unroll 6
         for (int j = 0; j < 4; j++)
             *(wv *)(out + (size_t)i * sr + (size_t)j * ps) = y[j] + b;
     }
@@ -159,17 +169,22 @@ static INL void tf_out(const float *in, size_t is, const float *bias, float *out
 static INL void tf_dy(const float *in, size_t sr, size_t ps, float *out, size_t os)
 {
     wv t[6][4];
+#pragma GCC unroll 6
     for (int j = 0; j < 4; j++) {
         wv g[4], m[6];
+#pragma GCC unroll 6
         for (int i = 0; i < 4; i++)
             g[i] = *(const wv *)(in + (size_t)i * sr + (size_t)j * ps);
         a6(g, m);
+#pragma GCC unroll 6
         for (int k = 0; k < 6; k++)
             t[k][j] = m[k];
     }
+#pragma GCC unroll 6
     for (int k = 0; k < 6; k++) {
         wv m[6];
         a6(t[k], m);
+#pragma GCC unroll 6
         for (int l = 0; l < 6; l++)
             *(wv *)(out + (size_t)(k * 6 + l) * os) = m[l];
     }
@@ -179,17 +194,22 @@ static INL void tf_dy(const float *in, size_t sr, size_t ps, float *out, size_t 
 static INL void tf_dx(const float *in, size_t is, float *out, size_t sr, size_t ps)
 {
     wv t[6][6];
+#pragma GCC unroll 6
     for (int l = 0; l < 6; l++) {
         wv v[6], d[6];
+#pragma GCC unroll 6
         for (int k = 0; k < 6; k++)
             v[k] = *(const wv *)(in + (size_t)(k * 6 + l) * is);
         b6(v, d);
+#pragma GCC unroll 6
         for (int r = 0; r < 6; r++)
             t[r][l] = d[r];
     }
+#pragma GCC unroll 6
     for (int r = 0; r < 6; r++) {
         wv d[6];
         b6(t[r], d);
+#pragma GCC unroll 6
         for (int s = 0; s < 6; s++) {
             wv *o = (wv *)(out + (size_t)r * sr + (size_t)s * ps);
             *o += d[s];
@@ -233,21 +253,26 @@ static void hwc_out_c(const wg_hwc *g, const float *src, float *dst, int add)
 static INL T512 void tr16(__m512 r[16])
 {
     __m512 t[16];
+#pragma GCC unroll 16
     for (int i = 0; i < 16; i += 2) {
         t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
         t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
     }
+#pragma GCC unroll 16
     for (int i = 0; i < 16; i += 4) {
         r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
         r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
         r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
         r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
     }
+#pragma GCC unroll 2
     for (int h = 0; h < 16; h += 8)
+#pragma GCC unroll 4
         for (int i = 0; i < 4; i++) {
             t[h + i] = _mm512_shuffle_f32x4(r[h + i], r[h + i + 4], 0x88);
             t[h + i + 4] = _mm512_shuffle_f32x4(r[h + i], r[h + i + 4], 0xdd);
         }
+#pragma GCC unroll 8
     for (int i = 0; i < 8; i++) {
         r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
         r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
@@ -267,20 +292,32 @@ static T512 void hwc_in512(const wg_hwc *g, const float *src, float *dst)
         memset(d, 0, (size_t)g->off * cs * sizeof(float));
         memset(d + (size_t)(g->W + g->off) * cs, 0,
                (size_t)((int)pw - g->W - g->off) * cs * sizeof(float));
-        d += (size_t)g->off * cs;
-        for (int c0 = 0; c0 < g->cs; c0 += 16)
+    }
+    /* channel blocks outer: 16 sequential read streams at a time */
+    for (int c0 = 0; c0 < g->cs; c0 += 16) {
+        __mmask16 cm[16];
+        for (int c = 0; c < 16; c++)
+            cm[c] = c0 + c < g->C ? (__mmask16)0xffff : 0;
+        for (int i = 0; i < g->H; i++) {
+            float *d = dst + ((size_t)(i + g->off) * pw + (size_t)g->off) * cs + (size_t)c0;
+            const float *s0 = src + (size_t)c0 * plane + (size_t)i * (size_t)g->W;
             for (int j0 = 0; j0 < g->W; j0 += 16) {
                 int nj = g->W - j0 < 16 ? g->W - j0 : 16;
                 __mmask16 m = (__mmask16)((1u << nj) - 1u);
                 __m512 r[16];
-                const float *s = src + (size_t)c0 * plane + (size_t)i * (size_t)g->W + (size_t)j0;
+                const float *s = s0 + j0;
+                if (i + 3 < g->H)   /* 16 interleaved streams: the hardware prefetch misses them */
+                    for (int c = 0; c < 16; c++)
+                        _mm_prefetch((const char *)(s + (size_t)c * plane + 3 * (size_t)g->W), _MM_HINT_T0);
+#pragma GCC unroll 16
                 for (int c = 0; c < 16; c++)
-                    r[c] = c0 + c < g->C ? _mm512_maskz_loadu_ps(m, s + (size_t)c * plane)
-                                         : _mm512_setzero_ps();
+                    r[c] = _mm512_maskz_loadu_ps(m & cm[c], s + (size_t)c * plane);
                 tr16(r);
+                float *q = d + (size_t)j0 * cs;
                 for (int j = 0; j < nj; j++)
-                    _mm512_storeu_ps(d + (size_t)(j0 + j) * cs + (size_t)c0, r[j]);
+                    _mm512_storeu_ps(q + (size_t)j * cs, r[j]);
             }
+        }
     }
 }
 
@@ -292,24 +329,30 @@ static T512 void hwc_out512(const wg_hwc *g, const float *src, float *dst, int a
         f.W = g->H * g->W, f.pw = f.W, f.H = 1;
         g = &f;
     }
-    for (int i = 0; i < g->H; i++) {
-        const float *s = src + ((size_t)(i + g->off) * pw + (size_t)g->off) * cs;
-        for (int c0 = 0; c0 < g->C; c0 += 16)
+    for (int c0 = 0; c0 < g->C; c0 += 16) {
+        __mmask16 cm[16];
+        for (int c = 0; c < 16; c++)
+            cm[c] = c0 + c < g->C ? (__mmask16)0xffff : 0;
+        for (int i = 0; i < g->H; i++) {
+            const float *s = src + ((size_t)(i + g->off) * pw + (size_t)g->off) * cs + (size_t)c0;
+            float *d = dst + (size_t)c0 * plane + (size_t)i * (size_t)g->W;
             for (int j0 = 0; j0 < g->W; j0 += 16) {
                 int nj = g->W - j0 < 16 ? g->W - j0 : 16;
                 __mmask16 m = (__mmask16)((1u << nj) - 1u);
                 __m512 r[16];
+#pragma GCC unroll 16
                 for (int j = 0; j < 16; j++)
-                    r[j] = j < nj ? _mm512_loadu_ps(s + (size_t)(j0 + j) * cs + (size_t)c0)
-                                  : _mm512_setzero_ps();
+                    r[j] = _mm512_maskz_loadu_ps(j < nj ? (__mmask16)0xffff : 0,
+                                                 s + (size_t)(j0 + j) * cs);
                 tr16(r);
-                float *d = dst + (size_t)c0 * plane + (size_t)i * (size_t)g->W + (size_t)j0;
-                for (int c = 0; c < 16 && c0 + c < g->C; c++) {
-                    float *q = d + (size_t)c * plane;
-                    __m512 v = add ? _mm512_add_ps(_mm512_maskz_loadu_ps(m, q), r[c]) : r[c];
-                    _mm512_mask_storeu_ps(q, m, v);
+#pragma GCC unroll 16
+                for (int c = 0; c < 16; c++) {
+                    float *q = d + (size_t)c * plane + (size_t)j0;
+                    __m512 v = add ? _mm512_add_ps(_mm512_maskz_loadu_ps(m & cm[c], q), r[c]) : r[c];
+                    _mm512_mask_storeu_ps(q, m & cm[c], v);
                 }
             }
+        }
     }
 }
 #endif
