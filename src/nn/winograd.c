@@ -393,51 +393,69 @@ static const double wg_G[6][3] = {
     { 0, 0, 1 },
 };
 
-// w (OC, C, 3, 3) -> U (36, C, OCs) (tr 0) or UT (36, OC, Cs) (tr 1), U = G g G^T, pad lanes 0
+// w (OC, C, 3, 3) -> U (36, C, OCs) (tr 0) or UT (36, OC, Cs) (tr 1), U = G g G^T, pad lanes 0.
+// Blocks of 16 along the contiguous index (o for U, c for UT) so the double loops vectorize.
 static void wt_fwd(const wg_plan *p, const float *w, float *u, int tr)
 {
     const int C = p->C, OC = p->OC;
     size_t rows = (size_t)(tr ? OC : C), ld = (size_t)(tr ? p->Cs : p->OCs);
+    int nin = tr ? C : OC;   /* the contiguous index's extent */
     memset(u, 0, 36 * rows * ld * sizeof(float));
-    for (int o = 0; o < OC; o++)
-        for (int c = 0; c < C; c++) {
-            const float *g = w + ((size_t)o * (size_t)C + (size_t)c) * 9;
-            double t[6][3];
+    for (size_t row = 0; row < rows; row++)
+        for (int j0 = 0; j0 < nin; j0 += 16) {
+            int nj = nin - j0 < 16 ? nin - j0 : 16;
+            double g[9][16] = { { 0 } }, t[6][3][16];
+            for (int j = 0; j < nj; j++) {
+                size_t o = tr ? row : (size_t)(j0 + j), c = tr ? (size_t)(j0 + j) : row;
+                const float *q = w + (o * (size_t)C + c) * 9;
+                for (int e = 0; e < 9; e++)
+                    g[e][j] = (double)q[e];
+            }
             for (int k = 0; k < 6; k++)
                 for (int b = 0; b < 3; b++)
-                    t[k][b] = wg_G[k][0] * (double)g[b] + wg_G[k][1] * (double)g[3 + b] +
-                              wg_G[k][2] * (double)g[6 + b];
-            size_t at = tr ? (size_t)o * ld + (size_t)c : (size_t)c * ld + (size_t)o;
+                    for (int j = 0; j < 16; j++)
+                        t[k][b][j] = wg_G[k][0] * g[b][j] + wg_G[k][1] * g[3 + b][j] +
+                                     wg_G[k][2] * g[6 + b][j];
             for (int k = 0; k < 6; k++)
                 for (int l = 0; l < 6; l++) {
-                    double s = wg_G[l][0] * t[k][0] + wg_G[l][1] * t[k][1] + wg_G[l][2] * t[k][2];
-                    u[(size_t)(k * 6 + l) * rows * ld + at] = (float)s;
+                    float *q = u + (size_t)(k * 6 + l) * rows * ld + row * ld + (size_t)j0;
+                    for (int j = 0; j < nj; j++)
+                        q[j] = (float)(wg_G[l][0] * t[k][0][j] + wg_G[l][1] * t[k][1][j] +
+                                       wg_G[l][2] * t[k][2][j]);
                 }
         }
 }
 
-// dU (36, C, OCs) -> g (C*9, OC) += G^T dU G (the conv layer's transposed partial sums)
+// dU (36, C, OCs) -> g (C*9, OC) += G^T dU G (the conv layer's transposed partial sums),
+// 16 output channels at a time
 static void wt_bwd(const wg_plan *p, const float *du, float *g)
 {
     const int C = p->C, OC = p->OC;
     size_t ld = (size_t)p->OCs, plane = (size_t)C * ld;
     for (int c = 0; c < C; c++)
-        for (int o = 0; o < OC; o++) {
-            double t[3][6];   /* G^T dU */
+        for (int o0 = 0; o0 < OC; o0 += 16) {
+            int no = OC - o0 < 16 ? OC - o0 : 16;
+            double t[3][6][16];   /* G^T dU */
             for (int a = 0; a < 3; a++)
                 for (int l = 0; l < 6; l++) {
-                    double s = 0.0;
-                    for (int k = 0; k < 6; k++)
-                        s += wg_G[k][a] * (double)du[(size_t)(k * 6 + l) * plane +
-                                                     (size_t)c * ld + (size_t)o];
-                    t[a][l] = s;
+                    double s[16] = { 0 };
+                    for (int k = 0; k < 6; k++) {
+                        const float *q = du + (size_t)(k * 6 + l) * plane + (size_t)c * ld + (size_t)o0;
+                        for (int j = 0; j < 16; j++)   /* the pad lanes of dU are 0 */
+                            s[j] += wg_G[k][a] * (double)q[j];
+                    }
+                    for (int j = 0; j < 16; j++)
+                        t[a][l][j] = s[j];
                 }
             for (int a = 0; a < 3; a++)
                 for (int b = 0; b < 3; b++) {
-                    double s = 0.0;
+                    double s[16] = { 0 };
                     for (int l = 0; l < 6; l++)
-                        s += t[a][l] * wg_G[l][b];
-                    g[(size_t)(c * 9 + a * 3 + b) * (size_t)OC + (size_t)o] += (float)s;
+                        for (int j = 0; j < 16; j++)
+                            s[j] += t[a][l][j] * wg_G[l][b];
+                    float *q = g + (size_t)(c * 9 + a * 3 + b) * (size_t)OC + (size_t)o0;
+                    for (int j = 0; j < no; j++)
+                        q[j] += (float)s[j];
                 }
         }
 }
