@@ -9,6 +9,7 @@
     X(nn_grad_dwconv)                   \
     X(nn_grad_batchnorm)                \
     X(nn_grad_pool)                     \
+    X(nn_bnpool_matches_reference)      \
     X(nn_grad_add_dropout)              \
     X(nn_grad_act_layers)               \
     X(nn_grad_meta_acon)                \

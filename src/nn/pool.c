@@ -1,9 +1,15 @@
 /* pool.c -- max pooling and average pooling (k x k, stride, no padding; argmax kept for the
- * backward pass, ties go to the first), and global average pooling (N, C, H, W) -> (N, C). */
+ * backward pass, ties go to the first; 2x2 stride 2 forward in AVX-512 / AVX2), and global
+ * average pooling (N, C, H, W) -> (N, C). */
 #include <stdint.h>
 #include <string.h>
 
+#include "actlab/act.h"
 #include "nn/nn_impl.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
 enum { ARGMAX };
 
@@ -28,6 +34,173 @@ int acti_pool_add(act_net *net, acti_layer_kind kind, int in, int k, int stride)
     return t;
 }
 
+/* One plane, any k and stride: the reference. The window's first value, replaced by each later
+ * value (row by row) that is greater: ties go to the first, a NaN is kept only where it comes
+ * first (no comparison with it is true). */
+static void mp_fwd_ref(const float *xp, float *yp, int32_t *ap, int W, int OH, int OW, int k,
+                       int stride)
+{
+    for (int oh = 0; oh < OH; oh++)
+        for (int ow = 0; ow < OW; ow++) {
+            int best = (oh * stride) * W + ow * stride;
+            float m = xp[best];
+            for (int kh = 0; kh < k; kh++)
+                for (int kw = 0; kw < k; kw++) {
+                    int j = (oh * stride + kh) * W + ow * stride + kw;
+                    if (xp[j] > m) {
+                        m = xp[j];
+                        best = j;
+                    }
+                }
+            yp[oh * OW + ow] = m;
+            ap[oh * OW + ow] = best;
+        }
+}
+
+static void mp_bwd_ref(const float *dyp, const int32_t *ap, float *dxp, int ohw)
+{
+    for (int o = 0; o < ohw; o++)
+        dxp[ap[o]] += dyp[o];
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+#define T512 __attribute__((target("avx512f")))
+#define T256 __attribute__((target("avx2")))
+
+/* Plain loads and stores where 16 lanes stay inside the plane: the lanes past a row's end
+ * read or write the next row of the same plane, which this thread rewrites later (store) or
+ * never uses (load); masked ones only at the plane's end. */
+static inline T512 __m512 ld512(const float *p, const float *end, __mmask16 m)
+{
+    return p + 16 <= end ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(m, p);
+}
+
+/* 2x2 stride 2, 16 outputs per step: even and odd columns of the two input rows split by
+ * permutes, then the reference's three comparisons in its order (greater-than, ordered: false
+ * for NaN, like C's >). */
+static T512 void mp2_fwd512(const float *xp, float *yp, int32_t *ap, int H, int W, int OH, int OW)
+{
+    const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i od = _mm512_add_epi32(ev, _mm512_set1_epi32(1));
+    const float *xe = xp + (size_t)H * (size_t)W;
+    const float *ye = yp + (size_t)OH * (size_t)OW;
+    for (int oh = 0; oh < OH; oh++) {
+        const float *r0 = xp + (size_t)(2 * oh) * (size_t)W, *r1 = r0 + W;
+        for (int ow = 0; ow < OW; ow += 16) {
+            int cnt = OW - ow < 16 ? OW - ow : 16, e = 2 * cnt;
+            __mmask16 mo = (__mmask16)((1u << cnt) - 1u);
+            __mmask16 m0 = (__mmask16)(e >= 16 ? 0xffffu : (1u << e) - 1u);
+            __mmask16 m1 = (__mmask16)(e >= 32 ? 0xffffu : e > 16 ? (1u << (e - 16)) - 1u : 0u);
+            __m512 a0 = ld512(r0 + 2 * ow, xe, m0), a1 = ld512(r0 + 2 * ow + 16, xe, m1);
+            __m512 b0 = ld512(r1 + 2 * ow, xe, m0), b1 = ld512(r1 + 2 * ow + 16, xe, m1);
+            __m512 x01 = _mm512_permutex2var_ps(a0, od, a1);
+            __m512 x10 = _mm512_permutex2var_ps(b0, ev, b1);
+            __m512 x11 = _mm512_permutex2var_ps(b0, od, b1);
+            __m512 m = _mm512_permutex2var_ps(a0, ev, a1);
+            __m512i base = _mm512_add_epi32(_mm512_set1_epi32(2 * oh * W + 2 * ow), ev);
+            __m512i idx = base;
+            __mmask16 k = _mm512_cmp_ps_mask(x01, m, _CMP_GT_OQ);
+            m = _mm512_mask_mov_ps(m, k, x01);
+            idx = _mm512_mask_add_epi32(idx, k, base, _mm512_set1_epi32(1));
+            k = _mm512_cmp_ps_mask(x10, m, _CMP_GT_OQ);
+            m = _mm512_mask_mov_ps(m, k, x10);
+            idx = _mm512_mask_add_epi32(idx, k, base, _mm512_set1_epi32(W));
+            k = _mm512_cmp_ps_mask(x11, m, _CMP_GT_OQ);
+            m = _mm512_mask_mov_ps(m, k, x11);
+            idx = _mm512_mask_add_epi32(idx, k, base, _mm512_set1_epi32(W + 1));
+            float *y = yp + oh * OW + ow;
+            int32_t *a = ap + oh * OW + ow;
+            if (y + 16 <= ye) {
+                _mm512_storeu_ps(y, m);
+                _mm512_storeu_si512(a, idx);
+            } else {
+                _mm512_mask_storeu_ps(y, mo, m);
+                _mm512_mask_storeu_epi32(a, mo, idx);
+            }
+        }
+    }
+}
+
+static const int32_t ones_then_zeros[16] = { -1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0 };
+
+static inline T256 __m256i mask256(int r)   /* the first r lanes, 0 <= r <= 8 */
+{
+    return _mm256_loadu_si256((const __m256i *)(const void *)(ones_then_zeros + 8 - r));
+}
+
+static inline T256 __m256 gt_take(__m256 x, __m256 *m, __m256i *idx, __m256i cand)
+{
+    __m256 k = _mm256_cmp_ps(x, *m, _CMP_GT_OQ);
+    *idx = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(*idx),
+                                                _mm256_castsi256_ps(cand), k));
+    return *m = _mm256_blendv_ps(*m, x, k);
+}
+
+static inline T256 __m256 ld256(const float *p, const float *end, __m256i m)
+{
+    return p + 8 <= end ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, m);
+}
+
+/* The AVX2 forms of the two above: 8 outputs per step. */
+static T256 void mp2_fwd256(const float *xp, float *yp, int32_t *ap, int H, int W, int OH, int OW)
+{
+    const __m256i ev = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14);
+    const float *xe = xp + (size_t)H * (size_t)W;
+    const float *ye = yp + (size_t)OH * (size_t)OW;
+    for (int oh = 0; oh < OH; oh++) {
+        const float *r0 = xp + (size_t)(2 * oh) * (size_t)W, *r1 = r0 + W;
+        for (int ow = 0; ow < OW; ow += 8) {
+            int cnt = OW - ow < 8 ? OW - ow : 8, e = 2 * cnt;
+            __m256i mo = mask256(cnt), m0 = mask256(e < 8 ? e : 8), m1 = mask256(e < 8 ? 0 : e - 8);
+            __m256 a0 = ld256(r0 + 2 * ow, xe, m0), a1 = ld256(r0 + 2 * ow + 8, xe, m1);
+            __m256 b0 = ld256(r1 + 2 * ow, xe, m0), b1 = ld256(r1 + 2 * ow + 8, xe, m1);
+            /* shuffle: (0 2 8 10 | 4 6 12 14), then 64-bit lanes (0 2 1 3) */
+            __m256 m = _mm256_castpd_ps(_mm256_permute4x64_pd(
+                _mm256_castps_pd(_mm256_shuffle_ps(a0, a1, 0x88)), 0xd8));
+            __m256 x01 = _mm256_castpd_ps(_mm256_permute4x64_pd(
+                _mm256_castps_pd(_mm256_shuffle_ps(a0, a1, 0xdd)), 0xd8));
+            __m256 x10 = _mm256_castpd_ps(_mm256_permute4x64_pd(
+                _mm256_castps_pd(_mm256_shuffle_ps(b0, b1, 0x88)), 0xd8));
+            __m256 x11 = _mm256_castpd_ps(_mm256_permute4x64_pd(
+                _mm256_castps_pd(_mm256_shuffle_ps(b0, b1, 0xdd)), 0xd8));
+            __m256i base = _mm256_add_epi32(_mm256_set1_epi32(2 * oh * W + 2 * ow), ev);
+            __m256i idx = base;
+            gt_take(x01, &m, &idx, _mm256_add_epi32(base, _mm256_set1_epi32(1)));
+            gt_take(x10, &m, &idx, _mm256_add_epi32(base, _mm256_set1_epi32(W)));
+            gt_take(x11, &m, &idx, _mm256_add_epi32(base, _mm256_set1_epi32(W + 1)));
+            float *y = yp + oh * OW + ow;
+            int32_t *a = ap + oh * OW + ow;
+            if (y + 8 <= ye) {
+                _mm256_storeu_ps(y, m);
+                _mm256_storeu_si256((void *)a, idx);
+            } else {
+                _mm256_maskstore_ps(y, mo, m);
+                _mm256_maskstore_epi32(a, mo, idx);
+            }
+        }
+    }
+}
+
+#define MP_X86 1
+#endif
+
+/* 2x2 stride 2 forward runs the vector kernels (bit-identical to the reference, tested); other
+ * shapes and the scalar ISA the reference. Backward is the reference everywhere: vector forms
+ * (merge-masked adds of dy over 16 columns) measured slower on cnn's 64x24x24 (1.45-1.8 vs
+ * 1.2 ms per batch: the 16-lane chunk at a row's end overlaps the next row's). */
+static int mp_vec(const acti_layer *l)
+{
+#ifdef MP_X86
+    if (l->k == 2 && l->stride == 2) {
+        act_isa isa = act_isa_get();
+        return isa == ACT_ISA_AVX512 ? 2 : isa == ACT_ISA_AVX2 ? 1 : 0;
+    }
+#else
+    (void)l;
+#endif
+    return 0;
+}
+
 void acti_maxpool_forward(act_net *net, acti_layer *l, size_t n, int train)
 {
     (void)train;
@@ -37,26 +210,20 @@ void acti_maxpool_forward(act_net *net, acti_layer *l, size_t n, int train)
     int32_t *arg = (int32_t *)(void *)acti_ws(net, l->ws[ARGMAX]);
     size_t planes = n * (size_t)ti->c, ihw = (size_t)ti->h * (size_t)ti->w;
     size_t ohw = (size_t)to->h * (size_t)to->w;
-    int T = net->threads;
+    int T = net->threads, v = mp_vec(l);
 #pragma omp parallel for num_threads(T) if (T > 1) schedule(static)
     for (size_t p = 0; p < planes; p++) {
-        const float *xp = x + p * ihw;
-        for (int oh = 0; oh < to->h; oh++)
-            for (int ow = 0; ow < to->w; ow++) {
-                int best = (oh * l->stride) * ti->w + ow * l->stride;
-                float m = xp[best];
-                for (int kh = 0; kh < l->k; kh++)
-                    for (int kw = 0; kw < l->k; kw++) {
-                        int j = (oh * l->stride + kh) * ti->w + ow * l->stride + kw;
-                        if (xp[j] > m) {
-                            m = xp[j];
-                            best = j;
-                        }
-                    }
-                size_t o = p * ohw + (size_t)oh * (size_t)to->w + (size_t)ow;
-                y[o] = m;
-                arg[o] = best;
-            }
+#ifdef MP_X86
+        if (v == 2) {
+            mp2_fwd512(x + p * ihw, y + p * ohw, arg + p * ohw, ti->h, ti->w, to->h, to->w);
+            continue;
+        }
+        if (v == 1) {
+            mp2_fwd256(x + p * ihw, y + p * ohw, arg + p * ohw, ti->h, ti->w, to->h, to->w);
+            continue;
+        }
+#endif
+        mp_fwd_ref(x + p * ihw, y + p * ohw, arg + p * ohw, ti->w, to->h, to->w, l->k, l->stride);
     }
 }
 
@@ -73,8 +240,7 @@ void acti_maxpool_backward(act_net *net, acti_layer *l, size_t n)
     int T = net->threads;
 #pragma omp parallel for num_threads(T) if (T > 1) schedule(static)
     for (size_t p = 0; p < planes; p++)
-        for (size_t o = 0; o < ohw; o++)
-            dx[p * ihw + (size_t)arg[p * ohw + o]] += dy[p * ohw + o];
+        mp_bwd_ref(dy + p * ohw, arg + p * ohw, dx + p * ihw, (int)ohw);
 }
 
 void acti_avgpool_forward(act_net *net, acti_layer *l, size_t n, int train)
