@@ -18,6 +18,7 @@ static float urand(uint64_t *s, double lo, double hi)
  * Batch norm. The buffers of one run over (N, C, HW). */
 typedef struct bn_case {
     size_t N, C, HW;
+    int assign;   /* backward writes dx (the engine's first writer); dx0 then holds NaN */
     float *x, *dy, *y, *dx, *gamma, *beta, *rmean, *rvar, *mean, *invstd, *dgamma, *dbeta;
 } bn_case;
 
@@ -37,7 +38,7 @@ static void bn_run(bn_case *b, int use_batch, int nt, const float *rm0, const fl
                 b->mean, b->invstd, b->y, b->N, b->C, b->HW);
 #pragma omp parallel num_threads(nt)
     acti_bn_bwd(ACTI_TID(), ACTI_NT(), use_batch, b->x, b->gamma, b->mean, b->invstd, b->dy,
-                b->dx, b->dgamma, b->dbeta, b->N, b->C, b->HW);
+                b->dx, b->dgamma, b->dbeta, b->N, b->C, b->HW, b->assign);
 }
 
 /* The textbook formulas in double, checked against one run. */
@@ -139,7 +140,8 @@ static void bn_one(size_t N, size_t C, size_t HW, uint64_t seed)
     bn_alloc(&ref, N, C, HW);
     bn_alloc(&cur, N, C, HW);
     float *rm0 = malloc(C * sizeof(float)), *rv0 = malloc(C * sizeof(float));
-    float *dx0 = malloc(T * sizeof(float));
+    float *dx0 = malloc(T * sizeof(float)), *nan0 = malloc(T * sizeof(float));
+    float *zero0 = calloc(T, sizeof(float));
     uint64_t s = seed;
     for (size_t c = 0; c < C; c++) {
         ref.gamma[c] = cur.gamma[c] = urand(&s, 0.5, 1.5);
@@ -154,9 +156,12 @@ static void bn_one(size_t N, size_t C, size_t HW, uint64_t seed)
                 ref.x[o] = cur.x[o] = (float)(c % 5) * 2.0f + (float)(c % 3 + 1) * urand(&s, -1, 1);
                 ref.dy[o] = cur.dy[o] = urand(&s, -1.0, 1.0);
                 dx0[o] = urand(&s, -1.0, 1.0);
+                nan0[o] = NAN;
             }
     act_isa isa0 = act_isa_get();
-    for (int use_batch = 0; use_batch < 2; use_batch++) {
+    for (int k = 0; k < 4; k++) {
+        int use_batch = k & 1, assign = k >> 1;
+        ref.assign = cur.assign = assign;
         if (use_batch && N * HW < 2)
             continue;   /* the engine uses running statistics there */
         int first = 1;
@@ -166,12 +171,13 @@ static void bn_one(size_t N, size_t C, size_t HW, uint64_t seed)
             act_isa_set((act_isa)isa);
             for (int nt = 1; nt <= 2; nt++) {
                 bn_case *b = first ? &ref : &cur;
-                bn_run(b, use_batch, nt, rm0, rv0, dx0);
+                bn_run(b, use_batch, nt, rm0, rv0, assign ? nan0 : dx0);
                 if (first)
-                    bn_check_ref(b, use_batch, rm0, rv0, dx0, act_isa_name((act_isa)isa));
+                    bn_check_ref(b, use_batch, rm0, rv0, assign ? zero0 : dx0,
+                                 act_isa_name((act_isa)isa));
                 else
-                    CHECKF(bn_same(&ref, &cur), "bn N %zu C %zu HW %zu batch %d: %s, %d threads "
-                           "differs from the first run", N, C, HW, use_batch,
+                    CHECKF(bn_same(&ref, &cur), "bn N %zu C %zu HW %zu batch %d assign %d: %s, %d "
+                           "threads differs from the first run", N, C, HW, use_batch, assign,
                            act_isa_name((act_isa)isa), nt);
                 first = 0;
             }
@@ -183,6 +189,8 @@ static void bn_one(size_t N, size_t C, size_t HW, uint64_t seed)
     free(rm0);
     free(rv0);
     free(dx0);
+    free(nan0);
+    free(zero0);
 }
 
 static void bn_matches_reference(void)

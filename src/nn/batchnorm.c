@@ -77,7 +77,7 @@ static INL void sums_scalar(const bn_job *j, int bwd)
         }
 }
 
-/* bwd 0: y = x A + B; bwd 1: y += (g A + x B) + D. */
+/* bwd 0: y = x A + B; bwd 1: y += (g A + x B) + D; bwd 2: y = (g A + x B) + D. */
 static INL void out_scalar(const bn_job *j, int bwd)
 {
     for (size_t n = 0; n < j->N; n++)
@@ -94,7 +94,10 @@ static INL void out_scalar(const bn_job *j, int bwd)
             float D = j->D[c - j->c0];
             for (size_t i = 0; i < j->HW; i++) {
                 float t = g[i] * A + p[i] * B;
-                q[i] += t + D;
+                if (bwd == 2)
+                    q[i] = t + D;
+                else
+                    q[i] += t + D;
             }
         }
 }
@@ -103,6 +106,7 @@ static void fwd_sums_scalar(const bn_job *j) { sums_scalar(j, 0); }
 static void bwd_sums_scalar(const bn_job *j) { sums_scalar(j, 1); }
 static void fwd_out_scalar(const bn_job *j) { out_scalar(j, 0); }
 static void bwd_out_scalar(const bn_job *j) { out_scalar(j, 1); }
+static void set_out_scalar(const bn_job *j) { out_scalar(j, 2); }
 
 #ifdef BN_X86
 /* The address BN_PF floats past p (an integer: may lie past the array; prefetch never faults). */
@@ -177,8 +181,10 @@ static INL T512 __m512 outv512(const float *p, const float *g, const float *q, _
     if (!bwd)
         return _mm512_add_ps(_mm512_mul_ps(x, A), B);
     __m512 gv = full ? _mm512_loadu_ps(g) : _mm512_maskz_loadu_ps(m, g);
-    __m512 qv = full ? _mm512_loadu_ps(q) : _mm512_maskz_loadu_ps(m, q);
     __m512 t = _mm512_add_ps(_mm512_mul_ps(gv, A), _mm512_mul_ps(x, B));
+    if (bwd == 2)
+        return _mm512_add_ps(t, D);
+    __m512 qv = full ? _mm512_loadu_ps(q) : _mm512_maskz_loadu_ps(m, q);
     return _mm512_add_ps(qv, _mm512_add_ps(t, D));
 }
 
@@ -213,6 +219,7 @@ static T512 void fwd_sums512(const bn_job *j) { sums512(j, 0); }
 static T512 void bwd_sums512(const bn_job *j) { sums512(j, 1); }
 static T512 void fwd_out512(const bn_job *j) { out512(j, 0); }
 static T512 void bwd_out512(const bn_job *j) { out512(j, 1); }
+static T512 void set_out512(const bn_job *j) { out512(j, 2); }
 
 /* --- AVX2: lanes 0-7 and 8-15 in two registers; the tail by vmaskmovps and a lane mask ----- */
 
@@ -291,8 +298,10 @@ static INL T256 __m256 outv256(const float *p, const float *g, const float *q, _
     if (!bwd)
         return _mm256_add_ps(_mm256_mul_ps(x, A), B);
     __m256 gv = full ? _mm256_loadu_ps(g) : _mm256_maskload_ps(g, m);
-    __m256 qv = full ? _mm256_loadu_ps(q) : _mm256_maskload_ps(q, m);
     __m256 t = _mm256_add_ps(_mm256_mul_ps(gv, A), _mm256_mul_ps(x, B));
+    if (bwd == 2)
+        return _mm256_add_ps(t, D);
+    __m256 qv = full ? _mm256_loadu_ps(q) : _mm256_maskload_ps(q, m);
     return _mm256_add_ps(qv, _mm256_add_ps(t, D));
 }
 
@@ -326,6 +335,7 @@ static T256 void fwd_sums256(const bn_job *j) { sums256(j, 0); }
 static T256 void bwd_sums256(const bn_job *j) { sums256(j, 1); }
 static T256 void fwd_out256(const bn_job *j) { out256(j, 0); }
 static T256 void bwd_out256(const bn_job *j) { out256(j, 1); }
+static T256 void set_out256(const bn_job *j) { out256(j, 2); }
 #endif
 
 static void run_sums(act_isa isa, const bn_job *j, int bwd)
@@ -351,16 +361,16 @@ static void run_out(act_isa isa, const bn_job *j, int bwd)
 {
 #ifdef BN_X86
     if (isa == ACT_ISA_AVX512) {
-        bwd ? bwd_out512(j) : fwd_out512(j);
+        bwd == 2 ? set_out512(j) : bwd ? bwd_out512(j) : fwd_out512(j);
         return;
     }
     if (isa == ACT_ISA_AVX2) {
-        bwd ? bwd_out256(j) : fwd_out256(j);
+        bwd == 2 ? set_out256(j) : bwd ? bwd_out256(j) : fwd_out256(j);
         return;
     }
 #endif
     (void)isa;
-    bwd ? bwd_out_scalar(j) : fwd_out_scalar(j);
+    bwd == 2 ? set_out_scalar(j) : bwd ? bwd_out_scalar(j) : fwd_out_scalar(j);
 }
 
 /* The 16 lane sums of one channel, in lane order. */
@@ -421,10 +431,11 @@ void acti_bn_fwd(int tid, int nt, int use_batch, const float *x, const float *ga
     }
 }
 
-/* One pass for the sums of dy and dy (x - mean), one adding dx = A dy + B x + D. */
+/* One pass for the sums of dy and dy (x - mean), one adding dx = A dy + B x + D (writing it
+ * when assign). */
 void acti_bn_bwd(int tid, int nt, int use_batch, const float *x, const float *gamma,
                  const float *mean, const float *invstd, const float *dy, float *dx,
-                 float *dgamma, float *dbeta, size_t N, size_t C, size_t HW)
+                 float *dgamma, float *dbeta, size_t N, size_t C, size_t HW, int assign)
 {
     size_t lo, hi;
     acti_range(C, tid, nt, &lo, &hi);
@@ -451,7 +462,7 @@ void acti_bn_bwd(int tid, int nt, int use_batch, const float *x, const float *ga
             D[c - c0] = k * (mu * is * b - a);
         }
         if (dx)
-            run_out(isa, &j, 1);
+            run_out(isa, &j, assign ? 2 : 1);
     }
 }
 int acti_bn_add(act_net *net, int in)
@@ -500,5 +511,6 @@ void acti_bn_backward(act_net *net, acti_layer *l, size_t n)
 #pragma omp parallel num_threads(T) if (T > 1)
     acti_bn_bwd(ACTI_TID(), ACTI_NT(), l->use_batch, acti_val(net, l->in0), acti_P(net, l, GAMMA),
                 acti_ws(net, l->ws[MEAN]), acti_ws(net, l->ws[INVSTD]), acti_grad(net, l->out),
-                dx, acti_G(net, l, GAMMA), acti_G(net, l, BETA), n, (size_t)t->c, HW);
+                dx, acti_G(net, l, GAMMA), acti_G(net, l, BETA), n, (size_t)t->c, HW,
+                (int)(l->assign & 1u));
 }

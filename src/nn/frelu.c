@@ -146,7 +146,7 @@ static void frelu_bwd(act_net *net, acti_layer *l, size_t n, int acon)
             zero_channels(gz, n, C, HW, lo, hi);
             acti_bn_bwd(tid, nt, l->use_batch, z, acti_P(net, l, G2), acti_ws(net, l->ws[MEAN2]),
                         acti_ws(net, l->ws[IS2]), dy, gz, acti_G(net, l, G2),
-                        acti_G(net, l, BE2), n, C, HW);
+                        acti_G(net, l, BE2), n, C, HW, 0);
             g = gz;
         }
         for (size_t i = 0; i < n; i++)
@@ -165,7 +165,7 @@ static void frelu_bwd(act_net *net, acti_layer *l, size_t n, int acon)
         zero_channels(gu, n, C, HW, lo, hi);
         acti_bn_bwd(tid, nt, l->use_batch, u, acti_P(net, l, G1), acti_ws(net, l->ws[MEAN1]),
                     acti_ws(net, l->ws[IS1]), gt, gu, acti_G(net, l, G1), acti_G(net, l, BE1),
-                    n, C, HW);
+                    n, C, HW, 0);
         acti_dw_bwd(&s, (int)lo, (int)hi, x, acti_P(net, l, W), gu, dx, acti_G(net, l, W),
                     acti_G(net, l, B));
     }

@@ -155,7 +155,7 @@ void acti_meta_acon_backward(act_net *net, acti_layer *l, size_t n)
         memset(gh2, 0, n * C * sizeof(float));
         acti_bn_bwd(0, 1, l->use_batch, h2, acti_P(net, l, G2), acti_ws(net, l->ws[MEAN2]),
                     acti_ws(net, l->ws[IS2]), ga2, gh2, acti_G(net, l, G2), acti_G(net, l, BE2),
-                    n, C, 1);
+                    n, C, 1, 0);
     }
     float *db2 = acti_G(net, l, B2), *db1 = acti_G(net, l, B1);
     for (size_t i = 0; i < n; i++)
@@ -169,7 +169,7 @@ void acti_meta_acon_backward(act_net *net, acti_layer *l, size_t n)
         memset(gh1, 0, n * H * sizeof(float));
         acti_bn_bwd(0, 1, l->use_batch, h1, acti_P(net, l, G1), acti_ws(net, l->ws[MEAN1]),
                     acti_ws(net, l->ws[IS1]), ga1, gh1, acti_G(net, l, G1), acti_G(net, l, BE1),
-                    n, H, 1);
+                    n, H, 1, 0);
     }
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < H; j++)

@@ -202,7 +202,7 @@ void acti_bn_fwd(int tid, int nt, int use_batch, const float *x, const float *ga
                  float *y, size_t N, size_t C, size_t HW);
 void acti_bn_bwd(int tid, int nt, int use_batch, const float *x, const float *gamma,
                  const float *mean, const float *invstd, const float *dy, float *dx,
-                 float *dgamma, float *dbeta, size_t N, size_t C, size_t HW);
+                 float *dgamma, float *dbeta, size_t N, size_t C, size_t HW, int assign);
 #define ACTI_BN_EPS 1e-5f
 #define ACTI_BN_MOMENTUM 0.1f
 
