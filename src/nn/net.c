@@ -453,7 +453,7 @@ int act_net_new(const act_net_config *cfg, act_net **out, act_diag *diag)
 static int can_assign(acti_layer_kind k)
 {
     return k == ACTI_L_ACT || k == ACTI_L_ADD || k == ACTI_L_DROPOUT || k == ACTI_L_DENSE ||
-           k == ACTI_L_BN;
+           k == ACTI_L_BN || k == ACTI_L_MAXPOOL || k == ACTI_L_GAP;
 }
 
 /* The first writer of a gradient buffer in backward order (the last consumer in forward order)

@@ -237,10 +237,13 @@ void acti_maxpool_backward(act_net *net, acti_layer *l, size_t n)
     const int32_t *arg = (const int32_t *)(const void *)acti_ws(net, l->ws[ARGMAX]);
     size_t planes = n * (size_t)ti->c, ihw = (size_t)ti->h * (size_t)ti->w;
     size_t ohw = (size_t)to->h * (size_t)to->w;
-    int T = net->threads;
+    int T = net->threads, assign = (l->assign & 1u) != 0;
 #pragma omp parallel for num_threads(T) if (T > 1) schedule(static)
-    for (size_t p = 0; p < planes; p++)
+    for (size_t p = 0; p < planes; p++) {
+        if (assign)   /* the first writer: clear the plane here, while it is in cache */
+            memset(dx + p * ihw, 0, ihw * sizeof(float));
         mp_bwd_ref(dy + p * ohw, arg + p * ohw, dx + p * ihw, (int)ohw);
+    }
 }
 
 void acti_avgpool_forward(act_net *net, acti_layer *l, size_t n, int train)
@@ -327,7 +330,11 @@ void acti_gap_backward(act_net *net, acti_layer *l, size_t n)
     float inv = 1.0f / (float)hw;
     for (size_t p = 0; p < planes; p++) {
         float g = dy[p] * inv;
-        for (size_t j = 0; j < hw; j++)
-            dx[p * hw + j] += g;
+        if (l->assign & 1u)
+            for (size_t j = 0; j < hw; j++)
+                dx[p * hw + j] = g;
+        else
+            for (size_t j = 0; j < hw; j++)
+                dx[p * hw + j] += g;
     }
 }
