@@ -355,6 +355,109 @@ static T512 void hwc_out512(const wg_hwc *g, const float *src, float *dst, int a
         }
     }
 }
+
+static INL T256 void tr8(__m256 r[8])
+{
+    __m256 t[8], u[8];
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i += 4) {
+        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xee);
+        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xee);
+    }
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+        r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+    }
+}
+
+/* lanes below n set: a vmaskmov mask */
+static INL T256 __m256i mask8(int n)
+{
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/* AVX2: as hwc_in512 with 8 x 8 blocks */
+static T256 void hwc_in256(const wg_hwc *g, const float *src, float *dst)
+{
+    const size_t cs = (size_t)g->cs, pw = (size_t)g->pw, plane = (size_t)g->H * (size_t)g->W;
+    size_t row = pw * cs;
+    memset(dst, 0, (size_t)g->off * row * sizeof(float));
+    memset(dst + (size_t)(g->H + g->off) * row, 0,
+           (size_t)(g->ph - g->H - g->off) * row * sizeof(float));
+    for (int i = 0; i < g->H; i++) {
+        float *d = dst + (size_t)(i + g->off) * row;
+        memset(d, 0, (size_t)g->off * cs * sizeof(float));
+        memset(d + (size_t)(g->W + g->off) * cs, 0,
+               (size_t)((int)pw - g->W - g->off) * cs * sizeof(float));
+    }
+    for (int c0 = 0; c0 < g->cs; c0 += 8) {
+        int nc = g->C - c0 < 8 ? (g->C - c0 > 0 ? g->C - c0 : 0) : 8;
+        for (int i = 0; i < g->H; i++) {
+            float *d = dst + ((size_t)(i + g->off) * pw + (size_t)g->off) * cs + (size_t)c0;
+            const float *s0 = src + (size_t)c0 * plane + (size_t)i * (size_t)g->W;
+            for (int j0 = 0; j0 < g->W; j0 += 8) {
+                int nj = g->W - j0 < 8 ? g->W - j0 : 8;
+                __m256i m = mask8(nj);
+                __m256 r[8];
+                const float *s = s0 + j0;
+                if (i + 3 < g->H)   /* interleaved streams: the hardware prefetch misses them */
+                    for (int c = 0; c < nc; c++)
+                        _mm_prefetch((const char *)(s + (size_t)c * plane + 3 * (size_t)g->W), _MM_HINT_T0);
+#pragma GCC unroll 8
+                for (int c = 0; c < 8; c++)
+                    r[c] = c < nc ? _mm256_maskload_ps(s + (size_t)c * plane, m) : _mm256_setzero_ps();
+                tr8(r);
+                float *q = d + (size_t)j0 * cs;
+                for (int j = 0; j < nj; j++)
+                    _mm256_storeu_ps(q + (size_t)j * cs, r[j]);
+            }
+        }
+    }
+}
+
+static T256 void hwc_out256(const wg_hwc *g, const float *src, float *dst, int add)
+{
+    const size_t cs = (size_t)g->cs, pw = (size_t)g->pw, plane = (size_t)g->H * (size_t)g->W;
+    wg_hwc f = *g;
+    if (g->off == 0 && g->pw == g->W) {   /* no padding: the plane is one row of H*W pixels */
+        f.W = g->H * g->W, f.pw = f.W, f.H = 1;
+        g = &f;
+    }
+    for (int c0 = 0; c0 < g->C; c0 += 8) {
+        int nc = g->C - c0 < 8 ? g->C - c0 : 8;
+        for (int i = 0; i < g->H; i++) {
+            const float *s = src + ((size_t)(i + g->off) * pw + (size_t)g->off) * cs + (size_t)c0;
+            float *d = dst + (size_t)c0 * plane + (size_t)i * (size_t)g->W;
+            for (int j0 = 0; j0 < g->W; j0 += 8) {
+                int nj = g->W - j0 < 8 ? g->W - j0 : 8;
+                __m256 r[8];
+#pragma GCC unroll 8
+                for (int j = 0; j < 8; j++)
+                    r[j] = j < nj ? _mm256_loadu_ps(s + (size_t)(j0 + j) * cs) : _mm256_setzero_ps();
+                tr8(r);
+                for (int c = 0; c < nc; c++) {
+                    float *q = d + (size_t)c * plane + (size_t)j0;
+                    if (nj == 8) {
+                        _mm256_storeu_ps(q, add ? _mm256_add_ps(_mm256_loadu_ps(q), r[c]) : r[c]);
+                    } else {   /* the row's tail: no masked store (slow on some cores) */
+                        float t[8];
+                        _mm256_storeu_ps(t, r[c]);
+                        for (int j = 0; j < nj; j++)
+                            q[j] = (add ? q[j] : 0.0f) + t[j];
+                    }
+                }
+            }
+        }
+    }
+}
 #endif
 
 static void hwc_in(act_isa isa, const wg_hwc *g, const float *src, float *dst)
@@ -362,6 +465,10 @@ static void hwc_in(act_isa isa, const wg_hwc *g, const float *src, float *dst)
 #ifdef WG_X86
     if (isa == ACT_ISA_AVX512) {
         hwc_in512(g, src, dst);
+        return;
+    }
+    if (isa == ACT_ISA_AVX2) {
+        hwc_in256(g, src, dst);
         return;
     }
 #endif
@@ -374,6 +481,10 @@ static void hwc_out(act_isa isa, const wg_hwc *g, const float *src, float *dst, 
 #ifdef WG_X86
     if (isa == ACT_ISA_AVX512) {
         hwc_out512(g, src, dst, add);
+        return;
+    }
+    if (isa == ACT_ISA_AVX2) {
+        hwc_out256(g, src, dst, add);
         return;
     }
 #endif
