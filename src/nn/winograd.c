@@ -935,18 +935,20 @@ void acti_wino_bwd(const float *x, const float *w, const float *dy, float *dx, f
 }
 
 /* AUTO: where Winograd measured faster than the existing path, per layer and pass (dev/wino_bench,
- * ms per batch of 128, 1 thread, Zen 4; existing path -> Winograd):
- *   avx512 fwd:   32x26x26>64 p0 33.8 -> 14.2   16x28x28>16 4.96 -> 4.72   32x14x14>32 4.59 -> 3.92
- *                 64x7x7>64 3.54 -> 3.58 (even)   stems 1x28x28>32 p0 2.54 -> 4.98, 3x28x28>16 2.73 -> 3.28
- *   avx512 dw+dx: 32x26x26>64 p0 71.3 -> 25.0    16x28x28>16 8.64 -> 8.54   32x14x14>32 8.78 -> 6.87
- *                 64x7x7>64 10.7 -> 6.81         stems slower (1x28x28: 4.46 -> 9.11)
- *   avx2 (fwd, dw+dx): 16x28x28>16 6.63 -> 5.65, 19.0 -> 11.3; 32x14x14>32 5.86 -> 4.30,
- *                 16.0 -> 8.91; 64x7x7>64 7.55 -> 3.88, 15.9 -> 7.70; 32x26x26>64 34.3 -> 18.8, 73.5 -> 37.7
- * So: both passes, with a vector ISA, for 8 <= C, OC <= 64 (the measured widths; the stems'
- * C = 1 or 3 pays 16-lane channel padding and is slower) on planes of at least 7x7 (smaller
- * planes waste most of each 4x4 output tile; not measured), pad 0 or 1 (the pad-1 layers
- * measured even to faster forward, faster backward). The direct and im2col kernels keep their
- * own tests (tests/test_nn_grad.c pins ACT_CONV_GEMM there). */
+ * ms per batch of 128, 1 thread, Zen 4; existing path -> Winograd; fwd, dw+db, dx):
+ *   avx512: 32x26x26>64 p0 31.3 -> 7.07, 30.3 -> 8.37, 31.2 -> 4.63
+ *           16x28x28>16 4.29 -> 2.23, 4.93 -> 2.33, 2.99 -> 1.67
+ *           32x14x14>32 3.40 -> 2.01, 4.39 -> 2.17, 2.69 -> 1.51
+ *           64x7x7>64   3.07 -> 1.60, 5.03 -> 1.72, 2.97 -> 1.38
+ *           stems: 3x28x28>16 2.54 -> 1.42, 2.81 -> 1.77, 1.80 -> 1.39;
+ *                  1x28x28>32 p0 2.30 -> 2.24, 2.94 -> 2.69, 1.02 -> 1.76
+ *   avx2:   16x28x28>16 5.84 -> 2.87, 11.7 -> 3.18; 32x14x14>32 5.31 -> 2.72, 7.22 -> 2.79;
+ *           64x7x7>64 6.32 -> 2.33, 6.94 -> 2.23; 32x26x26>64 30.6 -> 10.4, 30.0 -> 12.3;
+ *           3x28x28>16 2.57 -> 1.60, 2.77 -> 2.10; 1x28x28>32 2.29 -> 2.65, 2.96 -> 3.32
+ * So: both passes, with a vector ISA, for 3 <= C <= 64, 8 <= OC <= 64 (the measured widths; a
+ * 1-channel stem pays 16-lane channel padding and is even to slower) on planes of at least 7x7
+ * (smaller planes waste most of each 4x4 output tile; not measured), pad 0 or 1. The direct and
+ * im2col kernels keep their own tests (tests/test_nn_grad.c pins ACT_CONV_GEMM there). */
 int acti_wino_use(act_conv_algo algo, int c, int oc, int h, int w, int pad, int bwd)
 {
     (void)bwd;
@@ -956,6 +958,6 @@ int acti_wino_use(act_conv_algo algo, int c, int oc, int h, int w, int pad, int 
     case ACT_CONV_AUTO: break;
     }
     act_isa isa = wg_isa();
-    return (isa == ACT_ISA_AVX512 || isa == ACT_ISA_AVX2) && c >= 8 && c <= 64 && oc >= 8 &&
+    return (isa == ACT_ISA_AVX512 || isa == ACT_ISA_AVX2) && c >= 3 && c <= 64 && oc >= 8 &&
            oc <= 64 && h >= 7 && w >= 7 && (pad == 0 || pad == 1);
 }
