@@ -33,10 +33,21 @@ typedef struct wg_plan {
     int    Cs, OCs;         /* channel counts rounded up to 16 lanes */
     int    Hp, Wp, Ho, Wo;  /* padded input plane (4 tH + 2, 4 tW + 2), padded output (4 tH, 4 tW) */
     size_t ns, R;           /* samples per chunk, tile rows per chunk (ns * nt) */
+    size_t vs, ms;          /* floats between V[xi] and V[xi+1], M[xi] and M[xi+1] */
     size_t ut, u, xt, v, m, yt, b, floats;   /* scratch offsets per thread, total */
 } wg_plan;
 
 static size_t up16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+/* n floats rounded up to an odd number of 64-byte lines: the 36 V[xi] / M[xi] blocks are
+ * written (input transform) and read (output transform) one vector each per tile, 36 streams;
+ * at a power-of-two stride (R * Cs = 16 * 32 floats for 32x14x14) they fall into 2-4 of the L1's
+ * 64 sets and evict each other. An odd line count puts the 36 streams in 36 different sets. */
+static size_t odd_lines(size_t n)
+{
+    n = up16(n);
+    return (n / 16) % 2 ? n : n + 16;
+}
 
 static void wg_make_plan(wg_plan *p, int C, int OC, int H, int W, int pad)
 {
@@ -52,13 +63,14 @@ static void wg_make_plan(wg_plan *p, int C, int OC, int H, int W, int pad)
     if (p->ns < 1)
         p->ns = 1;
     p->R = p->ns * (size_t)p->nt;
+    p->vs = odd_lines(p->R * (size_t)p->Cs), p->ms = odd_lines(p->R * (size_t)p->OCs);
     /* UT (36, OC, Cs) for dx, U (36, C, OCs) for the forward / dU for the weight gradient */
     p->ut = 0;
     p->u = p->ut + up16(36 * (size_t)OC * (size_t)p->Cs);
     p->xt = p->u + up16(36 * (size_t)C * (size_t)p->OCs);
     p->v = p->xt + up16(p->ns * xt);
-    p->m = p->v + up16(36 * p->R * (size_t)p->Cs);
-    p->yt = p->m + up16(36 * p->R * (size_t)p->OCs);
+    p->m = p->v + 36 * p->vs;
+    p->yt = p->m + 36 * p->ms;
     p->b = p->yt + up16(p->ns * yt);
     p->floats = p->b + up16((size_t)OC);
 }
@@ -707,7 +719,7 @@ static T256 void mm256(const wg_mm *g)
 typedef struct wg_chunk {
     const wg_plan *p;
     size_t nb;              /* samples in this chunk */
-    float *xt, *v, *m, *yt; /* planes and transformed tiles (V: (36, R, Cs); M: (36, R, OCs)) */
+    float *xt, *v, *m, *yt; /* planes; V: 36 x (R, Cs) at stride vs; M: 36 x (R, OCs) at ms */
     const float *bias;      /* (OCs) */
 } wg_chunk;
 
@@ -715,7 +727,7 @@ static INL void st_in(const wg_chunk *k)
 {
     const wg_plan *p = k->p;
     size_t sr = (size_t)p->Wp * (size_t)p->Cs, plane = (size_t)p->Hp * sr;
-    size_t os = p->R * (size_t)p->Cs, ntc = k->nb * (size_t)p->nt;
+    size_t os = p->vs, ntc = k->nb * (size_t)p->nt;
     for (size_t t = 0; t < ntc; t++) {
         size_t s = t / (size_t)p->nt, r = t % (size_t)p->nt;
         size_t ti = r / (size_t)p->tW, tj = r % (size_t)p->tW;
@@ -729,7 +741,7 @@ static INL void st_out(const wg_chunk *k)
 {
     const wg_plan *p = k->p;
     size_t sr = (size_t)p->Wo * (size_t)p->OCs, plane = (size_t)p->Ho * sr;
-    size_t is = p->R * (size_t)p->OCs, ntc = k->nb * (size_t)p->nt;
+    size_t is = p->ms, ntc = k->nb * (size_t)p->nt;
     for (size_t t = 0; t < ntc; t++) {
         size_t s = t / (size_t)p->nt, r = t % (size_t)p->nt;
         size_t ti = r / (size_t)p->tW, tj = r % (size_t)p->tW;
@@ -745,7 +757,7 @@ static INL void st_dy(const wg_chunk *k)
 {
     const wg_plan *p = k->p;
     size_t sr = (size_t)p->Wo * (size_t)p->OCs, plane = (size_t)p->Ho * sr;
-    size_t os = p->R * (size_t)p->OCs, ntc = k->nb * (size_t)p->nt;
+    size_t os = p->ms, ntc = k->nb * (size_t)p->nt;
     for (size_t t = 0; t < ntc; t++) {
         size_t s = t / (size_t)p->nt, r = t % (size_t)p->nt;
         size_t ti = r / (size_t)p->tW, tj = r % (size_t)p->tW;
@@ -760,7 +772,7 @@ static INL void st_dx(const wg_chunk *k)
 {
     const wg_plan *p = k->p;
     size_t sr = (size_t)p->Wp * (size_t)p->Cs, plane = (size_t)p->Hp * sr;
-    size_t is = p->R * (size_t)p->Cs, ntc = k->nb * (size_t)p->nt;
+    size_t is = p->vs, ntc = k->nb * (size_t)p->nt;
     for (size_t t = 0; t < ntc; t++) {
         size_t s = t / (size_t)p->nt, r = t % (size_t)p->nt;
         size_t ti = r / (size_t)p->tW, tj = r % (size_t)p->tW;
@@ -873,8 +885,8 @@ void acti_wino_fwd(const float *x, const float *w, const float *b, float *y, siz
         wg_stage_run(isa, &k, WG_IN);
         int ntc = (int)(k.nb * (size_t)p.nt);
         for (int xi = 0; xi < 36; xi++) {
-            wg_mm g = { k.v + (size_t)xi * p.R * (size_t)p.Cs, u + (size_t)xi * (size_t)C * (size_t)p.OCs,
-                        k.m + (size_t)xi * p.R * (size_t)p.OCs, (size_t)p.Cs, 1, (size_t)p.OCs,
+            wg_mm g = { k.v + (size_t)xi * p.vs, u + (size_t)xi * (size_t)C * (size_t)p.OCs,
+                        k.m + (size_t)xi * p.ms, (size_t)p.Cs, 1, (size_t)p.OCs,
                         (size_t)p.OCs, ntc, C, p.OCs / WG_L, 0 };
             wg_mm_run(isa, &g);
         }
@@ -912,7 +924,7 @@ void acti_wino_bwd(const float *x, const float *w, const float *dy, float *dx, f
         int ntc = (int)(k.nb * (size_t)p.nt);
         /* dU[xi] (C, OCs) += V[xi]^T (C x tiles) dM[xi] (tiles x OCs) */
         for (int xi = 0; xi < 36; xi++) {
-            wg_mm gm = { k.v + (size_t)xi * p.R * (size_t)p.Cs, k.m + (size_t)xi * p.R * (size_t)p.OCs,
+            wg_mm gm = { k.v + (size_t)xi * p.vs, k.m + (size_t)xi * p.ms,
                          du + (size_t)xi * (size_t)C * (size_t)p.OCs, 1, (size_t)p.Cs,
                          (size_t)p.OCs, (size_t)p.OCs, C, ntc, p.OCs / WG_L, 1 };
             wg_mm_run(isa, &gm);
@@ -921,8 +933,8 @@ void acti_wino_bwd(const float *x, const float *w, const float *dy, float *dx, f
             continue;
         /* dV[xi] (tiles, Cs) = dM[xi] (tiles x OC) UT[xi] (OC x Cs), into v */
         for (int xi = 0; xi < 36; xi++) {
-            wg_mm gm = { k.m + (size_t)xi * p.R * (size_t)p.OCs, ut + (size_t)xi * (size_t)OC * (size_t)p.Cs,
-                         k.v + (size_t)xi * p.R * (size_t)p.Cs, (size_t)p.OCs, 1, (size_t)p.Cs,
+            wg_mm gm = { k.m + (size_t)xi * p.ms, ut + (size_t)xi * (size_t)OC * (size_t)p.Cs,
+                         k.v + (size_t)xi * p.vs, (size_t)p.OCs, 1, (size_t)p.Cs,
                          (size_t)p.Cs, ntc, OC, p.Cs / WG_L, 0 };
             wg_mm_run(isa, &gm);
         }
