@@ -8,6 +8,7 @@
  * The products run on an AVX-512 or AVX2 register-blocked kernel chosen by act_isa_get(), or
  * plain C; the transforms are written once on 16-lane GNU vectors and compiled per target.
  * Reference: conv_ref in tests/test_nn_grad.c and tests/test_nn_wino.c. */
+#include <stdint.h>
 #include <string.h>
 
 #include "actlab/act.h"
@@ -360,12 +361,19 @@ static T512 void hwc_out512(const wg_hwc *g, const float *src, float *dst, int a
 #pragma GCC unroll 16
                 for (int c = 0; c < 16; c++) {
                     float *q = d + (size_t)c * plane + (size_t)j0;
+                    /* forward: aligned full vectors streamed (a batch's output is MBs, written
+                     * once; the streaming store skips the line's read for ownership) */
+                    if (!add && nj == 16 && cm[c] && !((uintptr_t)q & 63)) {
+                        _mm512_stream_ps(q, r[c]);
+                        continue;
+                    }
                     __m512 v = add ? _mm512_add_ps(_mm512_maskz_loadu_ps(m & cm[c], q), r[c]) : r[c];
                     _mm512_mask_storeu_ps(q, m & cm[c], v);
                 }
             }
         }
     }
+    _mm_sfence();   /* the streaming stores before the next layer reads */
 }
 
 static INL T256 void tr8(__m256 r[8])
