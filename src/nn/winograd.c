@@ -334,7 +334,9 @@ static T512 void hwc_in512(const wg_hwc *g, const float *src, float *dst)
     }
 }
 
-static T512 void hwc_out512(const wg_hwc *g, const float *src, float *dst, int add)
+/* st: stream the stores (forward, whole planes); a constant in each instance */
+static INL T512 void hwc_out512_b(const wg_hwc *g, const float *src, float *dst, int add,
+                                  const int st)
 {
     const size_t cs = (size_t)g->cs, pw = (size_t)g->pw, plane = (size_t)g->H * (size_t)g->W;
     wg_hwc f = *g;
@@ -361,9 +363,10 @@ static T512 void hwc_out512(const wg_hwc *g, const float *src, float *dst, int a
 #pragma GCC unroll 16
                 for (int c = 0; c < 16; c++) {
                     float *q = d + (size_t)c * plane + (size_t)j0;
-                    /* forward: aligned full vectors streamed (a batch's output is MBs, written
-                     * once; the streaming store skips the line's read for ownership) */
-                    if (!add && nj == 16 && cm[c] && !((uintptr_t)q & 63)) {
+                    /* forward, whole planes: aligned full vectors streamed (a batch's output
+                     * is MBs, written once; the streaming store skips the line's read for
+                     * ownership). Not for padded rows: lines half streamed, half stored are slow */
+                    if (st && nj == 16 && cm[c] && !((uintptr_t)q & 63)) {
                         _mm512_stream_ps(q, r[c]);
                         continue;
                     }
@@ -373,7 +376,16 @@ static T512 void hwc_out512(const wg_hwc *g, const float *src, float *dst, int a
             }
         }
     }
-    _mm_sfence();   /* the streaming stores before the next layer reads */
+    if (st)
+        _mm_sfence();   /* the streaming stores before the next layer reads */
+}
+
+static T512 void hwc_out512(const wg_hwc *g, const float *src, float *dst, int add)
+{
+    if (!add && g->off == 0 && g->pw == g->W)
+        hwc_out512_b(g, src, dst, 0, 1);
+    else
+        hwc_out512_b(g, src, dst, add, 0);
 }
 
 static INL T256 void tr8(__m256 r[8])
@@ -443,7 +455,9 @@ static T256 void hwc_in256(const wg_hwc *g, const float *src, float *dst)
     }
 }
 
-static T256 void hwc_out256(const wg_hwc *g, const float *src, float *dst, int add)
+/* st: stream the stores (forward, whole planes); a constant in each instance */
+static INL T256 void hwc_out256_b(const wg_hwc *g, const float *src, float *dst, int add,
+                                  const int st)
 {
     const size_t cs = (size_t)g->cs, pw = (size_t)g->pw, plane = (size_t)g->H * (size_t)g->W;
     wg_hwc f = *g;
@@ -465,7 +479,9 @@ static T256 void hwc_out256(const wg_hwc *g, const float *src, float *dst, int a
                 tr8(r);
                 for (int c = 0; c < nc; c++) {
                     float *q = d + (size_t)c * plane + (size_t)j0;
-                    if (nj == 8) {
+                    if (st && nj == 8 && !((uintptr_t)q & 31)) {   /* as in hwc_out512 */
+                        _mm256_stream_ps(q, r[c]);
+                    } else if (nj == 8) {
                         _mm256_storeu_ps(q, add ? _mm256_add_ps(_mm256_loadu_ps(q), r[c]) : r[c]);
                     } else {   /* the row's tail: no masked store (slow on some cores) */
                         float t[8];
@@ -477,6 +493,16 @@ static T256 void hwc_out256(const wg_hwc *g, const float *src, float *dst, int a
             }
         }
     }
+    if (st)
+        _mm_sfence();
+}
+
+static T256 void hwc_out256(const wg_hwc *g, const float *src, float *dst, int add)
+{
+    if (!add && g->off == 0 && g->pw == g->W)
+        hwc_out256_b(g, src, dst, 0, 1);
+    else
+        hwc_out256_b(g, src, dst, add, 0);
 }
 #endif
 
