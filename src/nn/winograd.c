@@ -552,7 +552,7 @@ static const double wg_G[6][3] = {
 
 // w (OC, C, 3, 3) -> U (36, C, OCs) (tr 0) or UT (36, OC, Cs) (tr 1), U = G g G^T, pad lanes 0.
 // Blocks of 16 along the contiguous index (o for U, c for UT) so the double loops vectorize.
-static void wt_fwd(const wg_plan *p, const float *w, float *u, int tr)
+static INL void wt_fwd_b(const wg_plan *p, const float *w, float *u, int tr)
 {
     const int C = p->C, OC = p->OC;
     size_t rows = (size_t)(tr ? OC : C), ld = (size_t)(tr ? p->Cs : p->OCs);
@@ -575,17 +575,18 @@ static void wt_fwd(const wg_plan *p, const float *w, float *u, int tr)
                                      wg_G[k][2] * g[6 + b][j];
             for (int k = 0; k < 6; k++)
                 for (int l = 0; l < 6; l++) {
-                    float *q = u + (size_t)(k * 6 + l) * rows * ld + row * ld + (size_t)j0;
-                    for (int j = 0; j < nj; j++)
-                        q[j] = (float)(wg_G[l][0] * t[k][0][j] + wg_G[l][1] * t[k][1][j] +
+                    float *q = u + (size_t)(k * 6 + l) * rows * ld + row * ld + (size_t)j0, r[16];
+                    for (int j = 0; j < 16; j++)   /* all 16: a fixed count vectorizes */
+                        r[j] = (float)(wg_G[l][0] * t[k][0][j] + wg_G[l][1] * t[k][1][j] +
                                        wg_G[l][2] * t[k][2][j]);
+                    memcpy(q, r, (size_t)nj * sizeof(float));
                 }
         }
 }
 
 // dU (36, C, OCs) -> g (C*9, OC) += G^T dU G (the conv layer's transposed partial sums),
 // 16 output channels at a time
-static void wt_bwd(const wg_plan *p, const float *du, float *g)
+static INL void wt_bwd_b(const wg_plan *p, const float *du, float *g)
 {
     const int C = p->C, OC = p->OC;
     size_t ld = (size_t)p->OCs, plane = (size_t)C * ld;
@@ -615,6 +616,47 @@ static void wt_bwd(const wg_plan *p, const float *du, float *g)
                         q[j] += (float)s[j];
                 }
         }
+}
+
+/* compiled per target: the 16-wide double loops become 2 zmm / 4 ymm vectors (the baseline
+ * build has SSE2 only; these were 8% of the 64x7x7 forward, done by every thread) */
+#ifdef WG_X86
+static T512 void wt_fwd512(const wg_plan *p, const float *w, float *u, int tr) { wt_fwd_b(p, w, u, tr); }
+static T256 void wt_fwd256(const wg_plan *p, const float *w, float *u, int tr) { wt_fwd_b(p, w, u, tr); }
+static T512 void wt_bwd512(const wg_plan *p, const float *du, float *g) { wt_bwd_b(p, du, g); }
+static T256 void wt_bwd256(const wg_plan *p, const float *du, float *g) { wt_bwd_b(p, du, g); }
+#endif
+
+static void wt_fwd(act_isa isa, const wg_plan *p, const float *w, float *u, int tr)
+{
+#ifdef WG_X86
+    if (isa == ACT_ISA_AVX512) {
+        wt_fwd512(p, w, u, tr);
+        return;
+    }
+    if (isa == ACT_ISA_AVX2) {
+        wt_fwd256(p, w, u, tr);
+        return;
+    }
+#endif
+    (void)isa;
+    wt_fwd_b(p, w, u, tr);
+}
+
+static void wt_bwd(act_isa isa, const wg_plan *p, const float *du, float *g)
+{
+#ifdef WG_X86
+    if (isa == ACT_ISA_AVX512) {
+        wt_bwd512(p, du, g);
+        return;
+    }
+    if (isa == ACT_ISA_AVX2) {
+        wt_bwd256(p, du, g);
+        return;
+    }
+#endif
+    (void)isa;
+    wt_bwd_b(p, du, g);
 }
 
 // ----------------------------------------------------------------------------
@@ -903,7 +945,7 @@ void acti_wino_fwd(const float *x, const float *w, const float *b, float *y, siz
     wg_make_plan(&p, C, OC, H, W, pad);
     act_isa isa = wg_isa();
     float *u = ws + p.u, *bias = ws + p.b;
-    wt_fwd(&p, w, u, 0);
+    wt_fwd(isa, &p, w, u, 0);
     memset(bias, 0, (size_t)p.OCs * sizeof(float));
     for (int o = 0; b && o < OC; o++)
         bias[o] = b[o];
@@ -940,7 +982,7 @@ void acti_wino_bwd(const float *x, const float *w, const float *dy, float *dx, f
     act_isa isa = wg_isa();
     float *ut = ws + p.ut, *du = ws + p.u;
     if (dx)
-        wt_fwd(&p, w, ut, 1);
+        wt_fwd(isa, &p, w, ut, 1);
     memset(du, 0, 36 * (size_t)C * (size_t)p.OCs * sizeof(float));
     size_t xs = (size_t)C * (size_t)H * (size_t)W, ys = (size_t)OC * (size_t)p.OH * (size_t)p.OW;
     size_t xtp = (size_t)p.Hp * (size_t)p.Wp * (size_t)p.Cs;
@@ -977,7 +1019,7 @@ void acti_wino_bwd(const float *x, const float *w, const float *dy, float *dx, f
         for (size_t j = 0; j < k.nb; j++)
             hwc_out(isa, &hx, k.xt + j * xtp, dx + (s0 + j) * xs, 1);
     }
-    wt_bwd(&p, du, g);
+    wt_bwd(isa, &p, du, g);
 }
 
 /* AUTO: where Winograd measured faster than the existing path, per layer and pass (dev/wino_bench,
