@@ -359,6 +359,10 @@ static INL T512 void hwc_out512_b(const wg_hwc *g, const float *src, float *dst,
                 for (int j = 0; j < 16; j++)
                     r[j] = _mm512_maskz_loadu_ps(j < nj ? (__mmask16)0xffff : 0,
                                                  s + (size_t)(j0 + j) * cs);
+                if (add && i + 3 < g->H)   /* dx: 16 read streams, as in hwc_in512 */
+                    for (int c = 0; c < 16; c++)
+                        _mm_prefetch((const char *)(d + (size_t)c * plane + (size_t)j0 + 3 * (size_t)g->W),
+                                     _MM_HINT_T0);
                 tr16(r);
 #pragma GCC unroll 16
                 for (int c = 0; c < 16; c++) {
@@ -476,6 +480,10 @@ static INL T256 void hwc_out256_b(const wg_hwc *g, const float *src, float *dst,
 #pragma GCC unroll 8
                 for (int j = 0; j < 8; j++)
                     r[j] = j < nj ? _mm256_loadu_ps(s + (size_t)(j0 + j) * cs) : _mm256_setzero_ps();
+                if (add && i + 3 < g->H)   /* as in hwc_out512 */
+                    for (int c = 0; c < nc; c++)
+                        _mm_prefetch((const char *)(d + (size_t)c * plane + (size_t)j0 + 3 * (size_t)g->W),
+                                     _MM_HINT_T0);
                 tr8(r);
                 for (int c = 0; c < nc; c++) {
                     float *q = d + (size_t)c * plane + (size_t)j0;
