@@ -1,10 +1,12 @@
 /* main.c -- the test runner: runs every test in TEST_LIST (or those whose name contains
  * argv[1]), prints ok/FAIL per test and ends with "N passed, N failed"; exits non-zero on
- * any failure. */
+ * any failure. Every test starts on the instruction set in use at start-up (ACTLAB_ISA, or
+ * the best one), whatever the tests before it set. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include "actlab/act.h"
 #include "test.h"
 
 int test_failures;
@@ -22,11 +24,13 @@ int main(int argc, char **argv)
 {
     const char *filter = argc > 1 ? argv[1] : "";
     int passed = 0, failed = 0;
+    act_isa isa0 = act_isa_get();
 
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
         if (!strstr(tests[i].name, filter))
             continue;
         int before = test_failures;
+        act_isa_set(isa0);
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         tests[i].run();
