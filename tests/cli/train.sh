@@ -1,6 +1,7 @@
 #!/bin/sh
 # tests/cli/train.sh -- actlab train end to end on a small Fashion-MNIST proxy: outputs
-# (metrics.csv, summary.json, checkpoint), resume, usage errors, the divergence exit code,
+# (metrics.csv, summary.json, checkpoint), resume, usage errors, --conv winograd vs gemm and
+# --init torch on a cnn epoch, the divergence exit code,
 # a corrupt data file named in the error, and compare's table and plots.
 set -eu
 A=${ACTLAB:-./build/actlab}
@@ -32,6 +33,20 @@ set +e
 "$A" train --model nonsense --quiet >/dev/null 2>&1; [ $? -eq 2 ] || exit 1
 "$A" train --act no_such_act --quiet >/dev/null 2>&1; [ $? -eq 2 ] || exit 1
 "$A" train --epochs 0 >/dev/null 2>&1; [ $? -eq 2 ] || exit 1
+"$A" train --conv fft --quiet 2>&1 | grep -q "auto, gemm or winograd" || exit 1
+"$A" train --conv fft --quiet >/dev/null 2>&1; [ $? -eq 2 ] || exit 1
+"$A" train --init xavier --quiet >/dev/null 2>&1; [ $? -eq 2 ] || exit 1
+# the same small cnn epoch with Winograd and with the plain sums (from the same initial
+# weights, PyTorch's init): both train, the choices are recorded, and the losses agree
+for c in winograd gemm; do
+    "$A" train --model cnn --epochs 1 --train-limit 1500 --test-limit 500 --val 500 \
+        --init torch --conv $c --quiet --out "$d/cv_$c" >/dev/null 2>&1 || exit 1
+    grep -q "\"conv\": \"$c\"" "$d/cv_$c/summary.json" || exit 1
+    grep -q '"init": "torch"' "$d/cv_$c/summary.json" || exit 1
+done
+lw=$(sed -n 's/.*"train_loss": \([0-9.]*\).*/\1/p' "$d/cv_winograd/summary.json")
+lg=$(sed -n 's/.*"train_loss": \([0-9.]*\).*/\1/p' "$d/cv_gemm/summary.json")
+awk -v a="$lw" -v b="$lg" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a > 0 && d < 0.01 * b) }' || exit 1
 # a huge learning rate diverges: exit 3 and status "diverged"
 "$A" train --model mlp:32x1 --epochs 1 --train-limit 2000 --val 500 --lr 90 --quiet \
     --out "$d/div" >/dev/null 2>&1
