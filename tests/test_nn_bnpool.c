@@ -19,6 +19,7 @@ static float urand(uint64_t *s, double lo, double hi)
 typedef struct bn_case {
     size_t N, C, HW;
     int assign;   /* backward writes dx (the engine's first writer); dx0 then holds NaN */
+    double *part; /* non-NULL: the layer's form (samples split across threads for HW >= 16) */
     float *x, *dy, *y, *dx, *gamma, *beta, *rmean, *rvar, *mean, *invstd, *dgamma, *dbeta;
 } bn_case;
 
@@ -34,11 +35,11 @@ static void bn_run(bn_case *b, int use_batch, int nt, const float *rm0, const fl
     for (size_t c = 0; c < b->C; c++)
         b->dgamma[c] = b->dbeta[c] = 0.5f;
 #pragma omp parallel num_threads(nt)
-    acti_bn_fwd(ACTI_TID(), ACTI_NT(), use_batch, b->x, b->gamma, b->beta, b->rmean, b->rvar,
-                b->mean, b->invstd, b->y, b->N, b->C, b->HW);
+    acti_bn_fwd_any(ACTI_TID(), ACTI_NT(), use_batch, b->x, b->gamma, b->beta, b->rmean, b->rvar,
+                    b->mean, b->invstd, b->y, b->N, b->C, b->HW, b->part);
 #pragma omp parallel num_threads(nt)
-    acti_bn_bwd(ACTI_TID(), ACTI_NT(), use_batch, b->x, b->gamma, b->mean, b->invstd, b->dy,
-                b->dx, b->dgamma, b->dbeta, b->N, b->C, b->HW, b->assign);
+    acti_bn_bwd_any(ACTI_TID(), ACTI_NT(), use_batch, b->x, b->gamma, b->mean, b->invstd, b->dy,
+                    b->dx, b->dgamma, b->dbeta, b->N, b->C, b->HW, b->assign, b->part);
 }
 
 /* The textbook formulas in double, checked against one run. */
@@ -159,9 +160,13 @@ static void bn_one(size_t N, size_t C, size_t HW, uint64_t seed)
                 nan0[o] = NAN;
             }
     act_isa isa0 = act_isa_get();
-    for (int k = 0; k < 4; k++) {
-        int use_batch = k & 1, assign = k >> 1;
+    double *part[2] = { malloc(acti_bn_part_doubles(N, C) * sizeof(double)),
+                        malloc(acti_bn_part_doubles(N, C) * sizeof(double)) };
+    for (int k = 0; k < 8; k++) {
+        int use_batch = k & 1, assign = (k >> 1) & 1, split = k >> 2;
         ref.assign = cur.assign = assign;
+        ref.part = split ? part[0] : NULL;
+        cur.part = split ? part[1] : NULL;
         if (use_batch && N * HW < 2)
             continue;   /* the engine uses running statistics there */
         int first = 1;
@@ -176,8 +181,9 @@ static void bn_one(size_t N, size_t C, size_t HW, uint64_t seed)
                     bn_check_ref(b, use_batch, rm0, rv0, assign ? zero0 : dx0,
                                  act_isa_name((act_isa)isa));
                 else
-                    CHECKF(bn_same(&ref, &cur), "bn N %zu C %zu HW %zu batch %d assign %d: %s, %d "
-                           "threads differs from the first run", N, C, HW, use_batch, assign,
+                    CHECKF(bn_same(&ref, &cur), "bn N %zu C %zu HW %zu batch %d assign %d split "
+                           "%d: %s, %d threads differs from the first run", N, C, HW, use_batch,
+                           assign, split,
                            act_isa_name((act_isa)isa), nt);
                 first = 0;
             }
@@ -191,6 +197,8 @@ static void bn_one(size_t N, size_t C, size_t HW, uint64_t seed)
     free(dx0);
     free(nan0);
     free(zero0);
+    free(part[0]);
+    free(part[1]);
 }
 
 static void bn_matches_reference(void)
@@ -202,6 +210,9 @@ static void bn_matches_reference(void)
             if (hws[i] <= 49)
                 bn_one(N, 37, hws[i], 7 + hws[i]);   /* more channels than one block */
         }
+    /* several sample blocks of the split form (8 samples each), the last one partial */
+    bn_one(19, 6, 17, 5);
+    bn_one(26, 37, 49, 6);
 }
 
 /* ---------------------------------------------------------------------------------------------

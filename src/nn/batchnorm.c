@@ -1,7 +1,8 @@
 /* batchnorm.c -- batch normalisation over (N, C, HW) with trainable scale and shift and running
  * statistics (momentum 0.1, unbiased running variance, as PyTorch). A training batch with one
  * value per channel (N*HW < 2) uses the running statistics and leaves them alone, instead of
- * dividing by sqrt(eps) (reference/activations.md 3.3). Channels are split across threads.
+ * dividing by sqrt(eps) (reference/activations.md 3.3). The layer splits samples across threads
+ * where rows are long (acti_bn_fwd_any, below); acti_bn_fwd / acti_bn_bwd split channels.
  *
  * Two passes each way, each walking a block of up to 32 channels sample by sample (contiguous
  * memory; measured faster than channel by channel, even where a channel's rows fit in L2):
@@ -23,12 +24,14 @@
 #endif
 
 enum { GAMMA, BETA, RMEAN, RVAR };
-enum { MEAN, INVSTD };
+enum { MEAN, INVSTD, PART };
 
 enum { L = 16,          /* lanes of the row sums */
        BN_CB = 32,      /* channels per block (stack: 2 * BN_CB * L doubles) */
-       BN_PF = 256 };   /* the sums prefetch this many floats ahead (1 KB: measured best of
+       BN_PF = 256,     /* the sums prefetch this many floats ahead (1 KB: measured best of
                            0.25-8 KB, 2x on a cold 64x7x7 batch, where rows are short) */
+       BN_NB = 8,       /* samples per partial sum of the sample-split path */
+       BN_ROWS = 16 };  /* the layer splits samples across threads from this HW up */
 
 /* A block of channels [c0, c1) over all N samples. Per-channel arrays are indexed c - c0. */
 typedef struct bn_job {
@@ -465,6 +468,167 @@ void acti_bn_bwd(int tid, int nt, int use_batch, const float *x, const float *ga
             run_out(isa, &j, assign ? 2 : 1);
     }
 }
+/* ---------------------------------------------------------------------------------------------
+ * The sample-split form (the layer's, for HW >= BN_ROWS): each thread takes a range of samples,
+ * as the conv before it and the activation after it do, so it reads what it wrote (measured at
+ * 2 threads: the channel split scaled 1.16x, the sample-split layers around it 1.8-1.9x).
+ * Pass 1 sums fixed blocks of BN_NB samples (16 float lanes per row as above, each block's lanes
+ * totalled in lane order into part); after a barrier every thread adds the blocks in block
+ * order (the same bits for any thread count), thread 0 keeps the statistics, and pass 2 writes
+ * each thread's samples. Must be called by every thread of the team (it has a barrier). part:
+ * 2 * ceil(N / BN_NB) * C doubles. */
+size_t acti_bn_part_doubles(size_t N, size_t C)
+{
+    return 2 * ((N + BN_NB - 1) / BN_NB) * C;
+}
+
+/* Pass 1: forward (bwd 0) sums x - K with K each channel's first value, as the channel-split
+ * form; backward (bwd 1) sums dy and dy (x - k) with k the mean. */
+static void part_sums(act_isa isa, const float *x, const float *dy, const float *k, double *part,
+                      int tid, int nt, size_t N, size_t C, size_t HW, int bwd)
+{
+    size_t nb = (N + BN_NB - 1) / BN_NB, lo, hi;
+    acti_range(nb, tid, nt, &lo, &hi);
+    double s1[BN_CB * L], s2[BN_CB * L];
+    float K[BN_CB];
+    for (size_t b = lo; b < hi; b++) {
+        size_t n0 = b * BN_NB, n1 = n0 + BN_NB < N ? n0 + BN_NB : N;
+        for (size_t c0 = 0; c0 < C; c0 += BN_CB) {
+            size_t c1 = c0 + BN_CB < C ? c0 + BN_CB : C;
+            for (size_t c = c0; !bwd && c < c1; c++)
+                K[c - c0] = x[c * HW];
+            bn_job j = { x + n0 * C * HW, dy ? dy + n0 * C * HW : NULL, NULL,
+                         bwd ? k + c0 : K, NULL, NULL, NULL, s1, s2, n1 - n0, C, HW, c0, c1 };
+            run_sums(isa, &j, bwd);
+            for (size_t c = c0; c < c1; c++) {
+                part[b * C + c] = lane_total(s1 + (c - c0) * L);
+                part[(nb + b) * C + c] = lane_total(s2 + (c - c0) * L);
+            }
+        }
+    }
+}
+
+static void part_total(const double *part, size_t nb, size_t C, size_t c, double *t1, double *t2)
+{
+    double a = 0.0, b = 0.0;
+    for (size_t k = 0; k < nb; k++) {
+        a += part[k * C + c];
+        b += part[(nb + k) * C + c];
+    }
+    *t1 = a;
+    *t2 = b;
+}
+
+static void acti_bn_fwd_s(int tid, int nt, int use_batch, const float *x, const float *gamma,
+                          const float *beta, float *rmean, float *rvar, float *mean,
+                          float *invstd, float *y, size_t N, size_t C, size_t HW, double *part)
+{
+    act_isa isa = act_isa_get();
+    size_t nb = (N + BN_NB - 1) / BN_NB, M = N * HW, lo, hi;
+    float A[BN_CB], B[BN_CB];
+    if (use_batch) {
+        part_sums(isa, x, NULL, NULL, part, tid, nt, N, C, HW, 0);
+#pragma omp barrier
+    }
+    acti_range(N, tid, nt, &lo, &hi);
+    for (size_t c0 = 0; c0 < C; c0 += BN_CB) {
+        size_t c1 = c0 + BN_CB < C ? c0 + BN_CB : C;
+        for (size_t c = c0; c < c1; c++) {
+            float mu, is;
+            if (use_batch) {
+                double sum, ss;
+                part_total(part, nb, C, c, &sum, &ss);
+                double d = sum / (double)M, m = (double)x[c * HW] + d, sq = ss - sum * d;
+                if (sq < 0.0)
+                    sq = 0.0;
+                mu = (float)m;
+                is = (float)(1.0 / sqrt(sq / (double)M + (double)ACTI_BN_EPS));
+                if (tid == 0) {
+                    rmean[c] = (1.0f - ACTI_BN_MOMENTUM) * rmean[c] + ACTI_BN_MOMENTUM * mu;
+                    rvar[c] = (1.0f - ACTI_BN_MOMENTUM) * rvar[c] +
+                              ACTI_BN_MOMENTUM * (float)(sq / (double)(M - 1));
+                }
+            } else {
+                mu = rmean[c];
+                is = 1.0f / sqrtf(rvar[c] + ACTI_BN_EPS);
+            }
+            if (tid == 0) {
+                mean[c] = mu;
+                invstd[c] = is;
+            }
+            A[c - c0] = gamma[c] * is;
+            B[c - c0] = beta[c] - mu * A[c - c0];
+        }
+        if (hi > lo) {
+            bn_job j = { x + lo * C * HW, NULL, y + lo * C * HW, NULL, A, B, NULL, NULL, NULL,
+                         hi - lo, C, HW, c0, c1 };
+            run_out(isa, &j, 0);
+        }
+    }
+}
+
+static void acti_bn_bwd_s(int tid, int nt, int use_batch, const float *x, const float *gamma,
+                          const float *mean, const float *invstd, const float *dy, float *dx,
+                          float *dgamma, float *dbeta, size_t N, size_t C, size_t HW,
+                          int assign, double *part)
+{
+    act_isa isa = act_isa_get();
+    size_t nb = (N + BN_NB - 1) / BN_NB, M = N * HW, lo, hi;
+    part_sums(isa, x, dy, mean, part, tid, nt, N, C, HW, 1);
+#pragma omp barrier
+    float A[BN_CB], B[BN_CB], D[BN_CB];
+    acti_range(N, tid, nt, &lo, &hi);
+    for (size_t c0 = 0; c0 < C; c0 += BN_CB) {
+        size_t c1 = c0 + BN_CB < C ? c0 + BN_CB : C;
+        for (size_t c = c0; c < c1; c++) {
+            float mu = mean[c], is = invstd[c];
+            double sd, sdx;
+            part_total(part, nb, C, c, &sd, &sdx);
+            sdx *= (double)is;
+            if (tid == 0) {
+                dgamma[c] += (float)sdx;
+                dbeta[c] += (float)sd;
+            }
+            float k = gamma[c] * is;
+            float a = use_batch ? (float)(sd / (double)M) : 0.0f;
+            float b = use_batch ? (float)(sdx / (double)M) : 0.0f;
+            A[c - c0] = k;
+            B[c - c0] = -k * is * b;
+            D[c - c0] = k * (mu * is * b - a);
+        }
+        if (dx && hi > lo) {
+            bn_job j = { x + lo * C * HW, dy + lo * C * HW, dx + lo * C * HW, mean + c0, A, B, D,
+                         NULL, NULL, hi - lo, C, HW, c0, c1 };
+            run_out(isa, &j, assign ? 2 : 1);
+        }
+    }
+}
+
+/* The layer's choice of form: the sample split where rows are long enough to stream. */
+void acti_bn_fwd_any(int tid, int nt, int use_batch, const float *x, const float *gamma,
+                     const float *beta, float *rmean, float *rvar, float *mean, float *invstd,
+                     float *y, size_t N, size_t C, size_t HW, double *part)
+{
+    if (HW >= BN_ROWS && part)
+        acti_bn_fwd_s(tid, nt, use_batch, x, gamma, beta, rmean, rvar, mean, invstd, y, N, C, HW,
+                      part);
+    else
+        acti_bn_fwd(tid, nt, use_batch, x, gamma, beta, rmean, rvar, mean, invstd, y, N, C, HW);
+}
+
+void acti_bn_bwd_any(int tid, int nt, int use_batch, const float *x, const float *gamma,
+                     const float *mean, const float *invstd, const float *dy, float *dx,
+                     float *dgamma, float *dbeta, size_t N, size_t C, size_t HW, int assign,
+                     double *part)
+{
+    if (HW >= BN_ROWS && part)
+        acti_bn_bwd_s(tid, nt, use_batch, x, gamma, mean, invstd, dy, dx, dgamma, dbeta, N, C,
+                      HW, assign, part);
+    else
+        acti_bn_bwd(tid, nt, use_batch, x, gamma, mean, invstd, dy, dx, dgamma, dbeta, N, C, HW,
+                    assign);
+}
+
 int acti_bn_add(act_net *net, int in)
 {
     const acti_tensor src = net->tensors[in];
@@ -484,6 +648,8 @@ int acti_bn_add(act_net *net, int in)
     l->ws[MEAN] = acti_ws_new(net, C);
     l = &net->layers[li];
     l->ws[INVSTD] = acti_ws_new(net, C);
+    l = &net->layers[li];
+    l->ws[PART] = acti_ws_new(net, 2 * acti_bn_part_doubles(net->cfg.max_batch, C));
     int t = acti_tensor_new(net, src.c, src.h, src.w);
     net->layers[li].out = t;
     return t;
@@ -495,11 +661,12 @@ void acti_bn_forward(act_net *net, acti_layer *l, size_t n, int train)
     size_t HW = (size_t)t->h * (size_t)t->w;
     l->use_batch = train && n * HW >= 2;
     int T = net->threads;
+    double *part = (double *)(void *)acti_ws(net, l->ws[PART]);
 #pragma omp parallel num_threads(T) if (T > 1)
-    acti_bn_fwd(ACTI_TID(), ACTI_NT(), l->use_batch, acti_val(net, l->in0), acti_P(net, l, GAMMA),
-                acti_P(net, l, BETA), acti_P(net, l, RMEAN), acti_P(net, l, RVAR),
-                acti_ws(net, l->ws[MEAN]), acti_ws(net, l->ws[INVSTD]), acti_val(net, l->out),
-                n, (size_t)t->c, HW);
+    acti_bn_fwd_any(ACTI_TID(), ACTI_NT(), l->use_batch, acti_val(net, l->in0),
+                    acti_P(net, l, GAMMA), acti_P(net, l, BETA), acti_P(net, l, RMEAN),
+                    acti_P(net, l, RVAR), acti_ws(net, l->ws[MEAN]), acti_ws(net, l->ws[INVSTD]),
+                    acti_val(net, l->out), n, (size_t)t->c, HW, part);
 }
 
 void acti_bn_backward(act_net *net, acti_layer *l, size_t n)
@@ -508,9 +675,10 @@ void acti_bn_backward(act_net *net, acti_layer *l, size_t n)
     size_t HW = (size_t)t->h * (size_t)t->w;
     int T = net->threads;
     float *dx = t->needs_grad ? acti_grad(net, l->in0) : NULL;
+    double *part = (double *)(void *)acti_ws(net, l->ws[PART]);
 #pragma omp parallel num_threads(T) if (T > 1)
-    acti_bn_bwd(ACTI_TID(), ACTI_NT(), l->use_batch, acti_val(net, l->in0), acti_P(net, l, GAMMA),
-                acti_ws(net, l->ws[MEAN]), acti_ws(net, l->ws[INVSTD]), acti_grad(net, l->out),
-                dx, acti_G(net, l, GAMMA), acti_G(net, l, BETA), n, (size_t)t->c, HW,
-                (int)(l->assign & 1u));
+    acti_bn_bwd_any(ACTI_TID(), ACTI_NT(), l->use_batch, acti_val(net, l->in0),
+                    acti_P(net, l, GAMMA), acti_ws(net, l->ws[MEAN]), acti_ws(net, l->ws[INVSTD]),
+                    acti_grad(net, l->out), dx, acti_G(net, l, GAMMA), acti_G(net, l, BETA), n,
+                    (size_t)t->c, HW, (int)(l->assign & 1u), part);
 }

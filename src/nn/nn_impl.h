@@ -203,6 +203,17 @@ void acti_bn_fwd(int tid, int nt, int use_batch, const float *x, const float *ga
 void acti_bn_bwd(int tid, int nt, int use_batch, const float *x, const float *gamma,
                  const float *mean, const float *invstd, const float *dy, float *dx,
                  float *dgamma, float *dbeta, size_t N, size_t C, size_t HW, int assign);
+/* The layer's form: for HW >= 16 samples are split across threads (call from every thread of
+ * the team: it has a barrier) with part = acti_bn_part_doubles(N, C) doubles of scratch; else,
+ * or with part NULL, the channel-split acti_bn_fwd / acti_bn_bwd. */
+size_t acti_bn_part_doubles(size_t N, size_t C);
+void acti_bn_fwd_any(int tid, int nt, int use_batch, const float *x, const float *gamma,
+                     const float *beta, float *rmean, float *rvar, float *mean, float *invstd,
+                     float *y, size_t N, size_t C, size_t HW, double *part);
+void acti_bn_bwd_any(int tid, int nt, int use_batch, const float *x, const float *gamma,
+                     const float *mean, const float *invstd, const float *dy, float *dx,
+                     float *dgamma, float *dbeta, size_t N, size_t C, size_t HW, int assign,
+                     double *part);
 #define ACTI_BN_EPS 1e-5f
 #define ACTI_BN_MOMENTUM 0.1f
 
