@@ -16,6 +16,7 @@
     X(nn_grad_frelu)                    \
     X(nn_grad_models)                   \
     X(nn_optim_step)                    \
+    X(nn_optim_threads)                 \
     X(nn_schedules)                     \
     X(nn_idx_reader)                    \
     X(nn_bad_specs)                     \

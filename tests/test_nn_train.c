@@ -484,3 +484,47 @@ void test_nn_init_torch(void)
         act_net_free(net);
     }
 }
+
+/* The optimiser step is element-wise and splits every segment across the net's threads: 1 and
+ * 2 threads must give the same bits (SGD with Nesterov momentum and AdamW, over 2 steps, with
+ * clipping active) on a net big enough to be split (> 64k parameters). */
+void test_nn_optim_threads(void)
+{
+    act_opt_kind kinds[2] = { ACT_OPT_SGD, ACT_OPT_ADAMW };
+    for (int k = 0; k < 2; k++) {
+        float *res[2] = { NULL, NULL };
+        size_t np = 0;
+        for (int th = 1; th <= 2; th++) {
+            act_net_config c = act_net_config_default();
+            c.model = "mlp:300x1";
+            c.threads = th;
+            act_net *net = NULL;
+            CHECK(act_net_new(&c, &net, NULL) == ACT_OK);
+            if (!net)
+                break;
+            act_optim_config oc = act_optim_config_default(kinds[k]);
+            oc.nesterov = 1;
+            oc.weight_decay = 0.01f;
+            oc.clip_norm = 0.5f;
+            act_optim *o = act_optim_new(&oc, net);
+            CHECK(o != NULL);
+            np = net->n_params;
+            CHECK(np > 65536);
+            uint64_t s = 3;
+            for (int step = 0; o && step < 2; step++) {
+                for (size_t i = 0; i < np; i++)
+                    net->grads[i] = (float)(acti_rng_uniform(&s) - 0.5);
+                CHECK(act_optim_step(o, net, 0.1f) == ACT_OK);
+            }
+            res[th - 1] = malloc(np * sizeof(float));
+            if (res[th - 1])
+                memcpy(res[th - 1], net->params, np * sizeof(float));
+            act_optim_free(o);
+            act_net_free(net);
+        }
+        CHECKF(res[0] && res[1] && !memcmp(res[0], res[1], np * sizeof(float)),
+               "optimiser %d: 1 and 2 threads differ", k);
+        free(res[0]);
+        free(res[1]);
+    }
+}

@@ -133,12 +133,14 @@ static void sgd_seg(float *restrict w, float *restrict g, float *restrict m, siz
                     float scale, float wd, float mom, int nesterov)
 {
     if (mom == 0.0f) {
+#pragma omp simd
         for (size_t j = 0; j < n; j++) {
             float gj = g[j] * scale + wd * w[j];
             w[j] -= lr * gj;
             g[j] = 0.0f;
         }
     } else if (nesterov) {
+#pragma omp simd
         for (size_t j = 0; j < n; j++) {
             float gj = g[j] * scale + wd * w[j];
             float mj = mom * m[j] + gj;
@@ -147,6 +149,7 @@ static void sgd_seg(float *restrict w, float *restrict g, float *restrict m, siz
             g[j] = 0.0f;
         }
     } else {
+#pragma omp simd
         for (size_t j = 0; j < n; j++) {
             float gj = g[j] * scale + wd * w[j];
             float mj = mom * m[j] + gj;
@@ -161,6 +164,7 @@ static void adam_seg(float *restrict w, float *restrict g, float *restrict m, fl
                      size_t n, float lr, float scale, float wd, int decoupled, float b1, float b2,
                      float bc1, float bc2, float eps)
 {
+#pragma omp simd
     for (size_t j = 0; j < n; j++) {
         float gj = g[j] * scale;
         if (decoupled)
@@ -188,26 +192,38 @@ int act_optim_step(act_optim *opt, act_net *net, float lr)
     opt->step++;
     float bc1 = 1.0f - powf(c->beta1, (float)opt->step);
     float bc2 = 1.0f - powf(c->beta2, (float)opt->step);
-    for (int i = 0; i < net->n_segs; i++) {
-        const act_param_seg *s = &net->segs[i];
-        float *w = net->params + s->offset, *g = net->grads + s->offset;
-        if (!(s->flags & ACT_SEG_LEARN)) {
-            memset(g, 0, s->size * sizeof *g);
-            continue;
-        }
-        float *m = opt->m + s->offset, *v = opt->v + s->offset;
-        float wd = (s->flags & ACT_SEG_DECAY) ? c->weight_decay : 0.0f;
-        switch (c->kind) {
-        case ACT_OPT_SGD:
-            sgd_seg(w, g, m, s->size, lr, scale, wd, c->momentum, c->nesterov);
-            break;
-        case ACT_OPT_ADAM:
-        case ACT_OPT_ADAMW:
-            adam_seg(w, g, m, v, s->size, lr, scale, wd, c->kind == ACT_OPT_ADAMW, c->beta1,
-                     c->beta2, bc1, bc2, c->eps);
-            break;
-        case ACT_OPT_COUNT:
-            return ACT_EINVAL;
+    if ((unsigned)c->kind >= ACT_OPT_COUNT)
+        return ACT_EINVAL;
+    /* element-wise: each thread takes a slice of every segment (the same bits for any thread
+     * count); one thread below 64k parameters, where the fork costs more than it saves */
+    int T = net->n_params >= 65536 ? net->threads : 1;
+#pragma omp parallel num_threads(T) if (T > 1)
+    {
+        int tid = ACTI_TID(), nt = ACTI_NT();
+        for (int i = 0; i < net->n_segs; i++) {
+            const act_param_seg *s = &net->segs[i];
+            size_t lo, hi;
+            acti_range(s->size, tid, nt, &lo, &hi);
+            size_t o = s->offset + lo, n = hi - lo;
+            float *w = net->params + o, *g = net->grads + o;
+            if (!(s->flags & ACT_SEG_LEARN)) {
+                memset(g, 0, n * sizeof *g);
+                continue;
+            }
+            float *m = opt->m + o, *v = opt->v + o;
+            float wd = (s->flags & ACT_SEG_DECAY) ? c->weight_decay : 0.0f;
+            switch (c->kind) {
+            case ACT_OPT_SGD:
+                sgd_seg(w, g, m, n, lr, scale, wd, c->momentum, c->nesterov);
+                break;
+            case ACT_OPT_ADAM:
+            case ACT_OPT_ADAMW:
+                adam_seg(w, g, m, v, n, lr, scale, wd, c->kind == ACT_OPT_ADAMW, c->beta1,
+                         c->beta2, bc1, bc2, c->eps);
+                break;
+            case ACT_OPT_COUNT:
+                break;
+            }
         }
     }
     net->grads_zero = 1;   /* every segment consumed; padding between them is never written */
