@@ -280,6 +280,28 @@ static const char *status_word(int rc)
     return rc == ACT_OK ? "ok" : rc == ACT_EDIVERGED ? "diverged" : "failed";
 }
 
+/* The names of act_conv_algo and act_nn_init values, in enum order. */
+static const char *const conv_names[] = { "auto", "gemm", "winograd" };
+static const char *const init_names[] = { "he", "torch" };
+
+static int name_index(const char *const *names, int n, const char *s)
+{
+    for (int k = 0; k < n; k++)
+        if (!strcmp(names[k], s))
+            return k;
+    return -1;
+}
+
+/* Whether the net normalises anywhere (a BN layer): a diverged run without one gets a hint. */
+static int has_bn(const act_net *net)
+{
+    act_layer_info li;
+    for (int i = 0; i < act_net_n_layers(net); i++)
+        if (act_net_layer_info(net, i, &li) == ACT_OK && !strcmp(li.kind, "bn"))
+            return 1;
+    return 0;
+}
+
 static void write_summary(const opts *o, const char *path, const char *act, uint64_t seed,
                           const run_result *r)
 {
@@ -319,8 +341,7 @@ static void write_summary(const opts *o, const char *path, const char *act, uint
               (double)t->label_smoothing, t->val_size, t->train_limit, t->crop_pad,
               t->flip ? "true" : "false");
     sb_printf(&b, "    \"seed\": %llu, \"threads\": %d, \"init\": \"%s\", \"conv\": \"%s\"\n  }\n}\n",
-              (unsigned long long)seed, o->threads, o->init == ACT_NN_INIT_TORCH ? "torch" : "he",
-              o->conv == ACT_CONV_GEMM ? "gemm" : o->conv == ACT_CONV_WINOGRAD ? "winograd" : "auto");
+              (unsigned long long)seed, o->threads, init_names[o->init], conv_names[o->conv]);
     if (b.s && write_atomic(path, b.s) != 0)
         fprintf(stderr, "actlab train: cannot write %s\n", path);
     free(b.s);
@@ -390,8 +411,7 @@ static int run_one(const char *cmd, const opts *o, const char *act, uint64_t see
         fprintf(stderr, "\r\033[K");
     if (rc != ACT_OK)
         cli_error(cmd, "%s%s%s%s", act_strerror(rc), d.msg[0] ? ": " : "", d.msg,
-                  rc == ACT_EDIVERGED && o->init == ACT_NN_INIT_HE && !strstr(o->model, "bn") &&
-                  strncmp(o->model, "resnet", 6)
+                  rc == ACT_EDIVERGED && o->init == ACT_NN_INIT_HE && !has_bn(net)
                       ? " (a model without BN: try --init torch, or a smaller --lr)" : "");
     if (o->bench > 0 && r->epochs == 2) {
         /* CPU time of the timed epoch: robust to other jobs on shared cores (1 thread). */
@@ -596,27 +616,20 @@ static int parse_opts(const char *cmd, int argc, char **argv, opts *o, int compa
             snprintf(o->pkv[o->n_params++], sizeof o->pkv[0], "%s", arg);
             break;
         case O_CONV:
-            if (!strcmp(arg, "auto"))
-                o->conv = ACT_CONV_AUTO;
-            else if (!strcmp(arg, "gemm"))
-                o->conv = ACT_CONV_GEMM;
-            else if (!strcmp(arg, "winograd"))
-                o->conv = ACT_CONV_WINOGRAD;
-            else {
-                cli_error(cmd, "--conv wants auto, gemm or winograd, not '%s'", arg);
+        case O_INIT: {
+            int conv = ch == O_CONV;
+            int k = name_index(conv ? conv_names : init_names, conv ? 3 : 2, arg);
+            if (k < 0) {
+                cli_error(cmd, conv ? "--conv wants auto, gemm or winograd, not '%s'"
+                                    : "--init wants he or torch, not '%s'", arg);
                 return CLI_EXIT_USAGE;
             }
+            if (conv)
+                o->conv = (act_conv_algo)k;
+            else
+                o->init = (act_nn_init)k;
             break;
-        case O_INIT:
-            if (!strcmp(arg, "he"))
-                o->init = ACT_NN_INIT_HE;
-            else if (!strcmp(arg, "torch"))
-                o->init = ACT_NN_INIT_TORCH;
-            else {
-                cli_error(cmd, "--init wants he or torch, not '%s'", arg);
-                return CLI_EXIT_USAGE;
-            }
-            break;
+        }
         case O_ACTS: o->acts = arg; break;
         case O_SEEDS: NEED_LONG(1, 100); o->seeds = (int)v; break;
         case O_QUICK:
