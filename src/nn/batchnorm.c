@@ -388,6 +388,61 @@ static double lane_total(const double *s)
 /* Statistics from the sums of x - K and (x - K)^2 with K the channel's first value (the
  * shifted-data variance: no cancellation while |mean - K| is a few standard deviations, which
  * one sample of the channel guarantees in practice), then one pass writing y. */
+/* Channel c's statistics from the sums of x - K and (x - K)^2 over M values (use_batch), or
+ * its running statistics, and the output pass's y = A x + B. keep: this call owns the channel's
+ * outputs (running statistics, mean, invstd; one thread per channel). */
+static void fwd_coef(int use_batch, double s, double ss, float K, size_t M, size_t c, int keep,
+                     const float *gamma, const float *beta, float *rmean, float *rvar,
+                     float *mean, float *invstd, float *A, float *B)
+{
+    float mu, is;
+    if (use_batch) {
+        double d = s / (double)M;
+        double m = (double)K + d;
+        double sq = ss - s * d;   /* sum of squared deviations from the mean */
+        if (sq < 0.0)
+            sq = 0.0;
+        double var = sq / (double)M;
+        mu = (float)m;
+        is = (float)(1.0 / sqrt(var + (double)ACTI_BN_EPS));
+        if (keep) {
+            rmean[c] = (1.0f - ACTI_BN_MOMENTUM) * rmean[c] + ACTI_BN_MOMENTUM * mu;
+            rvar[c] = (1.0f - ACTI_BN_MOMENTUM) * rvar[c] +
+                      ACTI_BN_MOMENTUM * (float)(sq / (double)(M - 1));
+        }
+    } else {
+        mu = rmean[c];
+        is = 1.0f / sqrtf(rvar[c] + ACTI_BN_EPS);
+    }
+    if (keep) {
+        mean[c] = mu;
+        invstd[c] = is;
+    }
+    *A = gamma[c] * is;
+    *B = beta[c] - mu * *A;
+}
+
+/* Channel c's parameter gradients from the sums of dy (sd) and dy (x - mean) (sdx) over M
+ * values (added when keep), and the output pass's dx (+)= A dy + B x + D. */
+static void bwd_coef(int use_batch, double sd, double sdx, size_t M, size_t c, int keep,
+                     const float *gamma, const float *mean, const float *invstd, float *dgamma,
+                     float *dbeta, float *A, float *B, float *D)
+{
+    float mu = mean[c], is = invstd[c];
+    sdx *= (double)is;
+    if (keep) {
+        dgamma[c] += (float)sdx;
+        dbeta[c] += (float)sd;
+    }
+    /* dx = k (dy - a - (x - mu) is b) */
+    float k = gamma[c] * is;
+    float a = use_batch ? (float)(sd / (double)M) : 0.0f;
+    float b = use_batch ? (float)(sdx / (double)M) : 0.0f;
+    *A = k;
+    *B = -k * is * b;
+    *D = k * (mu * is * b - a);
+}
+
 void acti_bn_fwd(int tid, int nt, int use_batch, const float *x, const float *gamma,
                  const float *beta, float *rmean, float *rvar, float *mean, float *invstd,
                  float *y, size_t N, size_t C, size_t HW)
@@ -406,30 +461,10 @@ void acti_bn_fwd(int tid, int nt, int use_batch, const float *x, const float *ga
                 K[c - c0] = x[c * HW];
             run_sums(isa, &j, 0);
         }
-        for (size_t c = c0; c < c1; c++) {
-            float mu, is;
-            if (use_batch) {
-                double s = lane_total(s1 + (c - c0) * L), ss = lane_total(s2 + (c - c0) * L);
-                double d = s / (double)M;
-                double m = (double)K[c - c0] + d;
-                double sq = ss - s * d;   /* sum of squared deviations from the mean */
-                if (sq < 0.0)
-                    sq = 0.0;
-                double var = sq / (double)M;
-                mu = (float)m;
-                is = (float)(1.0 / sqrt(var + (double)ACTI_BN_EPS));
-                rmean[c] = (1.0f - ACTI_BN_MOMENTUM) * rmean[c] + ACTI_BN_MOMENTUM * mu;
-                rvar[c] = (1.0f - ACTI_BN_MOMENTUM) * rvar[c] +
-                          ACTI_BN_MOMENTUM * (float)(sq / (double)(M - 1));
-            } else {
-                mu = rmean[c];
-                is = 1.0f / sqrtf(rvar[c] + ACTI_BN_EPS);
-            }
-            mean[c] = mu;
-            invstd[c] = is;
-            A[c - c0] = gamma[c] * is;
-            B[c - c0] = beta[c] - mu * A[c - c0];
-        }
+        for (size_t c = c0; c < c1; c++)
+            fwd_coef(use_batch, use_batch ? lane_total(s1 + (c - c0) * L) : 0.0,
+                     use_batch ? lane_total(s2 + (c - c0) * L) : 0.0, x[c * HW], M, c, 1,
+                     gamma, beta, rmean, rvar, mean, invstd, &A[c - c0], &B[c - c0]);
         run_out(isa, &j, 0);
     }
 }
@@ -450,20 +485,10 @@ void acti_bn_bwd(int tid, int nt, int use_batch, const float *x, const float *ga
         size_t c1 = c0 + BN_CB < hi ? c0 + BN_CB : hi;
         bn_job j = { x, dy, dx, mean + c0, A, B, D, s1, s2, N, C, HW, c0, c1 };
         run_sums(isa, &j, 1);
-        for (size_t c = c0; c < c1; c++) {
-            float mu = mean[c], is = invstd[c];
-            double sd = lane_total(s1 + (c - c0) * L), sdx = lane_total(s2 + (c - c0) * L);
-            sdx *= (double)is;
-            dgamma[c] += (float)sdx;
-            dbeta[c] += (float)sd;
-            /* dx = k (dy - a - (x - mu) is b) */
-            float k = gamma[c] * is;
-            float a = use_batch ? (float)(sd / (double)M) : 0.0f;
-            float b = use_batch ? (float)(sdx / (double)M) : 0.0f;
-            A[c - c0] = k;
-            B[c - c0] = -k * is * b;
-            D[c - c0] = k * (mu * is * b - a);
-        }
+        for (size_t c = c0; c < c1; c++)
+            bwd_coef(use_batch, lane_total(s1 + (c - c0) * L), lane_total(s2 + (c - c0) * L), M,
+                     c, 1, gamma, mean, invstd, dgamma, dbeta, &A[c - c0], &B[c - c0],
+                     &D[c - c0]);
         if (dx)
             run_out(isa, &j, assign ? 2 : 1);
     }
@@ -534,30 +559,11 @@ static void acti_bn_fwd_s(int tid, int nt, int use_batch, const float *x, const 
     for (size_t c0 = 0; c0 < C; c0 += BN_CB) {
         size_t c1 = c0 + BN_CB < C ? c0 + BN_CB : C;
         for (size_t c = c0; c < c1; c++) {
-            float mu, is;
-            if (use_batch) {
-                double sum, ss;
+            double sum = 0.0, ss = 0.0;
+            if (use_batch)
                 part_total(part, nb, C, c, &sum, &ss);
-                double d = sum / (double)M, m = (double)x[c * HW] + d, sq = ss - sum * d;
-                if (sq < 0.0)
-                    sq = 0.0;
-                mu = (float)m;
-                is = (float)(1.0 / sqrt(sq / (double)M + (double)ACTI_BN_EPS));
-                if (tid == 0) {
-                    rmean[c] = (1.0f - ACTI_BN_MOMENTUM) * rmean[c] + ACTI_BN_MOMENTUM * mu;
-                    rvar[c] = (1.0f - ACTI_BN_MOMENTUM) * rvar[c] +
-                              ACTI_BN_MOMENTUM * (float)(sq / (double)(M - 1));
-                }
-            } else {
-                mu = rmean[c];
-                is = 1.0f / sqrtf(rvar[c] + ACTI_BN_EPS);
-            }
-            if (tid == 0) {
-                mean[c] = mu;
-                invstd[c] = is;
-            }
-            A[c - c0] = gamma[c] * is;
-            B[c - c0] = beta[c] - mu * A[c - c0];
+            fwd_coef(use_batch, sum, ss, x[c * HW], M, c, tid == 0, gamma, beta, rmean, rvar,
+                     mean, invstd, &A[c - c0], &B[c - c0]);
         }
         if (hi > lo) {
             bn_job j = { x + lo * C * HW, NULL, y + lo * C * HW, NULL, A, B, NULL, NULL, NULL,
@@ -581,20 +587,10 @@ static void acti_bn_bwd_s(int tid, int nt, int use_batch, const float *x, const 
     for (size_t c0 = 0; c0 < C; c0 += BN_CB) {
         size_t c1 = c0 + BN_CB < C ? c0 + BN_CB : C;
         for (size_t c = c0; c < c1; c++) {
-            float mu = mean[c], is = invstd[c];
             double sd, sdx;
             part_total(part, nb, C, c, &sd, &sdx);
-            sdx *= (double)is;
-            if (tid == 0) {
-                dgamma[c] += (float)sdx;
-                dbeta[c] += (float)sd;
-            }
-            float k = gamma[c] * is;
-            float a = use_batch ? (float)(sd / (double)M) : 0.0f;
-            float b = use_batch ? (float)(sdx / (double)M) : 0.0f;
-            A[c - c0] = k;
-            B[c - c0] = -k * is * b;
-            D[c - c0] = k * (mu * is * b - a);
+            bwd_coef(use_batch, sd, sdx, M, c, tid == 0, gamma, mean, invstd, dgamma, dbeta,
+                     &A[c - c0], &B[c - c0], &D[c - c0]);
         }
         if (dx && hi > lo) {
             bn_job j = { x + lo * C * HW, dy + lo * C * HW, dx + lo * C * HW, mean + c0, A, B, D,
