@@ -807,15 +807,22 @@ typedef struct wg_chunk {
     const float *bias;      /* (OCs) */
 } wg_chunk;
 
+/* Offset of tile t's top-left pixel in the chunk's channels-last planes of w x h pixels of cs
+ * channels (sr = w * cs floats per row). */
+static INL size_t tile_at(const wg_plan *p, size_t t, size_t sr, size_t h, size_t cs)
+{
+    size_t s = t / (size_t)p->nt, r = t % (size_t)p->nt;
+    size_t ti = r / (size_t)p->tW, tj = r % (size_t)p->tW;
+    return s * h * sr + 4 * ti * sr + 4 * tj * cs;
+}
+
 static INL void st_in(const wg_chunk *k)
 {
     const wg_plan *p = k->p;
-    size_t sr = (size_t)p->Wp * (size_t)p->Cs, plane = (size_t)p->Hp * sr;
+    size_t sr = (size_t)p->Wp * (size_t)p->Cs;
     size_t os = p->vs, ntc = k->nb * (size_t)p->nt;
     for (size_t t = 0; t < ntc; t++) {
-        size_t s = t / (size_t)p->nt, r = t % (size_t)p->nt;
-        size_t ti = r / (size_t)p->tW, tj = r % (size_t)p->tW;
-        const float *in = k->xt + s * plane + (4 * ti) * sr + 4 * tj * (size_t)p->Cs;
+        const float *in = k->xt + tile_at(p, t, sr, (size_t)p->Hp, (size_t)p->Cs);
         for (int cb = 0; cb < p->Cs; cb += WG_L)
             tf_in(in + cb, sr, (size_t)p->Cs, k->v + t * (size_t)p->Cs + (size_t)cb, os);
     }
@@ -824,12 +831,10 @@ static INL void st_in(const wg_chunk *k)
 static INL void st_out(const wg_chunk *k)
 {
     const wg_plan *p = k->p;
-    size_t sr = (size_t)p->Wo * (size_t)p->OCs, plane = (size_t)p->Ho * sr;
+    size_t sr = (size_t)p->Wo * (size_t)p->OCs;
     size_t is = p->ms, ntc = k->nb * (size_t)p->nt;
     for (size_t t = 0; t < ntc; t++) {
-        size_t s = t / (size_t)p->nt, r = t % (size_t)p->nt;
-        size_t ti = r / (size_t)p->tW, tj = r % (size_t)p->tW;
-        float *out = k->yt + s * plane + (4 * ti) * sr + 4 * tj * (size_t)p->OCs;
+        float *out = k->yt + tile_at(p, t, sr, (size_t)p->Ho, (size_t)p->OCs);
         for (int ob = 0; ob < p->OCs; ob += WG_L)
             tf_out(k->m + t * (size_t)p->OCs + (size_t)ob, is, k->bias + ob, out + ob, sr,
                    (size_t)p->OCs);
@@ -840,12 +845,10 @@ static INL void st_out(const wg_chunk *k)
 static INL void st_dy(const wg_chunk *k)
 {
     const wg_plan *p = k->p;
-    size_t sr = (size_t)p->Wo * (size_t)p->OCs, plane = (size_t)p->Ho * sr;
+    size_t sr = (size_t)p->Wo * (size_t)p->OCs;
     size_t os = p->ms, ntc = k->nb * (size_t)p->nt;
     for (size_t t = 0; t < ntc; t++) {
-        size_t s = t / (size_t)p->nt, r = t % (size_t)p->nt;
-        size_t ti = r / (size_t)p->tW, tj = r % (size_t)p->tW;
-        const float *in = k->yt + s * plane + (4 * ti) * sr + 4 * tj * (size_t)p->OCs;
+        const float *in = k->yt + tile_at(p, t, sr, (size_t)p->Ho, (size_t)p->OCs);
         for (int ob = 0; ob < p->OCs; ob += WG_L)
             tf_dy(in + ob, sr, (size_t)p->OCs, k->m + t * (size_t)p->OCs + (size_t)ob, os);
     }
@@ -855,12 +858,10 @@ static INL void st_dy(const wg_chunk *k)
 static INL void st_dx(const wg_chunk *k)
 {
     const wg_plan *p = k->p;
-    size_t sr = (size_t)p->Wp * (size_t)p->Cs, plane = (size_t)p->Hp * sr;
+    size_t sr = (size_t)p->Wp * (size_t)p->Cs;
     size_t is = p->vs, ntc = k->nb * (size_t)p->nt;
     for (size_t t = 0; t < ntc; t++) {
-        size_t s = t / (size_t)p->nt, r = t % (size_t)p->nt;
-        size_t ti = r / (size_t)p->tW, tj = r % (size_t)p->tW;
-        float *out = k->xt + s * plane + (4 * ti) * sr + 4 * tj * (size_t)p->Cs;
+        float *out = k->xt + tile_at(p, t, sr, (size_t)p->Hp, (size_t)p->Cs);
         for (int cb = 0; cb < p->Cs; cb += WG_L)
             tf_dx(k->v + t * (size_t)p->Cs + (size_t)cb, is, out + cb, sr, (size_t)p->Cs);
     }
