@@ -8,6 +8,7 @@
 
 #include "actlab/nn.h"
 #include "nn/nn_impl.h"
+#include "ref_conv.h"
 #include "test.h"
 
 typedef struct gc {
@@ -484,54 +485,6 @@ void test_nn_grad_models(void)
 // ----------------------------------------------------------------------------
 // conv against a naive reference
 
-static void conv_ref(const float *x, const float *w, const float *b, float *y, int N, int C,
-                     int H, int W, int OC, int k, int s, int p, int OH, int OW)
-{
-    for (int n = 0; n < N; n++)
-        for (int o = 0; o < OC; o++)
-            for (int i = 0; i < OH; i++)
-                for (int j = 0; j < OW; j++) {
-                    double acc = b ? (double)b[o] : 0.0;
-                    for (int c = 0; c < C; c++)
-                        for (int u = 0; u < k; u++)
-                            for (int v = 0; v < k; v++) {
-                                int ih = i * s - p + u, iw = j * s - p + v;
-                                if (ih >= 0 && ih < H && iw >= 0 && iw < W)
-                                    acc += (double)w[((o * C + c) * k + u) * k + v] *
-                                           (double)x[((n * C + c) * H + ih) * W + iw];
-                            }
-                    y[((n * OC + o) * OH + i) * OW + j] = (float)acc;
-                }
-}
-
-/* dx, dw, db of L = sum dy . y, naive; dx, dw, db are overwritten. */
-static void conv_ref_bwd(const float *x, const float *w, const float *dy, double *dx, double *dw,
-                         double *db, int N, int C, int H, int W, int OC, int k, int s, int p,
-                         int OH, int OW)
-{
-    memset(dx, 0, (size_t)N * (size_t)(C * H * W) * sizeof *dx);
-    memset(dw, 0, (size_t)(OC * C * k * k) * sizeof *dw);
-    memset(db, 0, (size_t)OC * sizeof *db);
-    for (int n = 0; n < N; n++)
-        for (int o = 0; o < OC; o++)
-            for (int i = 0; i < OH; i++)
-                for (int j = 0; j < OW; j++) {
-                    double g = (double)dy[((n * OC + o) * OH + i) * OW + j];
-                    db[o] += g;
-                    for (int c = 0; c < C; c++)
-                        for (int u = 0; u < k; u++)
-                            for (int v = 0; v < k; v++) {
-                                int ih = i * s - p + u, iw = j * s - p + v;
-                                if (ih < 0 || ih >= H || iw < 0 || iw >= W)
-                                    continue;
-                                size_t xi = (size_t)((n * C + c) * H + ih) * (size_t)W + (size_t)iw;
-                                size_t wi = (size_t)(((o * C + c) * k + u) * k + v);
-                                dw[wi] += g * (double)x[xi];
-                                dx[xi] += g * (double)w[wi];
-                            }
-                }
-}
-
 typedef struct conv_case { int c, h, w, oc, k, s, p; } conv_case;
 typedef struct conv_spec { conv_case cc; size_t chunk_floats; } conv_spec;
 
@@ -593,9 +546,11 @@ static void conv_check(const conv_case *cc, size_t N, uint64_t seed)
     size_t ckk = (size_t)(cc->c * cc->k * cc->k), nw = (size_t)cc->oc * ckk;
     size_t per = (ckk + (size_t)cc->oc) * (size_t)(OH * OW);
     size_t chunks[] = { 1, 3 * per, 100 * per };   /* 1, 3 and all samples per GEMM */
-    float *x = malloc(nx * sizeof *x), *dy = malloc(ny * sizeof *dy), *ref = malloc(ny * sizeof *ref);
+    float *x = malloc(nx * sizeof *x), *dy = malloc(ny * sizeof *dy);
+    double *ref = malloc(ny * sizeof *ref);
     double *rdx = malloc(nx * sizeof *rdx), *rdw = malloc(nw * sizeof *rdw);
     double *rdb = malloc((size_t)cc->oc * sizeof *rdb);
+    const ref_conv_shape rs = { (int)N, cc->c, cc->h, cc->w, cc->oc, cc->k, cc->s, cc->p, OH, OW };
     uint64_t s = seed;
     for (size_t i = 0; i < nx; i++)
         x[i] = (float)acti_rng_uniform(&s) - 0.5f;
@@ -623,17 +578,15 @@ static void conv_check(const conv_case *cc, size_t N, uint64_t seed)
             act_net_forward(net, x, N, 1, &y);
             const acti_layer *l = &net->layers[0];
             const float *w = acti_P(net, l, 0), *b = acti_P(net, l, 1);
-            conv_ref(x, w, b, ref, (int)N, cc->c, cc->h, cc->w, cc->oc, cc->k, cc->s, cc->p,
-                     OH, OW);
+            ref_conv_fwd(&rs, x, w, b, ref, NULL);
             int bad = 0;
             for (size_t i = 0; i < ny && !bad; i++)
-                bad = !(fabsf(y[i] - ref[i]) <= 1e-5f + 1e-5f * fabsf(ref[i]));
+                bad = !(fabs((double)y[i] - ref[i]) <= 1e-5 + 1e-5 * fabs(ref[i]));
             CHECKF(!bad, "case %zu threads %d chunk %zu: forward differs", ci, th, k);
             memcpy(acti_grad(net, net->logits_t), dy, ny * sizeof *dy);
             memset(acti_grad(net, 0), 0, nx * sizeof(float));
             act_net_backward(net);
-            conv_ref_bwd(x, w, dy, rdx, rdw, rdb, (int)N, cc->c, cc->h, cc->w, cc->oc, cc->k,
-                         cc->s, cc->p, OH, OW);
+            ref_conv_bwd(&rs, x, w, dy, rdx, NULL, rdw, NULL, rdb);
             const float *gx = acti_grad(net, 0), *gw = acti_G(net, l, 0), *gb = acti_G(net, l, 1);
             for (size_t i = 0; i < nx && !bad; i++)
                 bad = !(fabs((double)gx[i] - rdx[i]) <= 1e-5 + 1e-5 * fabs(rdx[i]));

@@ -8,6 +8,7 @@
 #include "actlab/act.h"
 #include "actlab/nn.h"
 #include "nn/nn_impl.h"
+#include "ref_conv.h"
 #include "test.h"
 
 /* Tolerance, relative to the sum of the absolute values of the terms of each output (so that
@@ -21,64 +22,6 @@
 #define WINO_TOL 2e-5
 
 typedef struct wcase { int c, h, w, oc, p; } wcase;
-
-static void ref_fwd(const float *x, const float *w, const float *b, double *y, double *ay, int N,
-                    int C, int H, int W, int OC, int p)
-{
-    int OH = H + 2 * p - 2, OW = W + 2 * p - 2;
-    for (int n = 0; n < N; n++)
-        for (int o = 0; o < OC; o++)
-            for (int i = 0; i < OH; i++)
-                for (int j = 0; j < OW; j++) {
-                    double acc = b[o], a = fabs((double)b[o]);
-                    for (int c = 0; c < C; c++)
-                        for (int u = 0; u < 3; u++)
-                            for (int v = 0; v < 3; v++) {
-                                int ih = i - p + u, iw = j - p + v;
-                                if (ih < 0 || ih >= H || iw < 0 || iw >= W)
-                                    continue;
-                                double t = (double)w[((o * C + c) * 3 + u) * 3 + v] *
-                                           (double)x[((n * C + c) * H + ih) * W + iw];
-                                acc += t;
-                                a += fabs(t);
-                            }
-                    size_t k = ((size_t)(n * OC + o) * (size_t)OH + (size_t)i) * (size_t)OW + (size_t)j;
-                    y[k] = acc;
-                    ay[k] = a;
-                }
-}
-
-/* dx, dw, db of L = sum dy . y and the sums of |terms| of each (adx, adw) */
-static void ref_bwd(const float *x, const float *w, const float *dy, double *dx, double *adx,
-                    double *dw, double *adw, double *db, int N, int C, int H, int W, int OC, int p)
-{
-    int OH = H + 2 * p - 2, OW = W + 2 * p - 2;
-    memset(dx, 0, (size_t)(N * C * H * W) * sizeof *dx);
-    memset(adx, 0, (size_t)(N * C * H * W) * sizeof *adx);
-    memset(dw, 0, (size_t)(OC * C * 9) * sizeof *dw);
-    memset(adw, 0, (size_t)(OC * C * 9) * sizeof *adw);
-    memset(db, 0, (size_t)OC * sizeof *db);
-    for (int n = 0; n < N; n++)
-        for (int o = 0; o < OC; o++)
-            for (int i = 0; i < OH; i++)
-                for (int j = 0; j < OW; j++) {
-                    double g = (double)dy[((n * OC + o) * OH + i) * OW + j];
-                    db[o] += g;
-                    for (int c = 0; c < C; c++)
-                        for (int u = 0; u < 3; u++)
-                            for (int v = 0; v < 3; v++) {
-                                int ih = i - p + u, iw = j - p + v;
-                                if (ih < 0 || ih >= H || iw < 0 || iw >= W)
-                                    continue;
-                                size_t xi = (size_t)((n * C + c) * H + ih) * (size_t)W + (size_t)iw;
-                                size_t wi = (size_t)(((o * C + c) * 3 + u) * 3 + v);
-                                dw[wi] += g * (double)x[xi];
-                                adw[wi] += fabs(g * (double)x[xi]);
-                                dx[xi] += g * (double)w[wi];
-                                adx[xi] += fabs(g * (double)w[wi]);
-                            }
-                }
-}
 
 static int b_one(act_net *net, void *ctx, act_diag *diag)
 {
@@ -102,6 +45,7 @@ static double rel_err(const float *got, const double *ref, const double *abs_sum
 static void wino_case(const wcase *cc, int N, int threads, uint64_t seed, double worst[3])
 {
     int OH = cc->h + 2 * cc->p - 2, OW = cc->w + 2 * cc->p - 2;
+    const ref_conv_shape rs = { N, cc->c, cc->h, cc->w, cc->oc, 3, 1, cc->p, OH, OW };
     size_t nx = (size_t)N * (size_t)(cc->c * cc->h * cc->w), ny = (size_t)N * (size_t)(cc->oc * OH * OW);
     size_t nw = (size_t)(cc->oc * cc->c * 9);
     float *x = malloc(nx * sizeof *x), *dy = malloc(ny * sizeof *dy);
@@ -133,7 +77,7 @@ static void wino_case(const wcase *cc, int N, int threads, uint64_t seed, double
         net->tensors[0].needs_grad = 1;
         const float *y;
         act_net_forward(net, x, (size_t)N, 1, &y);
-        ref_fwd(x, w, b, ref, aref, N, cc->c, cc->h, cc->w, cc->oc, cc->p);
+        ref_conv_fwd(&rs, x, w, b, ref, aref);
         double e0 = rel_err(y, ref, aref, ny);
         memcpy(acti_grad(net, net->logits_t), dy, ny * sizeof *dy);
         /* a non-zero start: dx must accumulate */
@@ -141,7 +85,7 @@ static void wino_case(const wcase *cc, int N, int threads, uint64_t seed, double
         for (size_t i = 0; i < nx; i++)
             gx[i] = 0.25f;
         act_net_backward(net);
-        ref_bwd(x, w, dy, rdx, adx, rdw, adw, rdb, N, cc->c, cc->h, cc->w, cc->oc, cc->p);
+        ref_conv_bwd(&rs, x, w, dy, rdx, adx, rdw, adw, rdb);
         for (size_t i = 0; i < nx; i++)
             rdx[i] += 0.25, adx[i] += 0.25;
         double e1 = rel_err(gx, rdx, adx, nx);
