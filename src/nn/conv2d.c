@@ -230,15 +230,15 @@ void acti_conv_backward(act_net *net, acti_layer *l, size_t n)
         memset(mdw, 0, nred * sizeof(float));
         if (d3 && lo < hi)   /* the direct kernels' weights and masks; col is not used else */
             acti_conv3x3_pack(w, col, ti->c, oc, ti->h, ti->w, 1);
+        for (size_t j = lo; db && j < hi; j++)   /* the bias gradient, sample by sample */
+            for (int o = 0; o < oc; o++) {
+                const float *r = dy + j * to->size + (size_t)o * (size_t)ohw;
+                float s = 0.0f;
+                for (int p = 0; p < ohw; p++)
+                    s += r[p];
+                mdb[o] += s;
+            }
         if (wino && lo < hi) {
-            for (size_t j = lo; db && j < hi; j++)
-                for (int o = 0; o < oc; o++) {
-                    const float *r = dy + j * to->size + (size_t)o * (size_t)ohw;
-                    float s = 0.0f;
-                    for (int p = 0; p < ohw; p++)
-                        s += r[p];
-                    mdb[o] += s;
-                }
             acti_wino_bwd(x + lo * ti->size, w, dy + lo * to->size,
                           need_dx ? dx + lo * ti->size : NULL, mdw, hi - lo, ti->c, oc, ti->h,
                           ti->w, l->pad, col);
@@ -249,14 +249,6 @@ void acti_conv_backward(act_net *net, acti_layer *l, size_t n)
             size_t nb = direct ? 1 : hi - i0 < (size_t)l->chunk ? hi - i0 : (size_t)l->chunk;
             size_t ld = nb * (size_t)ohw;
             const float *dyi = dy + i0 * to->size;
-            for (size_t j = 0; db && j < nb; j++)
-                for (int o = 0; o < oc; o++) {
-                    const float *r = dyi + j * to->size + (size_t)o * (size_t)ohw;
-                    float s = 0.0f;
-                    for (int p = 0; p < ohw; p++)
-                        s += r[p];
-                    mdb[o] += s;
-                }
             if (direct) {
                 const float *xi = x + i0 * ti->size;
                 acti_gemm(0, 1, 0, 1, ckk, oc, ohw, 1.0f, xi, ohw, dyi, ohw, 1.0f, mdw, oc);
