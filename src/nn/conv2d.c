@@ -14,11 +14,11 @@ enum { W, B };
 
 static int conv_direct(const acti_layer *l) { return l->k == 1 && l->stride == 1 && l->pad == 0; }
 
-/* Winograd (winograd.c) for the forward pass (bwd = 0) or the backward */
-static int conv_wino(const act_net *net, const acti_layer *l, const acti_tensor *ti, int bwd)
+/* Winograd (winograd.c) for both passes of this layer (one rule: it measured faster for both) */
+static int conv_wino(const act_net *net, const acti_layer *l, const acti_tensor *ti)
 {
     return acti_wino_ok(l->k, l->stride, l->pad, ti->h, ti->w) &&
-           acti_wino_use(net->cfg.conv_algo, ti->c, l->oc, ti->h, ti->w, l->pad, bwd);
+           acti_wino_use(net->cfg.conv_algo, ti->c, l->oc, ti->h, ti->w, l->pad);
 }
 
 /* direct 3x3 kernel (conv3x3.c) for the forward pass (dx = 0) or the input gradient (dx = 1) */
@@ -156,7 +156,7 @@ void acti_conv_forward(act_net *net, acti_layer *l, size_t n, int train)
     const float *b = l->bn ? acti_P(net, l, B) : NULL;
     float *y = acti_val(net, l->out);
     int ckk = ti->c * l->k * l->k, ohw = to->h * to->w, oc = l->oc, T = net->threads;
-    int direct = conv_direct(l), wino = conv_wino(net, l, ti, 0);
+    int direct = conv_direct(l), wino = conv_wino(net, l, ti);
     int d3 = !wino && conv_3x3(l, ti, 0);
 #pragma omp parallel num_threads(T) if (T > 1)
     {
@@ -216,7 +216,7 @@ void acti_conv_backward(act_net *net, acti_layer *l, size_t n)
     float *dx = acti_grad(net, l->in0), *dw = acti_G(net, l, W);
     float *db = l->bn ? acti_G(net, l, B) : NULL;
     int ckk = ti->c * l->k * l->k, ohw = to->h * to->w, oc = l->oc, T = net->threads;
-    int need_dx = ti->needs_grad, direct = conv_direct(l), wino = conv_wino(net, l, ti, 1);
+    int need_dx = ti->needs_grad, direct = conv_direct(l), wino = conv_wino(net, l, ti);
     int d3 = !wino && conv_3x3(l, ti, 1);
     size_t nw = (size_t)oc * (size_t)ckk, nred = nw + (size_t)oc;
     float *red = acti_ws(net, net->ws_red);

@@ -160,7 +160,7 @@ void acti_conv3x3_dw(const float *x, const float *dy, const float *pack, float *
  * fwd: y = conv(x, w) + b (b may be NULL). bwd: dx += the input gradient (dx may be NULL),
  * g (C*9, OC) += the weight gradient, transposed (the conv layer's partial-sum layout). */
 int    acti_wino_ok(int k, int stride, int pad, int h, int w);
-int    acti_wino_use(act_conv_algo algo, int c, int oc, int h, int w, int pad, int bwd);
+int    acti_wino_use(act_conv_algo algo, int c, int oc, int h, int w, int pad);
 size_t acti_wino_floats(int c, int oc, int h, int w, int pad);
 void   acti_wino_fwd(const float *x, const float *w, const float *b, float *y, size_t n, int C,
                      int OC, int H, int W, int pad, float *ws);

@@ -1046,9 +1046,8 @@ void acti_wino_bwd(const float *x, const float *w, const float *dy, float *dx, f
  * 1-channel stem pays 16-lane channel padding and is even to slower) on planes of at least 7x7
  * (smaller planes waste most of each 4x4 output tile; not measured), pad 0 or 1. The direct and
  * im2col kernels keep their own tests (tests/test_nn_grad.c pins ACT_CONV_GEMM there). */
-int acti_wino_use(act_conv_algo algo, int c, int oc, int h, int w, int pad, int bwd)
+int acti_wino_use(act_conv_algo algo, int c, int oc, int h, int w, int pad)
 {
-    (void)bwd;
     switch (algo) {
     case ACT_CONV_GEMM: return 0;
     case ACT_CONV_WINOGRAD: return 1;
