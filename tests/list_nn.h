@@ -19,6 +19,8 @@
     X(nn_optim_threads)                 \
     X(nn_schedules)                     \
     X(nn_idx_reader)                    \
+    X(nn_data_gzip_crc)                 \
+    X(nn_data_trailing)                 \
     X(nn_bad_specs)                     \
     X(nn_learns_synthetic)              \
     X(nn_deterministic_and_resume)      \
