@@ -1,9 +1,11 @@
 /* cli.h -- helpers shared by the actlab subcommands: strict number parsing, -p k=v parameters,
- * error printing. Exit codes (documented in README and `actlab --help`): */
+ * error printing, output files written atomically. Exit codes (documented in README and
+ * `actlab --help`): */
 #ifndef ACTLAB_CLI_H
 #define ACTLAB_CLI_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include "actlab/act.h"
 #include "actlab/expr.h"
 
@@ -37,5 +39,63 @@ int cli_lookup_act(const char *cmd, const char *name, act_act_id *id);
 /* Applies "k=v" to the parameters p of activation id; prints an error naming the valid
  * parameters on failure. Returns 0 or -1. */
 int cli_set_param(const char *cmd, act_act_id id, const char *kv, float *p);
+
+// ----------------------------------------------------------------------------
+// Output files. Standard output needs nothing here: main() flushes and checks it once after
+// every command and reports a write error as "actlab CMD: cannot write to standard output".
+//
+// A file is written atomically: the data goes to a temporary file with a unique name
+// (".NAME.XXXXXX", mkstemp) in the destination's directory, which is flushed, fsync'ed, closed
+// and renamed over the destination only when complete. On any failure the temporary file is
+// removed and the destination is untouched, so a reader sees the old file or the whole new one,
+// and two runs writing the same path cannot mix their data. A destination that exists and is
+// not a regular file (/dev/stdout, /dev/null, a FIFO) is written in place: there is nothing to
+// replace, and replacing it would be wrong. A replaced file keeps its permission bits; a new
+// one gets 0666 & ~umask, as with fopen().
+//
+// Messages (in err, one line, no trailing newline) name the path; callers print them as
+// cli_error(cmd, "OPTION '%s': %s", path, err) or use cli_check_output().
+
+/* An output file being written (see cli_out_open). */
+typedef struct cli_out {
+    FILE       *f;        /* the stream to write; NULL once committed or aborted */
+    const char *name;     /* the file being written: tmp, or path when written in place; for
+                             writers that open files by name (PLplot), which may reopen it */
+    char       *path;     /* the destination; owned */
+    char       *tmp;      /* the temporary file; owned; NULL when writing path in place */
+} cli_out;
+
+/* Opens o for writing path: checks that path is not empty, not a directory, that its directory
+ * exists, and creates the temporary file there. Returns 0, or -1 with a message in err and *o
+ * holding nothing to release. */
+int cli_out_open(cli_out *o, const char *path, char *err, size_t errlen);
+
+/* Finishes o: fflush, ferror, fsync, fclose (every result checked), then renames the temporary
+ * file over the destination. Returns 0, or -1 with a message in err ("cannot write 'PATH':
+ * REASON"), the temporary file removed and the destination untouched. Releases o either way. */
+int cli_out_commit(cli_out *o, char *err, size_t errlen);
+
+/* Discards o: closes and removes the temporary file. A no-op on a released cli_out. */
+void cli_out_abort(cli_out *o);
+
+/* Writes data[0..n) to path atomically (cli_out_open, fwrite, cli_out_commit). Returns 0, or
+ * -1 with a message in err. */
+int cli_write_atomic(const char *path, const void *data, size_t n, char *err, size_t errlen);
+
+/* Checks, before any work, that path can be written by cli_out_open: the same checks, and the
+ * temporary file is created and removed again (a destination written in place is only tested
+ * with access(W_OK): opening a FIFO would block or end its reader). Returns 0, or -1 with a
+ * message in err. */
+int cli_out_check(const char *path, char *err, size_t errlen);
+
+/* Creates directory dir and its parents if needed (mkdir -p), and checks that it is a
+ * directory in which a file can be created. Returns 0, or -1 with a message in err. */
+int cli_out_dir(const char *dir, char *err, size_t errlen);
+
+/* For an output option OPT (such as "-o") given PATH on the command line: an empty path prints
+ * "actlab CMD: OPT: empty file name" and returns CLI_EXIT_USAGE; a path that cli_out_check (or
+ * cli_out_dir, when is_dir) rejects prints "actlab CMD: OPT 'PATH': REASON" and returns
+ * CLI_EXIT_FAILURE; otherwise returns 0 (CLI_EXIT_OK). */
+int cli_check_output(const char *cmd, const char *opt, const char *path, int is_dir);
 
 #endif

@@ -254,10 +254,6 @@ int cmd_eval(int argc, char **argv)
         putchar('\n');
     }
     free(xs);
-    if (fflush(stdout) != 0 && rc == CLI_EXIT_OK) {
-        cli_error(cmd, "writing output failed");
-        rc = CLI_EXIT_FAILURE;
-    }
 done:
     free(pos);
     free(kv);

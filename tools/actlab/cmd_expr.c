@@ -1,7 +1,6 @@
 /* cmd_expr.c -- `actlab expr` (print, latex, c, torch, canon, eval, plot, fingerprint, bench an
  * activation expression) and `actlab space` (enumerate, sample, presets of the core-unit search
  * space). The library does the work; this file parses options and prints. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,39 +67,6 @@ static int set_param(const char *cmd, act_expr *e, const char *kv)
     return 0;
 }
 
-/* Writes text to path atomically (temp file in the same directory, then rename). */
-static int write_atomic(const char *cmd, const char *path, const char *text, size_t n)
-{
-    size_t len = strlen(path);
-    char *tmp = malloc(len + 8);
-    if (!tmp) {
-        cli_error(cmd, "out of memory");
-        return -1;
-    }
-    memcpy(tmp, path, len);
-    memcpy(tmp + len, ".XXXXXX", 8);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        cli_error(cmd, "cannot create a file next to %s: %s", path, strerror(errno));
-        free(tmp);
-        return -1;
-    }
-    FILE *f = fdopen(fd, "w");
-    int ok = f && fwrite(text, 1, n, f) == n;
-    if (f)
-        ok = (fclose(f) == 0) && ok;
-    else
-        close(fd);
-    if (!ok || rename(tmp, path) != 0) {
-        cli_error(cmd, "writing %s failed: %s", path, strerror(errno));
-        remove(tmp);
-        free(tmp);
-        return -1;
-    }
-    free(tmp);
-    return 0;
-}
-
 static int is_number(const char *s)
 {
     float v;
@@ -113,13 +79,16 @@ static int is_number(const char *s)
 static int do_print(const char *cmd, const act_expr *e, act_expr_format fmt, int canon,
                     const char *out)
 {
+    int rc = out ? cli_check_output(cmd, "-o", out, 0) : CLI_EXIT_OK;
+    if (rc != CLI_EXIT_OK)
+        return rc;
     act_expr *c = NULL;
     if (canon && act_expr_canonical(e, &c) != ACT_OK) {
         cli_error(cmd, "canonicalisation failed");
         return CLI_EXIT_FAILURE;
     }
     char *s;
-    int rc = act_expr_print(c ? c : e, fmt, &s);
+    rc = act_expr_print(c ? c : e, fmt, &s);
     act_expr_free(c);
     if (rc != ACT_OK) {
         cli_error(cmd, "printing failed: %s", act_strerror(rc));
@@ -132,18 +101,24 @@ static int do_print(const char *cmd, const act_expr *e, act_expr_format fmt, int
             char *t = realloc(s, n + 2);
             if (!t) {
                 free(s);
+                cli_error(cmd, "out of memory");
                 return CLI_EXIT_FAILURE;
             }
             s = t;
             s[n++] = '\n';
             s[n] = '\0';
         }
-        rc = write_atomic(cmd, out, s, n) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
+        char err[2048];
+        rc = CLI_EXIT_OK;
+        if (cli_write_atomic(out, s, n, err, sizeof err) != 0) {
+            cli_error(cmd, "%s", err);
+            rc = CLI_EXIT_FAILURE;
+        }
     } else {
         fputs(s, stdout);
         if (need_nl)
             putchar('\n');
-        rc = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
+        rc = CLI_EXIT_OK;
     }
     free(s);
     return rc;
@@ -155,8 +130,10 @@ static int do_eval(const char *cmd, const act_expr_prog *p, char **xs, int n, in
     act_fn fn;
     act_expr_fn(p, &fn);
     float *x = malloc((size_t)(n ? n : 1) * sizeof *x);
-    if (!x)
+    if (!x) {
+        cli_error(cmd, "out of memory");
         return CLI_EXIT_FAILURE;
+    }
     for (int i = 0; i < n; i++) {
         if (cli_parse_float(xs[i], &x[i]) != 0) {
             cli_error(cmd, "X must be a number, got '%s'", xs[i]);
@@ -193,8 +170,6 @@ static int do_eval(const char *cmd, const act_expr_prog *p, char **xs, int n, in
         putchar('\n');
     }
     free(x);
-    if (fflush(stdout) != 0 && rc == CLI_EXIT_OK)
-        rc = CLI_EXIT_FAILURE;
     return rc;
 }
 
@@ -202,7 +177,7 @@ static int do_plot(const char *cmd, const act_expr_prog *p, const char *out, dou
                    double xmax)
 {
     enum { NPT = 601 };
-    if (!out) {
+    if (!out || !*out) {
         cli_error(cmd, "plot needs -o FILE.svg or FILE.png");
         return CLI_EXIT_USAGE;
     }
@@ -214,6 +189,9 @@ static int do_plot(const char *cmd, const act_expr_prog *p, const char *out, dou
         cli_error(cmd, "--xmax must be greater than --xmin");
         return CLI_EXIT_USAGE;
     }
+    int rc = cli_check_output(cmd, "-o", out, 0);
+    if (rc != CLI_EXIT_OK)
+        return rc;
     float xf[NPT], yf[NPT], gf[NPT], one[NPT];
     double x[NPT], y[NPT], g[NPT];
     for (int i = 0; i < NPT; i++) {
@@ -458,6 +436,49 @@ typedef struct enum_row {
     char              *expr, *canon;
 } enum_row;
 
+/* The CSV of `space enumerate -o`, written atomically: one row per candidate (only the kept ones
+ * with --filter --dedup), rep = the row of the first functionally equal candidate or -1. */
+static int write_csv(const char *cmd, const char *out, const enum_row *rows, uint64_t total,
+                     int filter, int dedup)
+{
+    char err[2048];
+    int *rep_row = dedup ? malloc((size_t)(total + 1) * sizeof *rep_row) : NULL;
+    if (dedup && !rep_row) {
+        cli_error(cmd, "out of memory");
+        return CLI_EXIT_FAILURE;
+    }
+    cli_out o;
+    if (cli_out_open(&o, out, err, sizeof err) != 0) {
+        cli_error(cmd, "-o: %s", err);
+        free(rep_row);
+        return CLI_EXIT_FAILURE;
+    }
+    fputs("id,units(b:in1:in2:u1:u2),expr,canonical,verdict,fingerprint,rep\n", o.f);
+    int reps = 0;
+    for (uint64_t i = 0; i < total && !ferror(o.f); i++) {
+        const enum_row *r = &rows[i];
+        if (dedup && r->rep >= 0 && r->rep == reps)
+            rep_row[reps++] = (int)i;
+        if (filter && r->verdict != ACT_SPACE_KEEP && dedup)
+            continue;
+        fprintf(o.f, "%llu,", (unsigned long long)i);
+        for (int u = 0; u < r->cand.n_units; u++) {
+            const act_space_unit *q = &r->cand.unit[u];
+            fprintf(o.f, "%s%d:%d:%d:%d:%d", u ? " " : "", q->binary, q->in1, q->in2, q->un1,
+                    q->un2);
+        }
+        fprintf(o.f, ",\"%s\",\"%s\",%s,%016llx,%d\n", r->expr, r->canon,
+                act_space_verdict_name(r->verdict), (unsigned long long)r->fp,
+                dedup && r->rep >= 0 ? rep_row[r->rep] : -1);
+    }
+    free(rep_row);
+    if (cli_out_commit(&o, err, sizeof err) != 0) {
+        cli_error(cmd, "%s", err);
+        return CLI_EXIT_FAILURE;
+    }
+    return CLI_EXIT_OK;
+}
+
 static int space_enumerate(const char *cmd, const act_space_preset *ps, int units, int filter,
                            int dedup, const char *out, float eps)
 {
@@ -467,10 +488,13 @@ static int space_enumerate(const char *cmd, const act_space_preset *ps, int unit
                   (unsigned long long)total);
         return CLI_EXIT_USAGE;
     }
+    int rc = out ? cli_check_output(cmd, "-o", out, 0) : CLI_EXIT_OK;
+    if (rc != CLI_EXIT_OK)
+        return rc;
     enum_row *rows = calloc((size_t)total, sizeof *rows);
     act_space_index *ix = act_space_index_new();
     int counts[ACT_SPACE_VERDICT_COUNT] = { 0 };
-    int n_distinct = 0, n_canon = 0, rc = CLI_EXIT_OK;
+    int n_distinct = 0, n_canon = 0;
     act_space_index *cix = act_space_index_new();
     if (!rows || !ix || !cix) {
         cli_error(cmd, "out of memory");
@@ -483,6 +507,7 @@ static int space_enumerate(const char *cmd, const act_space_preset *ps, int unit
         hcap *= 2;
     int *hs = malloc(hcap * sizeof *hs);
     if (!hs) {
+        cli_error(cmd, "out of memory");
         rc = CLI_EXIT_FAILURE;
         goto done;
     }
@@ -543,70 +568,8 @@ static int space_enumerate(const char *cmd, const act_space_preset *ps, int unit
     if (rc != CLI_EXIT_OK)
         goto done;
 
-    /* CSV, written atomically */
-    size_t cap = 1 << 16, len = 0;
-    char *csv = malloc(cap);
-    int oom = !csv;
-    /* representative rep id -> first row index */
-    int *rep_row = dedup ? malloc((size_t)(total + 1) * sizeof *rep_row) : NULL;
-    if (dedup && !rep_row)
-        oom = 1;
-    int reps = 0;
-    for (uint64_t i = 0; i < total && !oom; i++) {
-        enum_row *r = &rows[i];
-        if (dedup && r->rep >= 0 && r->rep == reps)
-            rep_row[reps++] = (int)i;
-        if (filter && r->verdict != ACT_SPACE_KEEP && dedup)
-            continue;
-        char line[4096], units_s[512] = "";
-        for (int u = 0; u < r->cand.n_units; u++) {
-            const act_space_unit *q = &r->cand.unit[u];
-            size_t ul = strlen(units_s);
-            snprintf(units_s + ul, sizeof units_s - ul, "%s%d:%d:%d:%d:%d", u ? " " : "",
-                     q->binary, q->in1, q->in2, q->un1, q->un2);
-        }
-        int k = snprintf(line, sizeof line, "%llu,%s,\"%s\",\"%s\",%s,%016llx,%d\n",
-                         (unsigned long long)i, units_s, r->expr, r->canon,
-                         act_space_verdict_name(r->verdict), (unsigned long long)r->fp,
-                         dedup && r->rep >= 0 ? rep_row[r->rep] : -1);
-        if (k < 0 || (size_t)k >= sizeof line)
-            continue;
-        while (len + (size_t)k + 1 > cap) {
-            char *t = realloc(csv, cap *= 2);
-            if (!t) {
-                oom = 1;
-                break;
-            }
-            csv = t;
-        }
-        if (oom)
-            break;
-        memcpy(csv + len, line, (size_t)k);
-        len += (size_t)k;
-    }
-    free(rep_row);
-    if (oom) {
-        cli_error(cmd, "out of memory");
-        free(csv);
-        rc = CLI_EXIT_FAILURE;
+    if (out && (rc = write_csv(cmd, out, rows, total, filter, dedup)) != CLI_EXIT_OK)
         goto done;
-    }
-    if (out) {
-        static const char head[] = "id,units(b:in1:in2:u1:u2),expr,canonical,verdict,"
-                                   "fingerprint,rep\n";
-        char *all = malloc(len + sizeof head);
-        if (!all) {
-            free(csv);
-            rc = CLI_EXIT_FAILURE;
-            goto done;
-        }
-        memcpy(all, head, sizeof head - 1);
-        memcpy(all + sizeof head - 1, csv, len);
-        if (write_atomic(cmd, out, all, len + sizeof head - 1) != 0)
-            rc = CLI_EXIT_FAILURE;
-        free(all);
-    }
-    free(csv);
     printf("space %s, %d unit%s: %llu candidates\n", ps->name, units, units == 1 ? "" : "s",
            (unsigned long long)total);
     printf("distinct canonical strings: %d\n", n_canon);
@@ -653,8 +616,10 @@ static int space_sample(const char *cmd, const act_space_preset *ps, int units, 
             cli_error(cmd, "%s", act_strerror(st));
             return CLI_EXIT_FAILURE;
         }
+        if (ferror(stdout))             // main() reports it; no point sampling on
+            return CLI_EXIT_FAILURE;
     }
-    return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
+    return CLI_EXIT_OK;
 }
 
 int cmd_space(int argc, char **argv)
