@@ -21,6 +21,7 @@
     X(nn_idx_reader)                    \
     X(nn_data_gzip_crc)                 \
     X(nn_data_trailing)                 \
+    X(nn_data_labels)                   \
     X(nn_bad_specs)                     \
     X(nn_learns_synthetic)              \
     X(nn_deterministic_and_resume)      \

@@ -1,6 +1,7 @@
 /* test_nn_data.c -- the data readers' integrity checks: corrupt gzip (a flipped data byte, CRC or
- * length), trailing bytes after a plain file or a gzip stream, concatenated gzip members.
- * Small synthetic files in a mkdtemp directory. The older format checks (magic,
+ * length), trailing bytes after a plain file or a gzip stream, concatenated gzip members, and
+ * labels outside the data set's class count (act_data_load_idx's n_classes, act_data_open's
+ * fixed counts). Small synthetic files in a mkdtemp directory. The older format checks (magic,
  * truncation, hostile headers) are in test_nn_train.c (nn_idx_reader). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,7 +122,7 @@ static void expect_idx(const tmp *t, int rc_want, const char *path, const char *
     act_dataset d;
     act_diag dg;
     dg.msg[0] = 0;
-    int rc = act_data_load_idx(t->img, t->lab, &d, &dg);
+    int rc = act_data_load_idx(t->img, t->lab, 10, &d, &dg);
     CHECKF(rc == rc_want && strstr(dg.msg, path) && strstr(dg.msg, what),
            "line %d: rc %d (want %d), msg '%s' (want '%s' and '%s')", line, rc, rc_want, dg.msg,
            path, what);
@@ -198,7 +199,7 @@ void test_nn_data_gzip_crc(void)
     write_gz_aligned(t.img, ib, ni);
     act_dataset d;
     act_diag dg;
-    int rc = act_data_load_idx(t.img, t.lab, &d, &dg);
+    int rc = act_data_load_idx(t.img, t.lab, 10, &d, &dg);
     CHECKF(rc == ACT_OK && d.n == 100 && d.h == 28 && d.x[100 * 784 - 1] == ib[ni - 1], "%s",
            dg.msg);
     act_data_free(&d);
@@ -288,7 +289,7 @@ void test_nn_data_trailing(void)
      * data ends with the last member, trailing data when a member goes beyond. */
     write_data(t.img, ib, 20, 6, 0);
     write_data(t.img, ib + 20, ni - 20, 1, 1);
-    int rc = act_data_load_idx(t.img, t.lab, &d, &dg);
+    int rc = act_data_load_idx(t.img, t.lab, 10, &d, &dg);
     CHECKF(rc == ACT_OK && d.n == 3 && d.x[11] == 78 && d.y[0] == 2, "members: %s", dg.msg);
     act_data_free(&d);
     write_data(t.img, "garbage!", 8, 6, 1);
@@ -309,6 +310,115 @@ void test_nn_data_trailing(void)
     rc = act_data_load_cifar(files, 1, 0, &d, &dg);
     CHECKF(rc == ACT_EFORMAT && strstr(dg.msg, t.cf) && strstr(dg.msg, "truncated"),
            "cifar: rc %d, %s", rc, dg.msg);
+    free(rec);
+    tmp_remove(&t);
+}
+
+// ----------------------------------------------------------------------------
+// labels: the class count is the data set's, never inferred from the labels
+
+/* Writes an MNIST-named set (train 3 images, test 2) into dir, gzip; labels as given. */
+static void write_mnist(const char *dir, const unsigned char *train_y, const unsigned char *test_y)
+{
+    char p[160];
+    unsigned char b[64];
+    snprintf(p, sizeof p, "%s/train-images-idx3-ubyte.gz", dir);
+    write_data(p, b, idx_images(b, 3), 6, 0);
+    snprintf(p, sizeof p, "%s/train-labels-idx1-ubyte.gz", dir);
+    write_data(p, b, idx_labels(b, 3, train_y), 6, 0);
+    snprintf(p, sizeof p, "%s/t10k-images-idx3-ubyte.gz", dir);
+    write_data(p, b, idx_images(b, 2), 6, 0);
+    snprintf(p, sizeof p, "%s/t10k-labels-idx1-ubyte.gz", dir);
+    write_data(p, b, idx_labels(b, 2, test_y), 6, 0);
+}
+
+static void remove_mnist(const char *dir)
+{
+    static const char *const names[] = { "train-images-idx3-ubyte.gz",
+                                         "train-labels-idx1-ubyte.gz",
+                                         "t10k-images-idx3-ubyte.gz",
+                                         "t10k-labels-idx1-ubyte.gz" };
+    for (int i = 0; i < 4; i++) {
+        char p[160];
+        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+        remove(p);
+    }
+}
+
+void test_nn_data_labels(void)
+{
+    tmp t;
+    if (!tmp_make(&t))
+        return;
+    act_dataset tr, te;
+    act_diag dg;
+
+    /* valid: labels 0..3 only, still a 10-class problem */
+    write_mnist(t.dir, (const unsigned char[]){ 0, 3, 1 }, (const unsigned char[]){ 2, 0 });
+    int rc = act_data_open("mnist", t.dir, &tr, &te, &dg);
+    CHECKF(rc == ACT_OK && tr.n == 3 && te.n == 2 && tr.n_classes == 10 && te.n_classes == 10,
+           "rc %d, classes %d/%d: %s", rc, tr.n_classes, te.n_classes, rc ? dg.msg : "");
+    act_data_free(&tr);
+    act_data_free(&te);
+
+    /* label 200 in the training labels: not a 201-way classifier */
+    write_mnist(t.dir, (const unsigned char[]){ 0, 200, 1 }, (const unsigned char[]){ 2, 0 });
+    dg.msg[0] = 0;
+    rc = act_data_open("mnist", t.dir, &tr, &te, &dg);
+    CHECKF(rc == ACT_EFORMAT && strstr(dg.msg, "train-labels-idx1-ubyte") &&
+           strstr(dg.msg, "record 1 has label 200; expected 0..9 (10 classes)"),
+           "rc %d, classes %d: %s", rc, tr.n_classes, dg.msg);
+    CHECK(tr.x == NULL && te.x == NULL);
+    act_data_free(&tr);
+    act_data_free(&te);
+
+    /* label 255 in the test labels: not a test accuracy of 0 with status ok */
+    write_mnist(t.dir, (const unsigned char[]){ 0, 9, 1 }, (const unsigned char[]){ 2, 255 });
+    dg.msg[0] = 0;
+    rc = act_data_open("fashion-mnist", t.dir, &tr, &te, &dg);
+    CHECKF(rc == ACT_EFORMAT && strstr(dg.msg, "t10k-labels-idx1-ubyte") &&
+           strstr(dg.msg, "record 1 has label 255; expected 0..9 (10 classes)"),
+           "rc %d, classes %d: %s", rc, te.n_classes, dg.msg);
+    CHECK(tr.x == NULL && te.x == NULL);
+    act_data_free(&tr);
+    act_data_free(&te);
+    remove_mnist(t.dir);
+
+    /* act_data_load_idx takes the class count: labels 0, 4, 1 are a 5-way problem, not 4-way */
+    unsigned char b[64];
+    write_data(t.img, b, idx_images(b, 3), -1, 0);
+    write_data(t.lab, b, idx_labels(b, 3, (const unsigned char[]){ 0, 4, 1 }), -1, 0);
+    act_dataset d;
+    rc = act_data_load_idx(t.img, t.lab, 5, &d, &dg);
+    CHECKF(rc == ACT_OK && d.n_classes == 5 && d.y[1] == 4, "%s", dg.msg);
+    act_data_free(&d);
+    dg.msg[0] = 0;
+    rc = act_data_load_idx(t.img, t.lab, 4, &d, &dg);
+    CHECKF(rc == ACT_EFORMAT && strstr(dg.msg, t.lab) &&
+           strstr(dg.msg, "record 1 has label 4; expected 0..3 (4 classes)") && d.x == NULL,
+           "%s", dg.msg);
+    CHECK(act_data_load_idx(t.img, t.lab, 0, &d, &dg) == ACT_EINVAL && d.x == NULL);
+    CHECK(act_data_load_idx(t.img, t.lab, 257, &d, &dg) == ACT_EINVAL && d.x == NULL);
+    write_data(t.lab, b, idx_labels(b, 3, (const unsigned char[]){ 255, 0, 1 }), -1, 0);
+    rc = act_data_load_idx(t.img, t.lab, 256, &d, &dg);
+    CHECKF(rc == ACT_OK && d.n_classes == 256 && d.y[0] == 255, "%s", dg.msg);
+    act_data_free(&d);
+
+    /* CIFAR-100: the fine label (second byte) is checked against 100 classes */
+    unsigned char *rec = calloc(1, 3074);
+    rec[0] = 19;
+    rec[1] = 100;
+    write_data(t.cf, rec, 3074, -1, 0);
+    const char *files[1] = { t.cf };
+    dg.msg[0] = 0;
+    rc = act_data_load_cifar(files, 1, 1, &d, &dg);
+    CHECKF(rc == ACT_EFORMAT && strstr(dg.msg, t.cf) &&
+           strstr(dg.msg, "record 0 has label 100; expected 0..99 (100 classes)"), "%s", dg.msg);
+    rec[1] = 99;
+    write_data(t.cf, rec, 3074, -1, 0);
+    rc = act_data_load_cifar(files, 1, 1, &d, &dg);
+    CHECKF(rc == ACT_OK && d.n == 1 && d.n_classes == 100 && d.y[0] == 99, "%s", dg.msg);
+    act_data_free(&d);
     free(rec);
     tmp_remove(&t);
 }

@@ -169,39 +169,39 @@ void test_nn_idx_reader(void)
     write_file(lab, lb, sizeof lb, 0);
     act_dataset d;
     act_diag dg;
-    int rc = act_data_load_idx(img, lab, &d, &dg);
+    int rc = act_data_load_idx(img, lab, 10, &d, &dg);
     CHECKF(rc == ACT_OK, "%s", dg.msg);
-    CHECK(d.n == 3 && d.h == 2 && d.w == 2 && d.c == 1 && d.n_classes == 5);
+    CHECK(d.n == 3 && d.h == 2 && d.w == 2 && d.c == 1 && d.n_classes == 10);
     CHECK(rc == ACT_OK && d.x[5] == 100 && d.y[1] == 4);
     act_data_free(&d);
     /* truncated image data */
     write_file(img, ib, sizeof ib - 3, 1);
-    rc = act_data_load_idx(img, lab, &d, &dg);
+    rc = act_data_load_idx(img, lab, 10, &d, &dg);
     CHECKF(rc == ACT_EFORMAT && strstr(dg.msg, img) && strstr(dg.msg, "truncated"), "%s", dg.msg);
     /* wrong magic (labels where images belong) */
-    rc = act_data_load_idx(lab, lab, &d, &dg);
+    rc = act_data_load_idx(lab, lab, 10, &d, &dg);
     CHECKF(rc == ACT_EFORMAT && strstr(dg.msg, "magic"), "%s", dg.msg);
     /* hostile header: 4e9 images of 4096 x 4096 */
     put32(ib + 4, 0xffffffffu);
     put32(ib + 8, 4096);
     put32(ib + 12, 4096);
     write_file(img, ib, 16, 0);
-    rc = act_data_load_idx(img, lab, &d, &dg);
+    rc = act_data_load_idx(img, lab, 10, &d, &dg);
     CHECKF(rc == ACT_ELIMIT && strstr(dg.msg, img), "%s", dg.msg);
     /* label count mismatch */
     put32(ib + 4, 2);
     put32(ib + 8, 2);
     put32(ib + 12, 2);
     write_file(img, ib, 16 + 8, 0);
-    rc = act_data_load_idx(img, lab, &d, &dg);
+    rc = act_data_load_idx(img, lab, 10, &d, &dg);
     CHECKF(rc == ACT_EFORMAT && strstr(dg.msg, "labels"), "%s", dg.msg);
     /* corrupt gzip stream */
     unsigned char junk[64] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0xde, 0xad, 0xbe, 0xef };
     write_file(img, junk, sizeof junk, 0);
-    rc = act_data_load_idx(img, lab, &d, &dg);
+    rc = act_data_load_idx(img, lab, 10, &d, &dg);
     CHECKF(rc == ACT_EFORMAT, "corrupt gzip: %s", dg.msg);
     /* missing file */
-    rc = act_data_load_idx("/nonexistent/x", lab, &d, &dg);
+    rc = act_data_load_idx("/nonexistent/x", lab, 10, &d, &dg);
     CHECKF(rc == ACT_EIO && strstr(dg.msg, "/nonexistent/x"), "%s", dg.msg);
     /* CIFAR-10: two records, then a truncated file */
     char cf[256];

@@ -228,24 +228,32 @@ ACT_API float act_sched_lr(const act_sched_config *s, double t, int epochs);
 typedef struct act_dataset {
     size_t   n;            /* images */
     int      c, h, w;
-    int      n_classes;
+    int      n_classes;    /* the data set's, never inferred: every label is < n_classes */
     uint8_t *x;            /* (n, c, h, w) bytes; owned */
     uint8_t *y;            /* (n) labels; owned */
 } act_dataset;
 
 #define ACT_DATA_MAX_IMAGES 10000000u  /* hostile headers beyond this are ACT_ELIMIT */
 
-/* Reads an IDX image file (magic 0x803) and label file (0x801), gzip or plain. diag->msg names
- * the file and the problem (ACT_EIO, ACT_EFORMAT, ACT_ELIMIT). */
-ACT_API int act_data_load_idx(const char *images, const char *labels, act_dataset *out,
-                              act_diag *diag);
+/* Files are plain or gzip; gzip may hold several members (concatenated, each CRC-32 and length
+ * checked). A file must end where the data its header declares end: trailing bytes, a corrupt
+ * or cut-off gzip stream are ACT_EFORMAT. diag->msg names the file and the problem. On failure
+ * *out is zeroed (nothing to free). */
+
+/* Reads an IDX image file (magic 0x803) and label file (0x801) of an n_classes-way problem
+ * (1..256, else ACT_EINVAL): a label >= n_classes is ACT_EFORMAT "FILE: record I has label L;
+ * expected 0..K-1 (K classes)". out->n_classes = n_classes. ACT_EIO, ACT_EFORMAT, ACT_ELIMIT. */
+ACT_API int act_data_load_idx(const char *images, const char *labels, int n_classes,
+                              act_dataset *out, act_diag *diag);
 /* Reads CIFAR binary batches: 1 label byte (CIFAR-10) or 2 (CIFAR-100: coarse, fine; the fine
- * label is used) then 3072 pixel bytes per record. */
+ * label is used) then 3072 pixel bytes per record. out->n_classes is 10 or 100; a label beyond
+ * it is ACT_EFORMAT naming the file and the record. */
 ACT_API int act_data_load_cifar(const char *const *files, int n_files, int cifar100,
                                 act_dataset *out, act_diag *diag);
-/* Opens a named data set: "fashion-mnist", "mnist", "cifar10", "cifar100". dir NULL: the
- * default location (Fashion-MNIST: /usr/share/datasets/fashion-mnist from Debian's
- * dataset-fashion-mnist). Fills train and test. ACT_ENOTFOUND for an unknown name. */
+/* Opens a named data set: "fashion-mnist", "mnist", "cifar10" (10 classes), "cifar100" (100).
+ * dir NULL: the default location (Fashion-MNIST: /usr/share/datasets/fashion-mnist from Debian's
+ * dataset-fashion-mnist). Fills train and test; every label of both is checked against the
+ * data set's class count. ACT_ENOTFOUND for an unknown name. */
 ACT_API int act_data_open(const char *name, const char *dir, act_dataset *train,
                           act_dataset *test, act_diag *diag);
 ACT_API void act_data_free(act_dataset *d);                /* frees and zeroes; NULL ok */

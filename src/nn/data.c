@@ -278,11 +278,14 @@ static int idx_open(const char *path, int ndim, uint32_t *dims, src **out, act_d
     return ACT_OK;
 }
 
-int act_data_load_idx(const char *images, const char *labels, act_dataset *out, act_diag *diag)
+int act_data_load_idx(const char *images, const char *labels, int n_classes, act_dataset *out,
+                      act_diag *diag)
 {
-    if (!images || !labels || !out)
+    if (!out)
         return ACT_EINVAL;
     memset(out, 0, sizeof *out);
+    if (!images || !labels || n_classes < 1 || n_classes > 256)
+        return ACT_EINVAL;
     uint32_t di[3], dl[1];
     src *fi = NULL, *fl = NULL;
     int rc = idx_open(images, 3, di, &fi, diag);
@@ -325,14 +328,19 @@ int act_data_load_idx(const char *images, const char *labels, act_dataset *out, 
         act_data_free(out);
         return rc;
     }
-    int maxl = 0;
-    for (size_t i = 0; i < n; i++)
-        maxl = out->y[i] > maxl ? out->y[i] : maxl;
+    for (size_t i = 0; i < n; i++) {
+        if (out->y[i] >= n_classes) {
+            failf(diag, ACT_EFORMAT, labels, "record %zu has label %d; expected 0..%d (%d "
+                  "classes)", i, out->y[i], n_classes - 1, n_classes);
+            act_data_free(out);
+            return ACT_EFORMAT;
+        }
+    }
     out->n = n;
     out->c = 1;
     out->h = (int)di[1];
     out->w = (int)di[2];
-    out->n_classes = maxl + 1 < 2 ? 2 : maxl + 1;
+    out->n_classes = n_classes;
     return ACT_OK;
 }
 
@@ -452,12 +460,12 @@ int act_data_open(const char *name, const char *dir, act_dataset *train, act_dat
             dir = name[0] == 'f' ? "/usr/share/datasets/fashion-mnist" : "/usr/share/datasets/mnist";
         find_file(a, sizeof a, dir, "train-images-idx3-ubyte");
         find_file(b, sizeof b, dir, "train-labels-idx1-ubyte");
-        rc = act_data_load_idx(a, b, train, diag);
+        rc = act_data_load_idx(a, b, 10, train, diag);
         if (rc != ACT_OK)
             return rc;
         find_file(a, sizeof a, dir, "t10k-images-idx3-ubyte");
         find_file(b, sizeof b, dir, "t10k-labels-idx1-ubyte");
-        rc = act_data_load_idx(a, b, test, diag);
+        rc = act_data_load_idx(a, b, 10, test, diag);
     } else if (strcmp(name, "cifar10") == 0) {
         if (!dir)
             dir = "data/cifar-10-batches-bin";
@@ -503,7 +511,5 @@ int act_data_open(const char *name, const char *dir, act_dataset *train, act_dat
             snprintf(diag->msg, sizeof diag->msg, "%s: train and test images differ in shape", name);
         return ACT_EFORMAT;
     }
-    int k = train->n_classes > test->n_classes ? train->n_classes : test->n_classes;
-    train->n_classes = test->n_classes = k;
-    return ACT_OK;
+    return ACT_OK;   /* n_classes: the data set's (10 or 100), set by the loaders */
 }
