@@ -81,7 +81,7 @@ fb=$(grep '^fingerprint' "$tmp/b" | cut -f2)
 # plot, written atomically
 if "$ACTLAB" expr plot "x*sigmoid(beta*x)" -o "$tmp/p.svg" 2>"$tmp/err"; then
     [ -s "$tmp/p.svg" ] || fail "plot wrote nothing"
-    ls "$tmp" | grep -q 'p.svg\.' && fail "temporary plot file left behind"
+    ls -A "$tmp" | grep -q 'p\.svg\.' && fail "temporary plot file left behind: $(ls -A "$tmp")"
 else
     cat "$tmp/err" >&2
     fail "plot failed"

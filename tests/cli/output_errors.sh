@@ -89,13 +89,22 @@ expect() {
         fail "$*: message does not name $opt and '$path': $(cat "$tmp/err")"
     clean "$*"
 }
+expect 2 -o '' plot relu -o ''
 expect 2 -o '' expr c x -o ''
 expect 2 -o '' space enumerate --preset bxg -o ''
 
+expect 1 -o /nonexistent/dir/x.png plot relu -o /nonexistent/dir/x.png
+grep -q "/nonexistent/dir'* does not exist" "$tmp/err" || fail "missing directory not named"
+expect 1 -o "$d/file/x.png" plot relu -o "$d/file/x.png"
+grep -q "not a directory" "$tmp/err" || fail "plot under a file: $(cat "$tmp/err")"
 expect 1 -o "$d/file/x.svg" expr plot x -o "$d/file/x.svg"
 expect 1 -o "$d/file/x.c" expr c x -o "$d/file/x.c"
 expect 1 -o "$d/file/x.csv" space enumerate --units 1 -o "$d/file/x.csv"
+expect 1 -o /proc/x.png plot relu -o /proc/x.png
 expect 1 -o /proc/x.c expr c x -o /proc/x.c
+mkdir "$tmp/dir.png"
+expect 1 -o "$tmp/dir.png" plot relu -o "$tmp/dir.png"
+grep -q "is a directory" "$tmp/err" || fail "plot onto a directory: $(cat "$tmp/err")"
 
 # ---------------------------------------------------------------------------------------------
 # output files: complete or absent. With SIGXFSZ ignored and a 16-block file size limit, a
@@ -112,6 +121,8 @@ short() {
     [ -e "$file" ] && fail "$* (file size limit): left a truncated $file ($(wc -c <"$file") B)"
     clean "$* (file size limit)"
 }
+short 1 "$d/big.png" plot relu silu gelu mish --points 20001 --deriv -o "$d/big.png"
+short 1 "$d/big.svg" plot relu silu gelu mish --points 20001 --deriv -o "$d/big.svg"
 short 1 "$d/big.csv" space enumerate --units 1 -o "$d/big.csv"
 
 # An existing output is replaced only by a complete one: a failed write leaves it as it was.

@@ -38,7 +38,7 @@ is_png "$tmp/d/b.png" || fail "b.png does not start with the PNG signature"
     fail "per-spec parameters, upper-case extension"
 is_png "$tmp/d/c.PNG" || fail "c.PNG is not a PNG"
 # Only the outputs are left: no temporary files.
-[ "$(ls "$tmp/d" | tr '\n' ' ')" = "a.svg b.png c.PNG " ] || fail "left behind: $(ls "$tmp/d")"
+[ "$(ls -A "$tmp/d" | tr '\n' ' ')" = "a.svg b.png c.PNG " ] || fail "left behind: $(ls -A "$tmp/d")"
 
 # expect CODE ARGS... : exit CODE with a message on stderr, and no output file.
 expect() {
@@ -63,7 +63,8 @@ expect 2 silu --legend middle -o "$tmp/x.png"
 expect 2 softplus -p beta=0 -o "$tmp/x.png"
 [ -e "$tmp/x.png" ] && fail "a failed plot left x.png"
 expect 1 silu -o "$tmp/no/such/dir/x.png"
-grep -q "cannot create" "$tmp/err" || fail "unwritable output: unclear message: $(cat "$tmp/err")"
+grep -q "^actlab plot: -o '$tmp/no/such/dir/x.png': directory '$tmp/no/such/dir' does not exist$" \
+    "$tmp/err" || fail "unwritable output: unclear message: $(cat "$tmp/err")"
 
 "$ACTLAB" plot --help >/dev/null || fail "plot --help did not exit 0"
 echo ok

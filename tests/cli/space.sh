@@ -18,7 +18,7 @@ grep -q "^distinct functions among kept: 3316$" "$tmp/out" || fail "distinct"
 grep -q "^rejected nonfinite  487$" "$tmp/out" || fail "nonfinite"
 [ "$(wc -l < "$tmp/kept.csv")" -eq 5178 ] || fail "kept CSV rows"
 grep -q '"x\*sigmoid(x)","x\*sigmoid(x)",kept' "$tmp/kept.csv" || fail "swish-1 row"
-ls "$tmp" | grep -q 'kept.csv\.' && fail "temporary file left behind"
+ls -A "$tmp" | grep -q 'kept\.csv\.' && fail "temporary file left behind: $(ls -A "$tmp")"
 
 "$ACTLAB" space enumerate --units 1 --preset bxg | grep -q "250 candidates" || fail "bxg preset"
 [ "$("$ACTLAB" space sample --units 3 -n 25 --seed 7 | wc -l)" -eq 25 ] || fail "sample"

@@ -143,7 +143,24 @@ static void key_of(const char *kv, char *key, size_t len)
     snprintf(key, len, "%.*s", (int)strcspn(kv, "="), kv);
 }
 
-/* Samples f and f' of every curve at n points of [a, b] into y / dy (n per curve). */
+/* Checks the parameter values of every curve; prints the first invalid set and returns -1. */
+static int check_params(const char *cmd, const curve *cv, int n_curves)
+{
+    for (int c = 0; c < n_curves; c++) {
+        if (act_act_check_params(cv[c].id, cv[c].p) == ACT_OK)
+            continue;
+        const act_act_desc *d = act_act_info(cv[c].id);
+        cli_error(cmd, "invalid parameter values for %s:", d->name);
+        for (int k = 0; k < d->n_params; k++)
+            fprintf(stderr, "%s%s=%g", k ? ", " : "  ", d->param_names[k], (double)cv[c].p[k]);
+        fputc('\n', stderr);
+        return -1;
+    }
+    return 0;
+}
+
+/* Samples f and f' of every curve (valid parameters) at n points of [a, b] into y / dy (n per
+ * curve). */
 static int sample(const char *cmd, const curve *cv, int n_curves, const double *x, size_t n,
                   double *y, double *dy)
 {
@@ -157,15 +174,6 @@ static int sample(const char *cmd, const curve *cv, int n_curves, const double *
         xf[i] = (float)x[i];
     for (int c = 0; c < n_curves; c++) {
         const act_act_desc *d = act_act_info(cv[c].id);
-        if (act_act_check_params(cv[c].id, cv[c].p) != ACT_OK) {
-            cli_error(cmd, "invalid parameter values for %s:", d->name);
-            for (int k = 0; k < d->n_params; k++)
-                fprintf(stderr, "%s%s=%g", k ? ", " : "  ", d->param_names[k],
-                        (double)cv[c].p[k]);
-            fputc('\n', stderr);
-            free(xf);
-            return -1;
-        }
         for (size_t i = 0; i < n; i++)
             ones[i] = 1.0f;
         int st = act_act_forward(cv[c].id, cv[c].p, 0, xf, gf, act_shape_flat(n));
@@ -273,7 +281,7 @@ int cmd_plot(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     if (!plot_device(out)) {
-        cli_error(cmd, "output file '%s' must end in .svg or .png", out);
+        cli_error(cmd, "-o '%s': the file name must end in .svg or .png", out);
         return CLI_EXIT_USAGE;
     }
 
@@ -389,6 +397,13 @@ int cmd_plot(int argc, char **argv)
                      "%s%s%s", i ? ", " : " (", params[i], i + 1 == n_params ? ")" : "");
         title = deftitle;
     }
+
+    if (check_params(cmd, cv, n_curves) != 0)
+        goto done;
+    // The command line is valid: check the output path before the work.
+    if ((rc = cli_check_output(cmd, "-o", out, 0)) != CLI_EXIT_OK)
+        goto done;
+    rc = CLI_EXIT_FAILURE;                      // from here on, failures are not usage errors
 
     size_t n = (size_t)points;
     xs = malloc(n * (1 + 2 * (size_t)n_curves) * sizeof *xs);

@@ -1,17 +1,15 @@
 /* plot.c -- line and bar figures written with PLplot (see plot.h). Layout is computed in
  * millimetres from the character height, so figures of any size keep readable margins.
  * PLplot's error and abort hooks are redirected into the caller's message buffer. */
-#include <errno.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <plplot.h>
 
+#include "cli.h"
 #include "plot.h"
 
 // ----------------------------------------------------------------------------
@@ -506,6 +504,45 @@ static void draw_figure(const plot_figure *fig)
 // ----------------------------------------------------------------------------
 // plot_write
 
+/*
+ * PLplot's drivers do not report write errors (a full disk, a file size limit): check that the
+ * file they wrote is whole. A PNG ends with its IEND chunk, an SVG with "</svg>". Returns 0, or
+ * -1 with "cannot write 'PATH': ..." in err.
+ */
+static int check_complete(const char *name, const char *dev, const char *path, char *err,
+                          size_t err_len)
+{
+    static const unsigned char iend[12] = { 0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60,
+                                            0x82 };
+    unsigned char tail[64];
+    size_t n = 0;
+    long size = -1;
+    FILE *f = fopen(name, "rb");
+    if (f && fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0) {
+        long at = size > (long)sizeof tail ? size - (long)sizeof tail : 0;
+        if (fseek(f, at, SEEK_SET) == 0)
+            n = fread(tail, 1, sizeof tail, f);
+    }
+    if (f)
+        fclose(f);
+    int ok;
+    if (strcmp(dev, "svg") == 0) {
+        while (n > 0 && (tail[n - 1] == '\n' || tail[n - 1] == '\r' || tail[n - 1] == ' '))
+            n--;
+        ok = n >= 6 && memcmp(tail + n - 6, "</svg>", 6) == 0;
+    } else {
+        ok = n >= sizeof iend && memcmp(tail + n - sizeof iend, iend, sizeof iend) == 0;
+    }
+    if (ok)
+        return 0;
+    if (size <= 0)
+        snprintf(err, err_len, "cannot write '%s': PLplot produced no output", path);
+    else
+        snprintf(err, err_len, "cannot write '%s': PLplot's %s driver stopped after %ld bytes "
+                 "(disk full or file size limit?)", path, dev, size);
+    return -1;
+}
+
 int plot_write(const char *path, const plot_figure *fig, char *err, size_t err_len)
 {
     const char *dev = path ? plot_device(path) : NULL;
@@ -525,24 +562,9 @@ int plot_write(const char *path, const plot_figure *fig, char *err, size_t err_l
         return -1;
     }
 
-    size_t len = strlen(path);
-    char *tmp = malloc(len + 8);
-    if (!tmp) {
-        snprintf(err, err_len, "out of memory");
+    cli_out o;                                      // not changed after setjmp below
+    if (cli_out_open(&o, path, err, err_len) != 0)
         return -1;
-    }
-    memcpy(tmp, path, len);
-    memcpy(tmp + len, ".XXXXXX", 8);                // same directory: rename() stays atomic
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        snprintf(err, err_len, "cannot create '%s': %s", path, strerror(errno));
-        free(tmp);
-        return -1;
-    }
-    mode_t mask = umask(0);                         // mkstemp makes 0600; use 0666 & ~umask
-    umask(mask);
-    fchmod(fd, 0666 & ~mask);
-    close(fd);
 
     int cols = fig->cols > 0 ? fig->cols : fig->n_panels;
     int rows = (fig->n_panels + cols - 1) / cols;
@@ -553,8 +575,7 @@ int plot_write(const char *path, const plot_figure *fig, char *err, size_t err_l
     plot_msg[0] = '\0';
     if (setjmp(plot_jmp) != 0) {
         snprintf(err, err_len, "cannot draw '%s': %s", path, plot_msg);
-        unlink(tmp);
-        free(tmp);
+        cli_out_abort(&o);
         return -1;
     }
     PLINT r[COL_COUNT], g[COL_COUNT], b[COL_COUNT];
@@ -564,25 +585,21 @@ int plot_write(const char *path, const plot_figure *fig, char *err, size_t err_l
         b[i] = palette[i][2];
     }
     plsdev(dev);
-    plsfnam(tmp);
+    plsfnam(o.name);                                // PLplot opens and writes it by name
     plspage(0.0, 0.0, w, h, 0, 0);
     plscmap0(r, g, b, COL_COUNT);
     plinit();
     draw_figure(fig);
     plend();
 
-    struct stat st;
     if (plot_aborted) {
         snprintf(err, err_len, "cannot draw '%s': %s", path, plot_msg);
-    } else if (stat(tmp, &st) != 0 || st.st_size == 0) {
-        snprintf(err, err_len, "cannot write '%s': PLplot produced no output", path);
-    } else if (rename(tmp, path) != 0) {
-        snprintf(err, err_len, "cannot write '%s': %s", path, strerror(errno));
-    } else {
-        free(tmp);
-        return 0;
+        cli_out_abort(&o);
+        return -1;
     }
-    unlink(tmp);
-    free(tmp);
-    return -1;
+    if (o.tmp && check_complete(o.tmp, dev, path, err, err_len) != 0) {
+        cli_out_abort(&o);
+        return -1;
+    }
+    return cli_out_commit(&o, err, err_len);    // fsync, then rename over path
 }

@@ -80,9 +80,12 @@ typedef struct plot_figure {
 const char *plot_device(const char *path);
 
 /*
- * Draws fig into path, atomically: the figure is written to a temporary file in path's
- * directory and renamed over path only when complete, so on failure path is untouched.
- * Returns 0, or -1 with a one-line message (no trailing newline) in err[0..err_len).
+ * Draws fig into path, atomically (cli_out_open / cli_out_commit of cli.h): PLplot writes a
+ * temporary file with a unique name in path's directory, which is checked to be whole (a PNG
+ * ends with its IEND chunk, an SVG with "</svg>": PLplot ignores its own write errors), synced
+ * and renamed over path; on failure it is removed and path is untouched. A path that exists and
+ * is not a regular file (/dev/stdout) is written in place. Returns 0, or -1 with a one-line
+ * message naming path (no trailing newline) in err[0..err_len).
  */
 int plot_write(const char *path, const plot_figure *fig, char *err, size_t err_len);
 
