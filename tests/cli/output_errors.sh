@@ -92,6 +92,7 @@ expect() {
 expect 2 -o '' plot relu -o ''
 expect 2 -o '' expr c x -o ''
 expect 2 -o '' space enumerate --preset bxg -o ''
+expect 2 --csv '' bench --quick relu --csv ''
 
 expect 1 -o /nonexistent/dir/x.png plot relu -o /nonexistent/dir/x.png
 grep -q "/nonexistent/dir'* does not exist" "$tmp/err" || fail "missing directory not named"
@@ -100,11 +101,22 @@ grep -q "not a directory" "$tmp/err" || fail "plot under a file: $(cat "$tmp/err
 expect 1 -o "$d/file/x.svg" expr plot x -o "$d/file/x.svg"
 expect 1 -o "$d/file/x.c" expr c x -o "$d/file/x.c"
 expect 1 -o "$d/file/x.csv" space enumerate --units 1 -o "$d/file/x.csv"
+expect 1 --csv "$d/file/x.csv" bench --quick --min-ms 0.2 relu --csv "$d/file/x.csv"
+expect 1 --csv "$d/file/x.csv" bench --quick --expr x --csv "$d/file/x.csv"
 expect 1 -o /proc/x.png plot relu -o /proc/x.png
 expect 1 -o /proc/x.c expr c x -o /proc/x.c
 mkdir "$tmp/dir.png"
 expect 1 -o "$tmp/dir.png" plot relu -o "$tmp/dir.png"
 grep -q "is a directory" "$tmp/err" || fail "plot onto a directory: $(cat "$tmp/err")"
+
+# A run that fails after opening its --csv (a bad expression, stdout full) leaves no CSV.
+"$ACTLAB" bench --quick --expr "x*sigmod(x)" --csv "$d/e.csv" >/dev/null 2>&1; rc=$?
+[ "$rc" = 2 ] || fail "bench --expr with a bad expression exited $rc, want 2"
+[ -e "$d/e.csv" ] && fail "bench --expr with a bad expression left $d/e.csv"
+"$ACTLAB" bench --quick --min-ms 0.2 relu --csv "$d/s.csv" >/dev/full 2>/dev/null &&
+    fail "bench --csv >/dev/full exited 0"
+[ -e "$d/s.csv" ] && fail "bench --csv >/dev/full left $d/s.csv"
+clean "bench --csv after a failure"
 
 # ---------------------------------------------------------------------------------------------
 # output files: complete or absent. With SIGXFSZ ignored and a 16-block file size limit, a

@@ -372,16 +372,9 @@ int cli_out_dir(const char *dir, char *err, size_t errlen)
     return 0;
 }
 
-int cli_check_output(const char *cmd, const char *opt, const char *path, int is_dir)
+/* Prints "actlab CMD: OPT 'PATH': ERR", or "OPT: ERR" when err already names 'PATH'. */
+static void output_error(const char *cmd, const char *opt, const char *path, const char *err)
 {
-    if (!path || !*path) {
-        cli_error(cmd, "%s '': empty %s name", opt, is_dir ? "directory" : "file");
-        return CLI_EXIT_USAGE;
-    }
-    char err[2048];
-    if ((is_dir ? cli_out_dir(path, err, sizeof err) : cli_out_check(path, err, sizeof err)) == 0)
-        return CLI_EXIT_OK;
-    // "-o 'a/x.png': directory 'a' does not exist"; "--out: cannot create directory 'd': ..."
     size_t n = strlen(path);
     const char *q = err;
     int named = 0;
@@ -393,5 +386,31 @@ int cli_check_output(const char *cmd, const char *opt, const char *path, int is_
         cli_error(cmd, "%s: %s", opt, err);
     else
         cli_error(cmd, "%s '%s': %s", opt, path, err);
+}
+
+int cli_check_output(const char *cmd, const char *opt, const char *path, int is_dir)
+{
+    if (!path || !*path) {
+        cli_error(cmd, "%s '': empty %s name", opt, is_dir ? "directory" : "file");
+        return CLI_EXIT_USAGE;
+    }
+    char err[2048];
+    if ((is_dir ? cli_out_dir(path, err, sizeof err) : cli_out_check(path, err, sizeof err)) == 0)
+        return CLI_EXIT_OK;
+    output_error(cmd, opt, path, err);
+    return CLI_EXIT_FAILURE;
+}
+
+int cli_open_output(const char *cmd, const char *opt, const char *path, cli_out *o)
+{
+    *o = (cli_out){ 0 };
+    if (!path || !*path) {
+        cli_error(cmd, "%s '': empty file name", opt);
+        return CLI_EXIT_USAGE;
+    }
+    char err[2048];
+    if (cli_out_open(o, path, err, sizeof err) == 0)
+        return CLI_EXIT_OK;
+    output_error(cmd, opt, path, err);
     return CLI_EXIT_FAILURE;
 }

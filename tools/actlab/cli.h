@@ -98,4 +98,8 @@ int cli_out_dir(const char *dir, char *err, size_t errlen);
  * CLI_EXIT_FAILURE; otherwise returns 0 (CLI_EXIT_OK). */
 int cli_check_output(const char *cmd, const char *opt, const char *path, int is_dir);
 
+/* cli_out_open for an output option, with the messages and exit codes of cli_check_output: for
+ * writers that stream into o->f during the work and cli_out_commit (or cli_out_abort) after. */
+int cli_open_output(const char *cmd, const char *opt, const char *path, cli_out *o);
+
 #endif

@@ -315,10 +315,15 @@ static int bench_exprs(const char *cmd, const char *const *srcs, int n_exprs, co
                                     best[1][d], ratio, be[i].target, verdict);
                     }
                     fflush(stdout);
+                    if (ferror(stdout)) {   // main() reports it; stop timing
+                        status = CLI_EXIT_FAILURE;
+                        goto restore;
+                    }
                 }
             }
         }
     }
+restore:
     act_isa_set(isa0);
     act_threads_set(threads0);
 done:
@@ -360,6 +365,26 @@ static void usage(FILE *f)
         "if any kernel fails validation, 2 on a bad command line.\n",
         BENCH_CHANNELS, BENCH_RTOL, BENCH_ATOL, MAX_EXPRS, EXPR_TARGET_SWISH,
         EXPR_TARGET_OTHER);
+}
+
+/* Ends the --csv file o (if open) of a run that returned status: written if the table is whole
+ * (status OK, or FAILURE for failed validations, which the CSV records), discarded after a
+ * usage error or when stdout failed (the run stopped early). Returns status, or FAILURE if the
+ * CSV could not be written. */
+static int finish_csv(const char *cmd, cli_out *o, int status)
+{
+    char err[2048];
+    if (!o->f)
+        return status;
+    if (status == CLI_EXIT_USAGE || ferror(stdout)) {
+        cli_out_abort(o);
+        return status;
+    }
+    if (cli_out_commit(o, err, sizeof err) != 0) {
+        cli_error(cmd, "--csv: %s", err);
+        return CLI_EXIT_FAILURE;
+    }
+    return status;
 }
 
 /* "a,b,c" of integers in [lo, hi] into out (at most max). Returns the count, or -1. */
@@ -517,27 +542,19 @@ int cmd_bench(int argc, char **argv)
         }
         if (!threads_set)
             n_threads = 1;
-        FILE *ecsv = NULL;
-        if (csv_path) {
-            ecsv = fopen(csv_path, "w");
-            if (!ecsv) {
-                cli_error(cmd, "cannot write '%s'", csv_path);
-                return CLI_EXIT_FAILURE;
-            }
-            fprintf(ecsv, "expression,dir,log2n,threads,isa,ns_per_elem,swish_ns_per_elem,"
-                          "ratio,target,verdict,valid\n");
-        }
-        int st = bench_exprs(cmd, exprs, n_exprs, sizes, n_sizes, threads, n_threads, isas,
-                             n_isas, reps > 0 ? reps : quick ? 2 : 5, quick ? 1 : 3,
-                             (uint64_t)seed, ecsv);
-        if (ecsv && fclose(ecsv) != 0) {
-            cli_error(cmd, "write error on '%s'", csv_path);
-            return CLI_EXIT_FAILURE;
-        }
-        if (st == CLI_EXIT_FAILURE)
+        cli_out ecsv = { 0 };
+        int st = csv_path ? cli_open_output(cmd, "--csv", csv_path, &ecsv) : CLI_EXIT_OK;
+        if (st != CLI_EXIT_OK)
+            return st;
+        if (ecsv.f)
+            fprintf(ecsv.f, "expression,dir,log2n,threads,isa,ns_per_elem,swish_ns_per_elem,"
+                            "ratio,target,verdict,valid\n");
+        st = bench_exprs(cmd, exprs, n_exprs, sizes, n_sizes, threads, n_threads, isas, n_isas,
+                         reps > 0 ? reps : quick ? 2 : 5, quick ? 1 : 3, (uint64_t)seed, ecsv.f);
+        if (st == CLI_EXIT_FAILURE && !ferror(stdout))
             fprintf(stderr, "actlab bench: some expressions FAILED validation against their "
                             "double-precision evaluation (see the check column)\n");
-        return st;
+        return finish_csv(cmd, &ecsv, st);
     }
 
     if (quick) {
@@ -553,16 +570,14 @@ int cmd_bench(int argc, char **argv)
     cfg.min_s = 1e-3 * (min_ms >= 0 ? min_ms : quick ? 2.0 : 25.0);
     cfg.seed = (uint64_t)seed;
 
-    FILE *csv = NULL;
-    if (csv_path) {
-        csv = fopen(csv_path, "w");
-        if (!csv) {
-            cli_error(cmd, "cannot write '%s'", csv_path);
-            return CLI_EXIT_FAILURE;
-        }
+    cli_out csv_out = { 0 };
+    int st = csv_path ? cli_open_output(cmd, "--csv", csv_path, &csv_out) : CLI_EXIT_OK;
+    if (st != CLI_EXIT_OK)
+        return st;
+    FILE *csv = csv_out.f;
+    if (csv)
         fprintf(csv, "activation,dir,log2n,threads,isa,ns_per_elem,gb_per_s,bound_ns_per_elem,"
                      "frac_of_bound,valid,err_over_tol\n");
-    }
 
     size_t max_n = 0;
     for (int i = 0; i < n_sizes; i++)
@@ -571,8 +586,7 @@ int cmd_bench(int argc, char **argv)
     bench_bufs *b = bench_bufs_new(max_n, cfg.seed);
     if (!b) {
         cli_error(cmd, "out of memory for 2^%d elements", sizes[0]);
-        if (csv)
-            fclose(csv);
+        cli_out_abort(&csv_out);
         return CLI_EXIT_FAILURE;
     }
 
@@ -657,13 +671,13 @@ int cmd_bench(int argc, char **argv)
                         }
                     }
         fflush(stdout);
+        if (ferror(stdout))                     // main() reports it; stop timing
+            break;
     }
 
     bench_bufs_free(b);
-    if (csv && fclose(csv) != 0) {
-        cli_error(cmd, "write error on '%s'", csv_path);
+    if (finish_csv(cmd, &csv_out, CLI_EXIT_OK) != CLI_EXIT_OK)
         return CLI_EXIT_FAILURE;
-    }
     if (failed) {
         fprintf(stderr, "actlab bench: some kernels FAILED validation against the scalar "
                         "reference (see the check column)\n");
