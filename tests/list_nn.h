@@ -25,6 +25,10 @@
     X(nn_bad_specs)                     \
     X(nn_learns_synthetic)              \
     X(nn_deterministic_and_resume)      \
+    X(nn_act_params_refused)            \
+    X(nn_act_params_leave_domain)       \
+    X(nn_ckpt_validates_fields)         \
+    X(nn_ckpt_resume_same_run)          \
     X(nn_backward_ignores_stale_grads)  \
     X(nn_init_torch)                    \
     X(nn_fashion_mnist_85)

@@ -98,7 +98,8 @@ typedef struct act_net_config {
 ACT_API act_net_config act_net_config_default(void);
 
 /* Builds the net. On failure *out is NULL, and diag (may be NULL) says what was wrong with the
- * model spec. ACT_EPARSE for a bad spec, ACT_EINVAL for bad sizes, ACT_ENOMEM. */
+ * model spec. ACT_EPARSE for a bad spec, ACT_EINVAL for bad sizes or for activation parameters
+ * (act.has_params) that are not finite or that the activation refuses, ACT_ENOMEM. */
 ACT_API int  act_net_new(const act_net_config *cfg, act_net **out, act_diag *diag);
 ACT_API void act_net_free(act_net *net);                     /* NULL is a no-op */
 
@@ -122,13 +123,19 @@ ACT_API float *act_net_grads(act_net *net);
 ACT_API int    act_net_n_segments(const act_net *net);
 ACT_API const act_param_seg *act_net_segment(const act_net *net, int i);  /* NULL if out of range */
 
+/* The layer whose last forward or backward failed (the pass returned its status: an
+ * activation kernel that refused parameters which left its domain during training), or -1. */
+ACT_API int act_net_failed_layer(const act_net *net);
+
 /* Shape of the input and of the logits. */
 ACT_API int act_net_n_classes(const act_net *net);
 ACT_API int act_net_threads(const act_net *net);
 ACT_API int act_net_set_threads(act_net *net, int threads);  /* 1 .. the threads at creation */
 
 /* Forward pass. x is (n, in_c, in_h, in_w); n <= max_batch. train: batch statistics in BN,
- * dropout on. *logits (n, n_classes) is owned by net, valid until the next call. */
+ * dropout on. *logits (n, n_classes) is owned by net, valid until the next call. A layer whose
+ * kernel refuses its input stops the pass with that status (act_net_failed_layer says which);
+ * no loss or backward may follow it. */
 ACT_API int act_net_forward(act_net *net, const float *x, size_t n, int train,
                             const float **logits);
 
@@ -195,6 +202,7 @@ ACT_API int act_optim_step(act_optim *opt, act_net *net, float lr);
 /* The moment buffers (for checkpoints): *n floats at *state, owned by opt; the step count. */
 ACT_API float *act_optim_state(act_optim *opt, size_t *n);
 ACT_API uint64_t *act_optim_step_count(act_optim *opt);
+ACT_API act_opt_kind act_optim_kind(const act_optim *opt);
 
 #define ACT_SCHED_LIST(X) \
     X(CONSTANT, constant) \
@@ -269,7 +277,10 @@ typedef struct act_epoch_stats {
     double seconds;                 /* training time of the epoch (no evaluation) */
     double images_per_s;
     double lr;                      /* at the end of the epoch */
+    double wall_s;                  /* wall time of the epoch: training and evaluation */
 } act_epoch_stats;
+
+#define ACT_TRAIN_MAX_EPOCHS 100000
 
 typedef struct act_train_progress {
     int    epoch, epochs;
@@ -293,7 +304,11 @@ typedef struct act_train_config {
     int              flip;          /* random horizontal flip */
     uint64_t         seed;          /* shuffling, augmentation (the net has its own seed) */
     const char      *checkpoint;    /* save here after every epoch (atomic); NULL: never */
-    const char      *resume;        /* resume from this checkpoint; NULL: fresh */
+    const char      *resume;        /* resume from this checkpoint; NULL: fresh. The stored
+                                       "train.*" configuration must equal this one except for
+                                       epochs (ACT_EINVAL names the first difference) */
+    const char      *run_info;      /* the caller's description of the run (key=value lines),
+                                       stored in every checkpoint after the train.* lines */
     size_t           max_batches;   /* > 0: stop each epoch after this many batches (bench) */
     void (*on_batch)(void *user, const act_train_progress *p);
     void (*on_epoch)(void *user, const act_epoch_stats *s);
@@ -315,11 +330,33 @@ ACT_API int act_train_run(act_net *net, const act_train_config *cfg, const act_d
 ACT_API int act_net_evaluate(act_net *net, const act_dataset *d, size_t n, const float *mean,
                              const float *std, double *loss, double *acc);
 
-/* Checkpoints: parameters, optimiser state, epoch, a fingerprint of the model. Written to
- * path.tmp then renamed. Load checks that the file belongs to the same model (ACT_EFORMAT). */
-ACT_API int act_ckpt_save(const char *path, const act_net *net, act_optim *opt, int epoch);
-ACT_API int act_ckpt_load(const char *path, act_net *net, act_optim *opt, int *epoch,
+/* Checkpoints: parameters, optimiser kind, step and moments, a fingerprint of the model (spec,
+ * segments, activation names), the dropout RNG, and the run's record: the epochs completed, the
+ * statistics of each, and the run's configuration as text (act_train_run stores its own
+ * "train.*" lines, then act_train_config.run_info). Saved to a unique temporary file in the same
+ * directory, fsynced, renamed over path, the directory fsynced: after a crash path holds the
+ * previous checkpoint or the new one. Every field read back is range-checked and the file must
+ * be exactly as long as its header says (ACT_EFORMAT, diag names the file and the field). */
+#define ACT_CKPT_MAX_INFO 65536   /* bytes of run configuration text */
+
+typedef struct act_ckpt_meta {
+    int              epoch;     /* epochs completed, 0..ACT_TRAIN_MAX_EPOCHS */
+    int              opt_kind;  /* act_opt_kind of the stored state, -1 none (read only) */
+    char            *info;      /* NUL-terminated run configuration; save: may be NULL */
+    act_epoch_stats *hist;      /* hist[0..epoch): hist[i].epoch == i + 1 */
+} act_ckpt_meta;
+
+/* Saves net, opt (may be NULL) and m->epoch, m->info, m->hist (m->opt_kind is ignored). */
+ACT_API int act_ckpt_save(const char *path, const act_net *net, act_optim *opt,
+                          const act_ckpt_meta *m);
+/* Loads into net and opt (may be NULL): ACT_EFORMAT unless the file belongs to the same model
+ * and activation and (with opt) holds the same optimiser's state. m (may be NULL) receives the
+ * record, owned by the caller (act_ckpt_meta_free). net and opt are untouched on failure. */
+ACT_API int act_ckpt_load(const char *path, act_net *net, act_optim *opt, act_ckpt_meta *m,
                           act_diag *diag);
+/* Reads and checks a checkpoint's record without a net (to rebuild the run it belongs to). */
+ACT_API int act_ckpt_read_meta(const char *path, act_ckpt_meta *m, act_diag *diag);
+ACT_API void act_ckpt_meta_free(act_ckpt_meta *m);   /* frees and zeroes; NULL is a no-op */
 
 #ifdef __cplusplus
 }

@@ -50,7 +50,7 @@ int acti_act_add(act_net *net, int in, const act_nn_act *a, int stem)
     return t;
 }
 
-void acti_act_forward(act_net *net, acti_layer *l, size_t n, int train)
+int acti_act_forward(act_net *net, acti_layer *l, size_t n, int train)
 {
     (void)train;
     const acti_tensor *t = &net->tensors[l->in0];
@@ -58,18 +58,22 @@ void acti_act_forward(act_net *net, acti_layer *l, size_t n, int train)
     float *y = acti_val(net, l->out);
     const act_fn *f = l->fn;
     size_t per = t->size;
-    int T = net->threads;
+    int T = net->threads, err = ACT_OK;
 #pragma omp parallel num_threads(T) if (T > 1)
     {
         size_t lo, hi;
         acti_range(n, ACTI_TID(), ACTI_NT(), &lo, &hi);
         act_shape s = { hi - lo, (size_t)t->c, (size_t)t->h * (size_t)t->w };
-        if (hi > lo)
-            f->forward(f, p, l->act_flags, x + lo * per, y + lo * per, s);
+        int rc = hi > lo ? f->forward(f, p, l->act_flags, x + lo * per, y + lo * per, s) : ACT_OK;
+        if (rc != ACT_OK) {
+#pragma omp critical(acti_act_err)
+            err = rc;
+        }
     }
+    return err;
 }
 
-void acti_act_backward(act_net *net, acti_layer *l, size_t n)
+int acti_act_backward(act_net *net, acti_layer *l, size_t n)
 {
     const acti_tensor *t = &net->tensors[l->in0];
     const float *x = acti_val(net, l->in0), *dy = acti_grad(net, l->out);
@@ -82,6 +86,7 @@ void acti_act_backward(act_net *net, acti_layer *l, size_t n)
     size_t per = t->size;
     int T = net->threads;
     unsigned flags = l->act_flags | ((l->assign & 1u) ? ACT_DX_ASSIGN : 0u);
+    int err = ACT_OK;
 #pragma omp parallel num_threads(T) if (T > 1)
     {
         int tid = ACTI_TID(), nt = ACTI_NT();
@@ -91,12 +96,18 @@ void acti_act_backward(act_net *net, acti_layer *l, size_t n)
         float *mine = np ? red + (size_t)tid * net->red_floats : NULL;
         if (mine)
             memset(mine, 0, np * sizeof(float));
-        if (hi > lo)
-            f->backward(f, p, flags, x + lo * per, dy + lo * per, dx + lo * per, mine, s);
+        int rc = hi > lo ? f->backward(f, p, flags, x + lo * per, dy + lo * per, dx + lo * per,
+                                       mine, s)
+                         : ACT_OK;
+        if (rc != ACT_OK) {
+#pragma omp critical(acti_act_err)
+            err = rc;
+        }
 #pragma omp barrier
 #pragma omp single
         for (int k = 0; np && k < nt; k++)
             for (size_t j = 0; j < np; j++)
                 dp[j] += red[(size_t)k * net->red_floats + j];
     }
+    return err;
 }

@@ -651,7 +651,7 @@ int acti_bn_add(act_net *net, int in)
     return t;
 }
 
-void acti_bn_forward(act_net *net, acti_layer *l, size_t n, int train)
+int acti_bn_forward(act_net *net, acti_layer *l, size_t n, int train)
 {
     const acti_tensor *t = &net->tensors[l->in0];
     size_t HW = (size_t)t->h * (size_t)t->w;
@@ -663,9 +663,10 @@ void acti_bn_forward(act_net *net, acti_layer *l, size_t n, int train)
                     acti_P(net, l, GAMMA), acti_P(net, l, BETA), acti_P(net, l, RMEAN),
                     acti_P(net, l, RVAR), acti_ws(net, l->ws[MEAN]), acti_ws(net, l->ws[INVSTD]),
                     acti_val(net, l->out), n, (size_t)t->c, HW, part);
+    return ACT_OK;
 }
 
-void acti_bn_backward(act_net *net, acti_layer *l, size_t n)
+int acti_bn_backward(act_net *net, acti_layer *l, size_t n)
 {
     const acti_tensor *t = &net->tensors[l->in0];
     size_t HW = (size_t)t->h * (size_t)t->w;
@@ -677,4 +678,5 @@ void acti_bn_backward(act_net *net, acti_layer *l, size_t n)
                     acti_P(net, l, GAMMA), acti_ws(net, l->ws[MEAN]), acti_ws(net, l->ws[INVSTD]),
                     acti_grad(net, l->out), dx, acti_G(net, l, GAMMA), acti_G(net, l, BETA), n,
                     (size_t)t->c, HW, (int)(l->assign & 1u), part);
+    return ACT_OK;
 }

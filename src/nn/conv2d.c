@@ -148,7 +148,7 @@ static void col2im(const float *col, size_t ld, float *dx, int C, int H, int Wd,
 }
 
 // x (N, C, H, W); w (OC, C, K, K); y (N, OC, OH, OW)
-void acti_conv_forward(act_net *net, acti_layer *l, size_t n, int train)
+int acti_conv_forward(act_net *net, acti_layer *l, size_t n, int train)
 {
     (void)train;
     const acti_tensor *ti = &net->tensors[l->in0], *to = &net->tensors[l->out];
@@ -206,9 +206,10 @@ void acti_conv_forward(act_net *net, acti_layer *l, size_t n, int train)
                 }
         }
     }
+    return ACT_OK;
 }
 
-void acti_conv_backward(act_net *net, acti_layer *l, size_t n)
+int acti_conv_backward(act_net *net, acti_layer *l, size_t n)
 {
     const acti_tensor *ti = &net->tensors[l->in0], *to = &net->tensors[l->out];
     const float *x = acti_val(net, l->in0), *w = acti_P(net, l, W);
@@ -305,4 +306,5 @@ void acti_conv_backward(act_net *net, acti_layer *l, size_t n)
             }
         }
     }
+    return ACT_OK;
 }

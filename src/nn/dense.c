@@ -26,7 +26,7 @@ int acti_dense_add(act_net *net, int in, int out_features)
 }
 
 // x (N, IN); W (OC, IN); b (OC); y (N, OC)
-void acti_dense_forward(act_net *net, acti_layer *l, size_t n, int train)
+int acti_dense_forward(act_net *net, acti_layer *l, size_t n, int train)
 {
     (void)train;
     int in = (int)net->tensors[l->in0].size, oc = l->oc, T = net->threads;
@@ -42,10 +42,11 @@ void acti_dense_forward(act_net *net, acti_layer *l, size_t n, int train)
 #pragma omp barrier
         acti_gemm(tid, nt, 0, 1, (int)n, oc, in, 1.0f, x, in, w, in, 1.0f, y, oc);
     }
+    return ACT_OK;
 }
 
 // dx += dy W (= when l->assign);  dW += dy^T x;  db += sum_n dy
-void acti_dense_backward(act_net *net, acti_layer *l, size_t n)
+int acti_dense_backward(act_net *net, acti_layer *l, size_t n)
 {
     int in = (int)net->tensors[l->in0].size, oc = l->oc, T = net->threads;
     int need_dx = net->tensors[l->in0].needs_grad;
@@ -66,6 +67,7 @@ void acti_dense_backward(act_net *net, acti_layer *l, size_t n)
                 db[o] += d[o];
         }
     }
+    return ACT_OK;
 }
 
 // ----------------------------------------------------------------------------
@@ -90,12 +92,14 @@ int acti_flatten_add(act_net *net, int in)
     return t;
 }
 
-void acti_flatten_forward(act_net *net, acti_layer *l, size_t n, int train)
+int acti_flatten_forward(act_net *net, acti_layer *l, size_t n, int train)
 {
     (void)net; (void)l; (void)n; (void)train;
+    return ACT_OK;
 }
 
-void acti_flatten_backward(act_net *net, acti_layer *l, size_t n)
+int acti_flatten_backward(act_net *net, acti_layer *l, size_t n)
 {
     (void)net; (void)l; (void)n;
+    return ACT_OK;
 }

@@ -111,7 +111,7 @@ int acti_dwconv_add(act_net *net, int in, int k, int stride, int pad, int bias)
     return t;
 }
 
-void acti_dwconv_forward(act_net *net, acti_layer *l, size_t n, int train)
+int acti_dwconv_forward(act_net *net, acti_layer *l, size_t n, int train)
 {
     (void)train;
     acti_dw_shape s = dw_shape(net, l, n);
@@ -124,9 +124,10 @@ void acti_dwconv_forward(act_net *net, acti_layer *l, size_t n, int train)
         acti_dw_fwd(&s, (int)lo, (int)hi, acti_val(net, l->in0), acti_P(net, l, W), b,
                     acti_val(net, l->out));
     }
+    return ACT_OK;
 }
 
-void acti_dwconv_backward(act_net *net, acti_layer *l, size_t n)
+int acti_dwconv_backward(act_net *net, acti_layer *l, size_t n)
 {
     acti_dw_shape s = dw_shape(net, l, n);
     float *db = l->bn ? acti_G(net, l, B) : NULL;
@@ -139,4 +140,5 @@ void acti_dwconv_backward(act_net *net, acti_layer *l, size_t n)
         acti_dw_bwd(&s, (int)lo, (int)hi, acti_val(net, l->in0), acti_P(net, l, W),
                     acti_grad(net, l->out), dx, acti_G(net, l, W), db);
     }
+    return ACT_OK;
 }

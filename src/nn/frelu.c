@@ -171,22 +171,26 @@ static void frelu_bwd(act_net *net, acti_layer *l, size_t n, int acon)
     }
 }
 
-void acti_frelu_forward(act_net *net, acti_layer *l, size_t n, int train)
+int acti_frelu_forward(act_net *net, acti_layer *l, size_t n, int train)
 {
     frelu_fwd(net, l, n, train, 0);
+    return ACT_OK;
 }
 
-void acti_frelu_backward(act_net *net, acti_layer *l, size_t n)
+int acti_frelu_backward(act_net *net, acti_layer *l, size_t n)
 {
     frelu_bwd(net, l, n, 0);
+    return ACT_OK;
 }
 
-void acti_acon_frelu_forward(act_net *net, acti_layer *l, size_t n, int train)
+int acti_acon_frelu_forward(act_net *net, acti_layer *l, size_t n, int train)
 {
     frelu_fwd(net, l, n, train, 1);
+    return ACT_OK;
 }
 
-void acti_acon_frelu_backward(act_net *net, acti_layer *l, size_t n)
+int acti_acon_frelu_backward(act_net *net, acti_layer *l, size_t n)
 {
     frelu_bwd(net, l, n, 1);
+    return ACT_OK;
 }

@@ -67,7 +67,7 @@ static float sigm(float z)
     return e / (1.0f + e);
 }
 
-void acti_meta_acon_forward(act_net *net, acti_layer *l, size_t n, int train)
+int acti_meta_acon_forward(act_net *net, acti_layer *l, size_t n, int train)
 {
     const acti_tensor *t = &net->tensors[l->in0];
     size_t C = (size_t)t->c, HW = (size_t)t->h * (size_t)t->w, H = (size_t)l->hidden;
@@ -105,7 +105,7 @@ void acti_meta_acon_forward(act_net *net, acti_layer *l, size_t n, int train)
     for (size_t i = 0; i < n * C; i++)
         beta[i] = sigm(a2[i]);
     const float *p1 = acti_P(net, l, P1), *p2 = acti_P(net, l, P2);
-    int T = net->threads;
+    int T = net->threads, err = ACT_OK;
 #pragma omp parallel for num_threads(T) if (T > 1) schedule(static)
     for (size_t i = 0; i < n; i++) {
         float *pi = pb + i * 3 * C;
@@ -113,11 +113,17 @@ void acti_meta_acon_forward(act_net *net, acti_layer *l, size_t n, int train)
         memcpy(pi + C, p2, C * sizeof(float));
         memcpy(pi + 2 * C, beta + i * C, C * sizeof(float));
         act_shape s = { 1, C, HW };
-        act_act_forward(ACT_ACT_ACON_C, pi, ACT_PER_CHANNEL, x + i * C * HW, y + i * C * HW, s);
+        int rc = act_act_forward(ACT_ACT_ACON_C, pi, ACT_PER_CHANNEL, x + i * C * HW,
+                                 y + i * C * HW, s);
+        if (rc != ACT_OK) {
+#pragma omp critical(acti_meta_err)
+            err = rc;
+        }
     }
+    return err;
 }
 
-void acti_meta_acon_backward(act_net *net, acti_layer *l, size_t n)
+int acti_meta_acon_backward(act_net *net, acti_layer *l, size_t n)
 {
     const acti_tensor *t = &net->tensors[l->in0];
     size_t C = (size_t)t->c, HW = (size_t)t->h * (size_t)t->w, H = (size_t)l->hidden;
@@ -132,15 +138,21 @@ void acti_meta_acon_backward(act_net *net, acti_layer *l, size_t n)
     float *ga1 = acti_ws(net, l->ws[GA1]);
     float *gh1 = l->bn ? acti_ws(net, l->ws[GH1]) : ga1;
     float *gm = acti_ws(net, l->ws[GM]);
-    int T = net->threads;
+    int T = net->threads, err = ACT_OK;
 #pragma omp parallel for num_threads(T) if (T > 1) schedule(static)
     for (size_t i = 0; i < n; i++) {
         float *di = dpb + i * 3 * C;
         memset(di, 0, 3 * C * sizeof(float));
         act_shape s = { 1, C, HW };
-        act_act_backward(ACT_ACT_ACON_C, pb + i * 3 * C, ACT_PER_CHANNEL, x + i * C * HW,
-                         dy + i * C * HW, dx + i * C * HW, di, s);
+        int rc = act_act_backward(ACT_ACT_ACON_C, pb + i * 3 * C, ACT_PER_CHANNEL,
+                                  x + i * C * HW, dy + i * C * HW, dx + i * C * HW, di, s);
+        if (rc != ACT_OK) {
+#pragma omp critical(acti_meta_err)
+            err = rc;
+        }
     }
+    if (err != ACT_OK)
+        return err;
     float *dp1 = acti_G(net, l, P1), *dp2 = acti_G(net, l, P2);
     for (size_t i = 0; i < n; i++) {
         const float *di = dpb + i * 3 * C;
@@ -184,4 +196,5 @@ void acti_meta_acon_backward(act_net *net, acti_layer *l, size_t n)
         for (size_t j = 0; j < HW; j++)
             dx[i * HW + j] += g;
     }
+    return ACT_OK;
 }

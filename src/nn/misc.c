@@ -21,7 +21,7 @@ int acti_add_add(act_net *net, int a, int b)
     return t;
 }
 
-void acti_add_forward(act_net *net, acti_layer *l, size_t n, int train)
+int acti_add_forward(act_net *net, acti_layer *l, size_t n, int train)
 {
     (void)train;
     size_t m = n * net->tensors[l->out].size;
@@ -35,9 +35,10 @@ void acti_add_forward(act_net *net, acti_layer *l, size_t n, int train)
         for (size_t i = lo; i < hi; i++)
             y[i] = a[i] + b[i];
     }
+    return ACT_OK;
 }
 
-void acti_add_backward(act_net *net, acti_layer *l, size_t n)
+int acti_add_backward(act_net *net, acti_layer *l, size_t n)
 {
     size_t m = n * net->tensors[l->out].size;
     const float *dy = acti_grad(net, l->out);
@@ -57,6 +58,7 @@ void acti_add_backward(act_net *net, acti_layer *l, size_t n)
                     d[i] += dy[i];
         }
     }
+    return ACT_OK;
 }
 
 int acti_dropout_add(act_net *net, int in, float rate)
@@ -75,7 +77,7 @@ int acti_dropout_add(act_net *net, int in, float rate)
     return t;
 }
 
-void acti_dropout_forward(act_net *net, acti_layer *l, size_t n, int train)
+int acti_dropout_forward(act_net *net, acti_layer *l, size_t n, int train)
 {
     size_t m = n * net->tensors[l->out].size;
     const float *x = acti_val(net, l->in0);
@@ -85,9 +87,10 @@ void acti_dropout_forward(act_net *net, acti_layer *l, size_t n, int train)
         mask[i] = !train ? 1.0f : (acti_rng_uniform(&net->rng) < (double)keep ? scale : 0.0f);
         y[i] = x[i] * mask[i];
     }
+    return ACT_OK;
 }
 
-void acti_dropout_backward(act_net *net, acti_layer *l, size_t n)
+int acti_dropout_backward(act_net *net, acti_layer *l, size_t n)
 {
     size_t m = n * net->tensors[l->out].size;
     const float *dy = acti_grad(net, l->out), *mask = acti_ws(net, l->ws[MASK]);
@@ -98,4 +101,5 @@ void acti_dropout_backward(act_net *net, acti_layer *l, size_t n)
     else
         for (size_t i = 0; i < m; i++)
             dx[i] += dy[i] * mask[i];
+    return ACT_OK;
 }

@@ -517,10 +517,29 @@ int acti_net_create(const act_net_config *cfg, acti_build_fn *build, void *ctx, 
         snprintf(diag->msg, sizeof diag->msg, "invalid activation descriptor");
         return ACT_EINVAL;
     }
+    if (cfg->act.kind == ACT_NN_ACT_FN && cfg->act.fn && cfg->act.has_params) {
+        /* Parameters given by the caller: refuse what the kernel would refuse at the first
+         * forward (a non-finite value, softplus beta = 0), before any training is spent. */
+        const act_fn *f = cfg->act.fn;
+        float x = 0.5f, y;
+        int prc = f->forward(f, cfg->act.params, 0u, &x, &y, act_shape_flat(1));
+        for (int k = 0; k < f->n_params; k++)
+            if (!isfinite(cfg->act.params[k]))
+                prc = ACT_EINVAL;
+        if (prc != ACT_OK) {
+            int len = snprintf(diag->msg, sizeof diag->msg, "%s refuses the parameters", f->name);
+            for (int k = 0; k < f->n_params && len > 0 && (size_t)len < sizeof diag->msg; k++)
+                len += snprintf(diag->msg + len, sizeof diag->msg - (size_t)len, "%s %s=%g",
+                                k ? "," : "", f->param_names[k] ? f->param_names[k] : "p",
+                                (double)cfg->act.params[k]);
+            return ACT_EINVAL;
+        }
+    }
     act_net *net = calloc(1, sizeof *net);
     if (!net)
         return ACT_ENOMEM;
     net->cfg = *cfg;
+    net->failed_layer = -1;
     if (!net->cfg.act.fn && net->cfg.act.kind == ACT_NN_ACT_FN)
         net->cfg.act.fn = act_act_fn(ACT_ACT_RELU);
     if (net->cfg.act.meta_r < 1)
@@ -638,6 +657,11 @@ int act_net_layer_info(const act_net *net, int i, act_layer_info *out)
     return ACT_OK;
 }
 
+int act_net_failed_layer(const act_net *net)
+{
+    return net ? net->failed_layer : -1;
+}
+
 void act_net_profile_reset(act_net *net)
 {
     for (int i = 0; net && i < net->n_layers; i++)
@@ -647,8 +671,8 @@ void act_net_profile_reset(act_net *net)
 // ----------------------------------------------------------------------------
 // passes
 
-typedef void layer_fn(act_net *net, acti_layer *l, size_t n, int train);
-typedef void layer_bwd_fn(act_net *net, acti_layer *l, size_t n);
+typedef int layer_fn(act_net *net, acti_layer *l, size_t n, int train);
+typedef int layer_bwd_fn(act_net *net, acti_layer *l, size_t n);
 
 static layer_fn *const fwd_table[] = {
 #define X(ID, name) [ACTI_L_##ID] = acti_##name##_forward,
@@ -669,12 +693,18 @@ int act_net_forward(act_net *net, const float *x, size_t n, int train, const flo
     net->n_cur = n;
     net->train = train;
     int prof = net->cfg.profile;
+    net->failed_layer = -1;
     for (int i = 0; i < net->n_layers; i++) {
         acti_layer *l = &net->layers[i];
         double t0 = prof ? acti_now() : 0.0;
-        fwd_table[l->kind](net, l, n, train);
+        int rc = fwd_table[l->kind](net, l, n, train);
         if (prof)
             l->t_fwd += acti_now() - t0;
+        if (rc != ACT_OK) {   /* e.g. an activation whose parameters left its domain */
+            net->failed_layer = i;
+            net->n_cur = 0;   /* no backward from a failed forward */
+            return rc;
+        }
     }
     if (logits)
         *logits = acti_val(net, net->logits_t);
@@ -744,12 +774,17 @@ int act_net_backward(act_net *net)
             memset(net->arena + t->grad_off, 0, n * t->size * sizeof(float));
     }
     int prof = net->cfg.profile;
+    net->failed_layer = -1;
     for (int i = net->n_layers - 1; i >= 0; i--) {
         acti_layer *l = &net->layers[i];
         double t0 = prof ? acti_now() : 0.0;
-        bwd_table[l->kind](net, l, n);
+        int rc = bwd_table[l->kind](net, l, n);
         if (prof)
             l->t_bwd += acti_now() - t0;
+        if (rc != ACT_OK) {
+            net->failed_layer = i;
+            return rc;
+        }
     }
     return ACT_OK;
 }

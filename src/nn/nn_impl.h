@@ -111,6 +111,7 @@ struct act_net {
     const int   *labels;
     int          logits_t;     /* tensor id of the logits */
     int          build_err;    /* first allocation failure while building */
+    int          failed_layer; /* the layer whose last forward / backward failed; -1: none */
 };
 
 /* ---------------------------------------------------------------------------------------------
@@ -178,10 +179,12 @@ int acti_special_act_add(act_net *net, int in, const act_nn_act *a);  /* Meta-AC
 int acti_meta_acon_add(act_net *net, int in, int r, int bn);
 int acti_frelu_add(act_net *net, int in, int acon);
 
-/* Forward / backward of each kind. n is the batch; train the mode. */
-#define X(ID, name)                                                           \
-    void acti_##name##_forward(act_net *net, acti_layer *l, size_t n, int train); \
-    void acti_##name##_backward(act_net *net, acti_layer *l, size_t n);
+/* Forward / backward of each kind. n is the batch; train the mode. They return ACT_OK, or the
+ * status of a kernel that refused its input (an activation whose parameters left its domain):
+ * the pass stops there and act_net_forward / act_net_backward return it. */
+#define X(ID, name)                                                              \
+    int acti_##name##_forward(act_net *net, acti_layer *l, size_t n, int train); \
+    int acti_##name##_backward(act_net *net, acti_layer *l, size_t n);
 ACTI_LAYER_LIST(X)
 #undef X
 

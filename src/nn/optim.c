@@ -102,6 +102,11 @@ uint64_t *act_optim_step_count(act_optim *opt)
     return opt ? &opt->step : NULL;
 }
 
+act_opt_kind act_optim_kind(const act_optim *opt)
+{
+    return opt ? opt->cfg.kind : ACT_OPT_SGD;
+}
+
 /* Sum of squares of the LEARN gradients in 16 double lanes: a fixed order (the same for every
  * thread count) that vectorises, where one running double sum is a 4-cycle dependency chain per
  * element (18% of an mlp:512x2 step). */

@@ -201,7 +201,7 @@ static int mp_vec(const acti_layer *l)
     return 0;
 }
 
-void acti_maxpool_forward(act_net *net, acti_layer *l, size_t n, int train)
+int acti_maxpool_forward(act_net *net, acti_layer *l, size_t n, int train)
 {
     (void)train;
     const acti_tensor *ti = &net->tensors[l->in0], *to = &net->tensors[l->out];
@@ -225,13 +225,14 @@ void acti_maxpool_forward(act_net *net, acti_layer *l, size_t n, int train)
 #endif
         mp_fwd_ref(x + p * ihw, y + p * ohw, arg + p * ohw, ti->w, to->h, to->w, l->k, l->stride);
     }
+    return ACT_OK;
 }
 
-void acti_maxpool_backward(act_net *net, acti_layer *l, size_t n)
+int acti_maxpool_backward(act_net *net, acti_layer *l, size_t n)
 {
     const acti_tensor *ti = &net->tensors[l->in0], *to = &net->tensors[l->out];
     if (!ti->needs_grad)
-        return;
+        return ACT_OK;
     const float *dy = acti_grad(net, l->out);
     float *dx = acti_grad(net, l->in0);
     const int32_t *arg = (const int32_t *)(const void *)acti_ws(net, l->ws[ARGMAX]);
@@ -244,9 +245,10 @@ void acti_maxpool_backward(act_net *net, acti_layer *l, size_t n)
             memset(dx + p * ihw, 0, ihw * sizeof(float));
         mp_bwd_ref(dy + p * ohw, arg + p * ohw, dx + p * ihw, (int)ohw);
     }
+    return ACT_OK;
 }
 
-void acti_avgpool_forward(act_net *net, acti_layer *l, size_t n, int train)
+int acti_avgpool_forward(act_net *net, acti_layer *l, size_t n, int train)
 {
     (void)train;
     const acti_tensor *ti = &net->tensors[l->in0], *to = &net->tensors[l->out];
@@ -266,13 +268,14 @@ void acti_avgpool_forward(act_net *net, acti_layer *l, size_t n, int train)
                         s += x[p * ihw + (size_t)((oh * l->stride + kh) * ti->w + ow * l->stride + kw)];
                 y[p * ohw + (size_t)oh * (size_t)to->w + (size_t)ow] = s * inv;
             }
+    return ACT_OK;
 }
 
-void acti_avgpool_backward(act_net *net, acti_layer *l, size_t n)
+int acti_avgpool_backward(act_net *net, acti_layer *l, size_t n)
 {
     const acti_tensor *ti = &net->tensors[l->in0], *to = &net->tensors[l->out];
     if (!ti->needs_grad)
-        return;
+        return ACT_OK;
     const float *dy = acti_grad(net, l->out);
     float *dx = acti_grad(net, l->in0);
     size_t planes = n * (size_t)ti->c, ihw = (size_t)ti->h * (size_t)ti->w;
@@ -288,6 +291,7 @@ void acti_avgpool_backward(act_net *net, acti_layer *l, size_t n)
                     for (int kw = 0; kw < l->k; kw++)
                         dx[p * ihw + (size_t)((oh * l->stride + kh) * ti->w + ow * l->stride + kw)] += g;
             }
+    return ACT_OK;
 }
 
 // ----------------------------------------------------------------------------
@@ -305,7 +309,7 @@ int acti_gap_add(act_net *net, int in)
     return t;
 }
 
-void acti_gap_forward(act_net *net, acti_layer *l, size_t n, int train)
+int acti_gap_forward(act_net *net, acti_layer *l, size_t n, int train)
 {
     (void)train;
     const acti_tensor *ti = &net->tensors[l->in0];
@@ -319,9 +323,10 @@ void acti_gap_forward(act_net *net, acti_layer *l, size_t n, int train)
             s += x[p * hw + j];
         y[p] = s * inv;
     }
+    return ACT_OK;
 }
 
-void acti_gap_backward(act_net *net, acti_layer *l, size_t n)
+int acti_gap_backward(act_net *net, acti_layer *l, size_t n)
 {
     const acti_tensor *ti = &net->tensors[l->in0];
     const float *dy = acti_grad(net, l->out);
@@ -337,4 +342,5 @@ void acti_gap_backward(act_net *net, acti_layer *l, size_t n)
             for (size_t j = 0; j < hw; j++)
                 dx[p * hw + j] += g;
     }
+    return ACT_OK;
 }

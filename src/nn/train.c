@@ -121,6 +121,109 @@ int act_net_evaluate(act_net *net, const act_dataset *d, size_t n, const float *
     return rc;
 }
 
+/* The training configuration as "train.KEY=VALUE" lines (floats to 9 digits: they read back
+ * exactly), stored in checkpoints. Everything that shapes the trajectory is here; epochs is the
+ * one value a resume may change (train longer) and comes first so that it can be skipped. */
+static int describe(const act_train_config *c, char *buf, size_t cap)
+{
+    const act_optim_config *o = &c->opt;
+    const act_sched_config *s = &c->sched;
+    int k = snprintf(buf, cap,
+        "train.epochs=%d\ntrain.batch=%zu\ntrain.opt=%s\ntrain.momentum=%.9g\n"
+        "train.nesterov=%d\ntrain.beta1=%.9g\ntrain.beta2=%.9g\ntrain.eps=%.9g\n"
+        "train.weight_decay=%.9g\ntrain.clip_norm=%.9g\ntrain.sched=%s\ntrain.lr=%.9g\n"
+        "train.warmup_epochs=%.9g\ntrain.step_every=%.9g\ntrain.gamma=%.9g\n"
+        "train.min_lr=%.9g\ntrain.label_smoothing=%.9g\ntrain.val_size=%zu\n"
+        "train.train_limit=%zu\ntrain.test_limit=%zu\ntrain.crop_pad=%d\ntrain.flip=%d\n"
+        "train.seed=%llu\ntrain.max_batches=%zu\n",
+        c->epochs, c->batch, act_opt_name(o->kind), (double)o->momentum, o->nesterov,
+        (double)o->beta1, (double)o->beta2, (double)o->eps, (double)o->weight_decay,
+        (double)o->clip_norm, act_sched_name(s->kind), (double)s->lr, (double)s->warmup_epochs,
+        (double)s->step_every, (double)s->gamma, (double)s->min_lr, (double)c->label_smoothing,
+        c->val_size, c->train_limit, c->test_limit, c->crop_pad, c->flip,
+        (unsigned long long)c->seed, c->max_batches);
+    return k > 0 && (size_t)k < cap ? k : -1;
+}
+
+/* The first train.* line (after train.epochs) where the stored run and this one differ. */
+static int same_run(const char *stored, const char *mine, const char *path, act_diag *diag)
+{
+    const char *a = strchr(mine, '\n') + 1;   /* skip train.epochs; the caller's run_info
+                                                  lines that follow are the caller's to check */
+    while (!strncmp(a, "train.", 6)) {
+        const char *end = strchr(a, '\n'), *eq = strchr(a, '=');
+        size_t klen = (size_t)(eq - a) + 1, llen = (size_t)(end - a);
+        const char *b = stored;
+        const char *found = NULL;
+        while (b && *b) {
+            if (!strncmp(b, a, klen)) {
+                found = b;
+                break;
+            }
+            b = strchr(b, '\n');
+            b = b ? b + 1 : NULL;
+        }
+        const char *fend = found ? strchr(found, '\n') : NULL;
+        size_t flen = found ? (fend ? (size_t)(fend - found) : strlen(found)) : 0;
+        if (!found || flen != llen || strncmp(found, a, llen)) {
+            snprintf(diag->msg, sizeof diag->msg, "%s: the checkpoint's run has %.*s, this "
+                     "configuration %.*s (a resume continues the stored run)", path,
+                     (int)(found ? flen : 9), found ? found : "no record", (int)llen, a);
+            return ACT_EINVAL;
+        }
+        a = end + 1;
+    }
+    return ACT_OK;
+}
+
+/* A pass that failed at a layer: an activation parameter that became non-finite is a divergence;
+ * a finite one outside the activation's domain (softplus beta = 0) is ERANGE. Names the layer,
+ * the function, the parameter and the channel. */
+static int pass_failed(act_net *net, int rc, int ep, size_t b, act_diag *diag)
+{
+    int li = act_net_failed_layer(net);
+    if (li < 0)
+        return rc;
+    const acti_layer *l = &net->layers[li];
+    char where[96];
+    snprintf(where, sizeof where, "epoch %d, batch %zu: layer %d (%s)", ep + 1, b + 1, li,
+             l->kind == ACTI_L_ACT && l->fn ? l->fn->name : "activation");
+    for (int i = 0; i < net->n_segs; i++) {
+        const act_param_seg *sg = &net->segs[i];
+        if (sg->layer != li || !(sg->flags & ACT_SEG_ACT))
+            continue;
+        for (size_t j = 0; j < sg->size; j++) {
+            float v = net->params[sg->offset + j];
+            if (!isfinite(v)) {
+                snprintf(diag->msg, sizeof diag->msg, "%s: parameter %s[%zu] became %g",
+                         where, sg->name, j, (double)v);
+                return ACT_EDIVERGED;
+            }
+        }
+    }
+    if (l->kind == ACTI_L_ACT && l->fn && l->n_act_params > 0) {
+        size_t C = (l->act_flags & ACT_PER_CHANNEL) ? (size_t)net->tensors[l->in0].c : 1;
+        const float *p = net->params + l->p[0];
+        for (size_t c = 0; c < C; c++) {
+            float pc[ACT_FN_MAX_PARAMS], x = 0.5f, y;
+            for (int k = 0; k < l->n_act_params; k++)
+                pc[k] = p[(size_t)k * C + c];
+            if (l->fn->forward(l->fn, pc, 0u, &x, &y, act_shape_flat(1)) != ACT_OK) {
+                int len = snprintf(diag->msg, sizeof diag->msg, "%s: parameters left the "
+                                   "activation's domain at channel %zu:", where, c);
+                for (int k = 0; k < l->n_act_params && len > 0 &&
+                                (size_t)len < sizeof diag->msg; k++)
+                    len += snprintf(diag->msg + len, sizeof diag->msg - (size_t)len, " %s=%g",
+                                    l->fn->param_names[k] ? l->fn->param_names[k] : "p",
+                                    (double)pc[k]);
+                return ACT_ERANGE;
+            }
+        }
+    }
+    snprintf(diag->msg, sizeof diag->msg, "%s failed: %s", where, act_strerror(rc));
+    return rc == ACT_EINVAL ? ACT_ERANGE : rc;
+}
+
 int act_train_run(act_net *net, const act_train_config *cfg, const act_dataset *train,
                   const act_dataset *test, act_epoch_stats *last, int *done, act_diag *diag)
 {
@@ -131,7 +234,7 @@ int act_train_run(act_net *net, const act_train_config *cfg, const act_dataset *
     if (done)
         *done = 0;
     if (!net || !cfg || !train || cfg->batch == 0 || cfg->batch > net->cfg.max_batch ||
-        cfg->epochs < 1 || train->c > 16) {
+        cfg->epochs < 1 || cfg->epochs > ACT_TRAIN_MAX_EPOCHS || train->c > 16) {
         snprintf(diag->msg, sizeof diag->msg, "invalid training configuration");
         return ACT_EINVAL;
     }
@@ -160,15 +263,31 @@ int act_train_run(act_net *net, const act_train_config *cfg, const act_dataset *
     if (cfg->test_limit && cfg->test_limit < n_test)
         n_test = cfg->test_limit;
 
+    size_t info_cap = 4096 + (cfg->run_info ? strlen(cfg->run_info) : 0);
+    if (info_cap > ACT_CKPT_MAX_INFO) {
+        snprintf(diag->msg, sizeof diag->msg, "run_info is longer than %d bytes",
+                 ACT_CKPT_MAX_INFO - 4096);
+        return ACT_ELIMIT;
+    }
     uint32_t *perm = malloc(N * sizeof *perm);
     uint32_t *order = malloc(n_tr * sizeof *order);
     float *xb = malloc(net->cfg.max_batch * per * sizeof(float));
     int *yb = malloc(net->cfg.max_batch * sizeof(int));
     act_optim *opt = act_optim_new(&cfg->opt, net);
-    if (!perm || !order || !xb || !yb || !opt) {
+    char *info = malloc(info_cap);
+    act_epoch_stats *hist = calloc((size_t)cfg->epochs, sizeof *hist);
+    act_ckpt_meta stored = { 0 };
+    if (!perm || !order || !xb || !yb || !opt || !info || !hist) {
         rc = ACT_ENOMEM;
         goto out;
     }
+    int info_len = describe(cfg, info, info_cap);
+    if (info_len < 0) {
+        rc = ACT_ELIMIT;
+        goto out;
+    }
+    if (cfg->run_info)
+        memcpy(info + info_len, cfg->run_info, strlen(cfg->run_info) + 1);
     uint64_t rng = cfg->seed ^ 0x9e3779b97f4a7c15ULL;
     for (size_t i = 0; i < N; i++)
         perm[i] = (uint32_t)i;
@@ -195,9 +314,19 @@ int act_train_run(act_net *net, const act_train_config *cfg, const act_dataset *
 
     int start = 0;
     if (cfg->resume) {
-        rc = act_ckpt_load(cfg->resume, net, opt, &start, diag);
+        /* Check the stored configuration before anything is loaded into net and opt. */
+        rc = act_ckpt_read_meta(cfg->resume, &stored, diag);
+        if (rc == ACT_OK)
+            rc = same_run(stored.info, info, cfg->resume, diag);
+        act_ckpt_meta_free(&stored);
+        if (rc == ACT_OK)
+            rc = act_ckpt_load(cfg->resume, net, opt, &stored, diag);
         if (rc != ACT_OK)
             goto out;
+        start = stored.epoch;
+        if (start > 0)
+            memcpy(hist, stored.hist, (size_t)(start < cfg->epochs ? start : cfg->epochs) *
+                                          sizeof *hist);
         if (start >= cfg->epochs) {
             snprintf(diag->msg, sizeof diag->msg, "%s: already trained for %d epochs",
                      cfg->resume, start);
@@ -237,14 +366,16 @@ int act_train_run(act_net *net, const act_train_config *cfg, const act_dataset *
             rc = act_net_forward(net, xb, m, 1, NULL);
             if (rc == ACT_OK)
                 rc = act_net_loss(net, yb, m, cfg->label_smoothing, &l, &h);
+            else
+                rc = pass_failed(net, rc, ep, b, diag);
             if (rc == ACT_OK && !isfinite(l))
                 rc = ACT_EDIVERGED;
-            if (rc == ACT_OK)
-                rc = act_net_backward(net);
+            if (rc == ACT_OK && (rc = act_net_backward(net)) != ACT_OK)
+                rc = pass_failed(net, rc, ep, b, diag);
             if (rc == ACT_OK)
                 rc = act_optim_step(opt, net, lr);
             if (rc != ACT_OK) {
-                if (rc == ACT_EDIVERGED)
+                if (rc == ACT_EDIVERGED && !diag->msg[0])
                     snprintf(diag->msg, sizeof diag->msg,
                              "non-finite loss or gradient at epoch %d, batch %zu", ep + 1, b + 1);
                 goto out;
@@ -274,24 +405,33 @@ int act_train_run(act_net *net, const act_train_config *cfg, const act_dataset *
         if (rc == ACT_OK && test && n_test)
             rc = eval_indices(net, test, NULL, n_test, mean, istd, xb, yb, &st.test_loss,
                               &st.test_acc);
-        if (rc != ACT_OK)
+        if (rc != ACT_OK) {
+            if (act_net_failed_layer(net) >= 0)
+                rc = pass_failed(net, rc, ep, n_batches, diag);
             goto out;
+        }
+        st.wall_s = acti_now() - t0;
+        hist[ep] = st;
+        if (cfg->checkpoint) {
+            act_ckpt_meta m = { ep + 1, -1, info, hist };
+            rc = act_ckpt_save(cfg->checkpoint, net, opt, &m);
+            if (rc != ACT_OK) {
+                snprintf(diag->msg, sizeof diag->msg, "%s: cannot write checkpoint: %s",
+                         cfg->checkpoint, act_strerror(rc));
+                goto out;
+            }
+        }
         if (last)
             *last = st;
         if (done)
             *done = ep + 1;
-        if (cfg->checkpoint) {
-            rc = act_ckpt_save(cfg->checkpoint, net, opt, ep + 1);
-            if (rc != ACT_OK) {
-                snprintf(diag->msg, sizeof diag->msg, "%s: cannot write checkpoint",
-                         cfg->checkpoint);
-                goto out;
-            }
-        }
         if (cfg->on_epoch)
             cfg->on_epoch(cfg->user, &st);
     }
 out:
+    act_ckpt_meta_free(&stored);
+    free(info);
+    free(hist);
     act_optim_free(opt);
     free(perm);
     free(order);

@@ -1,6 +1,8 @@
 #!/bin/sh
 # tests/cli/train.sh -- actlab train end to end on a small Fashion-MNIST proxy: outputs
-# (metrics.csv, summary.json, checkpoint), resume, usage errors, --conv winograd vs gemm and
+# (metrics.csv, summary.json, checkpoint), resume (the stored run, its whole record, conflicting
+# flags refused), --clip, refused -p values, option errors that name the option, outputs checked
+# before training, one run per directory, usage errors, --conv winograd vs gemm and
 # --init torch on a cnn epoch, the divergence exit code,
 # a corrupt data file named in the error, and compare's table and plots.
 set -eu
@@ -26,7 +28,89 @@ awk -v a="$acc" 'BEGIN { exit !(a > 0.6) }'
 "$A" train --model mlp:32x1 --epochs 3 --train-limit 2000 --test-limit 1000 --val 500 \
     --batch 100 --lr 0.05 --resume "$d/run/checkpoint.bin" --out "$d/res" --quiet
 grep -q '"epochs": 3' "$d/res/summary.json"
-[ "$(wc -l < "$d/res/metrics.csv")" -eq 2 ]
+# the resumed run's record continues the stored one: all three epochs (issue 8, defect 5)
+[ "$(wc -l < "$d/res/metrics.csv")" -eq 4 ]
+head -3 "$d/res/metrics.csv" | cmp -s - "$d/run/metrics.csv"
+grep -q '"resumed_epochs": 2' "$d/res/summary.json"
+# summary.json's seconds cover every epoch: at least the sum of the three epochs' training time
+secs=$(sed -n 's/.*"seconds": \([0-9.e-]*\).*/\1/p' "$d/res/summary.json")
+awk -F, -v s="$secs" 'NR > 1 { t += $8 } END { exit !(s >= t) }' "$d/res/metrics.csv"
+
+# --resume alone continues the stored run in its directory, the same bits as a straight run
+# (defect 8): 2 epochs, kill, resume to 4 == 4 straight
+"$A" train --model mlp:32x1 --epochs 2 --train-limit 2000 --test-limit 1000 --val 500 \
+    --batch 100 --lr 0.05 --opt adam --seed 3 --out "$d/k" --quiet
+"$A" train --resume "$d/k/checkpoint.bin" --epochs 4 --quiet
+"$A" train --model mlp:32x1 --epochs 4 --train-limit 2000 --test-limit 1000 --val 500 \
+    --batch 100 --lr 0.05 --opt adam --seed 3 --out "$d/k4" --quiet
+cut -d, -f1-7 "$d/k/metrics.csv" > "$d/k.a"
+cut -d, -f1-7 "$d/k4/metrics.csv" > "$d/k.b"
+cmp "$d/k.a" "$d/k.b"
+grep -q '"opt": "adam"' "$d/k/summary.json"
+# a flag that conflicts with the stored run is an error naming it; nothing is trained
+set +e
+for bad in "--opt sgd" "--batch 64" "--seed 4" "--lr 0.1" "--train-limit 1000" "--act swish" \
+           "--clip 1"; do
+    # shellcheck disable=SC2086
+    "$A" train --resume "$d/k/checkpoint.bin" --epochs 6 $bad --quiet 2>"$d/err"
+    [ $? -eq 2 ] || exit 1
+    grep -q -- "${bad%% *} .*conflicts with the checkpoint" "$d/err" || exit 1
+done
+"$A" train --resume "$d/k/checkpoint.bin" --quiet 2>"$d/err"; [ $? -eq 2 ] || exit 1
+grep -q "already has 4 of 4 epochs" "$d/err" || exit 1
+[ "$(wc -l < "$d/k/metrics.csv")" -eq 5 ] || exit 1
+set -e
+# an explicit repeat of the stored value is fine
+"$A" train --resume "$d/k/checkpoint.bin" --epochs 5 --batch 100 --opt adam --quiet
+[ "$(wc -l < "$d/k/metrics.csv")" -eq 6 ]
+
+# --clip is applied and recorded (defect 1): a clip of 1e-6 leaves the net near chance
+"$A" train --model mlp:32x1 --epochs 1 --train-limit 2000 --val 500 --test-limit 500 \
+    --lr 0.05 --clip 1e-6 --out "$d/clip" --quiet
+grep -q '"clip": 1e-06' "$d/clip/summary.json"
+acc=$(sed -n 's/.*"train_acc": \([0-9.]*\).*/\1/p' "$d/clip/summary.json")
+awk -v a="$acc" 'BEGIN { exit !(a < 0.3) }'
+
+# invalid activation parameters are refused before training (defect 2)
+set +e
+for p in "swish -p beta=nan" "acon_c -p p1=inf" "smu1 -p mu=nan" "softplus -p beta=0"; do
+    # shellcheck disable=SC2086
+    "$A" train --act $p --train-limit 1000 --val 500 --epochs 1 --quiet --out "$d/p" 2>"$d/err"
+    [ $? -eq 2 ] || exit 1
+    grep -q "is undefined at" "$d/err" || exit 1
+    [ ! -e "$d/p/summary.json" ] || exit 1
+done
+
+# numeric option errors name the option (defect 11)
+"$A" train --epochs 0 2>"$d/err"; grep -q -- "--epochs wants an integer" "$d/err" || exit 1
+"$A" compare --seeds 0 2>"$d/err"; grep -q -- "--seeds wants an integer" "$d/err" || exit 1
+"$A" train --lr abc 2>"$d/err"; grep -q -- "--lr wants a number" "$d/err" || exit 1
+
+# outputs are checked before any data is read or epoch trained (defect 13)
+: > "$d/afile"
+"$A" train --out "$d/afile" --quiet 2>"$d/err"; [ $? -eq 1 ] || exit 1
+grep -q "not a directory" "$d/err" || exit 1
+"$A" train --out "$d/afile/sub" --quiet 2>"$d/err"; [ $? -eq 1 ] || exit 1
+"$A" train --out "" --quiet 2>"$d/err"; [ $? -ne 0 ] || exit 1
+grep -q "empty path" "$d/err" || exit 1
+
+# one run per directory (defect 7): a second run on a directory in use is refused, the first
+# finishes and its record is whole
+"$A" train --model mlp:32x1 --epochs 3 --train-limit 20000 --val 500 --test-limit 500 \
+    --out "$d/busy" --quiet &
+pid=$!
+i=0
+while [ ! -s "$d/busy/.actlab.lock" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+"$A" train --model mlp:32x1 --epochs 1 --train-limit 1000 --val 500 --out "$d/busy" \
+    --quiet 2>"$d/err"
+rc=$?
+wait $pid || exit 1
+[ $rc -eq 1 ] || exit 1
+grep -q "in use by another actlab run (pid $pid)" "$d/err" || exit 1
+[ "$(wc -l < "$d/busy/metrics.csv")" -eq 4 ] || exit 1
+grep -q '"epochs": 3' "$d/busy/summary.json" || exit 1
+ls "$d/busy" | grep -q tmp && exit 1
+set -e
 
 # usage errors exit 2
 set +e
@@ -58,6 +142,16 @@ printf '\000\000\010\003\000\000\000\002' > "$d/bad/train-images-idx3-ubyte"
 "$A" train --data-dir "$d/bad" --quiet 2>"$d/err"; [ $? -eq 1 ] || exit 1
 grep -q "train-images-idx3-ubyte" "$d/err" || exit 1
 set -e
+
+# compare: an expression with commas is one activation (defect 10)
+"$A" compare --acts 'relu,expr:max(x, 0)' --seeds 1 --model mlp:16x1 --epochs 1 \
+    --train-limit 1000 --test-limit 500 --val 500 --lr 0.05 --out "$d/cmpx" > "$d/cmpx.txt"
+grep -q "^expr:max(x, 0) " "$d/cmpx.txt"
+[ -f "$d/cmpx/expr:max_x__0_-seed1/summary.json" ]
+# an expression result equals the built-in it spells
+r=$(awk '$1 == "relu" && $3 == "+-" { print $2 }' "$d/cmpx.txt")
+e=$(awk '$1 == "expr:max(x," && $4 == "+-" { print $3 }' "$d/cmpx.txt")
+[ -n "$r" ] && [ "$r" = "$e" ]
 
 # compare: table with mean +- std, csv and plots
 "$A" compare --acts relu,swish --seeds 2 --model mlp:16x1 --epochs 1 --train-limit 1000 \

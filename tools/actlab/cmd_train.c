@@ -2,12 +2,14 @@
  * checkpoints, --bench / --profile) and `actlab compare` (activations x seeds: mean +- std table,
  * learning-curve and bar plots). The engine is include/actlab/nn.h. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +22,14 @@
 
 #define MAX_EPOCHS 1000
 
+/* Option ids: -d is O_DATA and -p is O_PARAM, so every option has one id and one long name. */
+enum { O_DATA = 256, O_DATA_DIR, O_MODEL, O_ACT, O_EPOCHS, O_BATCH, O_OPT, O_LR, O_MOMENTUM,
+       O_NESTEROV, O_WD, O_CLIP, O_SCHED, O_WARMUP, O_STEP_EVERY, O_GAMMA, O_SMOOTH, O_VAL,
+       O_TRAIN_LIMIT, O_TEST_LIMIT, O_CROP, O_FLIP, O_SEED, O_THREADS, O_OUT, O_RESUME,
+       O_BENCH, O_PROFILE, O_QUIET, O_KEEP_STEM, O_PER_CHANNEL, O_META_R, O_META_BN, O_ACTS,
+       O_SEEDS, O_QUICK, O_CONV, O_INIT, O_PARAM, O_HELP, O_END };
+#define N_OPT (O_END - O_DATA)
+
 typedef struct opts {
     const char      *data, *data_dir, *model, *act, *out, *resume;
     act_train_config tr;
@@ -29,8 +39,11 @@ typedef struct opts {
     long             bench;           /* > 0: throughput mode, this many batches */
     int              n_params;        /* -p k=v given */
     char             pkv[ACT_FN_MAX_PARAMS][64];
+    float            momentum, wd, clip;   /* as given: the optimiser config is built last */
+    int              nesterov, wd_set, lr_set, opt_set;
     const char      *acts;            /* compare */
     int              seeds;
+    unsigned char    given[N_OPT];    /* given[id - O_DATA]: the option is on the command line */
 } opts;
 
 typedef struct run_result {
@@ -40,6 +53,8 @@ typedef struct run_result {
     act_epoch_stats ep[MAX_EPOCHS];
     double          seconds;          /* wall, training + evaluation */
     size_t          n_params;
+    int             resumed;          /* rows of ep that came from the checkpoint */
+    int             io_failed;        /* an output file could not be written */
 } run_result;
 
 static double now_s(void)
@@ -67,21 +82,84 @@ static int mkdir_p(const char *dir)
     return (mkdir(buf, 0777) == 0 || errno == EEXIST) ? 0 : -1;
 }
 
-/* Writes text to path atomically (path.tmp, then rename). */
+/* Writes text to path atomically: a unique temporary file in the same directory (two writers
+ * never share one), fsynced, then renamed over path. 0, or -1 with errno set. */
 static int write_atomic(const char *path, const char *text)
 {
     char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
+    if (snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", path) >= (int)sizeof tmp) {
+        errno = ENAMETOOLONG;
         return -1;
-    int ok = fputs(text, f) >= 0;
-    ok = (fclose(f) == 0) && ok;
+    }
+    int fd = mkstemp(tmp);
+    if (fd < 0)
+        return -1;
+    size_t n = strlen(text), done = 0;
+    while (done < n) {
+        ssize_t k = write(fd, text + done, n - done);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            break;
+        done += (size_t)k;
+    }
+    int ok = done == n && fchmod(fd, 0644) == 0 && fsync(fd) == 0;
+    int err = errno;
+    ok = (close(fd) == 0) && ok;
     if (!ok || rename(tmp, path) != 0) {
-        remove(tmp);
+        err = ok ? errno : err;
+        unlink(tmp);
+        errno = err ? err : EIO;
         return -1;
     }
     return 0;
+}
+
+/* Makes dir (and its parents), checks that it is a writable directory and takes the run's lock
+ * in it (DIR/.actlab.lock, flock: the kernel drops it when the process dies, so a kill -9 leaves
+ * no stale lock). Before any data is read or any training spent. Returns the lock's descriptor
+ * (held until exit), or -1 after printing why. */
+static int out_dir_claim(const char *cmd, const char *opt, const char *dir)
+{
+    struct stat sb;
+    if (!dir[0]) {
+        cli_error(cmd, "%s wants a directory, got an empty path", opt);
+        return -1;
+    }
+    if (mkdir_p(dir) != 0 || stat(dir, &sb) != 0) {
+        cli_error(cmd, "%s %s: cannot create the directory: %s", opt, dir, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(sb.st_mode)) {
+        cli_error(cmd, "%s %s: exists and is not a directory", opt, dir);
+        return -1;
+    }
+    char path[4200];
+    snprintf(path, sizeof path, "%s/.actlab.lock", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        cli_error(cmd, "%s %s: cannot write there: %s", opt, dir, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        char pid[32] = "";
+        ssize_t k = pread(fd, pid, sizeof pid - 1, 0);
+        pid[k > 0 ? k : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        cli_error(cmd, "%s %s is in use by another actlab run%s%s%s; wait for it or choose "
+                  "another directory", opt, dir, pid[0] ? " (pid " : "", pid,
+                  pid[0] ? ")" : "");
+        close(fd);
+        return -1;
+    }
+    char me[32];
+    int n = snprintf(me, sizeof me, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, me, (size_t)n, 0) != n) {
+        cli_error(cmd, "%s %s: cannot write there: %s", opt, dir, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
 }
 
 /* A growable string for CSV and JSON. */
@@ -186,6 +264,24 @@ static int resolve_act(const char *cmd, const opts *o, const char *name, act_nn_
             a->params[k] = v;
         }
         a->has_params = 1;
+        /* What the kernel would refuse at the first forward, refused before any training. */
+        float x = 0.5f, y;
+        int bad = a->fn->forward(a->fn, a->params, 0u, &x, &y, act_shape_flat(1)) != ACT_OK;
+        for (int k = 0; k < a->fn->n_params; k++)
+            bad |= !isfinite(a->params[k]);
+        if (bad) {
+            char list[256] = "";
+            size_t len = 0;
+            for (int k = 0; k < a->fn->n_params && len < sizeof list; k++) {
+                char v[32];
+                len += (size_t)snprintf(list + len, sizeof list - len, "%s%s=%s", k ? ", " : "",
+                                        a->fn->param_names[k] ? a->fn->param_names[k] : "p",
+                                        cli_fmt_float(a->params[k], v, sizeof v));
+            }
+            cli_error(cmd, "-p: %s is undefined at %s (parameters must be finite and inside "
+                      "the function's domain, e.g. softplus beta != 0)", a->fn->name, list);
+            return -1;
+        }
     }
     return 0;
 }
@@ -245,8 +341,11 @@ static void write_metrics(const run_ctx *c)
                   e->train_loss, e->train_acc, e->val_loss, e->val_acc, e->test_loss,
                   e->test_acc, e->seconds, e->images_per_s, e->lr);
     }
-    if (b.s && write_atomic(c->metrics_path, b.s) != 0)
-        fprintf(stderr, "actlab train: cannot write %s\n", c->metrics_path);
+    if (!b.s || write_atomic(c->metrics_path, b.s) != 0) {
+        fprintf(stderr, "actlab train: cannot write %s: %s\n", c->metrics_path,
+                b.s ? strerror(errno) : "out of memory");
+        c->r->io_failed = 1;
+    }
     free(b.s);
 }
 
@@ -275,9 +374,12 @@ static void on_epoch(void *user, const act_epoch_stats *s)
     write_metrics(c);
 }
 
+/* "invalid": an activation's parameters left its domain during training (act_train_run's
+ * ACT_ERANGE); like "diverged", a property of the run, not of the machine. */
 static const char *status_word(int rc)
 {
-    return rc == ACT_OK ? "ok" : rc == ACT_EDIVERGED ? "diverged" : "failed";
+    return rc == ACT_OK ? "ok" : rc == ACT_EDIVERGED ? "diverged"
+                               : rc == ACT_ERANGE ? "invalid" : "failed";
 }
 
 /* The names of act_conv_algo and act_nn_init values, in enum order. */
@@ -303,13 +405,15 @@ static int has_bn(const act_net *net)
 }
 
 static void write_summary(const opts *o, const char *path, const char *act, uint64_t seed,
-                          const run_result *r)
+                          run_result *r)
 {
     sbuf b = { 0 };
     const act_epoch_stats *l = r->epochs ? &r->ep[r->epochs - 1] : NULL;
-    double ips = 0.0;
+    double ips = 0.0, before = 0.0;   /* wall seconds of the epochs of earlier invocations */
     for (int i = 0; i < r->epochs; i++)
         ips += r->ep[i].images_per_s / (double)r->epochs;
+    for (int i = 0; i < r->resumed; i++)
+        before += r->ep[i].wall_s;
     sb_printf(&b, "{\n  \"status\": \"%s\",\n  \"epochs\": %d,\n  \"test_acc\": ",
               status_word(r->status), r->done);
     json_num(&b, l ? l->test_acc : NAN);
@@ -321,8 +425,11 @@ static void write_summary(const opts *o, const char *path, const char *act, uint
     json_num(&b, l ? l->train_acc : NAN);
     sb_printf(&b, ",\n  \"images_per_s\": ");
     json_num(&b, ips);
-    sb_printf(&b, ",\n  \"seconds\": ");
+    sb_printf(&b, ",\n  \"seconds\": ");   /* across resumes */
+    json_num(&b, before + r->seconds);
+    sb_printf(&b, ",\n  \"seconds_this_run\": ");
     json_num(&b, r->seconds);
+    sb_printf(&b, ",\n  \"resumed_epochs\": %d", r->resumed);
     sb_printf(&b, ",\n  \"n_params\": %zu,\n", r->n_params);
     const act_train_config *t = &o->tr;
     sb_printf(&b, "  \"config\": {\n    \"data\": \"%s\", \"model\": \"%s\", \"act\": \"",
@@ -342,17 +449,29 @@ static void write_summary(const opts *o, const char *path, const char *act, uint
               t->flip ? "true" : "false");
     sb_printf(&b, "    \"seed\": %llu, \"threads\": %d, \"init\": \"%s\", \"conv\": \"%s\"\n  }\n}\n",
               (unsigned long long)seed, o->threads, init_names[o->init], conv_names[o->conv]);
-    if (b.s && write_atomic(path, b.s) != 0)
-        fprintf(stderr, "actlab train: cannot write %s\n", path);
+    if (!b.s || write_atomic(path, b.s) != 0) {
+        fprintf(stderr, "actlab train: cannot write %s: %s\n", path,
+                b.s ? strerror(errno) : "out of memory");
+        r->io_failed = 1;
+    }
     free(b.s);
 }
 
-/* Trains one (activation, seed). out_dir may be NULL. Returns an act_status; r filled. */
+/* Trains one (activation, seed). out_dir may be NULL. stored (may be NULL): the record of the
+ * checkpoint being resumed, whose epochs start r's rows; run_info: the run's configuration
+ * stored in every checkpoint. Returns an act_status; r filled. */
 static int run_one(const char *cmd, const opts *o, const char *act, uint64_t seed,
                    const act_dataset *train, const act_dataset *test, const char *out_dir,
-                   const char *label, run_result *r)
+                   const char *label, run_result *r, const act_ckpt_meta *stored,
+                   const char *run_info)
 {
     memset(r, 0, sizeof *r);
+    if (stored) {
+        for (int i = 0; i < stored->epoch && i < MAX_EPOCHS; i++)
+            r->ep[i] = stored->hist[i];
+        r->epochs = r->resumed = r->done = stored->epoch < MAX_EPOCHS ? stored->epoch
+                                                                       : MAX_EPOCHS;
+    }
     act_nn_act a;
     act_holder h;
     if (resolve_act(cmd, o, act, &a, &h) != 0)
@@ -392,6 +511,7 @@ static int run_one(const char *cmd, const opts *o, const char *act, uint64_t see
         tc.checkpoint = ckpt;
     }
     tc.resume = o->resume;
+    tc.run_info = run_info;
     tc.on_batch = on_batch;
     tc.on_epoch = on_epoch;
     tc.user = &c;
@@ -405,7 +525,8 @@ static int run_one(const char *cmd, const opts *o, const char *act, uint64_t see
     int done = 0;
     rc = act_train_run(net, &tc, train, test, NULL, &done, &d);
     r->status = rc;
-    r->done = done;
+    if (done > r->done)
+        r->done = done;
     r->seconds = now_s() - c.t0;
     if (c.tty && !o->quiet)
         fprintf(stderr, "\r\033[K");
@@ -424,17 +545,22 @@ static int run_one(const char *cmd, const opts *o, const char *act, uint64_t see
             tc.epochs = 1;
             tc.on_epoch = NULL;
             tc.on_batch = NULL;
-            act_train_run(net, &tc, train, NULL, NULL, NULL, &d);
+            rc = act_train_run(net, &tc, train, NULL, NULL, NULL, &d);
+            r->status = rc;
+            if (rc != ACT_OK)
+                cli_error(cmd, "profile run: %s%s%s", act_strerror(rc), d.msg[0] ? ": " : "",
+                          d.msg);
             double tot = 0.0;
-            for (int i = 0; i < act_net_n_layers(net); i++) {
+            for (int i = 0; rc == ACT_OK && i < act_net_n_layers(net); i++) {
                 act_layer_info li;
-                act_net_layer_info(net, i, &li);
-                tot += li.fwd_s + li.bwd_s;
+                if (act_net_layer_info(net, i, &li) == ACT_OK)
+                    tot += li.fwd_s + li.bwd_s;
             }
             printf("profile (%ld batches): layer kind output fwd_ms bwd_ms share\n", o->bench);
-            for (int i = 0; i < act_net_n_layers(net); i++) {
+            for (int i = 0; rc == ACT_OK && i < act_net_n_layers(net); i++) {
                 act_layer_info li;
-                act_net_layer_info(net, i, &li);
+                if (act_net_layer_info(net, i, &li) != ACT_OK)
+                    continue;
                 printf("  %3d %-12s %4dx%-3dx%-3d %8.2f %8.2f %5.1f%%\n", i, li.kind, li.c, li.h,
                        li.w, 1e3 * li.fwd_s, 1e3 * li.bwd_s,
                        tot > 0 ? 100.0 * (li.fwd_s + li.bwd_s) / tot : 0.0);
@@ -449,20 +575,16 @@ static int run_one(const char *cmd, const opts *o, const char *act, uint64_t see
     }
     act_net_free(net);
     act_holder_free(&h);
+    if (rc == ACT_OK && r->io_failed)
+        rc = ACT_EIO;
     return rc;
 }
 
 // ----------------------------------------------------------------------------
 // options shared by train and compare
 
-enum { O_DATA_DIR = 256, O_MODEL, O_ACT, O_EPOCHS, O_BATCH, O_OPT, O_LR, O_MOMENTUM,
-       O_NESTEROV, O_WD, O_CLIP, O_SCHED, O_WARMUP, O_STEP_EVERY, O_GAMMA, O_SMOOTH, O_VAL,
-       O_TRAIN_LIMIT, O_TEST_LIMIT, O_CROP, O_FLIP, O_SEED, O_THREADS, O_OUT, O_RESUME,
-       O_BENCH, O_PROFILE, O_QUIET, O_KEEP_STEM, O_PER_CHANNEL, O_META_R, O_META_BN, O_ACTS,
-       O_SEEDS, O_QUICK, O_CONV, O_INIT, O_HELP };
-
 static const struct option long_opts[] = {
-    { "data", required_argument, 0, 'd' },        { "data-dir", required_argument, 0, O_DATA_DIR },
+    { "data", required_argument, 0, O_DATA },     { "data-dir", required_argument, 0, O_DATA_DIR },
     { "model", required_argument, 0, O_MODEL },   { "act", required_argument, 0, O_ACT },
     { "epochs", required_argument, 0, O_EPOCHS }, { "batch", required_argument, 0, O_BATCH },
     { "opt", required_argument, 0, O_OPT },       { "lr", required_argument, 0, O_LR },
@@ -482,8 +604,21 @@ static const struct option long_opts[] = {
     { "acts", required_argument, 0, O_ACTS },     { "seeds", required_argument, 0, O_SEEDS },
     { "quick", no_argument, 0, O_QUICK },         { "help", no_argument, 0, O_HELP },
     { "conv", required_argument, 0, O_CONV },     { "init", required_argument, 0, O_INIT },
+    { "param", required_argument, 0, O_PARAM },
     { 0, 0, 0, 0 },
 };
+
+/* "--epochs" for O_EPOCHS: error messages name the option, not its value. */
+static const char *opt_name(int id)
+{
+    static char buf[40];   /* CLI only: one message at a time */
+    for (const struct option *p = long_opts; p->name; p++)
+        if (p->val == id) {
+            snprintf(buf, sizeof buf, id == O_PARAM ? "-p" : "--%s", p->name);
+            return buf;
+        }
+    return "?";
+}
 
 static const char common_help[] =
     "  -d, --data NAME        fashion-mnist (default; Debian dataset-fashion-mnist), mnist,\n"
@@ -512,28 +647,32 @@ static const char common_help[] =
     "      --quiet            no progress or per-epoch lines\n"
     "exit codes: 0 ok, 1 failure, 2 usage, 3 training diverged (non-finite loss)\n";
 
+
 static int parse_onoff(const char *s)
 {
     return strcmp(s, "on") == 0 ? 1 : strcmp(s, "off") == 0 ? 0 : -1;
 }
 
-/* Returns -1 to continue, else an exit code. */
-static int parse_opts(const char *cmd, int argc, char **argv, opts *o, int compare)
+static void opts_default(opts *o)
 {
     memset(o, 0, sizeof *o);
     o->data = "fashion-mnist";
     o->model = "mlp:256x2";
     o->act = "relu";
     o->tr = act_train_config_default();
-    o->tr.sched.lr = 0.0f;   /* unset: the optimiser's default below */
+    o->tr.sched.lr = 0.0f;   /* unset: the optimiser's default in opts_finish */
     o->threads = 1;
     o->per_channel = -1;
     o->meta_bn = -1;
     o->acts = "relu,swish,acon_c,smu";
     o->seeds = 3;
-    int opt_set = 0, wd_set = 0, lr_set = 0;
-    float wd = 0.0f, momentum = 0.9f;
-    int nesterov = 0;
+    o->momentum = 0.9f;
+}
+
+/* Applies argv[1..argc) to o (getopt; o keeps earlier values for options not given). Returns -1
+ * to continue, else an exit code. */
+static int parse_args(const char *cmd, int argc, char **argv, opts *o, int compare)
+{
     optind = 1;
     opterr = 0;
     int ch;
@@ -541,20 +680,23 @@ static int parse_opts(const char *cmd, int argc, char **argv, opts *o, int compa
         long v = 0;
         float f = 0.0f;
         const char *arg = optarg;
+        ch = ch == 'd' ? O_DATA : ch == 'p' ? O_PARAM : ch;
+        if (ch >= O_DATA && ch < O_END)
+            o->given[ch - O_DATA] = 1;
 #define NEED_LONG(lo, hi)                                                          \
     if (cli_parse_long(arg, &v) || v < (lo) || v > (hi)) {                         \
-        cli_error(cmd, "%s wants an integer in [%ld, %ld], got '%s'", argv[optind - 1], \
+        cli_error(cmd, "%s wants an integer in [%ld, %ld], got '%s'", opt_name(ch), \
                   (long)(lo), (long)(hi), arg);                                    \
         return CLI_EXIT_USAGE;                                                     \
     }
 #define NEED_FLOAT(lo, hi)                                                         \
     if (cli_parse_float(arg, &f) || !(f >= (lo) && f <= (hi))) {                   \
-        cli_error(cmd, "%s wants a number in [%g, %g], got '%s'", argv[optind - 1],  \
+        cli_error(cmd, "%s wants a number in [%g, %g], got '%s'", opt_name(ch),    \
                   (double)(lo), (double)(hi), arg);                                \
         return CLI_EXIT_USAGE;                                                     \
     }
         switch (ch) {
-        case 'd': o->data = arg; break;
+        case O_DATA: o->data = arg; break;
         case O_DATA_DIR: o->data_dir = arg; break;
         case O_MODEL: o->model = arg; break;
         case O_ACT: o->act = arg; break;
@@ -562,19 +704,19 @@ static int parse_opts(const char *cmd, int argc, char **argv, opts *o, int compa
         case O_BATCH: NEED_LONG(1, 65536); o->tr.batch = (size_t)v; break;
         case O_OPT:
             if (act_opt_lookup(arg, &o->tr.opt.kind) != ACT_OK) {
-                cli_error(cmd, "unknown optimiser '%s' (sgd, adam, adamw)", arg);
+                cli_error(cmd, "--opt: unknown optimiser '%s' (sgd, adam, adamw)", arg);
                 return CLI_EXIT_USAGE;
             }
-            opt_set = 1;
+            o->opt_set = 1;
             break;
-        case O_LR: NEED_FLOAT(0.0f, 100.0f); o->tr.sched.lr = f; lr_set = 1; break;
-        case O_MOMENTUM: NEED_FLOAT(0.0f, 0.9999f); momentum = f; break;
-        case O_NESTEROV: nesterov = 1; break;
-        case O_WD: NEED_FLOAT(0.0f, 10.0f); wd = f; wd_set = 1; break;
-        case O_CLIP: NEED_FLOAT(0.0f, 1e9f); o->tr.opt.clip_norm = f; break;
+        case O_LR: NEED_FLOAT(0.0f, 100.0f); o->tr.sched.lr = f; o->lr_set = 1; break;
+        case O_MOMENTUM: NEED_FLOAT(0.0f, 0.9999f); o->momentum = f; break;
+        case O_NESTEROV: o->nesterov = 1; break;
+        case O_WD: NEED_FLOAT(0.0f, 10.0f); o->wd = f; o->wd_set = 1; break;
+        case O_CLIP: NEED_FLOAT(0.0f, 1e9f); o->clip = f; break;
         case O_SCHED:
             if (act_sched_lookup(arg, &o->tr.sched.kind) != ACT_OK) {
-                cli_error(cmd, "unknown schedule '%s' (constant, step, cosine)", arg);
+                cli_error(cmd, "--sched: unknown schedule '%s' (constant, step, cosine)", arg);
                 return CLI_EXIT_USAGE;
             }
             break;
@@ -596,21 +738,20 @@ static int parse_opts(const char *cmd, int argc, char **argv, opts *o, int compa
         case O_QUIET: o->quiet = 1; break;
         case O_KEEP_STEM: o->keep_stem = 1; break;
         case O_PER_CHANNEL:
-            if ((o->per_channel = parse_onoff(arg)) < 0) {
-                cli_error(cmd, "--per-channel wants on or off");
+        case O_META_BN: {
+            int on = parse_onoff(arg);
+            if (on < 0) {
+                cli_error(cmd, "%s wants on or off, got '%s'", opt_name(ch), arg);
                 return CLI_EXIT_USAGE;
             }
+            *(ch == O_META_BN ? &o->meta_bn : &o->per_channel) = on;
             break;
+        }
         case O_META_R: NEED_LONG(1, 4096); o->meta_r = (int)v; break;
-        case O_META_BN:
-            if ((o->meta_bn = parse_onoff(arg)) < 0) {
-                cli_error(cmd, "--meta-bn wants on or off");
-                return CLI_EXIT_USAGE;
-            }
-            break;
-        case 'p':
+        case O_PARAM:
             if (o->n_params >= ACT_FN_MAX_PARAMS || strlen(arg) >= sizeof o->pkv[0]) {
-                cli_error(cmd, "too many or too long -p values");
+                cli_error(cmd, "-p: at most %d values of at most %zu characters",
+                          ACT_FN_MAX_PARAMS, sizeof o->pkv[0] - 1);
                 return CLI_EXIT_USAGE;
             }
             snprintf(o->pkv[o->n_params++], sizeof o->pkv[0], "%s", arg);
@@ -650,7 +791,9 @@ static int parse_opts(const char *cmd, int argc, char **argv, opts *o, int compa
                        "Trains every activation with every seed (1..N) and prints mean +- std\n"
                        "test accuracy and time per epoch; with --out DIR also compare.csv,\n"
                        "curves.svg/png (test accuracy per epoch) and bars.svg/png.\n"
-                       "      --acts LIST        (relu,swish,acon_c,smu)  --seeds N (3)\n"
+                       "      --acts LIST        (relu,swish,acon_c,smu); commas inside an\n"
+                       "                         expression's parentheses do not split it\n"
+                       "      --seeds N (3)\n"
                        "      --quick            the `make run` comparison: relu, swish, acon_c,\n"
                        "                         smu; mlp:256x2; 12k images; 4 epochs; 2 seeds\n");
             else
@@ -658,7 +801,11 @@ static int parse_opts(const char *cmd, int argc, char **argv, opts *o, int compa
                        "Trains a network on real data; prints per-epoch loss and accuracy.\n"
                        "      --act NAME         built-in (actlab list), meta_acon, frelu,\n"
                        "                         acon_frelu, or expr:FORMULA (relu)\n"
-                       "      --resume FILE      continue from a checkpoint\n"
+                       "      --resume FILE      continue the run stored in a checkpoint: its\n"
+                       "                         configuration is restored (a conflicting option\n"
+                       "                         is an error; --epochs N trains longer, --threads\n"
+                       "                         and --data-dir may change); --out defaults to\n"
+                       "                         the checkpoint's directory\n"
                        "      --bench N          throughput only: N batches warm-up, N timed\n"
                        "      --profile          with --bench: per-layer forward/backward time\n");
             fputs(common_help, stdout);
@@ -674,17 +821,25 @@ static int parse_opts(const char *cmd, int argc, char **argv, opts *o, int compa
         cli_error(cmd, "unexpected argument '%s'", argv[optind]);
         return CLI_EXIT_USAGE;
     }
+    return -1;
+}
+
+/* The optimiser configuration from the options, once all are in (the kind's defaults, then what
+ * was given: each value is kept in opts until here, so no option is lost to the reset). */
+static int opts_finish(const char *cmd, opts *o)
+{
     act_opt_kind k = o->tr.opt.kind;
     o->tr.opt = act_optim_config_default(k);
-    if (!lr_set && o->tr.sched.lr == 0.0f)   /* --quick sets its own */
+    if (!o->lr_set && o->tr.sched.lr == 0.0f)   /* --quick sets its own */
         o->tr.sched.lr = k == ACT_OPT_SGD ? 0.02f : 0.001f;
     if (k == ACT_OPT_SGD) {
-        o->tr.opt.momentum = momentum;
-        o->tr.opt.nesterov = nesterov;
+        o->tr.opt.momentum = o->momentum;
+        o->tr.opt.nesterov = o->nesterov;
     }
-    if (wd_set)
-        o->tr.opt.weight_decay = wd;
-    if (!opt_set && nesterov && momentum == 0.0f) {
+    if (o->wd_set)
+        o->tr.opt.weight_decay = o->wd;
+    o->tr.opt.clip_norm = o->clip;
+    if (!o->opt_set && o->nesterov && o->momentum == 0.0f) {
         cli_error(cmd, "--nesterov needs momentum");
         return CLI_EXIT_USAGE;
     }
@@ -692,6 +847,248 @@ static int parse_opts(const char *cmd, int argc, char **argv, opts *o, int compa
         cli_error(cmd, "--profile goes with --bench N");
         return CLI_EXIT_USAGE;
     }
+    if (o->resume && o->bench > 0) {
+        cli_error(cmd, "--resume and --bench do not go together");
+        return CLI_EXIT_USAGE;
+    }
+    return -1;
+}
+
+static int parse_opts(const char *cmd, int argc, char **argv, opts *o, int compare)
+{
+    opts_default(o);
+    int ec = parse_args(cmd, argc, argv, o, compare);
+    return ec >= 0 ? ec : opts_finish(cmd, o);
+}
+
+// ----------------------------------------------------------------------------
+// the run's configuration in a checkpoint, and --resume
+
+/* How an option takes part in a resume. */
+enum { R_NONE, R_SAME, R_FREE };   /* not stored; stored, must not change; stored, may change */
+
+static int resume_role(int id)
+{
+    switch (id) {
+    case O_DATA: case O_MODEL: case O_ACT: case O_BATCH: case O_OPT: case O_LR: case O_MOMENTUM:
+    case O_NESTEROV: case O_WD: case O_CLIP: case O_SCHED: case O_WARMUP: case O_STEP_EVERY:
+    case O_GAMMA: case O_SMOOTH: case O_VAL: case O_TRAIN_LIMIT: case O_TEST_LIMIT: case O_CROP:
+    case O_FLIP: case O_SEED: case O_KEEP_STEM: case O_PER_CHANNEL: case O_META_R:
+    case O_META_BN: case O_CONV: case O_INIT: case O_PARAM:
+        return R_SAME;
+    case O_EPOCHS: case O_THREADS: case O_DATA_DIR:
+        return R_FREE;
+    default:
+        return R_NONE;
+    }
+}
+
+/* The value of option id in o as text ("" when it has none: --data-dir unset, no -p); flags
+ * are on/off. -p values are joined by spaces in the order given. */
+static void opt_value(const opts *o, int id, char *buf, size_t n)
+{
+    char f[32];
+    buf[0] = '\0';
+    switch (id) {
+    case O_DATA: snprintf(buf, n, "%s", o->data); break;
+    case O_DATA_DIR: snprintf(buf, n, "%s", o->data_dir ? o->data_dir : ""); break;
+    case O_MODEL: snprintf(buf, n, "%s", o->model); break;
+    case O_ACT: snprintf(buf, n, "%s", o->act); break;
+    case O_EPOCHS: snprintf(buf, n, "%d", o->tr.epochs); break;
+    case O_BATCH: snprintf(buf, n, "%zu", o->tr.batch); break;
+    case O_OPT: snprintf(buf, n, "%s", act_opt_name(o->tr.opt.kind)); break;
+    case O_LR: snprintf(buf, n, "%s", cli_fmt_float(o->tr.sched.lr, f, sizeof f)); break;
+    case O_MOMENTUM: snprintf(buf, n, "%s", cli_fmt_float(o->momentum, f, sizeof f)); break;
+    case O_NESTEROV: snprintf(buf, n, "%s", o->nesterov ? "on" : "off"); break;
+    case O_WD: snprintf(buf, n, "%s", cli_fmt_float(o->tr.opt.weight_decay, f, sizeof f)); break;
+    case O_CLIP: snprintf(buf, n, "%s", cli_fmt_float(o->tr.opt.clip_norm, f, sizeof f)); break;
+    case O_SCHED: snprintf(buf, n, "%s", act_sched_name(o->tr.sched.kind)); break;
+    case O_WARMUP:
+        snprintf(buf, n, "%s", cli_fmt_float(o->tr.sched.warmup_epochs, f, sizeof f));
+        break;
+    case O_STEP_EVERY:
+        snprintf(buf, n, "%s", cli_fmt_float(o->tr.sched.step_every, f, sizeof f));
+        break;
+    case O_GAMMA: snprintf(buf, n, "%s", cli_fmt_float(o->tr.sched.gamma, f, sizeof f)); break;
+    case O_SMOOTH:
+        snprintf(buf, n, "%s", cli_fmt_float(o->tr.label_smoothing, f, sizeof f));
+        break;
+    case O_VAL: snprintf(buf, n, "%zu", o->tr.val_size); break;
+    case O_TRAIN_LIMIT: if (o->tr.train_limit) snprintf(buf, n, "%zu", o->tr.train_limit); break;
+    case O_TEST_LIMIT: if (o->tr.test_limit) snprintf(buf, n, "%zu", o->tr.test_limit); break;
+    case O_CROP: snprintf(buf, n, "%d", o->tr.crop_pad); break;
+    case O_FLIP: snprintf(buf, n, "%s", o->tr.flip ? "on" : "off"); break;
+    case O_SEED: snprintf(buf, n, "%llu", (unsigned long long)o->tr.seed); break;
+    case O_THREADS: snprintf(buf, n, "%d", o->threads); break;
+    case O_KEEP_STEM: snprintf(buf, n, "%s", o->keep_stem ? "on" : "off"); break;
+    case O_PER_CHANNEL:
+        if (o->per_channel >= 0) snprintf(buf, n, "%s", o->per_channel ? "on" : "off");
+        break;
+    case O_META_R: if (o->meta_r > 0) snprintf(buf, n, "%d", o->meta_r); break;
+    case O_META_BN: if (o->meta_bn >= 0) snprintf(buf, n, "%s", o->meta_bn ? "on" : "off"); break;
+    case O_CONV: snprintf(buf, n, "%s", conv_names[o->conv]); break;
+    case O_INIT: snprintf(buf, n, "%s", init_names[o->init]); break;
+    case O_PARAM:
+        for (int i = 0; i < o->n_params; i++) {
+            size_t len = strlen(buf);
+            snprintf(buf + len, n - len, "%s%s", i ? " " : "", o->pkv[i]);
+        }
+        break;
+    default: break;
+    }
+}
+
+/* Flags (no argument): stored as on/off, given back as the bare option when on. */
+static int is_flag(int id)
+{
+    for (const struct option *p = long_opts; p->name; p++)
+        if (p->val == id)
+            return p->has_arg == no_argument;
+    return 0;
+}
+
+/* The run as "cli.--OPTION=VALUE" lines (one per -p), for the checkpoint. NULL on failure
+ * (a value with a newline cannot be stored: the caller says so). */
+static char *run_info_text(const opts *o)
+{
+    sbuf b = { 0 };
+    for (int id = O_DATA; id < O_END; id++) {
+        if (resume_role(id) == R_NONE)
+            continue;
+        char v[1024];
+        if (id == O_PARAM) {
+            for (int i = 0; i < o->n_params; i++)
+                sb_printf(&b, "cli.-p=%s\n", o->pkv[i]);
+            continue;
+        }
+        opt_value(o, id, v, sizeof v);
+        if (!v[0])
+            continue;
+        if (strchr(v, '\n')) {
+            free(b.s);
+            return NULL;
+        }
+        sb_printf(&b, "cli.%s=%s\n", opt_name(id), v);
+    }
+    return b.s;
+}
+
+/* Rebuilds the stored run's options from the checkpoint's "cli." lines into *out, whose strings
+ * point into *keep (the caller frees it after the run). Returns -1 to continue, else an exit
+ * code. */
+static int stored_opts(const char *cmd, const act_ckpt_meta *m, opts *out, char **keep)
+{
+    char *copy = strdup(m->info ? m->info : "");
+    char **av = calloc(2 * (strlen(copy) / 4 + 2), sizeof *av);
+    int ac = 0, ec = -1;
+    if (!copy || !av) {
+        cli_error(cmd, "out of memory");
+        free(copy);
+        free(av);
+        return CLI_EXIT_FAILURE;
+    }
+    char prog[] = "train";
+    av[ac++] = prog;
+    for (char *line = copy, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        if (strncmp(line, "cli.", 4) != 0)
+            continue;
+        char *eq = strchr(line + 4, '=');
+        if (!eq)
+            continue;
+        *eq = '\0';
+        char *name = line + 4, *val = eq + 1;
+        int id = 0;
+        for (const struct option *p = long_opts; p->name; p++)
+            if ((name[1] == '-' && !strcmp(p->name, name + 2)) ||
+                (!strcmp(name, "-p") && p->val == O_PARAM))
+                id = p->val;
+        if (!id || resume_role(id) == R_NONE) {
+            cli_error(cmd, "%s: the checkpoint records an unknown option '%s'", "--resume",
+                      name);
+            ec = CLI_EXIT_FAILURE;
+            break;
+        }
+        if (is_flag(id)) {
+            if (!strcmp(val, "on"))
+                av[ac++] = name;
+            continue;
+        }
+        av[ac++] = name;
+        av[ac++] = val;
+    }
+    if (ec < 0) {
+        opts_default(out);
+        ec = parse_args(cmd, ac, av, out, 0);
+        if (ec >= 0) {
+            cli_error(cmd, "--resume: the checkpoint's run configuration does not parse");
+            ec = CLI_EXIT_FAILURE;
+        }
+    }
+    free(av);
+    if (ec >= 0)
+        free(copy);
+    else
+        *keep = copy;
+    return ec;
+}
+
+/* `--resume FILE`: the run is the stored one; options given now may only repeat it, except
+ * --epochs, --threads, --data-dir and the outputs. Replaces *o; *m receives the record and
+ * *keep the strings o points to (the caller frees both after the run). */
+static int resume_opts(const char *cmd, opts *o, act_ckpt_meta *m, char **keep)
+{
+    act_diag d;
+    int rc = act_ckpt_read_meta(o->resume, m, &d);
+    if (rc != ACT_OK) {
+        cli_error(cmd, "--resume %s", d.msg[0] ? d.msg : act_strerror(rc));
+        return CLI_EXIT_FAILURE;
+    }
+    if (m->epoch > MAX_EPOCHS) {
+        cli_error(cmd, "--resume %s: %d epochs recorded (this command trains at most %d)",
+                  o->resume, m->epoch, MAX_EPOCHS);
+        return CLI_EXIT_FAILURE;
+    }
+    opts s;
+    int ec = stored_opts(cmd, m, &s, keep);
+    if (ec >= 0)
+        return ec;
+    for (int id = O_DATA; id < O_END; id++) {
+        if (!o->given[id - O_DATA] || resume_role(id) != R_SAME)
+            continue;
+        char a[1024], b[1024];
+        opt_value(&s, id, a, sizeof a);
+        opt_value(o, id, b, sizeof b);
+        if (strcmp(a, b) != 0) {
+            cli_error(cmd, "%s %s conflicts with the checkpoint's run (%s %s): --resume "
+                      "continues the stored run; drop the option, or start a new run",
+                      opt_name(id), b[0] ? b : "(unset)", opt_name(id), a[0] ? a : "(unset)");
+            return CLI_EXIT_USAGE;
+        }
+    }
+    /* The stored run, then what may change: epochs (default: the stored run's), threads,
+     * data dir, and the options that are not part of the run. */
+    opts r = s;
+    r.tr.epochs = o->given[O_EPOCHS - O_DATA] ? o->tr.epochs : s.tr.epochs;
+    if (o->given[O_THREADS - O_DATA])
+        r.threads = o->threads;
+    if (o->given[O_DATA_DIR - O_DATA])
+        r.data_dir = o->data_dir;
+    r.out = o->out;
+    r.resume = o->resume;
+    r.quiet = o->quiet;
+    memcpy(r.given, o->given, sizeof r.given);
+    ec = opts_finish(cmd, &r);
+    if (ec >= 0)
+        return ec;
+    if (r.tr.epochs <= m->epoch) {
+        cli_error(cmd, "--resume %s: the run already has %d of %d epochs (--epochs N, N > %d, "
+                  "trains longer)", o->resume, m->epoch, r.tr.epochs, m->epoch);
+        return CLI_EXIT_USAGE;
+    }
+    *o = r;
     return -1;
 }
 
@@ -716,11 +1113,14 @@ static int load_data(const char *cmd, const opts *o, act_dataset *train, act_dat
     return -1;
 }
 
+/* 3 for a run that failed numerically: diverged, or an activation's parameters left its
+ * domain (ERANGE from the training loop); 2 for what the command line got wrong. */
 static int exit_code(int rc)
 {
-    return rc == ACT_OK ? CLI_EXIT_OK : rc == ACT_EDIVERGED ? CLI_EXIT_DIVERGED
-                                    : rc == ACT_EPARSE || rc == ACT_EINVAL ? CLI_EXIT_USAGE
-                                                                          : CLI_EXIT_FAILURE;
+    return rc == ACT_OK ? CLI_EXIT_OK
+         : rc == ACT_EDIVERGED || rc == ACT_ERANGE ? CLI_EXIT_DIVERGED
+         : rc == ACT_EPARSE || rc == ACT_EINVAL ? CLI_EXIT_USAGE
+                                                : CLI_EXIT_FAILURE;
 }
 
 int cmd_train(int argc, char **argv)
@@ -729,13 +1129,33 @@ int cmd_train(int argc, char **argv)
     int ec = parse_opts(argv[0], argc, argv, &o, 0);
     if (ec >= 0)
         return ec;
-    if (o.out && mkdir_p(o.out) != 0) {
-        cli_error(argv[0], "cannot create %s: %s", o.out, strerror(errno));
-        return CLI_EXIT_FAILURE;
+    act_ckpt_meta stored = { 0 };
+    act_dataset train = { 0 }, test = { 0 };
+    char *keep = NULL, *info = NULL, outbuf[4096];
+    run_result *r = NULL;
+    int lock = -1, data = 0;
+    if (o.resume) {
+        if ((ec = resume_opts(argv[0], &o, &stored, &keep)) >= 0)
+            goto done;
+        if (!o.out) {   /* continue the record where the checkpoint is */
+            const char *slash = strrchr(o.resume, '/');
+            snprintf(outbuf, sizeof outbuf, "%.*s", slash ? (int)(slash - o.resume) : 1,
+                     slash ? (slash == o.resume ? "/" : o.resume) : ".");
+            o.out = outbuf;
+        }
     }
-    act_dataset train, test;
+    info = run_info_text(&o);
+    if (!info) {
+        cli_error(argv[0], "an option's value holds a newline: the run cannot be recorded");
+        ec = CLI_EXIT_USAGE;
+        goto done;
+    }
+    ec = CLI_EXIT_FAILURE;
+    if (o.out && (lock = out_dir_claim(argv[0], "--out", o.out)) < 0)
+        goto done;
     if ((ec = load_data(argv[0], &o, &train, &test)) >= 0)
-        return ec;
+        goto done;
+    data = 1;
     if (!o.quiet && o.bench == 0) {
         size_t n_tr = train.n - o.tr.val_size, n_te = test.n;
         if (o.tr.train_limit && o.tr.train_limit < n_tr)
@@ -747,27 +1167,68 @@ int cmd_train(int argc, char **argv)
                o.tr.val_size, n_te, o.model, o.act, o.tr.epochs, o.tr.batch,
                act_opt_name(o.tr.opt.kind), (double)o.tr.sched.lr,
                (unsigned long long)o.tr.seed, o.threads, o.threads == 1 ? "" : "s");
+        if (o.resume)
+            printf("resuming %s after epoch %d; writing to %s\n", o.resume, stored.epoch,
+                   o.out);
     }
-    run_result *r = malloc(sizeof *r);
-    if (!r) {
-        act_data_free(&train);
-        act_data_free(&test);
-        return CLI_EXIT_FAILURE;
-    }
-    int rc = run_one(argv[0], &o, o.act, o.tr.seed, &train, &test, o.out, "", r);
+    ec = CLI_EXIT_FAILURE;
+    if (!(r = malloc(sizeof *r)))
+        goto done;
+    int rc = run_one(argv[0], &o, o.act, o.tr.seed, &train, &test, o.out, "", r,
+                     o.resume ? &stored : NULL, info);
     if (rc == ACT_OK && !o.quiet && o.bench == 0 && r->epochs)
         printf("done: test accuracy %.4f, validation %.4f, %.1f s\n",
                r->ep[r->epochs - 1].test_acc, r->ep[r->epochs - 1].val_acc, r->seconds);
+    ec = exit_code(rc);
+done:
     free(r);
-    act_data_free(&train);
-    act_data_free(&test);
-    return exit_code(rc);
+    if (data) {
+        act_data_free(&train);
+        act_data_free(&test);
+    }
+    act_ckpt_meta_free(&stored);
+    free(info);
+    free(keep);
+    if (lock >= 0)
+        close(lock);
+    return ec;
 }
 
 // ----------------------------------------------------------------------------
 // compare
 
 #define MAX_ACTS 16
+
+/* Splits list in place at the commas outside parentheses ("relu,expr:max(x, 0)" is two). */
+static int split_acts(const char *cmd, char *list, char **names, int *n)
+{
+    int depth = 0;
+    char *start = list;
+    *n = 0;
+    for (char *p = list;; p++) {
+        if (*p == '(')
+            depth++;
+        else if (*p == ')' && depth > 0)
+            depth--;
+        if (*p && (*p != ',' || depth > 0))
+            continue;
+        int end = *p == '\0';
+        *p = '\0';
+        if (!*start) {
+            cli_error(cmd, "--acts: empty name in the list (at position %d)", *n + 1);
+            return CLI_EXIT_USAGE;
+        }
+        if (*n == MAX_ACTS) {
+            cli_error(cmd, "--acts: at most %d activations", MAX_ACTS);
+            return CLI_EXIT_USAGE;
+        }
+        names[(*n)++] = start;
+        if (end)
+            break;
+        start = p + 1;
+    }
+    return -1;
+}
 
 static void mean_std(const double *v, int n, double *m, double *s)
 {
@@ -781,7 +1242,7 @@ static void mean_std(const double *v, int n, double *m, double *s)
     *s = n > 1 ? sqrt(q / (n - 1)) : 0.0;
 }
 
-static void compare_plots(const char *cmd, const char *dir, char names[][100], int n_act,
+static void compare_plots(const char *cmd, const char *dir, char *const *names, int n_act,
                           int epochs, const double *curve, const double *acc_m,
                           const double *acc_s)
 {
@@ -838,35 +1299,35 @@ int cmd_compare(int argc, char **argv)
     int ec = parse_opts(argv[0], argc, argv, &o, 1);
     if (ec >= 0)
         return ec;
-    char names[MAX_ACTS][100];
-    int n_act = 0;
-    char list[2048];
-    snprintf(list, sizeof list, "%s", o.acts);
-    for (char *t = strtok(list, ","); t; t = strtok(NULL, ",")) {
-        if (n_act == MAX_ACTS) {
-            cli_error(argv[0], "at most %d activations", MAX_ACTS);
-            return CLI_EXIT_USAGE;
-        }
-        snprintf(names[n_act++], sizeof names[0], "%s", t);
+    if (o.resume) {
+        cli_error(argv[0], "--resume continues one run: use actlab train --resume DIR/"
+                  "checkpoint.bin on a run directory of the comparison");
+        return CLI_EXIT_USAGE;
     }
-    for (int a = 0; a < n_act; a++) {   /* reject bad names before any training */
+    char *list = strdup(o.acts), *names[MAX_ACTS];
+    int n_act = 0;
+    if (!list)
+        return CLI_EXIT_FAILURE;
+    ec = split_acts(argv[0], list, names, &n_act);
+    for (int a = 0; ec < 0 && a < n_act; a++) {   /* reject bad names before any training */
         act_nn_act x;
         act_holder h;
         if (resolve_act(argv[0], &o, names[a], &x, &h) != 0)
-            return CLI_EXIT_USAGE;
+            ec = CLI_EXIT_USAGE;
         act_holder_free(&h);
     }
-    if (n_act == 0) {
-        cli_error(argv[0], "--acts is empty");
-        return CLI_EXIT_USAGE;
-    }
-    if (o.out && mkdir_p(o.out) != 0) {
-        cli_error(argv[0], "cannot create %s: %s", o.out, strerror(errno));
-        return CLI_EXIT_FAILURE;
-    }
+    int lock = -1;
+    if (ec < 0 && o.out && (lock = out_dir_claim(argv[0], "--out", o.out)) < 0)
+        ec = CLI_EXIT_FAILURE;
     act_dataset train, test;
-    if ((ec = load_data(argv[0], &o, &train, &test)) >= 0)
+    if (ec < 0 && (ec = load_data(argv[0], &o, &train, &test)) >= 0) {
+        if (lock >= 0)
+            close(lock);
+    }
+    if (ec >= 0) {
+        free(list);
         return ec;
+    }
     int E = o.tr.epochs, S = o.seeds;
     double *acc = calloc((size_t)(n_act * S), sizeof *acc);
     double *tpe = calloc((size_t)(n_act * S), sizeof *tpe);
@@ -884,21 +1345,35 @@ int cmd_compare(int argc, char **argv)
     int worst = ACT_OK;
     opts q = o;
     q.quiet = 1;
-    for (int a = 0; a < n_act && acc && tpe && curve && r && status; a++) {
+    for (int a = 0; a < n_act && acc && tpe && curve && r && status && worst != ACT_EIO; a++) {
         for (int s = 0; s < S; s++) {
             char dir[4096], label[2048];
             const char *d = NULL;
             if (o.out) {
-                snprintf(dir, sizeof dir, "%s/%s-seed%d", o.out, names[a], s + 1);
+                /* Long names (expressions) get a numbered directory: no truncated collisions. */
+                if (strlen(names[a]) <= 64)
+                    snprintf(dir, sizeof dir, "%s/%s-seed%d", o.out, names[a], s + 1);
+                else
+                    snprintf(dir, sizeof dir, "%s/act%d-seed%d", o.out, a + 1, s + 1);
                 for (char *p = dir + strlen(o.out) + 1; *p; p++)
-                    if (*p == '/' || *p == ' ' || *p == '*' || *p == '(' || *p == ')')
+                    if (*p == '/' || *p == ' ' || *p == '*' || *p == '(' || *p == ')' ||
+                        *p == ',')
                         *p = '_';
-                if (mkdir_p(dir) == 0)
-                    d = dir;
+                if (mkdir_p(dir) != 0) {
+                    cli_error(argv[0], "cannot create %s: %s", dir, strerror(errno));
+                    worst = ACT_EIO;
+                    break;
+                }
+                d = dir;
             }
-            snprintf(label, sizeof label, "%s seed %d: ", names[a], s + 1);
-            int rc = run_one(argv[0], &q, names[a], (uint64_t)(s + 1), &train, &test, d, label,
-                             r);
+            snprintf(label, sizeof label, "%.2000s seed %d: ", names[a], s + 1);
+            q.act = names[a];
+            q.tr.seed = (uint64_t)(s + 1);
+            char *info = run_info_text(&q);
+            int rc = info ? run_one(argv[0], &q, names[a], (uint64_t)(s + 1), &train, &test, d,
+                                    label, r, NULL, info)
+                          : ACT_EINVAL;
+            free(info);
             if (rc != ACT_OK) {
                 status[a] = rc;
                 if (worst != ACT_EDIVERGED)
@@ -947,7 +1422,10 @@ int cmd_compare(int argc, char **argv)
     free(curve);
     free(r);
     free(status);
+    free(list);
     act_data_free(&train);
     act_data_free(&test);
+    if (lock >= 0)
+        close(lock);
     return exit_code(worst);
 }
