@@ -27,12 +27,18 @@ for f in smoothmax_relu_swish acon_c_beta_sweep smu_smu1_leaky_relu gelu_silu_mi
 done
 [ -e "$out/act_silu.svg" ] && fail "--quick wrote SVG"
 grep -q "^wrote [0-9]* files to $out/" "$tmp/stdout" || fail "no summary line"
-ls "$out" | grep -q 'XXXXXX\|\.[A-Za-z0-9]\{6\}$' && fail "temporary files left: $(ls "$out")"
+ls -A "$out" | grep -q 'XXXXXX\|\.[A-Za-z0-9]\{6\}$' && fail "temporary files left: $(ls -A "$out")"
 
 "$ACTLAB" demo --help >/dev/null || fail "demo --help did not exit 0"
 "$ACTLAB" demo --bogus >/dev/null 2>&1; rc=$?
 [ "$rc" = 2 ] || fail "demo --bogus exited $rc, want 2"
 : >"$tmp/file"
-"$ACTLAB" demo --quick --out "$tmp/file" >/dev/null 2>&1; rc=$?
+"$ACTLAB" demo --quick --out "$tmp/file" >/dev/null 2>"$tmp/stderr"; rc=$?
 [ "$rc" = 1 ] || fail "demo --out FILE exited $rc, want 1"
+grep -q "^actlab demo: --out: '$tmp/file' is not a directory$" "$tmp/stderr" ||
+    fail "demo --out FILE: $(cat "$tmp/stderr")"
+"$ACTLAB" demo --quick --out '' >/dev/null 2>"$tmp/stderr"; rc=$?
+[ "$rc" = 2 ] || fail "demo --out '' exited $rc, want 2"
+grep -q "^actlab demo: --out '': empty directory name$" "$tmp/stderr" ||
+    fail "demo --out '': $(cat "$tmp/stderr")"
 echo ok

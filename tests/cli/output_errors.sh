@@ -89,6 +89,7 @@ expect() {
         fail "$*: message does not name $opt and '$path': $(cat "$tmp/err")"
     clean "$*"
 }
+expect 2 --out '' demo --quick --out ''
 expect 2 -o '' plot relu -o ''
 expect 2 -o '' expr c x -o ''
 expect 2 -o '' space enumerate --preset bxg -o ''
@@ -103,6 +104,8 @@ expect 1 -o "$d/file/x.c" expr c x -o "$d/file/x.c"
 expect 1 -o "$d/file/x.csv" space enumerate --units 1 -o "$d/file/x.csv"
 expect 1 --csv "$d/file/x.csv" bench --quick --min-ms 0.2 relu --csv "$d/file/x.csv"
 expect 1 --csv "$d/file/x.csv" bench --quick --expr x --csv "$d/file/x.csv"
+expect 1 --out "$d/file/sub" demo --quick --out "$d/file/sub"
+expect 1 --out "$d/file" demo --quick --out "$d/file"
 expect 1 -o /proc/x.png plot relu -o /proc/x.png
 expect 1 -o /proc/x.c expr c x -o /proc/x.c
 mkdir "$tmp/dir.png"

@@ -2,7 +2,6 @@
  * derivative, a few composite figures, an index of what was written, then a short benchmark.
  * The work is a list of steps (DEMO_STEP_LIST); a step is one function over demo_ctx. Every
  * figure is drawn by cmd_plot from an argument vector, so each has a reproducible command. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,35 +66,6 @@ static int add_file(demo_ctx *ctx, const char *name, const char *command)
     }
     ctx->n_files++;
     printf("  %s/%s\n", ctx->out, name);
-    return 0;
-}
-
-/* mkdir -p */
-static int make_dirs(const char *cmd, const char *dir)
-{
-    char path[4096];
-    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path) {
-        cli_error(cmd, "directory name too long");
-        return -1;
-    }
-    for (char *s = path + 1;; s++) {
-        if (*s == '/' || *s == '\0') {
-            char c = *s;
-            *s = '\0';
-            if (mkdir(path, 0777) != 0 && errno != EEXIST) {
-                cli_error(cmd, "cannot create directory '%s': %s", path, strerror(errno));
-                return -1;
-            }
-            *s = c;
-            if (c == '\0')
-                break;
-        }
-    }
-    struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        cli_error(cmd, "'%s' is not a directory", dir);
-        return -1;
-    }
     return 0;
 }
 
@@ -200,35 +170,26 @@ static int step_composite_plots(demo_ctx *ctx)
 /* index.md: every figure (as an image link) with the command that reproduces it. */
 static int step_index(demo_ctx *ctx)
 {
-    char path[4096], tmp[4200];
-    snprintf(path, sizeof path, "%s/index.md", ctx->out);
-    snprintf(tmp, sizeof tmp, "%s.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (!f) {
-        cli_error(ctx->cmd, "cannot create '%s': %s", path, strerror(errno));
-        if (fd >= 0) {
-            close(fd);
-            unlink(tmp);
-        }
+    char path[4096], err[2048];
+    if (snprintf(path, sizeof path, "%s/index.md", ctx->out) >= (int)sizeof path) {
+        cli_error(ctx->cmd, "output directory name too long");
         return CLI_EXIT_FAILURE;
     }
-    fprintf(f, "# actlab demo\n\nWritten by `actlab demo%s`. Each figure is reproduced by the "
-               "command under it.\n", ctx->quick ? " --quick" : "");
+    cli_out o;
+    if (cli_out_open(&o, path, err, sizeof err) != 0) {
+        cli_error(ctx->cmd, "%s", err);
+        return CLI_EXIT_FAILURE;
+    }
+    fprintf(o.f, "# actlab demo\n\nWritten by `actlab demo%s`. Each figure is reproduced by the "
+                 "command under it.\n", ctx->quick ? " --quick" : "");
     for (int i = 0; i < ctx->n_files; i++) {
         if (!ctx->commands[i])
             continue;
-        fprintf(f, "\n## %s\n\n![%s](%s)\n\n    %s\n", ctx->files[i], ctx->files[i],
+        fprintf(o.f, "\n## %s\n\n![%s](%s)\n\n    %s\n", ctx->files[i], ctx->files[i],
                 ctx->files[i], ctx->commands[i]);
     }
-    mode_t mask = umask(0);
-    umask(mask);
-    int bad = fchmod(fd, 0666 & ~mask) != 0;
-    bad |= ferror(f) != 0;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        cli_error(ctx->cmd, "cannot write '%s': %s", path, strerror(errno));
-        unlink(tmp);
+    if (cli_out_commit(&o, err, sizeof err) != 0) {
+        cli_error(ctx->cmd, "%s", err);
         return CLI_EXIT_FAILURE;
     }
     return add_file(ctx, "index.md", NULL);
@@ -325,14 +286,17 @@ int cmd_demo(int argc, char **argv)
         demo_usage(stderr);
         return CLI_EXIT_USAGE;
     }
-    if (!*ctx.out || make_dirs(ctx.cmd, ctx.out) != 0)
-        return CLI_EXIT_FAILURE;
+    // Created with its parents, and checked to take new files, before the work.
+    int rc = cli_check_output(ctx.cmd, "--out", ctx.out, 1);
+    if (rc != CLI_EXIT_OK)
+        return rc;
 
-    int rc = CLI_EXIT_OK;
     for (size_t i = 0; i < sizeof demo_steps / sizeof demo_steps[0] && rc == CLI_EXIT_OK; i++) {
         printf("%s%s:\n", i ? "\n" : "", demo_steps[i].title);
         rc = demo_steps[i].run(&ctx);
         fflush(stdout);
+        if (rc == CLI_EXIT_OK && ferror(stdout))   // main() reports it; stop here
+            rc = CLI_EXIT_FAILURE;
     }
     if (rc == CLI_EXIT_OK)
         printf("\nwrote %d files to %s/ (see %s/index.md)\n", ctx.n_files, ctx.out, ctx.out);
