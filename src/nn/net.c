@@ -702,7 +702,8 @@ int act_net_forward(act_net *net, const float *x, size_t n, int train, const flo
             l->t_fwd += acti_now() - t0;
         if (rc != ACT_OK) {   /* e.g. an activation whose parameters left its domain */
             net->failed_layer = i;
-            net->n_cur = 0;   /* no backward from a failed forward */
+            net->failed_n = n;
+            net->n_cur = 0;   /* no loss or backward from a failed forward */
             return rc;
         }
     }
@@ -783,6 +784,7 @@ int act_net_backward(act_net *net)
             l->t_bwd += acti_now() - t0;
         if (rc != ACT_OK) {
             net->failed_layer = i;
+            net->failed_n = n;
             return rc;
         }
     }

@@ -112,6 +112,7 @@ struct act_net {
     int          logits_t;     /* tensor id of the logits */
     int          build_err;    /* first allocation failure while building */
     int          failed_layer; /* the layer whose last forward / backward failed; -1: none */
+    size_t       failed_n;     /* the batch of that pass */
 };
 
 /* ---------------------------------------------------------------------------------------------

@@ -186,11 +186,16 @@ static int pass_failed(act_net *net, int rc, int ep, size_t b, act_diag *diag)
         return rc;
     const acti_layer *l = &net->layers[li];
     char where[96];
+    static const char *const kind[] = {
+#define X(ID, name) [ACTI_L_##ID] = #name,
+        ACTI_LAYER_LIST(X)
+#undef X
+    };
     snprintf(where, sizeof where, "epoch %d, batch %zu: layer %d (%s)", ep + 1, b + 1, li,
-             l->kind == ACTI_L_ACT && l->fn ? l->fn->name : "activation");
-    for (int i = 0; i < net->n_segs; i++) {
+             l->kind == ACTI_L_ACT && l->fn ? l->fn->name : kind[l->kind]);
+    for (int i = 0; i < net->n_segs; i++) {   /* every parameter and buffer of the layer */
         const act_param_seg *sg = &net->segs[i];
-        if (sg->layer != li || !(sg->flags & ACT_SEG_ACT))
+        if (sg->layer != li)
             continue;
         for (size_t j = 0; j < sg->size; j++) {
             float v = net->params[sg->offset + j];
@@ -201,6 +206,16 @@ static int pass_failed(act_net *net, int rc, int ep, size_t b, act_diag *diag)
             }
         }
     }
+    /* Non-finite values entering the layer (a generator such as Meta-ACON's turns them into
+     * parameters the kernel refuses): the net diverged upstream. */
+    const acti_tensor *in = &net->tensors[l->in0];
+    const float *xin = net->arena + in->val_off;
+    for (size_t j = 0; j < net->failed_n * in->size; j++)
+        if (!isfinite(xin[j])) {
+            snprintf(diag->msg, sizeof diag->msg, "%s: its input holds %g (sample %zu)", where,
+                     (double)xin[j], j / in->size);
+            return ACT_EDIVERGED;
+        }
     if (l->kind == ACTI_L_ACT && l->fn && l->n_act_params > 0) {
         size_t C = (l->act_flags & ACT_PER_CHANNEL) ? (size_t)net->tensors[l->in0].c : 1;
         const float *p = net->params + l->p[0];
