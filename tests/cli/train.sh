@@ -92,7 +92,7 @@ done
 grep -q "not a directory" "$d/err" || exit 1
 "$A" train --out "$d/afile/sub" --quiet 2>"$d/err"; [ $? -eq 1 ] || exit 1
 "$A" train --out "" --quiet 2>"$d/err"; [ $? -ne 0 ] || exit 1
-grep -q "empty path" "$d/err" || exit 1
+grep -q -- "--out .*empty" "$d/err" || exit 1
 
 # one run per directory (defect 7): a second run on a directory in use is refused, the first
 # finishes and its record is whole

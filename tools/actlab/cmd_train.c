@@ -67,73 +67,18 @@ static double now_s(void)
 // ----------------------------------------------------------------------------
 // files
 
-static int mkdir_p(const char *dir)
-{
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", dir);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return (mkdir(buf, 0777) == 0 || errno == EEXIST) ? 0 : -1;
-}
-
-/* Writes text to path atomically: a unique temporary file in the same directory (two writers
- * never share one), fsynced, then renamed over path. 0, or -1 with errno set. */
-static int write_atomic(const char *path, const char *text)
-{
-    char tmp[4200];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", path) >= (int)sizeof tmp) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    int fd = mkstemp(tmp);
-    if (fd < 0)
-        return -1;
-    size_t n = strlen(text), done = 0;
-    while (done < n) {
-        ssize_t k = write(fd, text + done, n - done);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            break;
-        done += (size_t)k;
-    }
-    int ok = done == n && fchmod(fd, 0644) == 0 && fsync(fd) == 0;
-    int err = errno;
-    ok = (close(fd) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        err = ok ? errno : err;
-        unlink(tmp);
-        errno = err ? err : EIO;
-        return -1;
-    }
-    return 0;
-}
-
-/* Makes dir (and its parents), checks that it is a writable directory and takes the run's lock
- * in it (DIR/.actlab.lock, flock: the kernel drops it when the process dies, so a kill -9 leaves
+/* Makes dir (and its parents), checks that it is a writable directory (cli_check_output) and
+ * takes the run's lock in it (DIR/.actlab.lock, flock: the kernel drops it when the process dies, so a kill -9 leaves
  * no stale lock). Before any data is read or any training spent. Returns the lock's descriptor
- * (held until exit), or -1 after printing why. */
-static int out_dir_claim(const char *cmd, const char *opt, const char *dir)
+ * (held until exit) with *ec = -1, or -1 after printing why, with the exit code in *ec. */
+static int out_dir_claim(const char *cmd, const char *opt, const char *dir, int *ec)
 {
-    struct stat sb;
-    if (!dir[0]) {
-        cli_error(cmd, "%s wants a directory, got an empty path", opt);
+    int rc = cli_check_output(cmd, opt, dir, 1);
+    if (rc != CLI_EXIT_OK) {
+        *ec = rc;
         return -1;
     }
-    if (mkdir_p(dir) != 0 || stat(dir, &sb) != 0) {
-        cli_error(cmd, "%s %s: cannot create the directory: %s", opt, dir, strerror(errno));
-        return -1;
-    }
-    if (!S_ISDIR(sb.st_mode)) {
-        cli_error(cmd, "%s %s: exists and is not a directory", opt, dir);
-        return -1;
-    }
+    *ec = CLI_EXIT_FAILURE;   /* for the failures below; reset on success */
     char path[4200];
     snprintf(path, sizeof path, "%s/.actlab.lock", dir);
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -159,6 +104,7 @@ static int out_dir_claim(const char *cmd, const char *opt, const char *dir)
         close(fd);
         return -1;
     }
+    *ec = -1;
     return fd;
 }
 
@@ -341,9 +287,9 @@ static void write_metrics(const run_ctx *c)
                   e->train_loss, e->train_acc, e->val_loss, e->val_acc, e->test_loss,
                   e->test_acc, e->seconds, e->images_per_s, e->lr);
     }
-    if (!b.s || write_atomic(c->metrics_path, b.s) != 0) {
-        fprintf(stderr, "actlab train: cannot write %s: %s\n", c->metrics_path,
-                b.s ? strerror(errno) : "out of memory");
+    char err[512];
+    if (!b.s || cli_write_atomic(c->metrics_path, b.s, b.n, err, sizeof err) != 0) {
+        cli_error("train", "%s", b.s ? err : "out of memory");
         c->r->io_failed = 1;
     }
     free(b.s);
@@ -449,9 +395,9 @@ static void write_summary(const opts *o, const char *path, const char *act, uint
               t->flip ? "true" : "false");
     sb_printf(&b, "    \"seed\": %llu, \"threads\": %d, \"init\": \"%s\", \"conv\": \"%s\"\n  }\n}\n",
               (unsigned long long)seed, o->threads, init_names[o->init], conv_names[o->conv]);
-    if (!b.s || write_atomic(path, b.s) != 0) {
-        fprintf(stderr, "actlab train: cannot write %s: %s\n", path,
-                b.s ? strerror(errno) : "out of memory");
+    char err[512];
+    if (!b.s || cli_write_atomic(path, b.s, b.n, err, sizeof err) != 0) {
+        cli_error("train", "%s", b.s ? err : "out of memory");
         r->io_failed = 1;
     }
     free(b.s);
@@ -1150,8 +1096,7 @@ int cmd_train(int argc, char **argv)
         ec = CLI_EXIT_USAGE;
         goto done;
     }
-    ec = CLI_EXIT_FAILURE;
-    if (o.out && (lock = out_dir_claim(argv[0], "--out", o.out)) < 0)
+    if (o.out && (lock = out_dir_claim(argv[0], "--out", o.out, &ec)) < 0)
         goto done;
     if ((ec = load_data(argv[0], &o, &train, &test)) >= 0)
         goto done;
@@ -1317,8 +1262,8 @@ int cmd_compare(int argc, char **argv)
         act_holder_free(&h);
     }
     int lock = -1;
-    if (ec < 0 && o.out && (lock = out_dir_claim(argv[0], "--out", o.out)) < 0)
-        ec = CLI_EXIT_FAILURE;
+    if (ec < 0 && o.out)
+        lock = out_dir_claim(argv[0], "--out", o.out, &ec);
     act_dataset train, test;
     if (ec < 0 && (ec = load_data(argv[0], &o, &train, &test)) >= 0) {
         if (lock >= 0)
@@ -1359,8 +1304,9 @@ int cmd_compare(int argc, char **argv)
                     if (*p == '/' || *p == ' ' || *p == '*' || *p == '(' || *p == ')' ||
                         *p == ',')
                         *p = '_';
-                if (mkdir_p(dir) != 0) {
-                    cli_error(argv[0], "cannot create %s: %s", dir, strerror(errno));
+                char err[512];
+                if (cli_out_dir(dir, err, sizeof err) != 0) {
+                    cli_error(argv[0], "%s", err);
                     worst = ACT_EIO;
                     break;
                 }
@@ -1410,8 +1356,11 @@ int cmd_compare(int argc, char **argv)
         if (o.out) {
             char path[4096];
             snprintf(path, sizeof path, "%s/compare.csv", o.out);
-            if (csv.s && write_atomic(path, csv.s) != 0)
-                cli_error(argv[0], "cannot write %s", path);
+            char err[512];
+            if (!csv.s || cli_write_atomic(path, csv.s, csv.n, err, sizeof err) != 0) {
+                cli_error(argv[0], "%s", csv.s ? err : "out of memory");
+                worst = worst == ACT_OK ? ACT_EIO : worst;
+            }
             compare_plots(argv[0], o.out, names, n_act, E, curve, am, as);
             printf("wrote %s/compare.csv, curves.svg/png, bars.svg/png\n", o.out);
         }
