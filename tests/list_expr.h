@@ -13,6 +13,7 @@
     X(expr_gradcheck_random)               \
     X(expr_fused_vs_unfused)               \
     X(expr_printers)                       \
+    X(expr_accuracy_primitives)            \
     X(space_templates_roundtrip)           \
     X(space_sample_roundtrip)              \
     X(space_dedup_semantics)               \

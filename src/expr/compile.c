@@ -77,11 +77,12 @@ static int bwd_reads(const acti_instr *in)
         return R_OWN | R_B;
     case ACTI_OP_POWI:
         return in->k == 0 || in->k == 1 ? 0 : R_A;
-    case ACTI_OP_SQRT: case ACTI_OP_EXP: case ACTI_OP_TANH: case ACTI_OP_SIGMOID:
+    case ACTI_OP_SQRT: case ACTI_OP_EXP:
         return R_OWN;
     case ACTI_OP_ABS: case ACTI_OP_LOG: case ACTI_OP_SIN: case ACTI_OP_COS: case ACTI_OP_SINH:
     case ACTI_OP_COSH: case ACTI_OP_ASINH: case ACTI_OP_ATAN: case ACTI_OP_SINC:
     case ACTI_OP_SOFTPLUS: case ACTI_OP_ERF: case ACTI_OP_ACT:
+    case ACTI_OP_TANH: case ACTI_OP_SIGMOID:    /* their slopes come from exp(-|a|) */
         return R_A;
     case ACTI_OP_MULF:
         return R_A | R_B | R_C;
