@@ -22,6 +22,11 @@ check "x*sigmoid(beta*x)" "-p beta=2" -1 4 0.1049935854
 check "max(x, sigmoid(x))" "" 0.5 3 0.2350037122
 check "cos(x) - x" "" 3 2 -3.989992497
 check "sinc(x) + x" "" 0 3 1
+# sinc' near 0, where (x cos x - sin x)/x^2 cancels (it gave 0 at 2e-4): -x/3 + x^3/30 - ...
+check "sinc(x)" "" 2e-4 3 -6.66666674e-05
+check "sinc(x)" "" -5e-4 3 1.66666679e-04
+check "sinc(x)" "" 1e-3 3 -3.33333330e-04
+check "sinc(x)" "" 1 3 -0.301168679
 check "x*asinh(x)^2" "" -3 3 6.757007094
 check "log(abs(x) + eps)" "--eps 0.5" 0 2 -0.6931471806
 
@@ -65,6 +70,46 @@ EOC
            -p beta=2 0.7 | cut -f2)
     awk -v a="$got" -v b="$want" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d < 1e-6) }' ||
         fail "generated C gives $got, actlab $want"
+    # act_sinc_ across its series threshold and beyond, against the evaluator (1e-6 relative)
+    "$ACTLAB" expr c "sinc(x)" -o "$tmp/s.c" || fail "c export of sinc"
+    cat >> "$tmp/s.c" <<'EOC'
+#include <stdio.h>
+#include <stdlib.h>
+int main(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        printf("%.9g\n", (double)act_expr_f(strtof(argv[i], NULL), NULL));
+    return 0;
+}
+EOC
+    cc -std=c11 -Wall -Wextra -Werror -O2 "$tmp/s.c" -lm -o "$tmp/s" ||
+        fail "sinc C does not compile"
+    xs="0 1e-8 -5e-5 1e-4 2e-4 -1e-3 0.5 1.5 3.14159274 10 -1e20"
+    # shellcheck disable=SC2086
+    "$tmp/s" $xs > "$tmp/s.got"
+    # shellcheck disable=SC2086
+    "$ACTLAB" expr eval "sinc(x)" -- $xs | cut -f2 > "$tmp/s.want"
+    paste "$tmp/s.got" "$tmp/s.want" | awk '{ d = $1 - $2; if (d < 0) d = -d; a = $2 < 0 ? -$2 : $2
+        if (d > 1e-6 * a + 1e-30) { print "x #" NR ": C " $1 ", actlab " $2; bad = 1 } }
+        END { exit bad }' || fail "generated act_sinc_ differs from actlab"
+fi
+# the PyTorch export's autograd derivative of sinc near 0 (only where Debian's PyTorch is
+# installed: a dev dependency; dev/check_torch_export.sh checks more)
+if /usr/bin/python3 -c "import torch" 2>/dev/null; then
+    "$ACTLAB" expr torch "sinc(x)" > "$tmp/sinc.py" || fail "torch export of sinc"
+    /usr/bin/python3 - "$tmp/sinc.py" <<'PY' || fail "torch autograd of sinc near 0"
+import sys, torch
+ns = {}
+exec(open(sys.argv[1]).read(), ns)
+m = ns["ActExpr"]()
+for v in (2e-4, -5e-4, 1e-3):
+    x = torch.tensor([v], dtype=torch.float32, requires_grad=True)
+    g = torch.autograd.grad(m(x).sum(), x)[0].item()
+    xv = x.item()
+    want = -xv / 3 + xv ** 3 / 30
+    if abs(g - want) > 1e-6 * abs(want):
+        sys.exit("sinc'(%g): autograd %.9g, want %.9g" % (xv, g, want))
+PY
 fi
 
 # fingerprint: canonical text, verdict, 16 hex digits
