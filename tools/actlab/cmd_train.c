@@ -591,7 +591,8 @@ static const char common_help[] =
     "      --conv auto|gemm|winograd  3x3 convolution algorithm (auto: Winograd where it is\n"
     "                         faster; gemm: direct/im2col sums only)\n"
     "      --quiet            no progress or per-epoch lines\n"
-    "exit codes: 0 ok, 1 failure, 2 usage, 3 training diverged (non-finite loss)\n";
+    "exit codes: 0 ok, 1 failure, 2 usage, 3 training failed numerically (non-finite\n"
+    "loss or parameters: diverged; activation parameters outside their domain: invalid)\n";
 
 
 static int parse_onoff(const char *s)

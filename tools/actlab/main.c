@@ -23,7 +23,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: actlab COMMAND [ARGS]   (actlab COMMAND --help for details)\n\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].help);
-    fprintf(f, "\nexit codes: 0 success, 1 failure, 2 usage error, 3 training diverged\n"
+    fprintf(f, "\nexit codes: 0 success, 1 failure, 2 usage error, 3 training diverged or invalid\n"
                "environment: ACTLAB_ISA=scalar|avx2|avx512, ACTLAB_THREADS=N\n");
 }
 
