@@ -3,7 +3,7 @@
 
 CC       ?= cc
 CFLAGS   ?= -O2 -g
-WARN      = -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+WARN      = -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Werror=unused-result \
             -Wmissing-prototypes -Wswitch-enum -Wvla -Wcast-qual -Werror=switch
 DEPS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
 DEPS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas) -lz

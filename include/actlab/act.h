@@ -110,24 +110,24 @@ typedef struct act_act_desc {
 ACT_API const act_act_desc *act_act_info(act_act_id id);
 
 /* Finds an activation by name. ACT_OK, or ACT_ENOTFOUND (*out untouched). */
-ACT_API int act_act_lookup(const char *name, act_act_id *out);
+ACT_API ACT_NODISCARD int act_act_lookup(const char *name, act_act_id *out);
 
 /* Index of parameter `pname` of id in *k. ACT_OK, or ACT_ENOTFOUND. */
-ACT_API int act_act_param_index(act_act_id id, const char *pname, int *k);
+ACT_API ACT_NODISCARD int act_act_param_index(act_act_id id, const char *pname, int *k);
 
 /*
  * Named parameter presets: "default" for every activation, and for smu / smu1 also
  * "original" (arXiv v1 values: alpha 0.25, mu 1e6 / mu 4.352665993287951e-9).
  * Writes n_params values into p. ACT_OK or ACT_ENOTFOUND.
  */
-ACT_API int act_act_preset(act_act_id id, const char *preset, float *p);
+ACT_API ACT_NODISCARD int act_act_preset(act_act_id id, const char *preset, float *p);
 
 /* The i-th preset name of id ("default" is i = 0), or NULL past the last. Static storage. */
 ACT_API const char *act_act_preset_name(act_act_id id, int i);
 
 /* Checks that parameter values are valid for id (finite; softplus beta != 0; celu alpha != 0;
  * smu1 mu finite). ACT_OK or ACT_EINVAL. Called by the kernels on scalar parameters. */
-ACT_API int act_act_check_params(act_act_id id, const float *p);
+ACT_API ACT_NODISCARD int act_act_check_params(act_act_id id, const float *p);
 
 /* ---------------------------------------------------------------------------------------------
  * Kernels */
@@ -153,8 +153,8 @@ static inline act_shape act_shape_flat(size_t n)
  * x and y may alias exactly (in place); no other overlap.
  * ACT_EINVAL for a bad id, NULL x/y with elements, or invalid scalar parameters.
  */
-ACT_API int act_act_forward(act_act_id id, const float *p, unsigned flags,
-                            const float *x, float *y, act_shape s);
+ACT_API ACT_NODISCARD int act_act_forward(act_act_id id, const float *p, unsigned flags,
+                                          const float *x, float *y, act_shape s);
 
 /*
  * Accumulating backward pass. Takes the INPUT x (swish, gelu, mish cannot recover x from y):
@@ -164,15 +164,17 @@ ACT_API int act_act_forward(act_act_id id, const float *p, unsigned flags,
  * dp may be NULL (parameter gradients skipped). dx may alias dy exactly.
  * Parameter gradients are bitwise identical whatever the thread count.
  */
-ACT_API int act_act_backward(act_act_id id, const float *p, unsigned flags,
-                             const float *x, const float *dy, float *dx, float *dp, act_shape s);
+ACT_API ACT_NODISCARD int act_act_backward(act_act_id id, const float *p, unsigned flags,
+                                           const float *x, const float *dy, float *dx, float *dp,
+                                           act_shape s);
 
 /* Initial parameter values for a layer with `channels` channels, written parameter-major into
  * p (n_params * channels floats). ACT_INIT_DEFAULT: the defaults everywhere. ACT_INIT_PAPER:
  * as the reference code, i.e. ACON-C p1, p2 ~ N(0, 1) from `seed`, beta = 1. */
 typedef enum act_init { ACT_INIT_DEFAULT, ACT_INIT_PAPER } act_init;
-ACT_API int act_act_init_params(act_act_id id, act_init how, uint64_t seed, size_t channels,
-                                float *p);
+ACT_API ACT_NODISCARD int act_act_init_params(act_act_id id, act_init how, uint64_t seed,
+                                              size_t channels,
+                                              float *p);
 
 /* ---------------------------------------------------------------------------------------------
  * Any activation: built-in or compiled expression, behind one descriptor (used by layers). */
@@ -187,11 +189,12 @@ struct act_fn {
     unsigned    flags;                        /* ACT_ACT_* */
     const char *param_names[ACT_FN_MAX_PARAMS];
     float       defaults[ACT_FN_MAX_PARAMS];
-    /* Same contracts as act_act_forward() / act_act_backward(). */
+    /* Same contracts as act_act_forward() / act_act_backward(); a dropped status is a
+     * warning through the pointer too (GCC). */
     int (*forward)(const act_fn *f, const float *p, unsigned flags, const float *x, float *y,
-                   act_shape s);
+                   act_shape s) ACT_NODISCARD;
     int (*backward)(const act_fn *f, const float *p, unsigned flags, const float *x,
-                    const float *dy, float *dx, float *dp, act_shape s);
+                    const float *dy, float *dx, float *dp, act_shape s) ACT_NODISCARD;
     void *ctx;                                /* owned by whoever made the act_fn */
 };
 
@@ -215,16 +218,17 @@ typedef enum act_isa {
 } act_isa;
 
 ACT_API const char *act_isa_name(act_isa isa);
-ACT_API int  act_isa_lookup(const char *name, act_isa *out);    /* ACT_OK / ACT_ENOTFOUND */
+/* ACT_OK / ACT_ENOTFOUND */
+ACT_API ACT_NODISCARD int act_isa_lookup(const char *name, act_isa *out);
 ACT_API int  act_isa_supported(act_isa isa);                    /* 1 if this CPU can run it */
 ACT_API act_isa act_isa_best(void);                             /* best supported */
 ACT_API act_isa act_isa_get(void);                              /* the one in use */
 /* Forces an instruction set; ACT_EUNSUPPORTED if this CPU lacks it. */
-ACT_API int  act_isa_set(act_isa isa);
+ACT_API ACT_NODISCARD int  act_isa_set(act_isa isa);
 
 ACT_API int  act_threads_get(void);
 /* Sets the number of threads the kernels may use (>= 1); ACT_EINVAL otherwise. */
-ACT_API int  act_threads_set(int n);
+ACT_API ACT_NODISCARD int  act_threads_set(int n);
 
 #ifdef __cplusplus
 }

@@ -97,7 +97,7 @@ typedef struct act_expr_prog act_expr_prog;  /* opaque: a compiled flat program 
  * with a "did you mean" hint for misspelt names), ACT_ELIMIT (longer than ACT_EXPR_MAX_LEN,
  * deeper than ACT_EXPR_MAX_DEPTH, ...), ACT_ENOMEM, ACT_EINVAL. diag may be NULL.
  */
-ACT_API int  act_expr_parse(const char *src, act_expr **out, act_diag *diag);
+ACT_API ACT_NODISCARD int  act_expr_parse(const char *src, act_expr **out, act_diag *diag);
 ACT_API void act_expr_free(act_expr *e);                    /* NULL is a no-op */
 
 /* A deep copy, or NULL on ENOMEM. */
@@ -116,11 +116,11 @@ ACT_API int   act_expr_depth(const act_expr *e);
 
 /* eps (ACT_EXPR_EPS_DEFAULT unless set; must be finite and >= 0, else ACT_EINVAL). */
 ACT_API float act_expr_eps(const act_expr *e);
-ACT_API int   act_expr_set_eps(act_expr *e, float eps);
+ACT_API ACT_NODISCARD int   act_expr_set_eps(act_expr *e, float eps);
 /* Initial value of parameter k (default 1.0); ACT_EINVAL for k out of [0, ACT_EXPR_MAX_PARAMS)
  * or a non-finite value. */
 ACT_API float act_expr_param_init(const act_expr *e, int k);
-ACT_API int   act_expr_set_param_init(act_expr *e, int k, float v);
+ACT_API ACT_NODISCARD int   act_expr_set_param_init(act_expr *e, int k, float v);
 
 /* 1 if a and b are the same tree (ops, constants bitwise, parameter indices); else 0.
  * eps and initial values are settings, not part of the tree. */
@@ -134,7 +134,7 @@ ACT_API int act_expr_equal(const act_expr *a, const act_expr *b);
  * identity for finite values; see docs/expr-grammar.md. Two strings with the same canonical
  * text are the same function.
  */
-ACT_API int act_expr_canonical(const act_expr *e, act_expr **out);
+ACT_API ACT_NODISCARD int act_expr_canonical(const act_expr *e, act_expr **out);
 
 typedef enum act_expr_format {
     ACT_EXPR_TEXT,    /* canonical infix text; act_expr_parse() reads it back to an equal tree */
@@ -147,7 +147,7 @@ typedef enum act_expr_format {
  * Prints e in format fmt into a new NUL-terminated string in *out, owned by the caller (free()).
  * ACT_OK, ACT_ENOMEM, ACT_EINVAL (bad format, or a HOLE in C/PyTorch output).
  */
-ACT_API int act_expr_print(const act_expr *e, act_expr_format fmt, char **out);
+ACT_API ACT_NODISCARD int act_expr_print(const act_expr *e, act_expr_format fmt, char **out);
 
 // ----------------------------------------------------------------------------
 // compiled programs
@@ -155,7 +155,7 @@ ACT_API int act_expr_print(const act_expr *e, act_expr_format fmt, char **out);
 /* Compiles e to a flat program in *out (owned by the caller: act_expr_prog_free). Identical
  * subtrees are computed once. ACT_ELIMIT past ACT_EXPR_MAX_INSTR instructions, ACT_EINVAL for a
  * template (HOLE) tree, ACT_ENOMEM. The program copies eps and the initial parameter values. */
-ACT_API int  act_expr_compile(const act_expr *e, act_expr_prog **out);
+ACT_API ACT_NODISCARD int  act_expr_compile(const act_expr *e, act_expr_prog **out);
 ACT_API void act_expr_prog_free(act_expr_prog *p);          /* NULL is a no-op */
 
 ACT_API int   act_expr_prog_n_params(const act_expr_prog *p);
@@ -168,32 +168,36 @@ ACT_API const char *act_expr_prog_text(const act_expr_prog *p);
  * p: n_params scalars, or (n_params, channels) with ACT_PER_CHANNEL; NULL: the initial values.
  * x and y may alias exactly.
  */
-ACT_API int act_expr_forward(const act_expr_prog *prog, const float *p, unsigned flags,
-                             const float *x, float *y, act_shape s);
+ACT_API ACT_NODISCARD int act_expr_forward(const act_expr_prog *prog, const float *p,
+                                           unsigned flags,
+                                           const float *x, float *y, act_shape s);
 
 /*
  * The same contract as act_act_backward(): dx += dy * df/dx (= with ACT_DX_ASSIGN), and
  * dp[k] (or dp[k*C + c] with ACT_PER_CHANNEL) += sum of dy * df/dbeta_k; dp may be NULL.
  * dx may alias dy exactly. Kinks use the subgradients in docs/expr-grammar.md.
  */
-ACT_API int act_expr_backward(const act_expr_prog *prog, const float *p, unsigned flags,
-                              const float *x, const float *dy, float *dx, float *dp,
-                              act_shape s);
+ACT_API ACT_NODISCARD int act_expr_backward(const act_expr_prog *prog, const float *p,
+                                            unsigned flags,
+                                            const float *x, const float *dy, float *dx, float *dp,
+                                            act_shape s);
 
 /* Double-precision evaluation of the same op table (fingerprints, gradient checks): flat,
  * scalar parameters p (NULL: initial values). Built-in calls (ACT) are evaluated in float.
  * Backward accumulates: dx += dy f', dp[k] += sum dy df/dbeta_k (dp may be NULL). */
-ACT_API int act_expr_forward_d(const act_expr_prog *prog, const double *p, const double *x,
-                               double *y, size_t n);
-ACT_API int act_expr_backward_d(const act_expr_prog *prog, const double *p, const double *x,
-                                const double *dy, double *dx, double *dp, size_t n);
+ACT_API ACT_NODISCARD int act_expr_forward_d(const act_expr_prog *prog, const double *p,
+                                             const double *x,
+                                             double *y, size_t n);
+ACT_API ACT_NODISCARD int act_expr_backward_d(const act_expr_prog *prog, const double *p,
+                                              const double *x,
+                                              const double *dy, double *dx, double *dp, size_t n);
 
 /*
  * Fills *out with a descriptor that evaluates prog through act_expr_forward/backward, so an
  * expression goes anywhere a built-in goes. out borrows prog (out->ctx, out->name): valid while
  * prog lives. Parameters are named "beta" (one) or "beta1".."betaK", all learnable.
  */
-ACT_API int act_expr_fn(const act_expr_prog *prog, act_fn *out);
+ACT_API ACT_NODISCARD int act_expr_fn(const act_expr_prog *prog, act_fn *out);
 
 /*
  * Timing helper for `actlab bench --expr` and `actlab expr bench`: runs f forward and backward
@@ -201,8 +205,8 @@ ACT_API int act_expr_fn(const act_expr_prog *prog, act_fn *out);
  * times after one warm-up, on the calling thread, and writes the best ns per element.
  * ACT_ENOMEM, ACT_EINVAL, or the kernel's status.
  */
-ACT_API int act_expr_bench_fn(const act_fn *f, size_t n, int reps, double *fwd_ns,
-                              double *bwd_ns);
+ACT_API ACT_NODISCARD int act_expr_bench_fn(const act_fn *f, size_t n, int reps, double *fwd_ns,
+                                            double *bwd_ns);
 
 #ifdef __cplusplus
 }

@@ -61,7 +61,7 @@ ACT_API act_nn_act act_nn_act_default(act_nn_act_kind kind);
 /* Parses "relu", any built-in name, "meta_acon", "frelu", "acon_frelu". "expr:..." is not
  * resolved here (ACT_EUNSUPPORTED): the caller compiles the expression to an act_fn and sets
  * kind = ACT_NN_ACT_FN, fn = it. ACT_ENOTFOUND for an unknown name. */
-ACT_API int act_nn_act_parse(const char *name, act_nn_act *out);
+ACT_API ACT_NODISCARD int act_nn_act_parse(const char *name, act_nn_act *out);
 
 /* ---------------------------------------------------------------------------------------------
  * Networks */
@@ -100,7 +100,7 @@ ACT_API act_net_config act_net_config_default(void);
 /* Builds the net. On failure *out is NULL, and diag (may be NULL) says what was wrong with the
  * model spec. ACT_EPARSE for a bad spec, ACT_EINVAL for bad sizes or for activation parameters
  * (act.has_params) that are not finite or that the activation refuses, ACT_ENOMEM. */
-ACT_API int  act_net_new(const act_net_config *cfg, act_net **out, act_diag *diag);
+ACT_API ACT_NODISCARD int  act_net_new(const act_net_config *cfg, act_net **out, act_diag *diag);
 ACT_API void act_net_free(act_net *net);                     /* NULL is a no-op */
 
 /* Parameter segments: slices of the parameter block with a name and flags. */
@@ -130,25 +130,26 @@ ACT_API int act_net_failed_layer(const act_net *net);
 /* Shape of the input and of the logits. */
 ACT_API int act_net_n_classes(const act_net *net);
 ACT_API int act_net_threads(const act_net *net);
-ACT_API int act_net_set_threads(act_net *net, int threads);  /* 1 .. the threads at creation */
+/* 1 .. the threads at creation */
+ACT_API ACT_NODISCARD int act_net_set_threads(act_net *net, int threads);
 
 /* Forward pass. x is (n, in_c, in_h, in_w); n <= max_batch. train: batch statistics in BN,
  * dropout on. *logits (n, n_classes) is owned by net, valid until the next call. A layer whose
  * kernel refuses its input stops the pass with that status (act_net_failed_layer says which);
  * no loss or backward may follow it. */
-ACT_API int act_net_forward(act_net *net, const float *x, size_t n, int train,
-                            const float **logits);
+ACT_API ACT_NODISCARD int act_net_forward(act_net *net, const float *x, size_t n, int train,
+                                          const float **logits);
 
 /* Softmax cross-entropy of the last forward's logits against labels (n of them, in
  * [0, n_classes)), with label smoothing eps: target = (1 - eps) onehot + eps / K.
  * *loss is the batch mean; *correct (may be NULL) counts argmax hits. Also stores
  * d(loss)/d(logits) for act_net_backward(). ACT_EINVAL for a label out of range. */
-ACT_API int act_net_loss(act_net *net, const int *labels, size_t n, float smoothing,
-                         double *loss, size_t *correct);
+ACT_API ACT_NODISCARD int act_net_loss(act_net *net, const int *labels, size_t n, float smoothing,
+                                       double *loss, size_t *correct);
 
 /* Backward pass from the stored d(loss)/d(logits): sets the gradient block to dloss/dparams
  * (it is zeroed first). Call after act_net_forward(train) and act_net_loss(). */
-ACT_API int act_net_backward(act_net *net);
+ACT_API ACT_NODISCARD int act_net_backward(act_net *net);
 
 /* Per-layer profile: layer i's kind ("dense", "act", ...), output shape, and accumulated
  * forward / backward seconds (cfg.profile on). ACT_EINVAL if i is out of range. */
@@ -159,7 +160,7 @@ typedef struct act_layer_info {
     size_t      n_params;
 } act_layer_info;
 ACT_API int act_net_n_layers(const act_net *net);
-ACT_API int act_net_layer_info(const act_net *net, int i, act_layer_info *out);
+ACT_API ACT_NODISCARD int act_net_layer_info(const act_net *net, int i, act_layer_info *out);
 ACT_API void act_net_profile_reset(act_net *net);
 
 /* ---------------------------------------------------------------------------------------------
@@ -187,18 +188,20 @@ typedef struct act_optim_config {
 } act_optim_config;
 
 ACT_API act_optim_config act_optim_config_default(act_opt_kind kind);
-ACT_API int act_opt_lookup(const char *name, act_opt_kind *out);   /* ACT_OK / ACT_ENOTFOUND */
+/* ACT_OK / ACT_ENOTFOUND */
+ACT_API ACT_NODISCARD int act_opt_lookup(const char *name, act_opt_kind *out);
 ACT_API const char *act_opt_name(act_opt_kind kind);
 
 typedef struct act_optim act_optim;   /* opaque: the moment buffers (one allocation) */
 
-ACT_API act_optim *act_optim_new(const act_optim_config *cfg, const act_net *net); /* NULL: ENOMEM */
-ACT_API void act_optim_free(act_optim *opt);                                         /* NULL: no-op */
+/* NULL: ENOMEM. act_optim_free(NULL) is a no-op. */
+ACT_API ACT_NODISCARD act_optim *act_optim_new(const act_optim_config *cfg, const act_net *net);
+ACT_API void act_optim_free(act_optim *opt);
 /* One update of every LEARN segment of net with learning rate lr. ACT_EDIVERGED if the
  * gradient is not finite (parameters and gradients untouched). On success the gradient block
  * is left zero (consumed), so the next act_net_backward() skips clearing it: gradients written
  * through act_net_grads() between the two are added to. */
-ACT_API int act_optim_step(act_optim *opt, act_net *net, float lr);
+ACT_API ACT_NODISCARD int act_optim_step(act_optim *opt, act_net *net, float lr);
 /* The moment buffers (for checkpoints): *n floats at *state, owned by opt; the step count. */
 ACT_API float *act_optim_state(act_optim *opt, size_t *n);
 ACT_API uint64_t *act_optim_step_count(act_optim *opt);
@@ -225,7 +228,7 @@ typedef struct act_sched_config {
     float min_lr;         /* COSINE: the floor */
 } act_sched_config;
 
-ACT_API int act_sched_lookup(const char *name, act_sched_kind *out);
+ACT_API ACT_NODISCARD int act_sched_lookup(const char *name, act_sched_kind *out);
 ACT_API const char *act_sched_name(act_sched_kind kind);
 /* Learning rate at fractional epoch t in [0, epochs]. */
 ACT_API float act_sched_lr(const act_sched_config *s, double t, int epochs);
@@ -251,19 +254,19 @@ typedef struct act_dataset {
 /* Reads an IDX image file (magic 0x803) and label file (0x801) of an n_classes-way problem
  * (1..256, else ACT_EINVAL): a label >= n_classes is ACT_EFORMAT "FILE: record I has label L;
  * expected 0..K-1 (K classes)". out->n_classes = n_classes. ACT_EIO, ACT_EFORMAT, ACT_ELIMIT. */
-ACT_API int act_data_load_idx(const char *images, const char *labels, int n_classes,
-                              act_dataset *out, act_diag *diag);
+ACT_API ACT_NODISCARD int act_data_load_idx(const char *images, const char *labels, int n_classes,
+                                            act_dataset *out, act_diag *diag);
 /* Reads CIFAR binary batches: 1 label byte (CIFAR-10) or 2 (CIFAR-100: coarse, fine; the fine
  * label is used) then 3072 pixel bytes per record. out->n_classes is 10 or 100; a label beyond
  * it is ACT_EFORMAT naming the file and the record. */
-ACT_API int act_data_load_cifar(const char *const *files, int n_files, int cifar100,
-                                act_dataset *out, act_diag *diag);
+ACT_API ACT_NODISCARD int act_data_load_cifar(const char *const *files, int n_files, int cifar100,
+                                              act_dataset *out, act_diag *diag);
 /* Opens a named data set: "fashion-mnist", "mnist", "cifar10" (10 classes), "cifar100" (100).
  * dir NULL: the default location (Fashion-MNIST: /usr/share/datasets/fashion-mnist from Debian's
  * dataset-fashion-mnist). Fills train and test; every label of both is checked against the
  * data set's class count. ACT_ENOTFOUND for an unknown name. */
-ACT_API int act_data_open(const char *name, const char *dir, act_dataset *train,
-                          act_dataset *test, act_diag *diag);
+ACT_API ACT_NODISCARD int act_data_open(const char *name, const char *dir, act_dataset *train,
+                                        act_dataset *test, act_diag *diag);
 ACT_API void act_data_free(act_dataset *d);                /* frees and zeroes; NULL ok */
 
 /* ---------------------------------------------------------------------------------------------
@@ -321,14 +324,16 @@ ACT_API act_train_config act_train_config_default(void);
  * split), evaluates on test (may be NULL) after each epoch. Normalises each channel with the
  * mean and std of the training split. ACT_EDIVERGED as soon as a loss is not finite. The
  * epochs completed are in *done (may be NULL) and the last epoch's numbers in *last. */
-ACT_API int act_train_run(act_net *net, const act_train_config *cfg, const act_dataset *train,
-                          const act_dataset *test, act_epoch_stats *last, int *done,
-                          act_diag *diag);
+ACT_API ACT_NODISCARD int act_train_run(act_net *net, const act_train_config *cfg,
+                                        const act_dataset *train,
+                                        const act_dataset *test, act_epoch_stats *last, int *done,
+                                        act_diag *diag);
 
 /* Accuracy and mean loss of net on images [0, n) of d (eval mode), normalised with mean/std
  * (per channel, d->c values each). Uses batches of at most the net's max_batch. */
-ACT_API int act_net_evaluate(act_net *net, const act_dataset *d, size_t n, const float *mean,
-                             const float *std, double *loss, double *acc);
+ACT_API ACT_NODISCARD int act_net_evaluate(act_net *net, const act_dataset *d, size_t n,
+                                           const float *mean,
+                                           const float *std, double *loss, double *acc);
 
 /* Checkpoints: parameters, optimiser kind, step and moments, a fingerprint of the model (spec,
  * segments, activation names), the dropout RNG, and the run's record: the epochs completed, the
@@ -347,15 +352,16 @@ typedef struct act_ckpt_meta {
 } act_ckpt_meta;
 
 /* Saves net, opt (may be NULL) and m->epoch, m->info, m->hist (m->opt_kind is ignored). */
-ACT_API int act_ckpt_save(const char *path, const act_net *net, act_optim *opt,
-                          const act_ckpt_meta *m);
+ACT_API ACT_NODISCARD int act_ckpt_save(const char *path, const act_net *net, act_optim *opt,
+                                        const act_ckpt_meta *m);
 /* Loads into net and opt (may be NULL): ACT_EFORMAT unless the file belongs to the same model
  * and activation and (with opt) holds the same optimiser's state. m (may be NULL) receives the
  * record, owned by the caller (act_ckpt_meta_free). net and opt are untouched on failure. */
-ACT_API int act_ckpt_load(const char *path, act_net *net, act_optim *opt, act_ckpt_meta *m,
-                          act_diag *diag);
+ACT_API ACT_NODISCARD int act_ckpt_load(const char *path, act_net *net, act_optim *opt,
+                                        act_ckpt_meta *m,
+                                        act_diag *diag);
 /* Reads and checks a checkpoint's record without a net (to rebuild the run it belongs to). */
-ACT_API int act_ckpt_read_meta(const char *path, act_ckpt_meta *m, act_diag *diag);
+ACT_API ACT_NODISCARD int act_ckpt_read_meta(const char *path, act_ckpt_meta *m, act_diag *diag);
 ACT_API void act_ckpt_meta_free(act_ckpt_meta *m);   /* frees and zeroes; NULL is a no-op */
 
 #ifdef __cplusplus

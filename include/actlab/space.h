@@ -106,22 +106,22 @@ ACT_API const act_space_preset *act_space_preset_at(int i);
 /* Expression tree of a candidate in *out (caller frees). Every beta occurrence gets its own
  * parameter (beta1, beta2, ... in unit order, u1 before u2 before b). ACT_ELIMIT if that needs
  * more than ACT_EXPR_MAX_PARAMS; ACT_EINVAL for an invalid candidate. */
-ACT_API int act_space_to_expr(const act_space_cand *c, act_expr **out);
+ACT_API ACT_NODISCARD int act_space_to_expr(const act_space_cand *c, act_expr **out);
 
 /* The inverse: a candidate whose expression equals e (act_expr_equal up to parameter
  * numbering), or ACT_ENOTFOUND if e is not a chain of core units. */
-ACT_API int act_space_from_expr(const act_expr *e, act_space_cand *out);
+ACT_API ACT_NODISCARD int act_space_from_expr(const act_expr *e, act_space_cand *out);
 
 /* Number of candidates with n_units units in preset (saturates at UINT64_MAX), and the i-th of
  * them in a fixed order (i < count). For 1 unit, i = (b*25 + u1)*25 + u2 over the full space. */
 ACT_API uint64_t act_space_count(const act_space_preset *ps, int n_units);
-ACT_API int act_space_nth(const act_space_preset *ps, int n_units, uint64_t i,
-                          act_space_cand *out);
+ACT_API ACT_NODISCARD int act_space_nth(const act_space_preset *ps, int n_units, uint64_t i,
+                                        act_space_cand *out);
 
 /* A uniformly random candidate of preset with n_units units; *rng is the caller's state
  * (splitmix64), advanced. Candidates needing more than ACT_EXPR_MAX_PARAMS betas are redrawn. */
-ACT_API int act_space_sample(const act_space_preset *ps, int n_units, uint64_t *rng,
-                             act_space_cand *out);
+ACT_API ACT_NODISCARD int act_space_sample(const act_space_preset *ps, int n_units, uint64_t *rng,
+                                           act_space_cand *out);
 
 // ----------------------------------------------------------------------------
 // degenerate filters and fingerprints
@@ -153,12 +153,12 @@ ACT_API const char *act_space_verdict_name(act_space_verdict v);
  *   exploding  |f| > 1e3 anywhere on |x| <= 3
  * Writes the first matching verdict (or KEEP) into *v.
  */
-ACT_API int act_space_filter(const act_expr_prog *p, act_space_verdict *v);
+ACT_API ACT_NODISCARD int act_space_filter(const act_expr_prog *p, act_space_verdict *v);
 
 /* 64-bit functional fingerprint: the double-precision evaluation of the same op table on P at
  * both parameter vectors, each value rounded to 30 significant bits (about 9 digits), hashed
  * with FNV-1a together with the number of parameters. */
-ACT_API int act_space_fingerprint(const act_expr_prog *p, uint64_t *fp);
+ACT_API ACT_NODISCARD int act_space_fingerprint(const act_expr_prog *p, uint64_t *fp);
 
 /* 1 if a and b agree (max relative difference < 1e-9, NaN and inf matching) on P and on a second,
  * independent probe set Q (another seed, range [-20, 20]) at both parameter vectors; else 0. */
@@ -167,12 +167,12 @@ ACT_API int act_space_equivalent(const act_expr_prog *a, const act_expr_prog *b)
 /* Functional dedup index: fingerprint -> representatives, verified with act_space_equivalent.
  * It borrows the programs it is given: they must outlive the index. */
 typedef struct act_space_index act_space_index;
-ACT_API act_space_index *act_space_index_new(void);
+ACT_API ACT_NODISCARD act_space_index *act_space_index_new(void);
 ACT_API void act_space_index_free(act_space_index *ix);            /* NULL is a no-op */
 /* Looks p up; if no verified equivalent exists, adds p as a new representative. *rep is the
  * id (insertion number) of the representative, *is_new 1 if p became one. */
-ACT_API int act_space_index_add(act_space_index *ix, const act_expr_prog *p, int *rep,
-                                int *is_new);
+ACT_API ACT_NODISCARD int act_space_index_add(act_space_index *ix, const act_expr_prog *p, int *rep,
+                                              int *is_new);
 
 #ifdef __cplusplus
 }

@@ -14,6 +14,17 @@ extern "C" {
 #define ACT_API
 #endif
 
+/* On every function that returns a status (and every constructor): a caller that drops the
+ * result gets a warning, which actlab's own build turns into an error (-Werror=unused-result).
+ * Discard a status only where failure is impossible or harmless, and say why, with
+ * ACT_IGNORE(call). */
+#if defined(__GNUC__) || defined(__clang__)
+#define ACT_NODISCARD __attribute__((warn_unused_result))
+#else
+#define ACT_NODISCARD
+#endif
+#define ACT_IGNORE(call) do { int act_ignored_ = (call); (void)act_ignored_; } while (0)
+
 /* X(NAME, value, message) -- the only list of error codes. */
 #define ACT_STATUS_LIST(X)                                                 \
     X(OK,          0, "success")                                          \

@@ -19,11 +19,13 @@
 #define T       float
 #define ONE     1.0f
 #define VEC(nm, a, y, m) acti_vec_##nm((a), (y), (m))
+/* Built-in calls inside an expression: parse checked their parameters (act_act_check_params)
+ * and the buffers are the program's own, so the kernels cannot fail. */
 #define ACT_FWD(in, a, y, m) \
-    act_act_forward((act_act_id)(in)->k, (in)->p, 0, (a), (y), act_shape_flat(m))
+    ACT_IGNORE(act_act_forward((act_act_id)(in)->k, (in)->p, 0, (a), (y), act_shape_flat(m)))
 #define ACT_BWD(in, a, gi, ga, m, asg)                                                   \
-    act_act_backward((act_act_id)(in)->k, (in)->p, (asg) ? ACT_DX_ASSIGN : 0, (a), (gi), (ga), \
-                     NULL, act_shape_flat(m))
+    ACT_IGNORE(act_act_backward((act_act_id)(in)->k, (in)->p, (asg) ? ACT_DX_ASSIGN : 0, (a), \
+                                (gi), (ga), NULL, act_shape_flat(m)))
 /* lowered MULF: u sigmoid(beta u) as the built-in swish kernel, beta a scalar */
 #define SWISH_OK 1
 #define SWISH_FWD(beta, u, y, m) swish_fwd((beta), (u), (y), (m))
@@ -143,7 +145,7 @@ static void d_act_fwd(const acti_instr *in, const double *a, double *y, size_t m
     float fa[BLOCK_MAX], fy[BLOCK_MAX];
     for (size_t j = 0; j < m; j++)
         fa[j] = (float)a[j];
-    act_act_forward((act_act_id)in->k, in->p, 0, fa, fy, act_shape_flat(m));
+    ACT_IGNORE(act_act_forward((act_act_id)in->k, in->p, 0, fa, fy, act_shape_flat(m)));
     for (size_t j = 0; j < m; j++)
         y[j] = (double)fy[j];
 }
@@ -156,8 +158,8 @@ static void d_act_bwd(const acti_instr *in, const double *a, const double *gi, d
         fa[j] = (float)a[j];
         fg[j] = (float)gi[j];
     }
-    act_act_backward((act_act_id)in->k, in->p, ACT_DX_ASSIGN, fa, fg, fd, NULL,
-                     act_shape_flat(m));
+    ACT_IGNORE(act_act_backward((act_act_id)in->k, in->p, ACT_DX_ASSIGN, fa, fg, fd, NULL,
+                                act_shape_flat(m)));
     for (size_t j = 0; j < m; j++)
         ga[j] = assign ? (double)fd[j] : ga[j] + (double)fd[j];
 }

@@ -33,16 +33,17 @@ int  acti_expr_arity(act_expr_op op);
 
 act_expr *acti_expr_new(void);
 /* Adds (or finds) a node; returns its index, or a negative act_status (ENOMEM, ELIMIT). */
-int  acti_expr_add(act_expr *e, const acti_enode *nd);
-int  acti_expr_leaf(act_expr *e, act_expr_op op, int k, float c);
-int  acti_expr_un(act_expr *e, act_expr_op op, int a, int k);
-int  acti_expr_bin(act_expr *e, act_expr_op op, int a, int b);
+ACT_NODISCARD int acti_expr_add(act_expr *e, const acti_enode *nd);
+ACT_NODISCARD int acti_expr_leaf(act_expr *e, act_expr_op op, int k, float c);
+ACT_NODISCARD int acti_expr_un(act_expr *e, act_expr_op op, int a, int k);
+ACT_NODISCARD int acti_expr_bin(act_expr *e, act_expr_op op, int a, int b);
 /* Copies the subtree at index i of src into dst, mapping HOLE j to hole[j] (if hole != NULL)
  * and PARAM j to pmap[j] (if pmap != NULL). Returns the index in dst or a negative status. */
-int  acti_expr_copy(act_expr *dst, const act_expr *src, int i, const int *hole, const int *pmap);
+ACT_NODISCARD int acti_expr_copy(act_expr *dst, const act_expr *src, int i, const int *hole,
+                                 const int *pmap);
 
 /* Parse with template holes x1, x2 allowed (search space templates). */
-int  acti_expr_parse(const char *src, int allow_holes, act_expr **out, act_diag *diag);
+ACT_NODISCARD int acti_expr_parse(const char *src, int allow_holes, act_expr **out, act_diag *diag);
 
 /* Scalar double-precision evaluation of one op on operand values (constant folding). */
 double acti_expr_eval1(const acti_enode *nd, double a, double b, double eps);
@@ -114,7 +115,7 @@ typedef struct acti_instr {
 } acti_instr;
 
 /* Compiles e; fuse = 0 keeps one instruction per tree node (tests compare the two). */
-int acti_expr_compile(const act_expr *e, int fuse, act_expr_prog **out);
+ACT_NODISCARD int acti_expr_compile(const act_expr *e, int fuse, act_expr_prog **out);
 
 struct act_expr_prog {
     acti_instr *ins;

@@ -119,17 +119,17 @@ struct act_net {
  * Builder (net.c). acti_net_create runs build(net, ctx, diag), which adds layers from tensor 0
  * (the input) and returns the logits' tensor id or a negative status; tests use it directly. */
 typedef int acti_build_fn(act_net *net, void *ctx, act_diag *diag);
-int    acti_net_create(const act_net_config *cfg, acti_build_fn *build, void *ctx, act_net **out,
-                       act_diag *diag);
-int    acti_tensor_new(act_net *net, int c, int h, int w);
-int    acti_layer_new(act_net *net, acti_layer_kind kind, int in0, acti_layer **out);
+ACT_NODISCARD int acti_net_create(const act_net_config *cfg, acti_build_fn *build, void *ctx,
+                                  act_net **out, act_diag *diag);
+ACT_NODISCARD int acti_tensor_new(act_net *net, int c, int h, int w);
+ACT_NODISCARD int acti_layer_new(act_net *net, acti_layer_kind kind, int in0, acti_layer **out);
 /* Adds a parameter segment of size floats to layer li; returns its offset. */
 size_t acti_param_new(act_net *net, int li, const char *name, size_t size, unsigned flags,
                       acti_init how, size_t fan);
 /* A block of parameters without a segment, and a segment over part of a block. */
 size_t acti_param_block(act_net *net, int li, size_t size);
-int    acti_param_seg(act_net *net, int li, const char *name, size_t off, size_t size,
-                      unsigned flags, acti_init how, size_t fan);
+ACT_NODISCARD int acti_param_seg(act_net *net, int li, const char *name, size_t off, size_t size,
+                                 unsigned flags, acti_init how, size_t fan);
 size_t acti_ws_new(act_net *net, size_t floats);
 void   acti_need_col(act_net *net, size_t floats);   /* conv scratch per thread */
 #define ACTI_CONV_CHUNK_FLOATS ((size_t)1 << 20)     /* 4 MB of im2col scratch per thread */
@@ -142,9 +142,10 @@ static inline float *acti_ws(act_net *net, size_t off) { return net->arena + off
 static inline float *acti_P(act_net *net, const acti_layer *l, int k) { return net->params + l->p[k]; }
 static inline float *acti_G(act_net *net, const acti_layer *l, int k) { return net->grads + l->p[k]; }
 
-/* Layer constructors: return the output tensor id, or a negative act_status. */
-int acti_dense_add(act_net *net, int in, int out_features);
-int acti_conv_add(act_net *net, int in, int oc, int k, int stride, int pad, int bias);
+/* Layer constructors: return the output tensor id, or a negative act_status (ACT_NODISCARD, as
+ * every status-returning function of the library). */
+ACT_NODISCARD int acti_dense_add(act_net *net, int in, int out_features);
+ACT_NODISCARD int acti_conv_add(act_net *net, int in, int oc, int k, int stride, int pad, int bias);
 /* conv3x3.c: direct 3x3 stride-1 pad-1 conv of one sample (C, OC <= 64); fwd and dx
  * return 0 (nothing done) where it does not apply. ok: whether it applies (dx: for the input
  * gradient); pack: the weights in the kernels' order and the lane masks, once per call. */
@@ -168,24 +169,26 @@ void   acti_wino_fwd(const float *x, const float *w, const float *b, float *y, s
                      int OC, int H, int W, int pad, float *ws);
 void   acti_wino_bwd(const float *x, const float *w, const float *dy, float *dx, float *g,
                      size_t n, int C, int OC, int H, int W, int pad, float *ws);
-int acti_bn_add(act_net *net, int in);
-int acti_pool_add(act_net *net, acti_layer_kind kind, int in, int k, int stride);
-int acti_gap_add(act_net *net, int in);
-int acti_dwconv_add(act_net *net, int in, int k, int stride, int pad, int bias);
-int acti_add_add(act_net *net, int a, int b);
-int acti_dropout_add(act_net *net, int in, float rate);
-int acti_flatten_add(act_net *net, int in);
-int acti_act_add(act_net *net, int in, const act_nn_act *a, int stem);
-int acti_special_act_add(act_net *net, int in, const act_nn_act *a);  /* Meta-ACON, FReLU.. */
-int acti_meta_acon_add(act_net *net, int in, int r, int bn);
-int acti_frelu_add(act_net *net, int in, int acon);
+ACT_NODISCARD int acti_bn_add(act_net *net, int in);
+ACT_NODISCARD int acti_pool_add(act_net *net, acti_layer_kind kind, int in, int k, int stride);
+ACT_NODISCARD int acti_gap_add(act_net *net, int in);
+ACT_NODISCARD int acti_dwconv_add(act_net *net, int in, int k, int stride, int pad, int bias);
+ACT_NODISCARD int acti_add_add(act_net *net, int a, int b);
+ACT_NODISCARD int acti_dropout_add(act_net *net, int in, float rate);
+ACT_NODISCARD int acti_flatten_add(act_net *net, int in);
+ACT_NODISCARD int acti_act_add(act_net *net, int in, const act_nn_act *a, int stem);
+/* Meta-ACON, FReLU, ACON-FReLU */
+ACT_NODISCARD int acti_special_act_add(act_net *net, int in, const act_nn_act *a);
+ACT_NODISCARD int acti_meta_acon_add(act_net *net, int in, int r, int bn);
+ACT_NODISCARD int acti_frelu_add(act_net *net, int in, int acon);
 
 /* Forward / backward of each kind. n is the batch; train the mode. They return ACT_OK, or the
  * status of a kernel that refused its input (an activation whose parameters left its domain):
  * the pass stops there and act_net_forward / act_net_backward return it. */
 #define X(ID, name)                                                              \
-    int acti_##name##_forward(act_net *net, acti_layer *l, size_t n, int train); \
-    int acti_##name##_backward(act_net *net, acti_layer *l, size_t n);
+    ACT_NODISCARD int acti_##name##_forward(act_net *net, acti_layer *l, size_t n,   \
+                                            int train);                           \
+    ACT_NODISCARD int acti_##name##_backward(act_net *net, acti_layer *l, size_t n);
 ACTI_LAYER_LIST(X)
 #undef X
 

@@ -268,7 +268,8 @@ int act_train_run(act_net *net, const act_train_config *cfg, const act_dataset *
                  cfg->val_size);
         return ACT_EINVAL;
     }
-    act_threads_set(1);   /* the net splits the activation kernels across its own threads */
+    /* the net splits the activation kernels across its own threads; 1 is always valid */
+    ACT_IGNORE(act_threads_set(1));
 
     size_t N = train->n, per = (size_t)train->c * (size_t)train->h * (size_t)train->w;
     size_t n_val = cfg->val_size, n_tr = N - n_val;
