@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "act_eval.h"
+#include "test.h"
 
 /* Perturbed parameter sets: non-degenerate values, negative slopes and betas, the "original"
  * SMU presets, the section-7 test points (ACON-C 1.5/0.25/2, SMU 0.25/1, SMU-1 0.25/1). */
@@ -36,9 +37,11 @@ void act_eval(act_act_id id, const float *p, const float *x, size_t n, float *f,
     float *one = malloc(n * sizeof *one);
     for (size_t i = 0; i < n; i++)
         one[i] = 1.0f;
-    act_act_forward(id, p, 0, x, f, act_shape_flat(n));
+    int rc = act_act_forward(id, p, 0, x, f, act_shape_flat(n));
+    CHECKF(rc == ACT_OK, "act_eval %s: forward: %s", desc->name, act_strerror(rc));
     float sdp[ACT_ACT_MAX_PARAMS] = { 0 };
-    act_act_backward(id, p, ACT_DX_ASSIGN, x, one, d, sdp, act_shape_flat(n));
+    rc = act_act_backward(id, p, ACT_DX_ASSIGN, x, one, d, sdp, act_shape_flat(n));
+    CHECKF(rc == ACT_OK, "act_eval %s: backward: %s", desc->name, act_strerror(rc));
     if (dp && np > 0) {
         float *pc = malloc((size_t)np * n * sizeof *pc);
         for (int k = 0; k < np; k++)
@@ -47,7 +50,9 @@ void act_eval(act_act_id id, const float *p, const float *x, size_t n, float *f,
         float *tmp = malloc(n * sizeof *tmp);
         memset(dp, 0, (size_t)np * n * sizeof *dp);
         act_shape s = { 1, n, 1 };
-        act_act_backward(id, pc, ACT_PER_CHANNEL | ACT_DX_ASSIGN, x, one, tmp, dp, s);
+        rc = act_act_backward(id, pc, ACT_PER_CHANNEL | ACT_DX_ASSIGN, x, one, tmp, dp, s);
+        CHECKF(rc == ACT_OK, "act_eval %s: per-channel backward: %s", desc->name,
+               act_strerror(rc));
         free(tmp);
         free(pc);
     }

@@ -30,7 +30,11 @@ int main(int argc, char **argv)
         if (!strstr(tests[i].name, filter))
             continue;
         int before = test_failures;
-        act_isa_set(isa0);
+        if (act_isa_set(isa0) != ACT_OK) {     /* isa0 was in use, so it is supported */
+            fprintf(stderr, "%s: cannot restore the instruction set %s\n", tests[i].name,
+                    act_isa_name(isa0));
+            test_failures++;
+        }
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         tests[i].run();

@@ -81,7 +81,12 @@ static void accuracy_on(act_isa isa, int strict)
     float *x = grid_new(&n);
     float *f = malloc(n * sizeof *f), *d = malloc(n * sizeof *d);
     float *dp = malloc(3 * n * sizeof *dp);
-    act_isa_set(isa);
+    int rc = act_isa_set(isa);
+    CHECKF(rc == ACT_OK, "act_isa_set(%s): %s", act_isa_name(isa), act_strerror(rc));
+    if (rc != ACT_OK) {
+        free(x), free(f), free(d), free(dp);
+        return;
+    }
     fprintf(stderr, "  accuracy %s (%s): max rel err fwd / bwd (|ref| >= 1e-6)\n",
             act_isa_name(isa), strict ? "strict" : "condition-aware");
     for (int id = 0; id < ACT_ACT_COUNT; id++) {
@@ -118,7 +123,7 @@ static void accuracy_on(act_isa isa, int strict)
         fprintf(stderr, "    %-12s %.2e / %.2e%s\n", desc->name, st.maxrel[0], st.maxrel[1],
                 bad ? "  FAIL" : "");
     }
-    act_isa_set(act_isa_best());
+    CHECK(act_isa_set(act_isa_best()) == ACT_OK);
     free(x), free(f), free(d), free(dp);
 }
 
@@ -155,8 +160,10 @@ static int near_kink(act_act_id id, const float *p, float x, double h)
 static double f_at(act_act_id id, const float *p, float x)
 {
     float y;
-    act_act_forward(id, p, 0, &x, &y, act_shape_flat(1));
-    return y;
+    int rc = act_act_forward(id, p, 0, &x, &y, act_shape_flat(1));
+    CHECKF(rc == ACT_OK, "%s forward at x=%g p=(%g, %g, %g): %s", act_act_info(id)->name, x,
+           p[0], p[1], p[2], act_strerror(rc));
+    return rc == ACT_OK ? y : NAN;
 }
 
 void test_act_gradcheck(void)
@@ -164,7 +171,7 @@ void test_act_gradcheck(void)
     static const float xs[] = { -7.3f, -4.1f, -2.6f, -1.7f, -1.1f, -0.62f, -0.27f, -0.04f, 0,
                                 0.09f, 0.33f, 0.71f, 1.3f, 2.2f, 3.4f, 5.9f, 8.8f, 14.5f };
     enum { NX = sizeof xs / sizeof xs[0] };
-    act_isa_set(ACT_ISA_SCALAR);
+    CHECK(act_isa_set(ACT_ISA_SCALAR) == ACT_OK);
     for (int id = 0; id < ACT_ACT_COUNT; id++) {
         const act_act_desc *desc = act_act_info((act_act_id)id);
         for (int set = 0; set < N_PSETS; set++) {
@@ -204,7 +211,7 @@ void test_act_gradcheck(void)
             CHECKF(nonzero > 0, "%s set %d: all gradients zero", desc->name, set);
         }
     }
-    act_isa_set(act_isa_best());
+    CHECK(act_isa_set(act_isa_best()) == ACT_OK);
 }
 
 // ----------------------------------------------------------------------------
@@ -220,7 +227,11 @@ void test_act_acon_identities(void)
     for (int isa = 0; isa < ACT_ISA_COUNT; isa++) {
         if (!act_isa_supported((act_isa)isa))
             continue;
-        act_isa_set((act_isa)isa);
+        int rc_isa = act_isa_set((act_isa)isa);
+        CHECKF(rc_isa == ACT_OK, "act_isa_set(%s): %s", act_isa_name((act_isa)isa),
+               act_strerror(rc_isa));
+        if (rc_isa != ACT_OK)
+            continue;
         static float f[5][N], d[5][N], dp[5][3 * N];
         const float pc[3] = { 1, 0, 1 }, one = 1.0f;
         act_eval(ACT_ACT_SILU, NULL, x, N, f[0], d[0], NULL);
@@ -245,7 +256,7 @@ void test_act_acon_identities(void)
             CHECK_CLOSE(dp[0][N + i], dp[1][2 * N + i], 1e-7, 1e-6, "acon_b db x=%g", x[i]);
         }
     }
-    act_isa_set(act_isa_best());
+    CHECK(act_isa_set(act_isa_best()) == ACT_OK);
 }
 
 // ----------------------------------------------------------------------------
@@ -287,8 +298,12 @@ static void layout_case(act_act_id id, size_t N, size_t C, size_t I, uint64_t se
                 dys[o * I + i] = dy[(o * C + c) * I + i];
                 dxs[o * I + i] = 0.5f;
             }
-        act_act_forward(id, q, 0, xs, ys, act_shape_flat(N * I));
-        act_act_backward(id, q, 0, xs, dys, dxs, g, act_shape_flat(N * I));
+        int rf = act_act_forward(id, q, 0, xs, ys, act_shape_flat(N * I));
+        int rb = act_act_backward(id, q, 0, xs, dys, dxs, g, act_shape_flat(N * I));
+        CHECKF(rf == ACT_OK && rb == ACT_OK, "%s per-slice c=%zu: forward %s, backward %s",
+               desc->name, c, act_strerror(rf), act_strerror(rb));
+        if (rf != ACT_OK || rb != ACT_OK)
+            continue;
         double gabs[3] = { 0, 0, 0 };
         for (size_t o = 0; o < N; o++)
             for (size_t i = 0; i < I; i++) {
@@ -311,7 +326,11 @@ void test_act_per_channel_layout(void)
     for (int isa = 0; isa < ACT_ISA_COUNT; isa++) {
         if (!act_isa_supported((act_isa)isa))
             continue;
-        act_isa_set((act_isa)isa);
+        int rc_isa = act_isa_set((act_isa)isa);
+        CHECKF(rc_isa == ACT_OK, "act_isa_set(%s): %s", act_isa_name((act_isa)isa),
+               act_strerror(rc_isa));
+        if (rc_isa != ACT_OK)
+            continue;
         for (int id = 0; id < ACT_ACT_COUNT; id++) {
             layout_case((act_act_id)id, 37, 53, 1, 1);            /* (N, C), C > strip tail */
             layout_case((act_act_id)id, 5, 150, 1, 2);
@@ -322,7 +341,7 @@ void test_act_per_channel_layout(void)
             layout_case((act_act_id)id, 70, 24, 4, 7);            /* rows with inner 4 */
         }
     }
-    act_isa_set(act_isa_best());
+    CHECK(act_isa_set(act_isa_best()) == ACT_OK);
 }
 
 // ----------------------------------------------------------------------------
@@ -348,18 +367,31 @@ static void threads_case(act_act_id id, act_shape sh, unsigned flags)
         for (int k = 0; k < np; k++)
             p[(size_t)k * npc + c] = q[k];
     }
+    int ok = 1;
     for (int t = 0; t < 2; t++) {
-        act_threads_set(t + 1);
         y[t] = malloc(n * sizeof *y[t]);
         dx[t] = malloc(n * sizeof *dx[t]);
         dp[t] = calloc((size_t)(np ? np : 1) * npc, sizeof *dp[t]);
-        act_act_forward(id, p, flags, x, y[t], sh);
-        act_act_backward(id, p, flags | ACT_DX_ASSIGN, x, dy, dx[t], dp[t], sh);
+        const char *what = "act_threads_set";
+        int rc = act_threads_set(t + 1);
+        if (rc == ACT_OK) {
+            what = "forward";
+            rc = act_act_forward(id, p, flags, x, y[t], sh);
+        }
+        if (rc == ACT_OK) {
+            what = "backward";
+            rc = act_act_backward(id, p, flags | ACT_DX_ASSIGN, x, dy, dx[t], dp[t], sh);
+        }
+        CHECKF(rc == ACT_OK, "%s flags %u, %d threads: %s: %s", desc->name, flags, t + 1, what,
+               act_strerror(rc));
+        ok = ok && rc == ACT_OK;
     }
-    CHECKF(memcmp(y[0], y[1], n * sizeof(float)) == 0, "%s y", desc->name);
-    CHECKF(memcmp(dx[0], dx[1], n * sizeof(float)) == 0, "%s dx", desc->name);
-    CHECKF(memcmp(dp[0], dp[1], (size_t)np * npc * sizeof(float)) == 0, "%s dp flags %u",
-           desc->name, flags);
+    if (ok) {
+        CHECKF(memcmp(y[0], y[1], n * sizeof(float)) == 0, "%s y", desc->name);
+        CHECKF(memcmp(dx[0], dx[1], n * sizeof(float)) == 0, "%s dx", desc->name);
+        CHECKF(memcmp(dp[0], dp[1], (size_t)np * npc * sizeof(float)) == 0, "%s dp flags %u",
+               desc->name, flags);
+    }
     for (int t = 0; t < 2; t++)
         free(y[t]), free(dx[t]), free(dp[t]);
     free(x), free(dy), free(p);
@@ -379,7 +411,7 @@ void test_act_threads_bitwise(void)
         threads_case((act_act_id)id, wide, ACT_PER_CHANNEL);    /* column chunks */
         threads_case((act_act_id)id, in2, ACT_PER_CHANNEL);
     }
-    act_threads_set(t0);
+    CHECK(act_threads_set(t0) == ACT_OK);
 }
 
 // ----------------------------------------------------------------------------
@@ -441,7 +473,7 @@ void test_act_nt_stores(void)
                    act_act_info((act_act_id)id)->name, act_isa_name((act_isa)isa), bad);
         }
     }
-    act_isa_set(act_isa_best());
+    CHECK(act_isa_set(act_isa_best()) == ACT_OK);
     const acti_kern *kb = act_isa_best() == ACT_ISA_AVX512 ? acti_kern_avx512 : acti_kern_avx2;
     float *bx = malloc((size_t)BIGN * sizeof *bx), *by = malloc((size_t)(BIGN + 3) * sizeof *by);
     float *br = malloc((size_t)BIGN * sizeof *br);
@@ -511,7 +543,11 @@ void test_act_vmath_accuracy(void)
     for (int isa = 0; isa < ACT_ISA_COUNT; isa++) {
         if (!act_isa_supported((act_isa)isa))
             continue;
-        act_isa_set((act_isa)isa);
+        int rc_isa = act_isa_set((act_isa)isa);
+        CHECKF(rc_isa == ACT_OK, "act_isa_set(%s): %s", act_isa_name((act_isa)isa),
+               act_strerror(rc_isa));
+        if (rc_isa != ACT_OK)
+            continue;
         for (size_t c = 0; c < sizeof vm_cases / sizeof vm_cases[0]; c++) {
             uint64_t s = 77;
             for (int i = 0; i < N; i++) {
@@ -553,5 +589,5 @@ void test_act_vmath_accuracy(void)
                         act_isa_name((act_isa)isa), worst);
         }
     }
-    act_isa_set(act_isa_best());
+    CHECK(act_isa_set(act_isa_best()) == ACT_OK);
 }

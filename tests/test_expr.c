@@ -97,7 +97,7 @@ void test_expr_parse_errors(void)
     CHECK(act_expr_parse("x\n  + sigmod(x)", &e, &d) == ACT_EPARSE && d.line == 2);
     /* the caret line points at the column */
     char buf[256];
-    act_expr_parse("x*sigmod(x)", &e, &d);
+    CHECK(act_expr_parse("x*sigmod(x)", &e, &d) == ACT_EPARSE);
     act_expr_format_error("x*sigmod(x)", &d, buf, sizeof buf);
     CHECKF(strcmp(buf, "  x*sigmod(x)\n    ^") == 0, "caret: '%s'", buf);
     CHECK(act_expr_parse(NULL, &e, &d) == ACT_EINVAL);
@@ -241,9 +241,11 @@ static void roundtrip(const char *src)
     if (c && act_expr_compile(e, &pa) == ACT_OK && act_expr_compile(c, &pb) == ACT_OK) {
         double xs[9] = { -3, -1.1, -0.4, -1e-3, 0.013, 0.5, 1.3, 2.2, 4.1 }, ya[9], yb[9];
         double beta[8] = { 1.3, 1.3, 1.3, 1.3, 1.3, 1.3, 1.3, 1.3 };   /* renumbering-proof */
-        act_expr_forward_d(pa, beta, xs, ya, 9);
-        act_expr_forward_d(pb, beta, xs, yb, 9);
-        for (int i = 0; i < 9; i++)
+        int ra = act_expr_forward_d(pa, beta, xs, ya, 9);
+        int rb = act_expr_forward_d(pb, beta, xs, yb, 9);
+        CHECKF(ra == ACT_OK && rb == ACT_OK, "'%s' forward_d %s, canonical '%s' forward_d %s",
+               src, act_strerror(ra), cs, act_strerror(rb));
+        for (int i = 0; ra == ACT_OK && rb == ACT_OK && i < 9; i++)
             if (isfinite(ya[i]))
                 CHECK_CLOSE(ya[i], yb[i], 1e-6, 1e-6, "'%s' vs canonical '%s' at %g", src, cs,
                             xs[i]);
@@ -360,8 +362,8 @@ void test_expr_canonical_rules(void)
     /* parameter initial values follow the renumbering */
     act_expr *e = P("beta2 + beta1*x"), *c = NULL;
     if (e) {
-        act_expr_set_param_init(e, 0, 0.25f);
-        act_expr_set_param_init(e, 1, 4.0f);
+        CHECK(act_expr_set_param_init(e, 0, 0.25f) == ACT_OK);
+        CHECK(act_expr_set_param_init(e, 1, 4.0f) == ACT_OK);
         CHECK(act_expr_canonical(e, &c) == ACT_OK);
         CHECK(c && act_expr_param_init(c, 0) == 4.0f && act_expr_param_init(c, 1) == 0.25f);
     }
@@ -407,6 +409,7 @@ void test_expr_primitives_vs_double(void)
         act_expr *e = P(prim[k].src);
         act_expr_prog *p = NULL;
         if (!e || act_expr_compile(e, &p) != ACT_OK) {
+            CHECKF(!e, "compile '%s' failed", prim[k].src);     /* !e: P() reported it */
             act_expr_free(e);
             continue;
         }
@@ -416,9 +419,11 @@ void test_expr_primitives_vs_double(void)
             x[i] = (float)(prim[k].lo + (20.0 - prim[k].lo) * i / (N - 1)) + 1e-3f;
             xd[i] = (double)x[i];
         }
-        act_expr_forward(p, &b, 0, x, y, act_shape_flat(N));
-        act_expr_forward_d(p, &bd, xd, yd, N);
-        for (int i = 0; i < N; i++) {
+        int rf = act_expr_forward(p, &b, 0, x, y, act_shape_flat(N));
+        int rd = act_expr_forward_d(p, &bd, xd, yd, N);
+        CHECKF(rf == ACT_OK && rd == ACT_OK, "%s: forward %s, forward_d %s", prim[k].src,
+               act_strerror(rf), act_strerror(rd));
+        for (int i = 0; rf == ACT_OK && rd == ACT_OK && i < N; i++) {
             double ref = prim[k].f ? prim[k].f(xd[i]) : (double)1.3f;
             CHECK_CLOSE(yd[i], ref, 1e-15, 1e-13, "%s (double) at %g", prim[k].src, xd[i]);
             CHECK_CLOSE(y[i], ref, 1e-6, 4e-6, "%s (float) at %g", prim[k].src, xd[i]);
@@ -430,16 +435,19 @@ void test_expr_primitives_vs_double(void)
     act_expr_prog *p = C("sinc(x)");
     float z[3] = { 0.0f, 1e-5f, -1e-5f }, zy[3];
     if (p) {
-        act_expr_forward(p, NULL, 0, z, zy, act_shape_flat(3));
-        CHECK(zy[0] == 1.0f && zy[1] == 1.0f && zy[2] == 1.0f);
+        CHECK(act_expr_forward(p, NULL, 0, z, zy, act_shape_flat(3)) == ACT_OK &&
+              zy[0] == 1.0f && zy[1] == 1.0f && zy[2] == 1.0f);
     }
     act_expr_prog_free(p);
     p = C("max(sqrt(x), exp(x)) + min(x, sqrt(x))");
     float xn[2] = { -1.0f, 4.0f }, yn[2];
     if (p) {
-        act_expr_forward(p, NULL, 0, xn, yn, act_shape_flat(2));
-        CHECK(isnan(yn[0]));
-        CHECK_CLOSE(yn[1], exp(4.0) + 2.0, 1e-3, 1e-6, "max/min at 4");
+        int rc = act_expr_forward(p, NULL, 0, xn, yn, act_shape_flat(2));
+        CHECKF(rc == ACT_OK, "max/min forward: %s", act_strerror(rc));
+        if (rc == ACT_OK) {
+            CHECK(isnan(yn[0]));
+            CHECK_CLOSE(yn[1], exp(4.0) + 2.0, 1e-3, 1e-6, "max/min at 4");
+        }
     }
     act_expr_prog_free(p);
     /* built-in calls equal the built-in kernels */
@@ -451,9 +459,12 @@ void test_expr_primitives_vs_double(void)
         float xs[5] = { -2.5f, -0.3f, 0.0f, 0.7f, 3.0f }, ya[5], yb[5];
         if (!q)
             continue;
-        act_expr_forward(q, NULL, 0, xs, ya, act_shape_flat(5));
-        act_act_forward((act_act_id)i, NULL, 0, xs, yb, act_shape_flat(5));
-        for (int j = 0; j < 5; j++)      /* sigmoid, tanh, softplus(x) are the vmath primitives */
+        int ra = act_expr_forward(q, NULL, 0, xs, ya, act_shape_flat(5));
+        int rb = act_act_forward((act_act_id)i, NULL, 0, xs, yb, act_shape_flat(5));
+        CHECKF(ra == ACT_OK && rb == ACT_OK, "%s: expression forward %s, kernel forward %s",
+               d->name, act_strerror(ra), act_strerror(rb));
+        for (int j = 0; ra == ACT_OK && rb == ACT_OK && j < 5; j++)  /* sigmoid, tanh, softplus(x)
+                                                                        are the vmath primitives */
             CHECK_CLOSE(ya[j], yb[j], 1e-7, 1e-6, "%s(%g)", d->name, (double)xs[j]);
         act_expr_prog_free(q);
     }
@@ -495,9 +506,11 @@ void test_expr_test_vectors(void)
         if (!p)
             continue;
         float y[7], dx[7], one[7] = { 1, 1, 1, 1, 1, 1, 1 };
-        act_expr_forward(p, NULL, 0, xs, y, act_shape_flat(7));
-        act_expr_backward(p, NULL, ACT_DX_ASSIGN, xs, one, dx, NULL, act_shape_flat(7));
-        for (int i = 0; i < 7; i++) {
+        int rf = act_expr_forward(p, NULL, 0, xs, y, act_shape_flat(7));
+        int rb = act_expr_backward(p, NULL, ACT_DX_ASSIGN, xs, one, dx, NULL, act_shape_flat(7));
+        CHECKF(rf == ACT_OK && rb == ACT_OK, "%s: forward %s, backward %s", tv[k].src,
+               act_strerror(rf), act_strerror(rb));
+        for (int i = 0; rf == ACT_OK && rb == ACT_OK && i < 7; i++) {
             CHECK_CLOSE(y[i], tv[k].f[i], 1e-7, 5e-7, "%s at %g", tv[k].src, (double)xs[i]);
             CHECK_CLOSE(dx[i], tv[k].d[i], 1e-7, 5e-7, "d %s at %g", tv[k].src, (double)xs[i]);
         }
@@ -525,13 +538,14 @@ void test_expr_swish_matches_builtin(void)
     for (size_t t = 0; t < sizeof betas / sizeof *betas; t++) {
         float b = betas[t], pa = 0.0f, pb = 0.0f;
         CHECK(fn.forward(&fn, &b, 0, x, ya, act_shape_flat(N)) == ACT_OK);
-        act_act_forward(ACT_ACT_SWISH, &b, 0, x, yb, act_shape_flat(N));
+        CHECK(act_act_forward(ACT_ACT_SWISH, &b, 0, x, yb, act_shape_flat(N)) == ACT_OK);
         for (int i = 0; i < N; i++) {
             da[i] = 0.5f;                            /* backward accumulates */
             db[i] = 0.5f;
         }
         CHECK(fn.backward(&fn, &b, 0, x, dy, da, &pa, act_shape_flat(N)) == ACT_OK);
-        act_act_backward(ACT_ACT_SWISH, &b, 0, x, dy, db, &pb, act_shape_flat(N));
+        CHECK(act_act_backward(ACT_ACT_SWISH, &b, 0, x, dy, db, &pb, act_shape_flat(N)) ==
+              ACT_OK);
         /* the program is one MULF lowered to the swish kernel: y and dx are the kernel's */
         int same = 1;
         for (int i = 0; i < N; i++)
@@ -569,10 +583,12 @@ void test_expr_per_channel_layout(void)
         for (int o = 0; o < O; o++) {
             size_t off = ((size_t)o * CH + (size_t)c) * IN;
             float yr[IN], dr[IN];
-            act_expr_forward(p, q, 0, x + off, yr, act_shape_flat(IN));
-            act_expr_backward(p, q, ACT_DX_ASSIGN, x + off, dy + off, dr, dq,
-                              act_shape_flat(IN));
-            for (int i = 0; i < IN; i++) {
+            int rf = act_expr_forward(p, q, 0, x + off, yr, act_shape_flat(IN));
+            int rb = act_expr_backward(p, q, ACT_DX_ASSIGN, x + off, dy + off, dr, dq,
+                                       act_shape_flat(IN));
+            CHECKF(rf == ACT_OK && rb == ACT_OK, "c=%d o=%d: forward %s, backward %s", c, o,
+                   act_strerror(rf), act_strerror(rb));
+            for (int i = 0; rf == ACT_OK && rb == ACT_OK && i < IN; i++) {
                 CHECK_CLOSE(y[off + i], yr[i], 1e-7, 1e-6, "y c=%d", c);   /* vector vs tail */
                 CHECK_CLOSE(dx[off + i], 0.25 + (double)dr[i], 1e-6, 1e-6, "dx c=%d", c);
             }
@@ -589,8 +605,9 @@ void test_expr_per_channel_layout(void)
         CHECK_CLOSE(dx2[i], dx[i] - 0.25, 1e-6, 1e-6, "aliased dx at %d", i);
     /* forward in place */
     memcpy(dx2, x, sizeof dx2);
-    act_expr_forward(p, pc, ACT_PER_CHANNEL, dx2, dx2, s);
-    for (int i = 0; i < N; i++)
+    int rc = act_expr_forward(p, pc, ACT_PER_CHANNEL, dx2, dx2, s);
+    CHECKF(rc == ACT_OK, "in-place forward: %s", act_strerror(rc));
+    for (int i = 0; rc == ACT_OK && i < N; i++)
         CHECK(dx2[i] == y[i]);
     /* argument errors */
     CHECK(act_expr_forward(p, NULL, ACT_PER_CHANNEL, x, y, s) == ACT_EINVAL);
@@ -599,24 +616,28 @@ void test_expr_per_channel_layout(void)
     act_expr_prog_free(p);
 }
 
-/* central difference of the double program in x (which < 0) or in parameter which */
+/* central difference of the double program in x (which < 0) or in parameter which; NaN (and
+ * a failed check) if an evaluation fails */
 static double fd(const act_expr_prog *p, double *beta, double x, int which, double h)
 {
     double xp = x, xm = x, yp, ym;
+    int rp, rm;
     if (which < 0) {
         xp = x + h;
         xm = x - h;
-        act_expr_forward_d(p, beta, &xp, &yp, 1);
-        act_expr_forward_d(p, beta, &xm, &ym, 1);
+        rp = act_expr_forward_d(p, beta, &xp, &yp, 1);
+        rm = act_expr_forward_d(p, beta, &xm, &ym, 1);
     } else {
         double b = beta[which];
         beta[which] = b + h;
-        act_expr_forward_d(p, beta, &x, &yp, 1);
+        rp = act_expr_forward_d(p, beta, &x, &yp, 1);
         beta[which] = b - h;
-        act_expr_forward_d(p, beta, &x, &ym, 1);
+        rm = act_expr_forward_d(p, beta, &x, &ym, 1);
         beta[which] = b;
     }
-    return (yp - ym) / (2 * h);
+    CHECKF(rp == ACT_OK && rm == ACT_OK, "forward_d at x=%g: %s, %s", x, act_strerror(rp),
+           act_strerror(rm));
+    return rp == ACT_OK && rm == ACT_OK ? (yp - ym) / (2 * h) : NAN;
 }
 
 void test_expr_gradcheck_random(void)
@@ -640,9 +661,11 @@ void test_expr_gradcheck_random(void)
             double beta[8] = { betas[bset][0], betas[bset][1], 1, 1, 1, 1, 1, 1 };
             for (int t = 0; t < 4; t++) {
                 double x = urand(&r) * 6 - 3, y, one = 1.0, dx = 0.0, dp[8] = { 0 };
-                act_expr_forward_d(p, beta, &x, &y, 1);
-                act_expr_backward_d(p, beta, &x, &one, &dx, dp, 1);
-                for (int w = -1; w < np; w++) {
+                int rf = act_expr_forward_d(p, beta, &x, &y, 1);
+                int rb = act_expr_backward_d(p, beta, &x, &one, &dx, dp, 1);
+                CHECKF(rf == ACT_OK && rb == ACT_OK, "'%s' at x=%.17g: forward_d %s, "
+                       "backward_d %s", buf, x, act_strerror(rf), act_strerror(rb));
+                for (int w = -1; rf == ACT_OK && rb == ACT_OK && w < np; w++) {
                     double h = 1e-5 * fmax(1.0, w < 0 ? fabs(x) : fabs(beta[w]));
                     double c1 = fd(p, beta, x, w, h), c2 = fd(p, beta, x, w, h / 4);
                     double c3 = fd(p, beta, x, w, h / 16);

@@ -323,7 +323,11 @@ void test_expr_accuracy_primitives(void)
             if (pth < ACT_ISA_COUNT) {
                 if (!act_isa_supported((act_isa)pth))
                     continue;
-                act_isa_set((act_isa)pth);
+                int rc_isa = act_isa_set((act_isa)pth);
+                CHECKF(rc_isa == ACT_OK, "act_isa_set(%s): %s", act_isa_name((act_isa)pth),
+                       act_strerror(rc_isa));
+                if (rc_isa != ACT_OK)
+                    continue;
                 snprintf(path, sizeof path, "(float %s)", act_isa_name((act_isa)pth));
                 CHECK(act_expr_forward(p, NULL, 0, xf, yf, act_shape_flat(nf)) == ACT_OK);
                 CHECK(act_expr_backward(p, NULL, ACT_DX_ASSIGN, xf, one, df, NULL,
@@ -371,7 +375,7 @@ void test_expr_accuracy_primitives(void)
         act_expr_prog_free(p);
         act_expr_free(e);
     }
-    act_isa_set(isa0);
+    CHECK(act_isa_set(isa0) == ACT_OK);
 done:
     free(gd), free(gf), free(xf), free(yf), free(df), free(one);
     free(yd), free(dd), free(rf), free(rd), free(sf), free(sd);

@@ -12,8 +12,10 @@ static char *canon_text(const act_expr *e)
 {
     act_expr *c = NULL;
     char *s = NULL;
-    if (act_expr_canonical(e, &c) == ACT_OK)
-        act_expr_print(c, ACT_EXPR_TEXT, &s);
+    int rc = act_expr_canonical(e, &c);
+    if (rc == ACT_OK)
+        rc = act_expr_print(c, ACT_EXPR_TEXT, &s);
+    CHECKF(rc == ACT_OK, "canonical text: %s", act_strerror(rc));
     act_expr_free(c);
     return s;
 }
@@ -67,10 +69,10 @@ void test_space_templates_roundtrip(void)
     act_expr *e = NULL;
     act_space_cand c;
     act_diag d;
-    act_expr_parse("mish(x) + x", &e, &d);
+    CHECK(act_expr_parse("mish(x) + x", &e, &d) == ACT_OK);
     CHECK(e && act_space_from_expr(e, &c) == ACT_ENOTFOUND);
     act_expr_free(e);
-    act_expr_parse("atan(x)^2 - x", &e, &d);
+    CHECK(act_expr_parse("atan(x)^2 - x", &e, &d) == ACT_OK);
     CHECK(e && act_space_from_expr(e, &c) == ACT_ENOTFOUND);
     act_expr_free(e);
 }
@@ -111,9 +113,12 @@ static act_expr_prog *compile_canon(const char *s)
     act_expr *e = NULL, *c = NULL;
     act_expr_prog *p = NULL;
     act_diag d;
-    if (act_expr_parse(s, &e, &d) == ACT_OK && act_expr_canonical(e, &c) == ACT_OK)
-        act_expr_compile(c, &p);
-    CHECKF(p != NULL, "%s", s);
+    int rc = act_expr_parse(s, &e, &d);
+    if (rc == ACT_OK)
+        rc = act_expr_canonical(e, &c);
+    if (rc == ACT_OK)
+        rc = act_expr_compile(c, &p);
+    CHECKF(rc == ACT_OK && p != NULL, "%s: %s", s, act_strerror(rc));
     act_expr_free(e);
     act_expr_free(c);
     return p;
@@ -125,8 +130,11 @@ static void expect_same(const char *a, const char *b, int same)
     uint64_t fa = 0, fb = 1;
     if (!pa || !pb)
         goto done;
-    act_space_fingerprint(pa, &fa);
-    act_space_fingerprint(pb, &fb);
+    int ra = act_space_fingerprint(pa, &fa), rb = act_space_fingerprint(pb, &fb);
+    CHECKF(ra == ACT_OK && rb == ACT_OK, "fingerprint of '%s': %s, of '%s': %s", a,
+           act_strerror(ra), b, act_strerror(rb));
+    if (ra != ACT_OK || rb != ACT_OK)
+        goto done;
     CHECKF((fa == fb) == same, "fingerprints of '%s' and '%s' %s", a, b,
            same ? "differ" : "collide");
     CHECKF(act_space_equivalent(pa, pb) == same, "'%s' vs '%s': equivalence should be %d", a, b,
@@ -192,9 +200,12 @@ void test_space_one_unit_counts(void)
         act_space_cand c;
         act_expr *e = NULL, *ce = NULL;
         act_space_verdict v = ACT_SPACE_VERDICT_COUNT;
-        act_space_nth(full, 1, i, &c);
-        if (act_space_to_expr(&c, &e) == ACT_OK && act_expr_canonical(e, &ce) == ACT_OK &&
-            act_expr_compile(ce, &progs[i]) == ACT_OK && act_space_filter(progs[i], &v) == ACT_OK)
+        int rc = act_space_nth(full, 1, i, &c);
+        CHECKF(rc == ACT_OK, "act_space_nth(full, 1, %llu): %s", (unsigned long long)i,
+               act_strerror(rc));
+        if (rc == ACT_OK && act_space_to_expr(&c, &e) == ACT_OK &&
+            act_expr_canonical(e, &ce) == ACT_OK && act_expr_compile(ce, &progs[i]) == ACT_OK &&
+            act_space_filter(progs[i], &v) == ACT_OK)
             counts[v]++;
         if (v == ACT_SPACE_KEEP) {
             int rep, is_new = 0;

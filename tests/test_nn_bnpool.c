@@ -173,7 +173,11 @@ static void bn_one(size_t N, size_t C, size_t HW, uint64_t seed)
         for (int isa = 0; isa < ACT_ISA_COUNT; isa++) {
             if (!act_isa_supported((act_isa)isa))
                 continue;
-            act_isa_set((act_isa)isa);
+            int rc_isa = act_isa_set((act_isa)isa);
+            CHECKF(rc_isa == ACT_OK, "act_isa_set(%s): %s", act_isa_name((act_isa)isa),
+                   act_strerror(rc_isa));
+            if (rc_isa != ACT_OK)
+                continue;
             for (int nt = 1; nt <= 2; nt++) {
                 bn_case *b = first ? &ref : &cur;
                 bn_run(b, use_batch, nt, rm0, rv0, assign ? nan0 : dx0);
@@ -189,7 +193,7 @@ static void bn_one(size_t N, size_t C, size_t HW, uint64_t seed)
             }
         }
     }
-    act_isa_set(isa0);
+    CHECK(act_isa_set(isa0) == ACT_OK);
     bn_release(&ref);
     bn_release(&cur);
     free(rm0);
@@ -302,14 +306,30 @@ static void mp_one(mp_shape sh, size_t n, uint64_t seed)
     for (int isa = 0; isa < ACT_ISA_COUNT; isa++) {
         if (!act_isa_supported((act_isa)isa))
             continue;
-        act_isa_set((act_isa)isa);
+        int rc_isa = act_isa_set((act_isa)isa);
+        CHECKF(rc_isa == ACT_OK, "act_isa_set(%s): %s", act_isa_name((act_isa)isa),
+               act_strerror(rc_isa));
+        if (rc_isa != ACT_OK)
+            continue;
         for (int nt = 1; nt <= 2; nt++) {
-            act_net_set_threads(net, nt);
             memset(y, 0xff, no * sizeof(float));
             memset(arg, 0xff, no * sizeof(int32_t));
             memcpy(dx, dx0, ni * sizeof(float));
-            acti_maxpool_forward(net, l, n, 1);
-            acti_maxpool_backward(net, l, n);
+            const char *what = "act_net_set_threads";
+            rc = act_net_set_threads(net, nt);
+            if (rc == ACT_OK) {
+                what = "forward";
+                rc = acti_maxpool_forward(net, l, n, 1);
+            }
+            if (rc == ACT_OK) {
+                what = "backward";
+                rc = acti_maxpool_backward(net, l, n);
+            }
+            CHECKF(rc == ACT_OK, "maxpool %dx%dx%d k %d s %d n %zu: %s %d threads: %s: %s", sh.c,
+                   sh.h, sh.w, sh.k, sh.stride, n, act_isa_name((act_isa)isa), nt, what,
+                   act_strerror(rc));
+            if (rc != ACT_OK)
+                continue;
             /* bitwise: NaN and -0 must come through exactly as the reference has them */
             CHECKF(!memcmp(y, ry, no * sizeof(float)) && !memcmp(arg, rarg, no * sizeof(int32_t)),
                    "maxpool %dx%dx%d k %d s %d n %zu: %s %d threads: y / argmax differ from "
@@ -330,7 +350,7 @@ static void mp_one(mp_shape sh, size_t n, uint64_t seed)
             first = 0;
         }
     }
-    act_isa_set(isa0);
+    CHECK(act_isa_set(isa0) == ACT_OK);
     free(dx0);
     free(rdx);
     free(ry);

@@ -26,11 +26,15 @@ static double gc_loss(gc *c)
 {
     const float *y;
     c->net->rng = c->rng0;
-    act_net_forward(c->net, c->x, c->n, c->train, &y);
+    int rc = act_net_forward(c->net, c->x, c->n, c->train, &y);
+    CHECKF(rc == ACT_OK, "gradcheck forward: %s", act_strerror(rc));
+    if (rc != ACT_OK)
+        return NAN;
     if (c->labels) {
         double l;
-        act_net_loss(c->net, c->labels, c->n, c->smoothing, &l, NULL);
-        return l;
+        rc = act_net_loss(c->net, c->labels, c->n, c->smoothing, &l, NULL);
+        CHECKF(rc == ACT_OK, "gradcheck loss: %s", act_strerror(rc));
+        return rc == ACT_OK ? l : NAN;
     }
     double s = 0.0;
     for (size_t i = 0; i < c->ny; i++)
@@ -46,7 +50,8 @@ static void gc_grad(gc *c, float *g, float *gx)
     if (!c->labels)
         memcpy(acti_grad(net, net->logits_t), c->r, c->ny * sizeof(float));
     memset(acti_grad(net, 0), 0, c->nx * sizeof(float));
-    act_net_backward(net);
+    int rc = act_net_backward(net);
+    CHECKF(rc == ACT_OK, "gradcheck backward: %s", act_strerror(rc));
     memcpy(g, net->grads, net->n_params * sizeof(float));
     memcpy(gx, acti_grad(net, 0), c->nx * sizeof(float));
 }
@@ -234,7 +239,7 @@ static void run_check(const char *what, int (*build)(act_net *, const act_nn_act
         ctx.r[i] = (float)(2.0 * acti_rng_uniform(&s) - 1.0);
     if (!train) {   /* give eval-mode BN non-trivial running statistics */
         for (int i = 0; i < 3; i++)
-            act_net_forward(net, ctx.x, n, 1, NULL);
+            CHECK(act_net_forward(net, ctx.x, n, 1, NULL) == ACT_OK);
     }
     fill_away_from_kinks(&ctx);
     gc_check(&ctx, 4, what);
@@ -530,12 +535,16 @@ void test_nn_conv3x3_matches_reference(void)
     for (int isa = 0; isa < ACT_ISA_COUNT; isa++) {
         if (!act_isa_supported((act_isa)isa))
             continue;
-        act_isa_set((act_isa)isa);
+        int rc_isa = act_isa_set((act_isa)isa);
+        CHECKF(rc_isa == ACT_OK, "act_isa_set(%s): %s", act_isa_name((act_isa)isa),
+               act_strerror(rc_isa));
+        if (rc_isa != ACT_OK)
+            continue;
         for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++)
             for (size_t N = 1; N <= 3; N += 2)
                 conv_check(&cases[ci], N, 100 + ci);
     }
-    act_isa_set(keep);
+    CHECK(act_isa_set(keep) == ACT_OK);
 }
 
 static void conv_check(const conv_case *cc, size_t N, uint64_t seed)
@@ -575,7 +584,13 @@ static void conv_check(const conv_case *cc, size_t N, uint64_t seed)
             perturb(net, 11);
             net->tensors[0].needs_grad = 1;
             const float *y;
-            act_net_forward(net, x, N, 1, &y);
+            rc = act_net_forward(net, x, N, 1, &y);
+            CHECKF(rc == ACT_OK, "case %zu threads %d chunk %zu: forward: %s", ci, th, k,
+                   act_strerror(rc));
+            if (rc != ACT_OK) {
+                act_net_free(net);
+                continue;
+            }
             const acti_layer *l = &net->layers[0];
             const float *w = acti_P(net, l, 0), *b = acti_P(net, l, 1);
             ref_conv_fwd(&rs, x, w, b, ref, NULL);
@@ -585,7 +600,13 @@ static void conv_check(const conv_case *cc, size_t N, uint64_t seed)
             CHECKF(!bad, "case %zu threads %d chunk %zu: forward differs", ci, th, k);
             memcpy(acti_grad(net, net->logits_t), dy, ny * sizeof *dy);
             memset(acti_grad(net, 0), 0, nx * sizeof(float));
-            act_net_backward(net);
+            rc = act_net_backward(net);
+            CHECKF(rc == ACT_OK, "case %zu threads %d chunk %zu: backward: %s", ci, th, k,
+                   act_strerror(rc));
+            if (rc != ACT_OK) {
+                act_net_free(net);
+                continue;
+            }
             ref_conv_bwd(&rs, x, w, dy, rdx, NULL, rdw, NULL, rdb);
             const float *gx = acti_grad(net, 0), *gw = acti_G(net, l, 0), *gb = acti_G(net, l, 1);
             for (size_t i = 0; i < nx && !bad; i++)

@@ -96,7 +96,7 @@ void test_nn_optim_step(void)
     oc.momentum = 0.0f;
     oc.clip_norm = 1.0f;
     o = act_optim_new(&oc, net);
-    act_optim_step(o, net, 1.0f);
+    CHECK(o && act_optim_step(o, net, 1.0f) == ACT_OK);
     double moved = 0.0;
     for (size_t i = 0; i < n; i++)
         moved += ((double)w[i] - (double)w0[i]) * ((double)w[i] - (double)w0[i]);
@@ -413,8 +413,15 @@ void test_nn_backward_ignores_stale_grads(void)
                 CHECKF(rc == ACT_OK, "%s: create %d", cases[ci].model, rc);
                 if (rc != ACT_OK)
                     break;
-                act_net_forward(net, x, N, 1, NULL);
-                act_net_loss(net, labels, N, 0.0f, NULL, NULL);
+                rc = act_net_forward(net, x, N, 1, NULL);
+                if (rc == ACT_OK)
+                    rc = act_net_loss(net, labels, N, 0.0f, NULL, NULL);
+                CHECKF(rc == ACT_OK, "%s (dirty %d, %d threads): forward/loss: %s",
+                       cases[ci].model, dirty, th, act_strerror(rc));
+                if (rc != ACT_OK) {
+                    act_net_free(net);
+                    break;
+                }
                 for (int t = 1; dirty && t < net->n_tensors; t++) {
                     const acti_tensor *tt = &net->tensors[t];
                     if (t == net->logits_t || tt->grad_off == net->tensors[net->logits_t].grad_off)
@@ -423,7 +430,13 @@ void test_nn_backward_ignores_stale_grads(void)
                     for (size_t i = 0; i < N * tt->size; i++)
                         d[i] = NAN;
                 }
-                act_net_backward(net);
+                rc = act_net_backward(net);
+                CHECKF(rc == ACT_OK, "%s (dirty %d, %d threads): backward: %s", cases[ci].model,
+                       dirty, th, act_strerror(rc));
+                if (rc != ACT_OK) {
+                    act_net_free(net);
+                    break;
+                }
                 np = net->n_params;
                 g[dirty] = malloc(np * sizeof(float));
                 if (g[dirty])

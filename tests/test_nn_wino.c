@@ -76,7 +76,13 @@ static void wino_case(const wcase *cc, int N, int threads, uint64_t seed, double
             b[i] = (float)acti_rng_uniform(&s) - 0.5f;
         net->tensors[0].needs_grad = 1;
         const float *y;
-        act_net_forward(net, x, (size_t)N, 1, &y);
+        rc = act_net_forward(net, x, (size_t)N, 1, &y);
+        if (rc != ACT_OK) {
+            CHECKF(0, "C%d %dx%d OC%d pad %d N%d T%d: forward: %s", cc->c, cc->h, cc->w, cc->oc,
+                   cc->p, N, threads, act_strerror(rc));
+            act_net_free(net);
+            goto done;
+        }
         ref_conv_fwd(&rs, x, w, b, ref, aref);
         double e0 = rel_err(y, ref, aref, ny);
         memcpy(acti_grad(net, net->logits_t), dy, ny * sizeof *dy);
@@ -84,7 +90,13 @@ static void wino_case(const wcase *cc, int N, int threads, uint64_t seed, double
         float *gx = acti_grad(net, 0);
         for (size_t i = 0; i < nx; i++)
             gx[i] = 0.25f;
-        act_net_backward(net);
+        rc = act_net_backward(net);
+        if (rc != ACT_OK) {
+            CHECKF(0, "C%d %dx%d OC%d pad %d N%d T%d: backward: %s", cc->c, cc->h, cc->w, cc->oc,
+                   cc->p, N, threads, act_strerror(rc));
+            act_net_free(net);
+            goto done;
+        }
         ref_conv_bwd(&rs, x, w, dy, rdx, adx, rdw, adw, rdb);
         for (size_t i = 0; i < nx; i++)
             rdx[i] += 0.25, adx[i] += 0.25;
@@ -108,6 +120,7 @@ static void wino_case(const wcase *cc, int N, int threads, uint64_t seed, double
         worst[2] = fmax(worst[2], e2);
         act_net_free(net);
     }
+done:
     free(x);
     free(dy);
     free(ref);
@@ -135,13 +148,17 @@ void test_nn_wino_matches_reference(void)
     for (int isa = 0; isa < ACT_ISA_COUNT; isa++) {
         if (!act_isa_supported((act_isa)isa))
             continue;
-        act_isa_set((act_isa)isa);
+        int rc_isa = act_isa_set((act_isa)isa);
+        CHECKF(rc_isa == ACT_OK, "act_isa_set(%s): %s", act_isa_name((act_isa)isa),
+               act_strerror(rc_isa));
+        if (rc_isa != ACT_OK)
+            continue;
         for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++)
             for (int N = 1; N <= 3; N += 2)
                 for (int th = 1; th <= 2; th++)
                     wino_case(&cases[ci], N, th, 300 + ci, worst[isa]);
     }
-    act_isa_set(keep);
+    CHECK(act_isa_set(keep) == ACT_OK);
     if (getenv("ACTLAB_WINO_VERBOSE"))
         for (int isa = 0; isa < ACT_ISA_COUNT; isa++)
             printf("  %-7s worst rel err fwd %.3g dx %.3g dw %.3g\n", act_isa_name((act_isa)isa),
@@ -196,7 +213,10 @@ static act_net *make_net(act_conv_algo algo, int threads)
 static double net_loss(act_net *net, const float *x, const float *r)
 {
     const float *y;
-    act_net_forward(net, x, 3, 1, &y);
+    int rc = act_net_forward(net, x, 3, 1, &y);
+    CHECKF(rc == ACT_OK, "net forward: %s", act_strerror(rc));
+    if (rc != ACT_OK)
+        return NAN;
     double l = 0.0;
     for (int i = 0; i < 9; i++)
         l += (double)r[i] * (double)y[i];
@@ -209,7 +229,8 @@ static void net_grad(act_net *net, const float *x, const float *r, float *gx)
     memcpy(acti_grad(net, net->logits_t), r, 9 * sizeof *r);
     memset(acti_grad(net, 0), 0, 3 * 3 * 63 * sizeof(float));
     memset(net->grads, 0, net->n_params * sizeof(float));
-    act_net_backward(net);
+    int rc = act_net_backward(net);
+    CHECKF(rc == ACT_OK, "net backward: %s", act_strerror(rc));
     memcpy(gx, acti_grad(net, 0), 3 * 3 * 63 * sizeof(float));
 }
 
