@@ -310,14 +310,18 @@ act_shape bench_shape(act_act_id id, size_t n, unsigned *flags)
     return s;
 }
 
-/* Parameters of id for its layout: NULL (defaults) or per channel, as a layer initialises
- * them (ACON-C: p1, p2 ~ N(0, 1) as in the reference code). */
-static const float *bench_params(bench_bufs *b, act_act_id id, unsigned flags)
+/* Parameters of id for its layout into *p: NULL (defaults) or per channel, as a layer
+ * initialises them (ACON-C: p1, p2 ~ N(0, 1) as in the reference code). Returns an act_status;
+ * *p is NULL on failure. */
+static int bench_params(bench_bufs *b, act_act_id id, unsigned flags, const float **p)
 {
+    *p = NULL;
     if (!(flags & ACT_PER_CHANNEL))
-        return NULL;
-    act_act_init_params(id, ACT_INIT_PAPER, 12345, BENCH_CHANNELS, b->p);
-    return b->p;
+        return ACT_OK;
+    int rc = act_act_init_params(id, ACT_INIT_PAPER, 12345, BENCH_CHANNELS, b->p);
+    if (rc == ACT_OK)
+        *p = b->p;
+    return rc;
 }
 
 static size_t bench_n_dp(act_act_id id, unsigned flags)
@@ -329,19 +333,23 @@ int bench_reference(bench_bufs *b, act_act_id id, size_t n)
 {
     unsigned flags;
     act_shape s = bench_shape(id, n, &flags);
-    const float *p = bench_params(b, id, flags);
+    const float *p;
     act_isa isa = act_isa_get();
     int threads = act_threads_get();
-    act_isa_set(ACT_ISA_SCALAR);
-    act_threads_set(1);
+    int rc = bench_params(b, id, flags, &p);
+    if (rc == ACT_OK)
+        rc = act_isa_set(ACT_ISA_SCALAR);
+    if (rc == ACT_OK)
+        rc = act_threads_set(1);
     memset(b->dpref, 0, sizeof b->dpref);
-    int rc = act_act_forward(id, p, flags, b->x, b->yref, s);
+    if (rc == ACT_OK)
+        rc = act_act_forward(id, p, flags, b->x, b->yref, s);
     if (rc == ACT_OK)
         rc = act_act_backward(id, p, flags | ACT_DX_ASSIGN, b->x, b->dy, b->dxref,
                               bench_n_dp(id, flags) ? b->dpref : NULL, s);
-    act_isa_set(isa);
-    act_threads_set(threads);
-    return rc;
+    /* restore what was in use (valid, as act_isa_get / act_threads_get returned it) */
+    int rc_isa = act_isa_set(isa), rc_thr = act_threads_set(threads);
+    return rc != ACT_OK ? rc : rc_isa != ACT_OK ? rc_isa : rc_thr;
 }
 
 /* max over i of |got - ref| / (RTOL |ref| + atol); NaN where exactly one of them is NaN. */
@@ -376,13 +384,21 @@ void bench_validate(bench_bufs *b, act_act_id id, size_t n, act_isa isa, int thr
 {
     unsigned flags;
     act_shape s = bench_shape(id, n, &flags);
-    const float *p = bench_params(b, id, flags);
+    const float *p;
     size_t ndp = bench_n_dp(id, flags);
-    act_isa_set(isa);
-    act_threads_set(threads);
+    int rc = bench_params(b, id, flags, &p);
+    if (rc == ACT_OK)
+        rc = act_isa_set(isa);
+    if (rc == ACT_OK)
+        rc = act_threads_set(threads);
+    if (rc != ACT_OK) {                           /* nothing ran: both directions fail */
+        bench_fill_check(fwd, rc, 0);
+        bench_fill_check(bwd, rc, 0);
+        return;
+    }
 
     memset(b->y, 0xff, n * sizeof(float));        /* NaN: an element left unwritten fails */
-    int rc = act_act_forward(id, p, flags, b->x, b->y, s);
+    rc = act_act_forward(id, p, flags, b->x, b->y, s);
     bench_fill_check(fwd, rc, rc == ACT_OK ? bench_err(b->y, b->yref, n, BENCH_ATOL) : 0);
 
     memset(b->dx, 0xff, n * sizeof(float));
@@ -435,7 +451,8 @@ double bench_time_kernel(bench_bufs *b, act_act_id id, size_t n, int dir, const 
     struct kern_ctx k;
     k.id = id;
     k.s = bench_shape(id, n, &k.flags);
-    k.p = bench_params(b, id, k.flags);
+    if (bench_params(b, id, k.flags, &k.p) != ACT_OK)
+        return -1.0;
     k.b = b;
     k.dp = bench_n_dp(id, k.flags) ? b->dp : NULL;   /* accumulates; stays finite */
     k.dir = dir;

@@ -101,8 +101,11 @@ int bench_summary(FILE *f)
         fputc('\n', f);
     }
     bench_bufs_free(b);
-    act_isa_set(isa0);
-    act_threads_set(threads0);
+    if (act_isa_set(isa0) != ACT_OK || act_threads_set(threads0) != ACT_OK) {
+        fprintf(f, "kernel benchmark: cannot restore isa %s, %d threads\n", act_isa_name(isa0),
+                threads0);
+        failed = 1;
+    }
     return failed ? -1 : 0;
 }
 
@@ -124,29 +127,35 @@ typedef struct bench_expr {
     double         err;            /* max error / tolerance of the validation */
 } bench_expr;
 
-/* Canonical text of e into *out (free()), or NULL. */
-static char *expr_canon_text(const act_expr *e)
+/* Canonical text of e into *out (free()); NULL on failure. Returns an act_status. */
+static int expr_canon_text(const act_expr *e, char **out)
 {
     act_expr *c = NULL;
-    char *t = NULL;
-    if (act_expr_canonical(e, &c) == ACT_OK)
-        act_expr_print(c, ACT_EXPR_TEXT, &t);
+    *out = NULL;
+    int rc = act_expr_canonical(e, &c);
+    if (rc == ACT_OK)
+        rc = act_expr_print(c, ACT_EXPR_TEXT, out);
     act_expr_free(c);
-    return t;
+    return rc;
 }
 
-/* 1 if e is swish, x*sigmoid(beta*x), up to the canonical form. */
-static int expr_is_swish(const act_expr *e)
+/* *same = 1 if e is swish, x*sigmoid(beta*x), up to the canonical form. Returns an act_status. */
+static int expr_is_swish(const act_expr *e, int *same)
 {
     act_expr *s = NULL;
-    if (act_expr_parse("x*sigmoid(beta*x)", &s, NULL) != ACT_OK)
-        return 0;
-    char *a = expr_canon_text(e), *b = expr_canon_text(s);
-    int same = a && b && strcmp(a, b) == 0;
+    char *a = NULL, *b = NULL;
+    *same = 0;
+    int rc = act_expr_parse("x*sigmoid(beta*x)", &s, NULL);
+    if (rc == ACT_OK)
+        rc = expr_canon_text(e, &a);
+    if (rc == ACT_OK)
+        rc = expr_canon_text(s, &b);
+    if (rc == ACT_OK)
+        *same = strcmp(a, b) == 0;
     free(a);
     free(b);
     act_expr_free(s);
-    return same;
+    return rc;
 }
 
 static int expr_load(const char *cmd, const char *src, bench_expr *be)
@@ -154,16 +163,19 @@ static int expr_load(const char *cmd, const char *src, bench_expr *be)
     memset(be, 0, sizeof *be);
     if (cli_parse_expr(cmd, src, &be->e) != 0)
         return -1;
+    int swish = 0;
     int rc = act_expr_compile(be->e, &be->prog);
     if (rc == ACT_OK)
         rc = act_expr_fn(be->prog, &be->fn);
+    if (rc == ACT_OK)
+        rc = expr_is_swish(be->e, &swish);
     if (rc != ACT_OK) {
         cli_error(cmd, "--expr '%s': %s", src, act_strerror(rc));
         act_expr_prog_free(be->prog);
         act_expr_free(be->e);
         return -1;
     }
-    be->target = expr_is_swish(be->e) ? EXPR_TARGET_SWISH : EXPR_TARGET_OTHER;
+    be->target = swish ? EXPR_TARGET_SWISH : EXPR_TARGET_OTHER;
     return 0;
 }
 
@@ -266,7 +278,12 @@ static int bench_exprs(const char *cmd, const char *const *srcs, int n_exprs, co
            "isa", "ns/elem", "swish_ns", "ratio", "target", "verdict", "check");
     fflush(stdout);
     for (int k = 0; k < n_isas; k++) {
-        act_isa_set(isas[k]);
+        int rc_isa = act_isa_set(isas[k]);
+        if (rc_isa != ACT_OK) {
+            cli_error(cmd, "--isa %s: %s", act_isa_name(isas[k]), act_strerror(rc_isa));
+            status = CLI_EXIT_FAILURE;
+            continue;
+        }
         for (int i = 0; i < n_exprs; i++) {
             int rc = expr_validate(&be[i], seed);
             if (rc != ACT_OK || !be[i].ok) {
@@ -283,7 +300,9 @@ static int bench_exprs(const char *cmd, const char *const *srcs, int n_exprs, co
             for (int si = 0; si < n_sizes; si++) {
                 size_t n = (size_t)1 << sizes[si];
                 for (int ti = 0; ti < n_threads; ti++) {
-                    act_threads_set(threads[ti]);
+                    rc = act_threads_set(threads[ti]);
+                    if (rc != ACT_OK)
+                        cli_error(cmd, "--threads %d: %s", threads[ti], act_strerror(rc));
                     double best[2][BENCH_DIRS] = { { 1e30, 1e30 }, { 1e30, 1e30 } };
                     for (int r = 0; r < rounds && rc == ACT_OK; r++) {
                         double t[2][BENCH_DIRS];
@@ -324,8 +343,10 @@ static int bench_exprs(const char *cmd, const char *const *srcs, int n_exprs, co
         }
     }
 restore:
-    act_isa_set(isa0);
-    act_threads_set(threads0);
+    if (act_isa_set(isa0) != ACT_OK || act_threads_set(threads0) != ACT_OK) {
+        cli_error(cmd, "cannot restore isa %s, %d threads", act_isa_name(isa0), threads0);
+        status = CLI_EXIT_FAILURE;
+    }
 done:
     for (int i = 0; i < n_loaded; i++) {
         act_expr_prog_free(be[i].prog);

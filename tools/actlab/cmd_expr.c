@@ -128,7 +128,11 @@ static int do_eval(const char *cmd, const act_expr_prog *p, char **xs, int n, in
 {
     int np = act_expr_prog_n_params(p);
     act_fn fn;
-    act_expr_fn(p, &fn);
+    int frc = act_expr_fn(p, &fn);
+    if (frc != ACT_OK) {
+        cli_error(cmd, "%s", act_strerror(frc));
+        return CLI_EXIT_FAILURE;
+    }
     float *x = malloc((size_t)(n ? n : 1) * sizeof *x);
     if (!x) {
         cli_error(cmd, "out of memory");
@@ -255,14 +259,18 @@ static int do_fingerprint(const char *cmd, const act_expr *e)
 static int do_bench(const char *cmd, const act_expr_prog *p, long n)
 {
     act_fn fe;
-    act_expr_fn(p, &fe);
     int saved = act_threads_get();
-    act_threads_set(1);
     double ef, eb, sf, sb;
-    int rc = act_expr_bench_fn(&fe, (size_t)n, 5, &ef, &eb);
+    int rc = act_expr_fn(p, &fe);
+    if (rc == ACT_OK)
+        rc = act_threads_set(1);
+    if (rc == ACT_OK)
+        rc = act_expr_bench_fn(&fe, (size_t)n, 5, &ef, &eb);
     if (rc == ACT_OK)
         rc = act_expr_bench_fn(act_act_fn(ACT_ACT_SWISH), (size_t)n, 5, &sf, &sb);
-    act_threads_set(saved);
+    int rc_thr = act_threads_set(saved);     /* saved came from act_threads_get: valid */
+    if (rc == ACT_OK)
+        rc = rc_thr;
     if (rc != ACT_OK) {
         cli_error(cmd, "benchmark failed: %s", act_strerror(rc));
         return CLI_EXIT_FAILURE;

@@ -120,7 +120,12 @@ static int apply_spec_params(const char *cmd, const char *spec, curve *c)
         char key[64];
         size_t kl = strcspn(kv, "=");
         snprintf(key, sizeof key, "%.*s", (int)kl, kv);
-        act_act_param_index(c->id, key, &k);
+        int st = act_act_param_index(c->id, key, &k);   /* found: cli_set_param took it */
+        if (st != ACT_OK) {
+            cli_error(cmd, "parameter '%s': %s", key, act_strerror(st));
+            rc = -1;
+            break;
+        }
         append(c->label, sizeof c->label, " %s=%g", key, (double)c->p[k]);
     }
     if (!*(colon + 1)) {
