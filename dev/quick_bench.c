@@ -205,6 +205,7 @@ int main(int argc, char **argv)
     size_t n = (size_t)1 << (argc > 1 ? atoi(argv[1]) : 20);
     size_t C = argc > 2 ? (size_t)atoi(argv[2]) : 0;
     act_shape sh = C ? (act_shape){ n / C, C, 1 } : act_shape_flat(n);
+    int status = 0;
     unsigned pcf = C ? ACT_PER_CHANNEL : 0;
     float *x = malloc(n * 4), *y = malloc(n * 4), *dy = malloc(n * 4);
     float *p = malloc(3 * (C ? C : 1) * 4), *dp = calloc(3 * (C ? C : 1), 4);
@@ -212,7 +213,10 @@ int main(int argc, char **argv)
         x[i] = -4.0f + 8.0f * (float)rand() / (float)RAND_MAX;
         dy[i] = -1.0f + 2.0f * (float)rand() / (float)RAND_MAX;
     }
-    act_threads_set(1);
+    if (act_threads_set(1) != ACT_OK) {
+        fprintf(stderr, "quick_bench: cannot use 1 thread\n");
+        return 1;
+    }
     for (int isa = ACT_ISA_AVX2; isa <= ACT_ISA_AVX512; isa++) {
         if (act_isa_set((act_isa)isa) != ACT_OK)
             continue;
@@ -226,27 +230,35 @@ int main(int argc, char **argv)
                 for (size_t c = 0; c < C; c++)
                     p[(size_t)k * C + c] = d->defaults[k];
             double best[2] = { 1e9, 1e9 };
-            for (int dir = 0; dir < 2; dir++) {
-                for (int r = 0; r < 7; r++) {
+            int rc = ACT_OK;
+            for (int dir = 0; dir < 2 && rc == ACT_OK; dir++) {
+                for (int r = 0; r < 7 && rc == ACT_OK; r++) {
                     int reps = 0;
                     double t0 = now(), t;
                     do {
                         if (dir == 0)
-                            act_act_forward((act_act_id)id, C ? p : NULL, pcf, x, y, sh);
+                            rc = act_act_forward((act_act_id)id, C ? p : NULL, pcf, x, y, sh);
                         else
-                            act_act_backward((act_act_id)id, C ? p : NULL, pcf | ACT_DX_ASSIGN, x,
-                                             dy, y, C ? dp : NULL, sh);
+                            rc = act_act_backward((act_act_id)id, C ? p : NULL,
+                                                  pcf | ACT_DX_ASSIGN, x, dy, y, C ? dp : NULL,
+                                                  sh);
                         reps++;
                         t = now() - t0;
-                    } while (t < 0.02);
+                    } while (rc == ACT_OK && t < 0.02);
                     double ns = t / reps / (double)n * 1e9;
                     if (ns < best[dir])
                         best[dir] = ns;
                 }
             }
+            if (rc != ACT_OK) {             /* no timings of a failed call */
+                printf("%-7s %-12s FAIL (%s)\n", act_isa_name((act_isa)isa), d->name,
+                       act_strerror(rc));
+                status = 1;
+                continue;
+            }
             printf("%-7s %-12s fwd %.3f  bwd %.3f ns/elem\n", act_isa_name((act_isa)isa),
                    act_act_info((act_act_id)id)->name, best[0], best[1]);
         }
     }
-    return 0;
+    return status;
 }

@@ -21,6 +21,15 @@ static int b_one(act_net *net, void *ctx, act_diag *diag)
     return acti_conv_add(net, 0, s->oc, 3, 1, s->p, 1);
 }
 
+/* Reports a failed call rc (what, on layer s, algorithm a); returns rc. */
+static int failed(int rc, const char *what, const shape *s, int a)
+{
+    if (rc != ACT_OK)
+        fprintf(stderr, "wino_bench: %s: %s (%s): %s\n", s->what, what, a ? "winograd" : "gemm",
+                act_strerror(rc));
+    return rc;
+}
+
 static int cmp(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -61,8 +70,9 @@ int main(int argc, char **argv)
         }
         /* validate: forward outputs and weight gradients agree */
         const float *y0, *y1;
-        act_net_forward(net[0], x, N, 1, &y0);
-        act_net_forward(net[1], x, N, 1, &y1);
+        if (failed(act_net_forward(net[0], x, N, 1, &y0), "forward", s, 0) != ACT_OK ||
+            failed(act_net_forward(net[1], x, N, 1, &y1), "forward", s, 1) != ACT_OK)
+            return 1;
         double e = 0.0, m = 0.0;
         for (size_t i = 0; i < ny; i++) {
             e = fmax(e, fabs((double)y0[i] - (double)y1[i]));
@@ -80,14 +90,18 @@ int main(int argc, char **argv)
                 for (size_t i = 0; i < ny; i++)
                     g[i] = 1e-3f * (float)(i % 7);
                 double t0 = acti_now();
-                act_net_forward(n, x, N, 1, &y0);
+                int rc = failed(act_net_forward(n, x, N, 1, &y0), "forward", s, a);
                 double t1 = acti_now();
                 n->tensors[0].needs_grad = 0;
-                acti_conv_backward(n, &n->layers[0], N);
+                if (rc == ACT_OK)
+                    rc = failed(acti_conv_backward(n, &n->layers[0], N), "dw+db", s, a);
                 double t2 = acti_now();
                 n->tensors[0].needs_grad = 1;
-                acti_conv_backward(n, &n->layers[0], N);
+                if (rc == ACT_OK)
+                    rc = failed(acti_conv_backward(n, &n->layers[0], N), "dx+dw+db", s, a);
                 double t3 = acti_now();
+                if (rc != ACT_OK)            /* no timings of a failed call */
+                    return 1;
                 t[a][0][rep] = 1e3 * (t1 - t0);
                 t[a][1][rep] = 1e3 * (t2 - t1);
                 t[a][2][rep] = 1e3 * ((t3 - t2) - (t2 - t1));
