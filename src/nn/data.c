@@ -378,7 +378,7 @@ static int cifar_file(const char *path, int cifar100, act_dataset *out, size_t *
                 rc = failf(d, ACT_ELIMIT, path, "more than %u records", ACT_DATA_MAX_IMAGES);
                 break;
             }
-            size_t nc = *cap ? *cap * 2 : 10000;
+            size_t nc = *cap ? *cap * 2 : 256;   /* grows with the records actually read */
             nc = nc > ACT_DATA_MAX_IMAGES ? ACT_DATA_MAX_IMAGES : nc;
             uint8_t *nx = realloc(out->x, nc * 3072);
             if (nx)
