@@ -110,7 +110,7 @@ static double gc_check(gc *c, int n_dirs, const char *what)
             continue;
         accepted++;
         const double h = 1e-2;
-        double lp, lm;
+        double lp = NAN, lm = NAN;   // both set below; initialised for -O1 flow analysis
         for (int sgn = 0; sgn < 2; sgn++) {
             double e = sgn ? -h : h;
             memcpy(net->params, w0, np * sizeof *w0);   /* BN running stats too */
