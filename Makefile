@@ -34,7 +34,10 @@ TEST_OBJ  = $(patsubst %.c,$(B)/%.o,$(wildcard tests/*.c))
 CLI_OBJ   = $(patsubst %.c,$(B)/%.o,$(wildcard tools/actlab/*.c))
 BENCH_BIN = $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 
-all: $(B)/libactlab.a $(B)/libactlab.so $(B)/actlab $(B)/gen_docs $(B)/tests/run $(BENCH_BIN)
+EX_BIN    = $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))
+
+all: $(B)/libactlab.a $(B)/libactlab.so $(B)/actlab $(B)/gen_docs $(B)/tests/run $(BENCH_BIN) \
+     $(EX_BIN)
 
 deps:
 	@scripts/install-deps.sh
@@ -95,6 +98,11 @@ $(B)/tests/run: $(TEST_OBJ) $(B)/libactlab.a
 
 $(B)/gen_docs: $(B)/tools/gen_docs.o $(B)/tools/actlab/cli.o $(B)/libactlab.a
 	$(CC) $(OMP) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# examples/ are built as a library user builds them: public headers only, no internal flags.
+$(B)/examples/%: examples/%.c $(B)/libactlab.a
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -Iinclude $(OMP) $(CFLAGS) $< $(B)/libactlab.a $(LDFLAGS) $(LDLIBS) -o $@
 
 $(B)/bench/%: $(B)/bench/%.o $(B)/libactlab.a
 	$(CC) $(OMP) $(LDFLAGS) $^ $(LDLIBS) -o $@

@@ -29,6 +29,9 @@
     X(nn_act_params_leave_domain)       \
     X(nn_ckpt_validates_fields)         \
     X(nn_ckpt_resume_same_run)          \
+    X(nn_run_config_text)               \
+    X(nn_run_act_resolve)               \
+    X(nn_run_train)                     \
     X(nn_backward_ignores_stale_grads)  \
     X(nn_init_torch)                    \
     X(nn_fashion_mnist_85)

@@ -283,7 +283,8 @@ typedef struct act_epoch_stats {
     double wall_s;                  /* wall time of the epoch: training and evaluation */
 } act_epoch_stats;
 
-#define ACT_TRAIN_MAX_EPOCHS 100000
+#define ACT_TRAIN_MAX_EPOCHS   100000
+#define ACT_TRAIN_MAX_CHANNELS 16      /* input channels act_train_run normalises (ACT_ELIMIT) */
 
 typedef struct act_train_progress {
     int    epoch, epochs;
@@ -313,8 +314,11 @@ typedef struct act_train_config {
     const char      *run_info;      /* the caller's description of the run (key=value lines),
                                        stored in every checkpoint after the train.* lines */
     size_t           max_batches;   /* > 0: stop each epoch after this many batches (bench) */
-    void (*on_batch)(void *user, const act_train_progress *p);
-    void (*on_epoch)(void *user, const act_epoch_stats *s);
+    /* Progress, after every batch and every epoch (after its checkpoint). A non-zero return
+     * stops the run cleanly: act_train_run returns ACT_ECANCELED (the last checkpoint stays
+     * valid and resumable). Stopping after the last epoch is not a cancellation. */
+    int (*on_batch)(void *user, const act_train_progress *p);
+    int (*on_epoch)(void *user, const act_epoch_stats *s);
     void            *user;
 } act_train_config;
 
@@ -322,8 +326,11 @@ ACT_API act_train_config act_train_config_default(void);
 
 /* Trains net on train (the last val_size images after a seeded shuffle are the validation
  * split), evaluates on test (may be NULL) after each epoch. Normalises each channel with the
- * mean and std of the training split. ACT_EDIVERGED as soon as a loss is not finite. The
- * epochs completed are in *done (may be NULL) and the last epoch's numbers in *last. */
+ * mean and std of the training split. ACT_EDIVERGED as soon as a loss is not finite,
+ * ACT_ERANGE when an activation's parameters leave its domain, ACT_ECANCELED when a callback
+ * stops it, ACT_ELIMIT for data with more than ACT_TRAIN_MAX_CHANNELS channels. The epochs
+ * completed are in *done (may be NULL) and the last epoch's numbers in *last. The kernels'
+ * thread count (act_threads_set) is 1 during the run and restored after it. */
 ACT_API ACT_NODISCARD int act_train_run(act_net *net, const act_train_config *cfg,
                                         const act_dataset *train,
                                         const act_dataset *test, act_epoch_stats *last, int *done,

@@ -38,7 +38,8 @@ extern "C" {
     X(EUNSUPPORTED, -8, "not supported on this machine or build")         \
     X(ELIMIT,     -9, "input exceeds a size or nesting limit")            \
     X(EDIVERGED, -10, "training diverged (non-finite loss)")              \
-    X(ERANGE,    -11, "value out of the valid range")
+    X(ERANGE,    -11, "value out of the valid range")                     \
+    X(ECANCELED, -12, "stopped by the caller")
 
 typedef enum act_status {
 #define X(NAME, value, msg) ACT_##NAME = value,

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "actlab/act.h"
+#include "actlab/run.h"
 #include "nn/nn_impl.h"
 
 act_train_config act_train_config_default(void)
@@ -121,30 +122,6 @@ int act_net_evaluate(act_net *net, const act_dataset *d, size_t n, const float *
     return rc;
 }
 
-/* The training configuration as "train.KEY=VALUE" lines (floats to 9 digits: they read back
- * exactly), stored in checkpoints. Everything that shapes the trajectory is here; epochs is the
- * one value a resume may change (train longer) and comes first so that it can be skipped. */
-static int describe(const act_train_config *c, char *buf, size_t cap)
-{
-    const act_optim_config *o = &c->opt;
-    const act_sched_config *s = &c->sched;
-    int k = snprintf(buf, cap,
-        "train.epochs=%d\ntrain.batch=%zu\ntrain.opt=%s\ntrain.momentum=%.9g\n"
-        "train.nesterov=%d\ntrain.beta1=%.9g\ntrain.beta2=%.9g\ntrain.eps=%.9g\n"
-        "train.weight_decay=%.9g\ntrain.clip_norm=%.9g\ntrain.sched=%s\ntrain.lr=%.9g\n"
-        "train.warmup_epochs=%.9g\ntrain.step_every=%.9g\ntrain.gamma=%.9g\n"
-        "train.min_lr=%.9g\ntrain.label_smoothing=%.9g\ntrain.val_size=%zu\n"
-        "train.train_limit=%zu\ntrain.test_limit=%zu\ntrain.crop_pad=%d\ntrain.flip=%d\n"
-        "train.seed=%llu\ntrain.max_batches=%zu\n",
-        c->epochs, c->batch, act_opt_name(o->kind), (double)o->momentum, o->nesterov,
-        (double)o->beta1, (double)o->beta2, (double)o->eps, (double)o->weight_decay,
-        (double)o->clip_norm, act_sched_name(s->kind), (double)s->lr, (double)s->warmup_epochs,
-        (double)s->step_every, (double)s->gamma, (double)s->min_lr, (double)c->label_smoothing,
-        c->val_size, c->train_limit, c->test_limit, c->crop_pad, c->flip,
-        (unsigned long long)c->seed, c->max_batches);
-    return k > 0 && (size_t)k < cap ? k : -1;
-}
-
 /* The first train.* line (after train.epochs) where the stored run and this one differ. */
 static int same_run(const char *stored, const char *mine, const char *path, act_diag *diag)
 {
@@ -248,10 +225,21 @@ int act_train_run(act_net *net, const act_train_config *cfg, const act_dataset *
     memset(diag, 0, sizeof *diag);
     if (done)
         *done = 0;
-    if (!net || !cfg || !train || cfg->batch == 0 || cfg->batch > net->cfg.max_batch ||
-        cfg->epochs < 1 || cfg->epochs > ACT_TRAIN_MAX_EPOCHS || train->c > 16) {
-        snprintf(diag->msg, sizeof diag->msg, "invalid training configuration");
+    if (!net || !cfg || !train) {
+        snprintf(diag->msg, sizeof diag->msg, "act_train_run: NULL net, config or data");
         return ACT_EINVAL;
+    }
+    if (cfg->batch == 0 || cfg->batch > net->cfg.max_batch || cfg->epochs < 1 ||
+        cfg->epochs > ACT_TRAIN_MAX_EPOCHS) {
+        snprintf(diag->msg, sizeof diag->msg, "batch %zu (valid: 1..%zu, the net's max_batch), "
+                 "epochs %d (valid: 1..%d)", cfg->batch, net->cfg.max_batch, cfg->epochs,
+                 ACT_TRAIN_MAX_EPOCHS);
+        return ACT_EINVAL;
+    }
+    if (train->c > ACT_TRAIN_MAX_CHANNELS) {
+        snprintf(diag->msg, sizeof diag->msg, "data with %d channels: at most %d", train->c,
+                 ACT_TRAIN_MAX_CHANNELS);
+        return ACT_ELIMIT;
     }
     int rc = check_shape(net, train);
     if (rc == ACT_OK && test)
@@ -268,7 +256,10 @@ int act_train_run(act_net *net, const act_train_config *cfg, const act_dataset *
                  cfg->val_size);
         return ACT_EINVAL;
     }
-    /* the net splits the activation kernels across its own threads; 1 is always valid */
+    /* The net splits the activation kernels across its own threads: the kernels' own thread
+     * count is 1 during the run and the caller's again after it (1 and the value read back are
+     * always valid). */
+    int kernel_threads = act_threads_get();
     ACT_IGNORE(act_threads_set(1));
 
     size_t N = train->n, per = (size_t)train->c * (size_t)train->h * (size_t)train->w;
@@ -279,8 +270,7 @@ int act_train_run(act_net *net, const act_train_config *cfg, const act_dataset *
     if (cfg->test_limit && cfg->test_limit < n_test)
         n_test = cfg->test_limit;
 
-    size_t info_cap = 4096 + (cfg->run_info ? strlen(cfg->run_info) : 0);
-    if (info_cap > ACT_CKPT_MAX_INFO) {
+    if (cfg->run_info && strlen(cfg->run_info) > ACT_CKPT_MAX_INFO - 4096) {
         snprintf(diag->msg, sizeof diag->msg, "run_info is longer than %d bytes",
                  ACT_CKPT_MAX_INFO - 4096);
         return ACT_ELIMIT;
@@ -290,20 +280,22 @@ int act_train_run(act_net *net, const act_train_config *cfg, const act_dataset *
     float *xb = malloc(net->cfg.max_batch * per * sizeof(float));
     int *yb = malloc(net->cfg.max_batch * sizeof(int));
     act_optim *opt = act_optim_new(&cfg->opt, net);
-    char *info = malloc(info_cap);
+    /* the checkpoint's run record: the train.* lines (train.epochs first), then run_info */
+    char *info = NULL, *tr = NULL;
     act_epoch_stats *hist = calloc((size_t)cfg->epochs, sizeof *hist);
     act_ckpt_meta stored = { 0 };
+    if (act_train_config_write(cfg, &tr) == ACT_OK) {
+        size_t a = strlen(tr), b = cfg->run_info ? strlen(cfg->run_info) : 0;
+        if ((info = malloc(a + b + 1)) != NULL) {
+            memcpy(info, tr, a);
+            memcpy(info + a, cfg->run_info ? cfg->run_info : "", b + 1);
+        }
+    }
+    free(tr);
     if (!perm || !order || !xb || !yb || !opt || !info || !hist) {
         rc = ACT_ENOMEM;
         goto out;
     }
-    int info_len = describe(cfg, info, info_cap);
-    if (info_len < 0) {
-        rc = ACT_ELIMIT;
-        goto out;
-    }
-    if (cfg->run_info)
-        memcpy(info + info_len, cfg->run_info, strlen(cfg->run_info) + 1);
     uint64_t rng = cfg->seed ^ 0x9e3779b97f4a7c15ULL;
     for (size_t i = 0; i < N; i++)
         perm[i] = (uint32_t)i;
@@ -403,7 +395,12 @@ int act_train_run(act_net *net, const act_train_config *cfg, const act_dataset *
                 double el = acti_now() - t0;
                 act_train_progress p = { ep + 1, cfg->epochs, b + 1, n_batches, seen,
                                          tot / (double)seen, el > 0 ? (double)seen / el : 0.0, el };
-                cfg->on_batch(cfg->user, &p);
+                if (cfg->on_batch(cfg->user, &p) != 0) {
+                    snprintf(diag->msg, sizeof diag->msg, "stopped by the caller at epoch %d, "
+                             "batch %zu", ep + 1, b + 1);
+                    rc = ACT_ECANCELED;
+                    goto out;
+                }
             }
         }
         act_epoch_stats st;
@@ -441,10 +438,15 @@ int act_train_run(act_net *net, const act_train_config *cfg, const act_dataset *
             *last = st;
         if (done)
             *done = ep + 1;
-        if (cfg->on_epoch)
-            cfg->on_epoch(cfg->user, &st);
+        if (cfg->on_epoch && cfg->on_epoch(cfg->user, &st) != 0 && ep + 1 < cfg->epochs) {
+            snprintf(diag->msg, sizeof diag->msg, "stopped by the caller after epoch %d of %d",
+                     ep + 1, cfg->epochs);
+            rc = ACT_ECANCELED;
+            goto out;
+        }
     }
 out:
+    ACT_IGNORE(act_threads_set(kernel_threads));
     act_ckpt_meta_free(&stored);
     free(info);
     free(hist);

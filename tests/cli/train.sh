@@ -77,7 +77,7 @@ for p in "swish -p beta=nan" "acon_c -p p1=inf" "smu1 -p mu=nan" "softplus -p be
     # shellcheck disable=SC2086
     "$A" train --act $p --train-limit 1000 --val 500 --epochs 1 --quiet --out "$d/p" 2>"$d/err"
     [ $? -eq 2 ] || exit 1
-    grep -q "is undefined at" "$d/err" || exit 1
+    grep -q "is not defined at" "$d/err" || exit 1
     [ ! -e "$d/p/summary.json" ] || exit 1
 done
 

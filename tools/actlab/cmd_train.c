@@ -1,6 +1,8 @@
 /* cmd_train.c -- `actlab train` (one run: progress, per-epoch lines, metrics.csv, summary.json,
- * checkpoints, --bench / --profile) and `actlab compare` (activations x seeds: mean +- std table,
- * learning-curve and bar plots). The engine is include/actlab/nn.h. */
+ * checkpoints, --resume, --bench / --profile) and `actlab compare` (activations x seeds: mean
+ * +- std table, learning-curve and bar plots). Options fill an act_run_config: the run itself,
+ * its text in checkpoints and its activation resolution are the library's
+ * (include/actlab/run.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -14,8 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "actlab/expr.h"
 #include "actlab/nn.h"
+#include "actlab/run.h"
 #include "cli.h"
 #include "commands.h"
 #include "plot.h"
@@ -31,20 +33,24 @@ enum { O_DATA = 256, O_DATA_DIR, O_MODEL, O_ACT, O_EPOCHS, O_BATCH, O_OPT, O_LR,
 #define N_OPT (O_END - O_DATA)
 
 typedef struct opts {
-    const char      *data, *data_dir, *model, *act, *out, *resume;
-    act_train_config tr;
-    int              threads, quiet, profile, keep_stem, per_channel, meta_r, meta_bn;
-    act_conv_algo    conv;
-    act_nn_init      init;
+    act_run_config   rc;              /* the run; rc.param_names[i] is pname[i] (opts_bind) */
+    char             pname[ACT_FN_MAX_PARAMS][64];
+    const char      *data_dir, *out, *resume;
+    int              quiet, profile;
     long             bench;           /* > 0: throughput mode, this many batches */
-    int              n_params;        /* -p k=v given */
-    char             pkv[ACT_FN_MAX_PARAMS][64];
     float            momentum, wd, clip;   /* as given: the optimiser config is built last */
-    int              nesterov, wd_set, lr_set, opt_set;
+    int              nesterov, wd_set, lr_set;
     const char      *acts;            /* compare */
     int              seeds;
     unsigned char    given[N_OPT];    /* given[id - O_DATA]: the option is on the command line */
 } opts;
+
+/* Points rc's parameter names at this opts' own storage (after a copy of the struct). */
+static void opts_bind(opts *o)
+{
+    for (int i = 0; i < o->rc.n_params; i++)
+        o->rc.param_names[i] = o->pname[i];
+}
 
 typedef struct run_result {
     int             status;           /* act_status of act_train_run */
@@ -144,101 +150,6 @@ static void json_num(sbuf *b, double v)
 }
 
 // ----------------------------------------------------------------------------
-// activation from a name: built-in, engine kinds, or "expr:FORMULA"
-
-typedef struct act_holder {
-    act_expr      *e;
-    act_expr_prog *prog;
-    act_fn         fn;
-} act_holder;
-
-static int resolve_act(const char *cmd, const opts *o, const char *name, act_nn_act *a,
-                       act_holder *h)
-{
-    memset(h, 0, sizeof *h);
-    if (strncmp(name, "expr:", 5) == 0) {
-        act_diag d;
-        int rc = act_expr_parse(name + 5, &h->e, &d);
-        if (rc == ACT_OK)
-            rc = act_expr_compile(h->e, &h->prog);
-        if (rc == ACT_OK)
-            rc = act_expr_fn(h->prog, &h->fn);
-        if (rc != ACT_OK) {
-            cli_error(cmd, "expression '%s': %s%s%s", name + 5, act_strerror(rc),
-                      rc == ACT_EPARSE ? ": " : "", rc == ACT_EPARSE ? d.msg : "");
-            return -1;
-        }
-        *a = act_nn_act_default(ACT_NN_ACT_FN);
-        a->fn = &h->fn;
-    } else {
-        int rc = act_nn_act_parse(name, a);
-        if (rc != ACT_OK) {
-            cli_error(cmd, "unknown activation '%s'; valid: any built-in (actlab list), "
-                      "meta_acon, frelu, acon_frelu, or expr:FORMULA", name);
-            return -1;
-        }
-    }
-    a->per_channel = o->per_channel;
-    if (o->meta_r > 0)
-        a->meta_r = o->meta_r;
-    if (o->meta_bn >= 0)
-        a->meta_bn = o->meta_bn;
-    if (o->n_params > 0) {
-        if (a->kind != ACT_NN_ACT_FN) {
-            cli_error(cmd, "-p applies to act_fn activations only");
-            return -1;
-        }
-        for (int k = 0; k < a->fn->n_params; k++)
-            a->params[k] = a->fn->defaults[k];
-        for (int i = 0; i < o->n_params; i++) {
-            char key[64];
-            const char *eq = strchr(o->pkv[i], '=');
-            float v;
-            if (!eq || (size_t)(eq - o->pkv[i]) >= sizeof key || cli_parse_float(eq + 1, &v)) {
-                cli_error(cmd, "-p wants NAME=VALUE, got '%s'", o->pkv[i]);
-                return -1;
-            }
-            memcpy(key, o->pkv[i], (size_t)(eq - o->pkv[i]));
-            key[eq - o->pkv[i]] = '\0';
-            int k = 0;
-            while (k < a->fn->n_params && strcmp(a->fn->param_names[k], key) != 0)
-                k++;
-            if (k == a->fn->n_params) {
-                cli_error(cmd, "%s has no parameter '%s'", a->fn->name, key);
-                return -1;
-            }
-            a->params[k] = v;
-        }
-        a->has_params = 1;
-        /* What the kernel would refuse at the first forward, refused before any training. */
-        float x = 0.5f, y;
-        int bad = a->fn->forward(a->fn, a->params, 0u, &x, &y, act_shape_flat(1)) != ACT_OK;
-        for (int k = 0; k < a->fn->n_params; k++)
-            bad |= !isfinite(a->params[k]);
-        if (bad) {
-            char list[256] = "";
-            size_t len = 0;
-            for (int k = 0; k < a->fn->n_params && len < sizeof list; k++) {
-                char v[32];
-                len += (size_t)snprintf(list + len, sizeof list - len, "%s%s=%s", k ? ", " : "",
-                                        a->fn->param_names[k] ? a->fn->param_names[k] : "p",
-                                        cli_fmt_float(a->params[k], v, sizeof v));
-            }
-            cli_error(cmd, "-p: %s is undefined at %s (parameters must be finite and inside "
-                      "the function's domain, e.g. softplus beta != 0)", a->fn->name, list);
-            return -1;
-        }
-    }
-    return 0;
-}
-
-static void act_holder_free(act_holder *h)
-{
-    act_expr_prog_free(h->prog);
-    act_expr_free(h->e);
-}
-
-// ----------------------------------------------------------------------------
 // one run
 
 typedef struct run_ctx {
@@ -251,14 +162,14 @@ typedef struct run_ctx {
     const char *label;
 } run_ctx;
 
-static void on_batch(void *user, const act_train_progress *p)
+static int on_batch(void *user, const act_train_progress *p)
 {
     run_ctx *c = user;
     if (!c->tty || c->o->quiet)
-        return;
+        return 0;
     double t = now_s();
     if (t - c->last_draw < 0.2 && p->batch != p->n_batches)
-        return;
+        return 0;
     c->last_draw = t;
     int w = 24, fill = (int)((double)w * (double)p->batch / (double)p->n_batches);
     char bar[32];
@@ -272,6 +183,7 @@ static void on_batch(void *user, const act_train_progress *p)
             c->label, p->epoch, p->epochs, bar, (int)(100 * p->batch / p->n_batches),
             p->images_per_s, p->loss, eta);
     fflush(stderr);
+    return 0;
 }
 
 static void write_metrics(const run_ctx *c)
@@ -302,7 +214,7 @@ static double cpu_s(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-static void on_epoch(void *user, const act_epoch_stats *s)
+static int on_epoch(void *user, const act_epoch_stats *s)
 {
     run_ctx *c = user;
     if (c->r->epochs < MAX_EPOCHS) {
@@ -313,11 +225,12 @@ static void on_epoch(void *user, const act_epoch_stats *s)
         fprintf(stderr, "\r\033[K");
     if (!c->o->quiet && c->o->bench == 0) {
         printf("%sepoch %d/%d  loss %.4f  train %.4f  val %.4f  test %.4f  %.0f img/s  %.1f s\n",
-               c->label, s->epoch, c->o->tr.epochs, s->train_loss, s->train_acc, s->val_acc,
-               s->test_acc, s->images_per_s, s->seconds);
+               c->label, s->epoch, c->o->rc.train.epochs, s->train_loss, s->train_acc,
+               s->val_acc, s->test_acc, s->images_per_s, s->seconds);
         fflush(stdout);
     }
     write_metrics(c);
+    return 0;
 }
 
 /* "invalid": an activation's parameters left its domain during training (act_train_run's
@@ -325,7 +238,8 @@ static void on_epoch(void *user, const act_epoch_stats *s)
 static const char *status_word(int rc)
 {
     return rc == ACT_OK ? "ok" : rc == ACT_EDIVERGED ? "diverged"
-                               : rc == ACT_ERANGE ? "invalid" : "failed";
+                               : rc == ACT_ERANGE ? "invalid" : rc == ACT_ECANCELED ? "stopped"
+                                                                                    : "failed";
 }
 
 /* The names of act_conv_algo and act_nn_init values, in enum order. */
@@ -350,8 +264,9 @@ static int has_bn(const act_net *net)
     return 0;
 }
 
-static void write_summary(const opts *o, const char *path, const char *act, uint64_t seed,
-                          run_result *r)
+/* summary.json of run c (one JSON writer: this one; the configuration's canonical form and its
+ * hash are the library's, act_run_config_write / act_run_config_hash). */
+static void write_summary(const act_run_config *c, const char *path, run_result *r)
 {
     sbuf b = { 0 };
     const act_epoch_stats *l = r->epochs ? &r->ep[r->epochs - 1] : NULL;
@@ -377,15 +292,19 @@ static void write_summary(const opts *o, const char *path, const char *act, uint
     json_num(&b, r->seconds);
     sb_printf(&b, ",\n  \"resumed_epochs\": %d", r->resumed);
     sb_printf(&b, ",\n  \"n_params\": %zu,\n", r->n_params);
-    const act_train_config *t = &o->tr;
+    uint64_t hash = 0;
+    if (act_run_config_hash(c, &hash) == ACT_OK)
+        sb_printf(&b, "  \"config_hash\": \"%016llx\",\n", (unsigned long long)hash);
+    const act_train_config *t = &c->train;
     sb_printf(&b, "  \"config\": {\n    \"data\": \"%s\", \"model\": \"%s\", \"act\": \"",
-              o->data, o->model);
-    for (const char *p = act; *p; p++)   /* expressions may hold quotes or backslashes */
+              c->data, c->model);
+    for (const char *p = c->act; *p; p++)   /* expressions may hold quotes or backslashes */
         sb_printf(&b, (*p == '"' || *p == '\\') ? "\\%c" : "%c", *p);
-    sb_printf(&b, "\", \"act_stem\": %s,\n", o->keep_stem ? "false" : "true");
+    sb_printf(&b, "\", \"act_stem\": %s,\n", c->act_stem ? "true" : "false");
     sb_printf(&b, "    \"epochs\": %d, \"batch\": %zu, \"opt\": \"%s\", \"lr\": %g, "
                   "\"momentum\": %g, \"nesterov\": %s, \"weight_decay\": %g, \"clip\": %g,\n",
-              t->epochs, t->batch, act_opt_name(t->opt.kind), (double)t->sched.lr,
+              t->epochs, t->batch, act_opt_name(t->opt.kind),
+              (double)(t->sched.lr != 0.0f ? t->sched.lr : act_run_default_lr(t->opt.kind)),
               (double)t->opt.momentum, t->opt.nesterov ? "true" : "false",
               (double)t->opt.weight_decay, (double)t->opt.clip_norm);
     sb_printf(&b, "    \"sched\": \"%s\", \"warmup_epochs\": %g, \"label_smoothing\": %g, "
@@ -394,7 +313,7 @@ static void write_summary(const opts *o, const char *path, const char *act, uint
               (double)t->label_smoothing, t->val_size, t->train_limit, t->crop_pad,
               t->flip ? "true" : "false");
     sb_printf(&b, "    \"seed\": %llu, \"threads\": %d, \"init\": \"%s\", \"conv\": \"%s\"\n  }\n}\n",
-              (unsigned long long)seed, o->threads, init_names[o->init], conv_names[o->conv]);
+              (unsigned long long)t->seed, c->threads, init_names[c->init], conv_names[c->conv]);
     char err[512];
     if (!b.s || cli_write_atomic(path, b.s, b.n, err, sizeof err) != 0) {
         cli_error("train", "%s", b.s ? err : "out of memory");
@@ -403,13 +322,12 @@ static void write_summary(const opts *o, const char *path, const char *act, uint
     free(b.s);
 }
 
-/* Trains one (activation, seed). out_dir may be NULL. stored (may be NULL): the record of the
- * checkpoint being resumed, whose epochs start r's rows; run_info: the run's configuration
- * stored in every checkpoint. Returns an act_status; r filled. */
-static int run_one(const char *cmd, const opts *o, const char *act, uint64_t seed,
+/* Trains run c (one activation, one seed) as o asks (output, progress, --bench). out_dir may be
+ * NULL. stored (may be NULL): the record of the checkpoint being resumed, whose epochs start r's
+ * rows. Returns an act_status; r filled. */
+static int run_one(const char *cmd, const opts *o, const act_run_config *c,
                    const act_dataset *train, const act_dataset *test, const char *out_dir,
-                   const char *label, run_result *r, const act_ckpt_meta *stored,
-                   const char *run_info)
+                   const char *label, run_result *r, const act_ckpt_meta *stored)
 {
     memset(r, 0, sizeof *r);
     if (stored) {
@@ -418,49 +336,44 @@ static int run_one(const char *cmd, const opts *o, const char *act, uint64_t see
         r->epochs = r->resumed = r->done = stored->epoch < MAX_EPOCHS ? stored->epoch
                                                                        : MAX_EPOCHS;
     }
-    act_nn_act a;
-    act_holder h;
-    if (resolve_act(cmd, o, act, &a, &h) != 0)
-        return ACT_EINVAL;
-    act_net_config nc = act_net_config_default();
-    nc.model = o->model;
-    nc.in_c = train->c;
-    nc.in_h = train->h;
-    nc.in_w = train->w;
-    nc.n_classes = train->n_classes;
-    nc.act = a;
-    nc.act_stem = !o->keep_stem;
-    nc.max_batch = o->tr.batch;
-    nc.threads = o->threads;
-    nc.seed = seed;
-    nc.profile = o->profile;
-    nc.conv_algo = o->conv;
-    nc.init = o->init;
-    act_net *net = NULL;
     act_diag d;
-    int rc = act_net_new(&nc, &net, &d);
+    act_run_act *a = NULL;
+    act_net *net = NULL;
+    char *info = NULL;
+    int rc = act_run_act_new(c, &a, &d);
     if (rc != ACT_OK) {
-        cli_error(cmd, "model '%s': %s%s%s", o->model, act_strerror(rc), d.msg[0] ? ": " : "",
+        cli_error(cmd, "--act %s: %s", c->act, d.msg[0] ? d.msg : act_strerror(rc));
+        return rc == ACT_ENOTFOUND || rc == ACT_EPARSE ? ACT_EINVAL : rc;
+    }
+    if ((rc = act_run_net_new(c, train, a, &net, &d)) != ACT_OK) {
+        cli_error(cmd, "model '%s': %s%s%s", c->model, act_strerror(rc), d.msg[0] ? ": " : "",
                   d.msg);
-        act_holder_free(&h);
+        act_run_act_free(a);
+        return rc;
+    }
+    if ((rc = act_run_info(c, &info)) != ACT_OK) {
+        cli_error(cmd, "the run's configuration cannot be recorded: %s", act_strerror(rc));
+        act_net_free(net);
+        act_run_act_free(a);
         return rc;
     }
     r->n_params = act_net_n_learnable(net);
     char metrics[4096], ckpt[4096];
-    act_train_config tc = o->tr;
-    tc.seed = seed;
-    run_ctx c = { { 0 }, o, r, isatty(2), 0.0, now_s(), NULL, label };
+    act_train_config tc = c->train;
+    if (tc.sched.lr == 0.0f)
+        tc.sched.lr = act_run_default_lr(tc.opt.kind);
+    run_ctx rx = { { 0 }, o, r, isatty(2), 0.0, now_s(), NULL, label };
     if (out_dir) {
         snprintf(metrics, sizeof metrics, "%s/metrics.csv", out_dir);
         snprintf(ckpt, sizeof ckpt, "%s/checkpoint.bin", out_dir);
-        c.metrics_path = metrics;
+        rx.metrics_path = metrics;
         tc.checkpoint = ckpt;
     }
     tc.resume = o->resume;
-    tc.run_info = run_info;
+    tc.run_info = info;
     tc.on_batch = on_batch;
     tc.on_epoch = on_epoch;
-    tc.user = &c;
+    tc.user = &rx;
     if (o->bench > 0) {   /* throughput: epoch 1 warms up, epoch 2 is timed */
         tc.epochs = 2;
         tc.max_batches = (size_t)o->bench;
@@ -473,19 +386,20 @@ static int run_one(const char *cmd, const opts *o, const char *act, uint64_t see
     r->status = rc;
     if (done > r->done)
         r->done = done;
-    r->seconds = now_s() - c.t0;
-    if (c.tty && !o->quiet)
+    r->seconds = now_s() - rx.t0;
+    if (rx.tty && !o->quiet)
         fprintf(stderr, "\r\033[K");
     if (rc != ACT_OK)
         cli_error(cmd, "%s%s%s%s", act_strerror(rc), d.msg[0] ? ": " : "", d.msg,
-                  rc == ACT_EDIVERGED && o->init == ACT_NN_INIT_HE && !has_bn(net)
+                  rc == ACT_EDIVERGED && c->init == ACT_NN_INIT_HE && !has_bn(net)
                       ? " (a model without BN: try --init torch, or a smaller --lr)" : "");
     if (o->bench > 0 && r->epochs == 2) {
         /* CPU time of the timed epoch: robust to other jobs on shared cores (1 thread). */
-        double cpu = c.cpu[1] - c.cpu[0];
+        double cpu = rx.cpu[1] - rx.cpu[0];
         printf("bench model=%s act=%s batch=%zu threads=%d images_per_s=%.1f "
-               "images_per_cpu_s=%.1f\n", o->model, act, o->tr.batch, o->threads,
-               r->ep[1].images_per_s, cpu > 0 ? (double)(o->bench * (long)o->tr.batch) / cpu : 0.0);
+               "images_per_cpu_s=%.1f\n", c->model, c->act, c->train.batch, c->threads,
+               r->ep[1].images_per_s,
+               cpu > 0 ? (double)(o->bench * (long)c->train.batch) / cpu : 0.0);
         if (o->profile) {
             act_net_profile_reset(net);
             tc.epochs = 1;
@@ -517,10 +431,11 @@ static int run_one(const char *cmd, const opts *o, const char *act, uint64_t see
     if (out_dir) {
         char path[4096];
         snprintf(path, sizeof path, "%s/summary.json", out_dir);
-        write_summary(o, path, act, seed, r);
+        write_summary(c, path, r);
     }
     act_net_free(net);
-    act_holder_free(&h);
+    act_run_act_free(a);
+    free(info);
     if (rc == ACT_OK && r->io_failed)
         rc = ACT_EIO;
     return rc;
@@ -603,14 +518,7 @@ static int parse_onoff(const char *s)
 static void opts_default(opts *o)
 {
     memset(o, 0, sizeof *o);
-    o->data = "fashion-mnist";
-    o->model = "mlp:256x2";
-    o->act = "relu";
-    o->tr = act_train_config_default();
-    o->tr.sched.lr = 0.0f;   /* unset: the optimiser's default in opts_finish */
-    o->threads = 1;
-    o->per_channel = -1;
-    o->meta_bn = -1;
+    o->rc = act_run_config_default();   /* lr 0: the optimiser's default */
     o->acts = "relu,swish,acon_c,smu";
     o->seeds = 3;
     o->momentum = 0.9f;
@@ -620,6 +528,8 @@ static void opts_default(opts *o)
  * to continue, else an exit code. */
 static int parse_args(const char *cmd, int argc, char **argv, opts *o, int compare)
 {
+    act_run_config *rc = &o->rc;
+    act_train_config *tr = &rc->train;
     optind = 1;
     opterr = 0;
     int ch;
@@ -643,47 +553,46 @@ static int parse_args(const char *cmd, int argc, char **argv, opts *o, int compa
         return CLI_EXIT_USAGE;                                                     \
     }
         switch (ch) {
-        case O_DATA: o->data = arg; break;
+        case O_DATA: rc->data = arg; break;
         case O_DATA_DIR: o->data_dir = arg; break;
-        case O_MODEL: o->model = arg; break;
-        case O_ACT: o->act = arg; break;
-        case O_EPOCHS: NEED_LONG(1, MAX_EPOCHS); o->tr.epochs = (int)v; break;
-        case O_BATCH: NEED_LONG(1, 65536); o->tr.batch = (size_t)v; break;
+        case O_MODEL: rc->model = arg; break;
+        case O_ACT: rc->act = arg; break;
+        case O_EPOCHS: NEED_LONG(1, MAX_EPOCHS); tr->epochs = (int)v; break;
+        case O_BATCH: NEED_LONG(1, 65536); tr->batch = (size_t)v; break;
         case O_OPT:
-            if (act_opt_lookup(arg, &o->tr.opt.kind) != ACT_OK) {
+            if (act_opt_lookup(arg, &tr->opt.kind) != ACT_OK) {
                 cli_error(cmd, "--opt: unknown optimiser '%s' (sgd, adam, adamw)", arg);
                 return CLI_EXIT_USAGE;
             }
-            o->opt_set = 1;
             break;
-        case O_LR: NEED_FLOAT(0.0f, 100.0f); o->tr.sched.lr = f; o->lr_set = 1; break;
+        case O_LR: NEED_FLOAT(0.0f, 100.0f); tr->sched.lr = f; o->lr_set = 1; break;
         case O_MOMENTUM: NEED_FLOAT(0.0f, 0.9999f); o->momentum = f; break;
         case O_NESTEROV: o->nesterov = 1; break;
         case O_WD: NEED_FLOAT(0.0f, 10.0f); o->wd = f; o->wd_set = 1; break;
         case O_CLIP: NEED_FLOAT(0.0f, 1e9f); o->clip = f; break;
         case O_SCHED:
-            if (act_sched_lookup(arg, &o->tr.sched.kind) != ACT_OK) {
+            if (act_sched_lookup(arg, &tr->sched.kind) != ACT_OK) {
                 cli_error(cmd, "--sched: unknown schedule '%s' (constant, step, cosine)", arg);
                 return CLI_EXIT_USAGE;
             }
             break;
-        case O_WARMUP: NEED_FLOAT(0.0f, 1000.0f); o->tr.sched.warmup_epochs = f; break;
-        case O_STEP_EVERY: NEED_FLOAT(0.0f, 1000.0f); o->tr.sched.step_every = f; break;
-        case O_GAMMA: NEED_FLOAT(0.0f, 1.0f); o->tr.sched.gamma = f; break;
-        case O_SMOOTH: NEED_FLOAT(0.0f, 0.99f); o->tr.label_smoothing = f; break;
-        case O_VAL: NEED_LONG(0, 100000000); o->tr.val_size = (size_t)v; break;
-        case O_TRAIN_LIMIT: NEED_LONG(1, 100000000); o->tr.train_limit = (size_t)v; break;
-        case O_TEST_LIMIT: NEED_LONG(1, 100000000); o->tr.test_limit = (size_t)v; break;
-        case O_CROP: NEED_LONG(0, 64); o->tr.crop_pad = (int)v; break;
-        case O_FLIP: o->tr.flip = 1; break;
-        case O_SEED: NEED_LONG(0, 0x7fffffffL); o->tr.seed = (uint64_t)v; break;
-        case O_THREADS: NEED_LONG(1, 256); o->threads = (int)v; break;
+        case O_WARMUP: NEED_FLOAT(0.0f, 1000.0f); tr->sched.warmup_epochs = f; break;
+        case O_STEP_EVERY: NEED_FLOAT(0.0f, 1000.0f); tr->sched.step_every = f; break;
+        case O_GAMMA: NEED_FLOAT(0.0f, 1.0f); tr->sched.gamma = f; break;
+        case O_SMOOTH: NEED_FLOAT(0.0f, 0.99f); tr->label_smoothing = f; break;
+        case O_VAL: NEED_LONG(0, 100000000); tr->val_size = (size_t)v; break;
+        case O_TRAIN_LIMIT: NEED_LONG(1, 100000000); tr->train_limit = (size_t)v; break;
+        case O_TEST_LIMIT: NEED_LONG(1, 100000000); tr->test_limit = (size_t)v; break;
+        case O_CROP: NEED_LONG(0, 64); tr->crop_pad = (int)v; break;
+        case O_FLIP: tr->flip = 1; break;
+        case O_SEED: NEED_LONG(0, 0x7fffffffL); tr->seed = (uint64_t)v; break;
+        case O_THREADS: NEED_LONG(1, 256); rc->threads = (int)v; break;
         case O_OUT: o->out = arg; break;
         case O_RESUME: o->resume = arg; break;
         case O_BENCH: NEED_LONG(1, 1000000); o->bench = v; break;
-        case O_PROFILE: o->profile = 1; break;
+        case O_PROFILE: o->profile = rc->profile = 1; break;
         case O_QUIET: o->quiet = 1; break;
-        case O_KEEP_STEM: o->keep_stem = 1; break;
+        case O_KEEP_STEM: rc->act_stem = 0; break;
         case O_PER_CHANNEL:
         case O_META_BN: {
             int on = parse_onoff(arg);
@@ -691,18 +600,25 @@ static int parse_args(const char *cmd, int argc, char **argv, opts *o, int compa
                 cli_error(cmd, "%s wants on or off, got '%s'", opt_name(ch), arg);
                 return CLI_EXIT_USAGE;
             }
-            *(ch == O_META_BN ? &o->meta_bn : &o->per_channel) = on;
+            *(ch == O_META_BN ? &rc->meta_bn : &rc->per_channel) = on;
             break;
         }
-        case O_META_R: NEED_LONG(1, 4096); o->meta_r = (int)v; break;
-        case O_PARAM:
-            if (o->n_params >= ACT_FN_MAX_PARAMS || strlen(arg) >= sizeof o->pkv[0]) {
-                cli_error(cmd, "-p: at most %d values of at most %zu characters",
-                          ACT_FN_MAX_PARAMS, sizeof o->pkv[0] - 1);
+        case O_META_R: NEED_LONG(1, 4096); rc->meta_r = (int)v; break;
+        case O_PARAM: {
+            const char *eq = strchr(arg, '=');
+            int k = rc->n_params;
+            if (k >= ACT_FN_MAX_PARAMS || !eq || eq == arg ||
+                (size_t)(eq - arg) >= sizeof o->pname[0] || cli_parse_float(eq + 1, &f)) {
+                cli_error(cmd, "-p wants NAME=VALUE (at most %d, names up to %zu characters), "
+                          "got '%s'", ACT_FN_MAX_PARAMS, sizeof o->pname[0] - 1, arg);
                 return CLI_EXIT_USAGE;
             }
-            snprintf(o->pkv[o->n_params++], sizeof o->pkv[0], "%s", arg);
+            snprintf(o->pname[k], sizeof o->pname[0], "%.*s", (int)(eq - arg), arg);
+            rc->param_values[k] = f;
+            rc->n_params = k + 1;
+            opts_bind(o);
             break;
+        }
         case O_CONV:
         case O_INIT: {
             int conv = ch == O_CONV;
@@ -713,23 +629,23 @@ static int parse_args(const char *cmd, int argc, char **argv, opts *o, int compa
                 return CLI_EXIT_USAGE;
             }
             if (conv)
-                o->conv = (act_conv_algo)k;
+                rc->conv = (act_conv_algo)k;
             else
-                o->init = (act_nn_init)k;
+                rc->init = (act_nn_init)k;
             break;
         }
         case O_ACTS: o->acts = arg; break;
         case O_SEEDS: NEED_LONG(1, 100); o->seeds = (int)v; break;
         case O_QUICK:
-            o->model = "mlp:256x2";
+            rc->model = "mlp:256x2";
             o->acts = "relu,swish,acon_c,smu";
             o->seeds = 2;
-            o->tr.epochs = 4;
-            o->tr.train_limit = 12000;
-            o->tr.test_limit = 5000;
-            o->tr.val_size = 5000;
-            o->tr.sched.lr = 0.02f;
-            o->threads = 1;   /* robust when the cores are shared; see docs/training.md */
+            tr->epochs = 4;
+            tr->train_limit = 12000;
+            tr->test_limit = 5000;
+            tr->val_size = 5000;
+            tr->sched.lr = 0.02f;
+            rc->threads = 1;   /* robust when the cores are shared; see docs/training.md */
             break;
         case 'h':
         case O_HELP:
@@ -772,24 +688,31 @@ static int parse_args(const char *cmd, int argc, char **argv, opts *o, int compa
 }
 
 /* The optimiser configuration from the options, once all are in (the kind's defaults, then what
- * was given: each value is kept in opts until here, so no option is lost to the reset). */
+ * was given: each value is kept in opts until here, so no option is lost to the reset). Options
+ * that the chosen optimiser does not use are errors, not silently ignored. */
 static int opts_finish(const char *cmd, opts *o)
 {
-    act_opt_kind k = o->tr.opt.kind;
-    o->tr.opt = act_optim_config_default(k);
-    if (!o->lr_set && o->tr.sched.lr == 0.0f)   /* --quick sets its own */
-        o->tr.sched.lr = k == ACT_OPT_SGD ? 0.02f : 0.001f;
-    if (k == ACT_OPT_SGD) {
-        o->tr.opt.momentum = o->momentum;
-        o->tr.opt.nesterov = o->nesterov;
-    }
-    if (o->wd_set)
-        o->tr.opt.weight_decay = o->wd;
-    o->tr.opt.clip_norm = o->clip;
-    if (!o->opt_set && o->nesterov && o->momentum == 0.0f) {
-        cli_error(cmd, "--nesterov needs momentum");
+    act_train_config *tr = &o->rc.train;
+    act_opt_kind k = tr->opt.kind;
+    tr->opt = act_optim_config_default(k);
+    if (k != ACT_OPT_SGD && (o->given[O_MOMENTUM - O_DATA] || o->nesterov)) {
+        cli_error(cmd, "%s applies to --opt sgd only (this run uses %s)",
+                  o->nesterov ? "--nesterov" : "--momentum", act_opt_name(k));
         return CLI_EXIT_USAGE;
     }
+    if (k == ACT_OPT_SGD) {
+        tr->opt.momentum = o->momentum;
+        tr->opt.nesterov = o->nesterov;
+        if (o->nesterov && o->momentum == 0.0f) {
+            cli_error(cmd, "--nesterov needs momentum (--momentum > 0)");
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (o->wd_set)
+        tr->opt.weight_decay = o->wd;
+    tr->opt.clip_norm = o->clip;
+    if (tr->sched.lr == 0.0f)   /* as the run will use it: recorded and compared as such */
+        tr->sched.lr = act_run_default_lr(k);
     if (o->profile && o->bench == 0) {
         cli_error(cmd, "--profile goes with --bench N");
         return CLI_EXIT_USAGE;
@@ -809,182 +732,71 @@ static int parse_opts(const char *cmd, int argc, char **argv, opts *o, int compa
 }
 
 // ----------------------------------------------------------------------------
-// the run's configuration in a checkpoint, and --resume
+// --resume: the run is the checkpoint's (its canonical text, include/actlab/run.h)
 
-/* How an option takes part in a resume. */
-enum { R_NONE, R_SAME, R_FREE };   /* not stored; stored, must not change; stored, may change */
-
-static int resume_role(int id)
+/* The key of the run's text an option sets, for the options a resume may not change ("param."
+ * for -p: every parameter line), or NULL for the options that may change or are not part of the
+ * run (--epochs, --threads, --data-dir, outputs). */
+static const char *resume_key(int id)
 {
     switch (id) {
-    case O_DATA: case O_MODEL: case O_ACT: case O_BATCH: case O_OPT: case O_LR: case O_MOMENTUM:
-    case O_NESTEROV: case O_WD: case O_CLIP: case O_SCHED: case O_WARMUP: case O_STEP_EVERY:
-    case O_GAMMA: case O_SMOOTH: case O_VAL: case O_TRAIN_LIMIT: case O_TEST_LIMIT: case O_CROP:
-    case O_FLIP: case O_SEED: case O_KEEP_STEM: case O_PER_CHANNEL: case O_META_R:
-    case O_META_BN: case O_CONV: case O_INIT: case O_PARAM:
-        return R_SAME;
-    case O_EPOCHS: case O_THREADS: case O_DATA_DIR:
-        return R_FREE;
-    default:
-        return R_NONE;
+    case O_DATA: return "data";
+    case O_MODEL: return "model";
+    case O_ACT: return "act";
+    case O_PARAM: return "param.";
+    case O_PER_CHANNEL: return "per_channel";
+    case O_KEEP_STEM: return "act_stem";
+    case O_META_R: return "meta_r";
+    case O_META_BN: return "meta_bn";
+    case O_INIT: return "init";
+    case O_CONV: return "conv";
+    case O_BATCH: return "train.batch";
+    case O_OPT: return "train.opt";
+    case O_LR: return "train.lr";
+    case O_MOMENTUM: return "train.momentum";
+    case O_NESTEROV: return "train.nesterov";
+    case O_WD: return "train.weight_decay";
+    case O_CLIP: return "train.clip_norm";
+    case O_SCHED: return "train.sched";
+    case O_WARMUP: return "train.warmup_epochs";
+    case O_STEP_EVERY: return "train.step_every";
+    case O_GAMMA: return "train.gamma";
+    case O_SMOOTH: return "train.label_smoothing";
+    case O_VAL: return "train.val_size";
+    case O_TRAIN_LIMIT: return "train.train_limit";
+    case O_TEST_LIMIT: return "train.test_limit";
+    case O_CROP: return "train.crop_pad";
+    case O_FLIP: return "train.flip";
+    case O_SEED: return "train.seed";
+    default: return NULL;
     }
 }
 
-/* The value of option id in o as text ("" when it has none: --data-dir unset, no -p); flags
- * are on/off. -p values are joined by spaces in the order given. */
-static void opt_value(const opts *o, int id, char *buf, size_t n)
+/* key's value in text (all "param." lines joined, for -p) into buf. */
+static void text_value(const char *text, const char *key, char *buf, size_t n)
 {
-    char f[32];
     buf[0] = '\0';
-    switch (id) {
-    case O_DATA: snprintf(buf, n, "%s", o->data); break;
-    case O_DATA_DIR: snprintf(buf, n, "%s", o->data_dir ? o->data_dir : ""); break;
-    case O_MODEL: snprintf(buf, n, "%s", o->model); break;
-    case O_ACT: snprintf(buf, n, "%s", o->act); break;
-    case O_EPOCHS: snprintf(buf, n, "%d", o->tr.epochs); break;
-    case O_BATCH: snprintf(buf, n, "%zu", o->tr.batch); break;
-    case O_OPT: snprintf(buf, n, "%s", act_opt_name(o->tr.opt.kind)); break;
-    case O_LR: snprintf(buf, n, "%s", cli_fmt_float(o->tr.sched.lr, f, sizeof f)); break;
-    case O_MOMENTUM: snprintf(buf, n, "%s", cli_fmt_float(o->momentum, f, sizeof f)); break;
-    case O_NESTEROV: snprintf(buf, n, "%s", o->nesterov ? "on" : "off"); break;
-    case O_WD: snprintf(buf, n, "%s", cli_fmt_float(o->tr.opt.weight_decay, f, sizeof f)); break;
-    case O_CLIP: snprintf(buf, n, "%s", cli_fmt_float(o->tr.opt.clip_norm, f, sizeof f)); break;
-    case O_SCHED: snprintf(buf, n, "%s", act_sched_name(o->tr.sched.kind)); break;
-    case O_WARMUP:
-        snprintf(buf, n, "%s", cli_fmt_float(o->tr.sched.warmup_epochs, f, sizeof f));
-        break;
-    case O_STEP_EVERY:
-        snprintf(buf, n, "%s", cli_fmt_float(o->tr.sched.step_every, f, sizeof f));
-        break;
-    case O_GAMMA: snprintf(buf, n, "%s", cli_fmt_float(o->tr.sched.gamma, f, sizeof f)); break;
-    case O_SMOOTH:
-        snprintf(buf, n, "%s", cli_fmt_float(o->tr.label_smoothing, f, sizeof f));
-        break;
-    case O_VAL: snprintf(buf, n, "%zu", o->tr.val_size); break;
-    case O_TRAIN_LIMIT: if (o->tr.train_limit) snprintf(buf, n, "%zu", o->tr.train_limit); break;
-    case O_TEST_LIMIT: if (o->tr.test_limit) snprintf(buf, n, "%zu", o->tr.test_limit); break;
-    case O_CROP: snprintf(buf, n, "%d", o->tr.crop_pad); break;
-    case O_FLIP: snprintf(buf, n, "%s", o->tr.flip ? "on" : "off"); break;
-    case O_SEED: snprintf(buf, n, "%llu", (unsigned long long)o->tr.seed); break;
-    case O_THREADS: snprintf(buf, n, "%d", o->threads); break;
-    case O_KEEP_STEM: snprintf(buf, n, "%s", o->keep_stem ? "on" : "off"); break;
-    case O_PER_CHANNEL:
-        if (o->per_channel >= 0) snprintf(buf, n, "%s", o->per_channel ? "on" : "off");
-        break;
-    case O_META_R: if (o->meta_r > 0) snprintf(buf, n, "%d", o->meta_r); break;
-    case O_META_BN: if (o->meta_bn >= 0) snprintf(buf, n, "%s", o->meta_bn ? "on" : "off"); break;
-    case O_CONV: snprintf(buf, n, "%s", conv_names[o->conv]); break;
-    case O_INIT: snprintf(buf, n, "%s", init_names[o->init]); break;
-    case O_PARAM:
-        for (int i = 0; i < o->n_params; i++) {
-            size_t len = strlen(buf);
-            snprintf(buf + len, n - len, "%s%s", i ? " " : "", o->pkv[i]);
-        }
-        break;
-    default: break;
+    if (strcmp(key, "param.") != 0) {
+        size_t len = 0;
+        const char *v = act_run_text_value(text, key, &len);
+        if (v)
+            snprintf(buf, n, "%.*s", (int)len, v);
+        return;
     }
-}
-
-/* Flags (no argument): stored as on/off, given back as the bare option when on. */
-static int is_flag(int id)
-{
-    for (const struct option *p = long_opts; p->name; p++)
-        if (p->val == id)
-            return p->has_arg == no_argument;
-    return 0;
-}
-
-/* The run as "cli.--OPTION=VALUE" lines (one per -p), for the checkpoint. NULL on failure
- * (a value with a newline cannot be stored: the caller says so). */
-static char *run_info_text(const opts *o)
-{
-    sbuf b = { 0 };
-    for (int id = O_DATA; id < O_END; id++) {
-        if (resume_role(id) == R_NONE)
-            continue;
-        char v[1024];
-        if (id == O_PARAM) {
-            for (int i = 0; i < o->n_params; i++)
-                sb_printf(&b, "cli.-p=%s\n", o->pkv[i]);
-            continue;
-        }
-        opt_value(o, id, v, sizeof v);
-        if (!v[0])
-            continue;
-        if (strchr(v, '\n')) {
-            free(b.s);
-            return NULL;
-        }
-        sb_printf(&b, "cli.%s=%s\n", opt_name(id), v);
+    size_t used = 0;
+    for (const char *line = text; line && *line;) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        if (!strncmp(line, "param.", 6) && used < n)
+            used += (size_t)snprintf(buf + used, n - used, "%s%.*s", used ? " " : "",
+                                     (int)len - 6, line + 6);
+        line = end ? end + 1 : NULL;
     }
-    return b.s;
-}
-
-/* Rebuilds the stored run's options from the checkpoint's "cli." lines into *out, whose strings
- * point into *keep (the caller frees it after the run). Returns -1 to continue, else an exit
- * code. */
-static int stored_opts(const char *cmd, const act_ckpt_meta *m, opts *out, char **keep)
-{
-    char *copy = strdup(m->info ? m->info : "");
-    char **av = calloc(2 * (strlen(copy) / 4 + 2), sizeof *av);
-    int ac = 0, ec = -1;
-    if (!copy || !av) {
-        cli_error(cmd, "out of memory");
-        free(copy);
-        free(av);
-        return CLI_EXIT_FAILURE;
-    }
-    char prog[] = "train";
-    av[ac++] = prog;
-    for (char *line = copy, *next; line && *line; line = next) {
-        next = strchr(line, '\n');
-        if (next)
-            *next++ = '\0';
-        if (strncmp(line, "cli.", 4) != 0)
-            continue;
-        char *eq = strchr(line + 4, '=');
-        if (!eq)
-            continue;
-        *eq = '\0';
-        char *name = line + 4, *val = eq + 1;
-        int id = 0;
-        for (const struct option *p = long_opts; p->name; p++)
-            if ((name[1] == '-' && !strcmp(p->name, name + 2)) ||
-                (!strcmp(name, "-p") && p->val == O_PARAM))
-                id = p->val;
-        if (!id || resume_role(id) == R_NONE) {
-            cli_error(cmd, "%s: the checkpoint records an unknown option '%s'", "--resume",
-                      name);
-            ec = CLI_EXIT_FAILURE;
-            break;
-        }
-        if (is_flag(id)) {
-            if (!strcmp(val, "on"))
-                av[ac++] = name;
-            continue;
-        }
-        av[ac++] = name;
-        av[ac++] = val;
-    }
-    if (ec < 0) {
-        opts_default(out);
-        ec = parse_args(cmd, ac, av, out, 0);
-        if (ec >= 0) {
-            cli_error(cmd, "--resume: the checkpoint's run configuration does not parse");
-            ec = CLI_EXIT_FAILURE;
-        }
-    }
-    free(av);
-    if (ec >= 0)
-        free(copy);
-    else
-        *keep = copy;
-    return ec;
 }
 
 /* `--resume FILE`: the run is the stored one; options given now may only repeat it, except
- * --epochs, --threads, --data-dir and the outputs. Replaces *o; *m receives the record and
- * *keep the strings o points to (the caller frees both after the run). */
+ * --epochs, --threads, --data-dir and the outputs. Replaces o->rc; *m receives the record and
+ * *keep the strings o->rc points to (the caller frees both after the run). */
 static int resume_opts(const char *cmd, opts *o, act_ckpt_meta *m, char **keep)
 {
     act_diag d;
@@ -998,61 +810,74 @@ static int resume_opts(const char *cmd, opts *o, act_ckpt_meta *m, char **keep)
                   o->resume, m->epoch, MAX_EPOCHS);
         return CLI_EXIT_FAILURE;
     }
-    opts s;
-    int ec = stored_opts(cmd, m, &s, keep);
-    if (ec >= 0)
-        return ec;
-    for (int id = O_DATA; id < O_END; id++) {
-        if (!o->given[id - O_DATA] || resume_role(id) != R_SAME)
+    act_run_config s;
+    rc = act_run_config_read(m->info, &s, keep, &d);
+    if (rc != ACT_OK) {
+        cli_error(cmd, "--resume %s: the recorded run does not parse: %s", o->resume, d.msg);
+        return CLI_EXIT_FAILURE;
+    }
+    char *stored = NULL, *mine = NULL;
+    int ec = -1;
+    if (act_run_config_write(&s, &stored) != ACT_OK || act_run_config_write(&o->rc, &mine) != ACT_OK) {
+        cli_error(cmd, "--resume: out of memory, or a value that cannot be recorded");
+        ec = CLI_EXIT_FAILURE;
+    }
+    for (int id = O_DATA; ec < 0 && id < O_END; id++) {
+        const char *key = resume_key(id);
+        if (!o->given[id - O_DATA] || !key)
             continue;
         char a[1024], b[1024];
-        opt_value(&s, id, a, sizeof a);
-        opt_value(o, id, b, sizeof b);
+        text_value(stored, key, a, sizeof a);
+        text_value(mine, key, b, sizeof b);
         if (strcmp(a, b) != 0) {
             cli_error(cmd, "%s %s conflicts with the checkpoint's run (%s %s): --resume "
                       "continues the stored run; drop the option, or start a new run",
                       opt_name(id), b[0] ? b : "(unset)", opt_name(id), a[0] ? a : "(unset)");
-            return CLI_EXIT_USAGE;
+            ec = CLI_EXIT_USAGE;
         }
     }
-    /* The stored run, then what may change: epochs (default: the stored run's), threads,
-     * data dir, and the options that are not part of the run. */
-    opts r = s;
-    r.tr.epochs = o->given[O_EPOCHS - O_DATA] ? o->tr.epochs : s.tr.epochs;
-    if (o->given[O_THREADS - O_DATA])
-        r.threads = o->threads;
-    if (o->given[O_DATA_DIR - O_DATA])
-        r.data_dir = o->data_dir;
-    r.out = o->out;
-    r.resume = o->resume;
-    r.quiet = o->quiet;
-    memcpy(r.given, o->given, sizeof r.given);
-    ec = opts_finish(cmd, &r);
+    free(stored);
+    free(mine);
     if (ec >= 0)
         return ec;
-    if (r.tr.epochs <= m->epoch) {
+    /* The stored run, then what may change: epochs (default: the stored run's), threads. */
+    if (o->given[O_EPOCHS - O_DATA])
+        s.train.epochs = o->rc.train.epochs;
+    if (o->given[O_THREADS - O_DATA])
+        s.threads = o->rc.threads;
+    if (s.n_params > ACT_FN_MAX_PARAMS)
+        return CLI_EXIT_FAILURE;
+    for (int i = 0; i < s.n_params; i++) {
+        if (strlen(s.param_names[i]) >= sizeof o->pname[0]) {
+            cli_error(cmd, "--resume: parameter name '%s' too long", s.param_names[i]);
+            return CLI_EXIT_FAILURE;
+        }
+        snprintf(o->pname[i], sizeof o->pname[0], "%s", s.param_names[i]);
+    }
+    o->rc = s;
+    opts_bind(o);
+    if (o->rc.train.epochs <= m->epoch) {
         cli_error(cmd, "--resume %s: the run already has %d of %d epochs (--epochs N, N > %d, "
-                  "trains longer)", o->resume, m->epoch, r.tr.epochs, m->epoch);
+                  "trains longer)", o->resume, m->epoch, o->rc.train.epochs, m->epoch);
         return CLI_EXIT_USAGE;
     }
-    *o = r;
     return -1;
 }
 
 static int load_data(const char *cmd, const opts *o, act_dataset *train, act_dataset *test)
 {
     act_diag d;
-    int rc = act_data_open(o->data, o->data_dir, train, test, &d);
+    int rc = act_data_open(o->rc.data, o->data_dir, train, test, &d);
     if (rc != ACT_OK) {
         cli_error(cmd, "%s", d.msg[0] ? d.msg : act_strerror(rc));
-        if (rc == ACT_EIO && strstr(o->data, "mnist"))
+        if (rc == ACT_EIO && strstr(o->rc.data, "mnist"))
             fprintf(stderr, "  (install Debian's dataset-fashion-mnist: make deps, or pass "
                             "--data-dir)\n");
         return rc == ACT_ENOTFOUND ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
     }
-    if (o->tr.val_size >= train->n) {
-        cli_error(cmd, "--val %zu leaves no training images (the set has %zu)", o->tr.val_size,
-                  train->n);
+    if (o->rc.train.val_size >= train->n) {
+        cli_error(cmd, "--val %zu leaves no training images (the set has %zu)",
+                  o->rc.train.val_size, train->n);
         act_data_free(train);
         act_data_free(test);
         return CLI_EXIT_USAGE;
@@ -1091,11 +916,21 @@ int cmd_train(int argc, char **argv)
             o.out = outbuf;
         }
     }
-    info = run_info_text(&o);
-    if (!info) {
+    if (act_run_config_write(&o.rc, &info) != ACT_OK) {
         cli_error(argv[0], "an option's value holds a newline: the run cannot be recorded");
         ec = CLI_EXIT_USAGE;
         goto done;
+    }
+    {   /* the activation and its -p values, before any data is read */
+        act_run_act *a = NULL;
+        act_diag d;
+        int st = act_run_act_new(&o.rc, &a, &d);
+        act_run_act_free(a);
+        if (st != ACT_OK) {
+            cli_error(argv[0], "--act %s: %s", o.rc.act, d.msg[0] ? d.msg : act_strerror(st));
+            ec = st == ACT_ENOMEM ? CLI_EXIT_FAILURE : CLI_EXIT_USAGE;
+            goto done;
+        }
     }
     if (o.out && (lock = out_dir_claim(argv[0], "--out", o.out, &ec)) < 0)
         goto done;
@@ -1103,16 +938,17 @@ int cmd_train(int argc, char **argv)
         goto done;
     data = 1;
     if (!o.quiet && o.bench == 0) {
-        size_t n_tr = train.n - o.tr.val_size, n_te = test.n;
-        if (o.tr.train_limit && o.tr.train_limit < n_tr)
-            n_tr = o.tr.train_limit;
-        if (o.tr.test_limit && o.tr.test_limit < n_te)
-            n_te = o.tr.test_limit;
+        const act_train_config *t = &o.rc.train;
+        size_t n_tr = train.n - t->val_size, n_te = test.n;
+        if (t->train_limit && t->train_limit < n_tr)
+            n_tr = t->train_limit;
+        if (t->test_limit && t->test_limit < n_te)
+            n_te = t->test_limit;
         printf("train on %s (%zu train, %zu validation, %zu test images): model %s, act %s, "
-               "%d epochs, batch %zu, %s lr %g, seed %llu, %d thread%s\n", o.data, n_tr,
-               o.tr.val_size, n_te, o.model, o.act, o.tr.epochs, o.tr.batch,
-               act_opt_name(o.tr.opt.kind), (double)o.tr.sched.lr,
-               (unsigned long long)o.tr.seed, o.threads, o.threads == 1 ? "" : "s");
+               "%d epochs, batch %zu, %s lr %g, seed %llu, %d thread%s\n", o.rc.data, n_tr,
+               t->val_size, n_te, o.rc.model, o.rc.act, t->epochs, t->batch,
+               act_opt_name(t->opt.kind), (double)t->sched.lr, (unsigned long long)t->seed,
+               o.rc.threads, o.rc.threads == 1 ? "" : "s");
         if (o.resume)
             printf("resuming %s after epoch %d; writing to %s\n", o.resume, stored.epoch,
                    o.out);
@@ -1120,8 +956,8 @@ int cmd_train(int argc, char **argv)
     ec = CLI_EXIT_FAILURE;
     if (!(r = malloc(sizeof *r)))
         goto done;
-    int rc = run_one(argv[0], &o, o.act, o.tr.seed, &train, &test, o.out, "", r,
-                     o.resume ? &stored : NULL, info);
+    int rc = run_one(argv[0], &o, &o.rc, &train, &test, o.out, "", r,
+                     o.resume ? &stored : NULL);
     if (rc == ACT_OK && !o.quiet && o.bench == 0 && r->epochs)
         printf("done: test accuracy %.4f, validation %.4f, %.1f s\n",
                r->ep[r->epochs - 1].test_acc, r->ep[r->epochs - 1].val_acc, r->seconds);
@@ -1256,11 +1092,16 @@ int cmd_compare(int argc, char **argv)
         return CLI_EXIT_FAILURE;
     ec = split_acts(argv[0], list, names, &n_act);
     for (int a = 0; ec < 0 && a < n_act; a++) {   /* reject bad names before any training */
-        act_nn_act x;
-        act_holder h;
-        if (resolve_act(argv[0], &o, names[a], &x, &h) != 0)
+        act_run_config rc = o.rc;
+        rc.act = names[a];
+        act_run_act *x = NULL;
+        act_diag d;
+        int st = act_run_act_new(&rc, &x, &d);
+        if (st != ACT_OK) {
+            cli_error(argv[0], "--acts %s: %s", names[a], d.msg[0] ? d.msg : act_strerror(st));
             ec = CLI_EXIT_USAGE;
-        act_holder_free(&h);
+        }
+        act_run_act_free(x);
     }
     int lock = -1;
     if (ec < 0 && o.out)
@@ -1274,7 +1115,8 @@ int cmd_compare(int argc, char **argv)
         free(list);
         return ec;
     }
-    int E = o.tr.epochs, S = o.seeds;
+    const act_train_config *t = &o.rc.train;
+    int E = t->epochs, S = o.seeds;
     double *acc = calloc((size_t)(n_act * S), sizeof *acc);
     double *tpe = calloc((size_t)(n_act * S), sizeof *tpe);
     double *curve = calloc((size_t)(n_act * E), sizeof *curve);
@@ -1283,13 +1125,14 @@ int cmd_compare(int argc, char **argv)
     sbuf csv = { 0 };
     sb_printf(&csv, "act,seed,epoch,train_loss,train_acc,val_acc,test_acc,seconds,images_per_s\n");
     printf("compare on %s: model %s, %d epochs, batch %zu, %s lr %g, %d seed%s, %zu training "
-           "images, %d thread%s\n", o.data, o.model, E, o.tr.batch, act_opt_name(o.tr.opt.kind),
-           (double)o.tr.sched.lr, S, S == 1 ? "" : "s",
-           o.tr.train_limit ? o.tr.train_limit : train.n - o.tr.val_size, o.threads,
-           o.threads == 1 ? "" : "s");
+           "images, %d thread%s\n", o.rc.data, o.rc.model, E, t->batch,
+           act_opt_name(t->opt.kind), (double)t->sched.lr, S, S == 1 ? "" : "s",
+           t->train_limit ? t->train_limit : train.n - t->val_size, o.rc.threads,
+           o.rc.threads == 1 ? "" : "s");
     fflush(stdout);
     int worst = ACT_OK;
     opts q = o;
+    opts_bind(&q);
     q.quiet = 1;
     for (int a = 0; a < n_act && acc && tpe && curve && r && status && worst != ACT_EIO; a++) {
         for (int s = 0; s < S; s++) {
@@ -1314,13 +1157,10 @@ int cmd_compare(int argc, char **argv)
                 d = dir;
             }
             snprintf(label, sizeof label, "%.2000s seed %d: ", names[a], s + 1);
-            q.act = names[a];
-            q.tr.seed = (uint64_t)(s + 1);
-            char *info = run_info_text(&q);
-            int rc = info ? run_one(argv[0], &q, names[a], (uint64_t)(s + 1), &train, &test, d,
-                                    label, r, NULL, info)
-                          : ACT_EINVAL;
-            free(info);
+            act_run_config rc1 = q.rc;
+            rc1.act = names[a];
+            rc1.train.seed = (uint64_t)(s + 1);
+            int rc = run_one(argv[0], &q, &rc1, &train, &test, d, label, r, NULL);
             if (rc != ACT_OK) {
                 status[a] = rc;
                 if (worst != ACT_EDIVERGED)
