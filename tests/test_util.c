@@ -1,6 +1,12 @@
-/* test_util.c -- tests of src/util: the status list. */
+/* test_util.c -- tests of src/util: the status list, the atomic file writer. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "actlab/file.h"
 #include "actlab/status.h"
 #include "test.h"
 
@@ -12,4 +18,141 @@ void test_status_strings_are_complete(void)
     ACT_STATUS_LIST(X)
 #undef X
     CHECK(strcmp(act_strerror(12345), "unknown error") == 0);
+}
+
+// ----------------------------------------------------------------------------
+// act_file: output files written atomically
+
+/* Names in dir other than the ones a test made on purpose: temporary files left behind. */
+static int n_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    if (!d)
+        return -1;
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    return n;
+}
+
+/* The whole file at path in buf (NUL-terminated); its size, or -1. */
+static long slurp(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, cap - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return (long)n;
+}
+
+void test_util_file_atomic(void)
+{
+    char dir[] = "/tmp/actlab-file-XXXXXX";
+    if (!mkdtemp(dir)) {
+        CHECK(0);
+        return;
+    }
+    char path[256], buf[256];
+    act_diag d;
+    snprintf(path, sizeof path, "%s/out.txt", dir);
+    mode_t mask = umask(022);           // the test's own umask: new files are 0644
+
+    CHECKF(act_file_write_atomic(path, "hello\n", 6, 0, &d) == ACT_OK, "%s", d.msg);
+    CHECK(slurp(path, buf, sizeof buf) == 6 && strcmp(buf, "hello\n") == 0);
+    struct stat st;
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 07777) == 0644);
+    CHECK(n_entries(dir) == 1);
+
+    CHECK(chmod(path, 0600) == 0);      // a replaced file keeps its permissions
+    act_file f;
+    CHECKF(act_file_open(&f, path, 0, &d) == ACT_OK, "%s", d.msg);
+    CHECK(f.f && f.tmp && strcmp(f.path, path) == 0 && f.name == f.tmp);
+    CHECK(strncmp(f.tmp, dir, strlen(dir)) == 0 && strstr(f.tmp, "/.out.txt."));
+    CHECK(act_file_write(&f, "new ", 4) == ACT_OK);
+    fprintf(f.f, "text\n");
+    CHECK(slurp(path, buf, sizeof buf) == 6);       // not replaced before the commit
+    CHECK(n_entries(dir) == 2);
+    CHECKF(act_file_commit(&f, &d) == ACT_OK, "%s", d.msg);
+    CHECK(f.f == NULL && f.path == NULL && f.tmp == NULL);
+    CHECK(slurp(path, buf, sizeof buf) == 9 && strcmp(buf, "new text\n") == 0);
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 07777) == 0600);
+    CHECK(n_entries(dir) == 1);
+
+    CHECK(act_file_open(&f, path, ACT_FILE_DURABLE, &d) == ACT_OK);  // abort: nothing changes
+    CHECK(act_file_write(&f, "x", 1) == ACT_OK);
+    act_file_abort(&f);
+    act_file_abort(&f);                                 // a no-op on a released act_file
+    CHECK(slurp(path, buf, sizeof buf) == 9 && n_entries(dir) == 1);
+    CHECK(act_file_commit(&f, &d) == ACT_EINVAL);       // released: nothing to commit
+    CHECK(act_file_write(&f, "x", 1) == ACT_EINVAL);
+
+    CHECKF(act_file_write_atomic(path, "durable", 7, ACT_FILE_DURABLE, &d) == ACT_OK, "%s",
+           d.msg);
+    CHECK(slurp(path, buf, sizeof buf) == 7 && n_entries(dir) == 1);
+    CHECK(act_file_check(path, &d) == ACT_OK && n_entries(dir) == 1);
+    umask(mask);
+    remove(path);
+    rmdir(dir);
+}
+
+void test_util_file_errors(void)
+{
+    char dir[] = "/tmp/actlab-file-XXXXXX";
+    if (!mkdtemp(dir)) {
+        CHECK(0);
+        return;
+    }
+    char p[512];
+    act_diag d;
+    act_file f;
+    CHECK(act_file_open(&f, "", 0, &d) == ACT_EINVAL && strcmp(d.msg, "empty file name") == 0);
+    CHECK(f.f == NULL && f.path == NULL);
+    CHECK(act_file_open(&f, NULL, 0, NULL) == ACT_EINVAL);
+    snprintf(p, sizeof p, "%s/", dir);
+    CHECK(act_file_open(&f, p, 0, &d) == ACT_EINVAL && strstr(d.msg, "names a directory"));
+    CHECK(act_file_open(&f, dir, 0, &d) == ACT_EINVAL && strstr(d.msg, "is a directory") &&
+          strstr(d.msg, dir));
+    snprintf(p, sizeof p, "%s/missing/x.csv", dir);
+    CHECKF(act_file_open(&f, p, 0, &d) == ACT_ENOTFOUND && strstr(d.msg, "does not exist") &&
+           strstr(d.msg, "/missing'"), "%s", d.msg);
+    CHECK(act_file_check(p, &d) == ACT_ENOTFOUND);
+    CHECK(act_file_write_atomic(p, "x", 1, 0, &d) == ACT_ENOTFOUND);
+    snprintf(p, sizeof p, "%s/file", dir);
+    CHECK(act_file_write_atomic(p, "x", 1, 0, &d) == ACT_OK);
+    snprintf(p, sizeof p, "%s/file/x.csv", dir);        // the parent is a file
+    CHECKF(act_file_open(&f, p, 0, &d) == ACT_EINVAL && strstr(d.msg, "not a directory"), "%s",
+           d.msg);
+    CHECK(act_file_mkdir(p, &d) == ACT_EINVAL && strstr(d.msg, "cannot create directory"));
+    CHECK(act_file_mkdir("", &d) == ACT_EINVAL && strcmp(d.msg, "empty directory name") == 0);
+
+    /* a non-regular destination is written in place, unless durability was asked for */
+    CHECK(act_file_open(&f, "/dev/null", ACT_FILE_DURABLE, &d) == ACT_EINVAL &&
+          strstr(d.msg, "not a regular file"));
+    CHECKF(act_file_write_atomic("/dev/null", "x", 1, 0, &d) == ACT_OK, "%s", d.msg);
+    CHECK(act_file_check("/dev/null", &d) == ACT_OK);
+    if (access("/dev/full", W_OK) == 0) {               // a write that fails: ENOSPC
+        CHECK(act_file_open(&f, "/dev/full", 0, &d) == ACT_OK && f.tmp == NULL);
+        char big[8192] = { 0 };
+        int rc = act_file_write(&f, big, sizeof big);   // fails here or at the flush
+        CHECK(rc == ACT_OK || rc == ACT_EIO);
+        CHECKF(act_file_commit(&f, &d) == ACT_EIO && strstr(d.msg, "cannot write '/dev/full'"),
+               "%s", d.msg);
+    }
+
+    snprintf(p, sizeof p, "%s/a/b/c", dir);             // mkdir -p, then a test file
+    CHECKF(act_file_mkdir(p, &d) == ACT_OK, "%s", d.msg);
+    CHECK(n_entries(p) == 0);
+    CHECK(act_file_mkdir(p, &d) == ACT_OK);             // exists already: fine
+    rmdir(p);
+    snprintf(p, sizeof p, "%s/a/b", dir);
+    rmdir(p);
+    snprintf(p, sizeof p, "%s/a", dir);
+    rmdir(p);
+    snprintf(p, sizeof p, "%s/file", dir);
+    remove(p);
+    CHECK(n_entries(dir) == 0);
+    rmdir(dir);
 }

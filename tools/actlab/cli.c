@@ -1,13 +1,10 @@
 /* cli.c -- helpers shared by the actlab subcommands (see cli.h): number and parameter parsing,
  * error printing, atomic output files. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cli.h"
 
@@ -129,247 +126,51 @@ int cli_set_param(const char *cmd, act_act_id id, const char *kv, float *p)
 }
 
 // ----------------------------------------------------------------------------
-// output files
+// output files: the library's act_file (include/actlab/file.h), its act_diag message copied
+// into err
 
-/* The directory part of path ("." when it has none, "/" for "/x"); malloc'ed, NULL if out of
- * memory. */
-static char *dir_of(const char *path)
+/* -1 with d's message in err if rc is not ACT_OK; else 0. */
+static int to_err(int rc, const act_diag *d, char *err, size_t errlen)
 {
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        return strdup(".");
-    size_t n = slash == path ? 1 : (size_t)(slash - path);
-    char *d = malloc(n + 1);
-    if (d) {
-        memcpy(d, path, n);
-        d[n] = '\0';
-    }
-    return d;
-}
-
-/* "DIR/.BASE.XXXXXX" (no doubled '/' after "/"); malloc'ed, NULL if out of memory. */
-static char *tmp_name(const char *dir, const char *base)
-{
-    size_t n = strlen(dir) + strlen(base) + 10;
-    char *t = malloc(n);
-    if (t)
-        snprintf(t, n, "%s%s.%s.XXXXXX", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", base);
-    return t;
-}
-
-static void out_release(cli_out *o)
-{
-    free(o->path);
-    free(o->tmp);
-    *o = (cli_out){ 0 };
-}
-
-/* 0 if dir is an existing directory, else -1 with the reason in err. */
-static int check_dir(const char *dir, char *err, size_t errlen)
-{
-    struct stat st;
-    if (stat(dir, &st) != 0) {
-        if (errno == ENOENT)
-            snprintf(err, errlen, "directory '%s' does not exist", dir);
-        else
-            snprintf(err, errlen, "cannot use directory '%s': %s", dir, strerror(errno));
-        return -1;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        snprintf(err, errlen, "'%s' is not a directory", dir);
-        return -1;
-    }
-    return 0;
+    if (rc == ACT_OK)
+        return 0;
+    snprintf(err, errlen, "%s", d->msg[0] ? d->msg : act_strerror(rc));
+    return -1;
 }
 
 int cli_out_open(cli_out *o, const char *path, char *err, size_t errlen)
 {
-    *o = (cli_out){ 0 };
-    if (!path || !*path) {
-        snprintf(err, errlen, "empty file name");
-        return -1;
-    }
-    if (path[strlen(path) - 1] == '/') {
-        snprintf(err, errlen, "'%s' names a directory, not a file", path);
-        return -1;
-    }
-    struct stat st;
-    int exists = stat(path, &st) == 0;
-    if (exists && S_ISDIR(st.st_mode)) {
-        snprintf(err, errlen, "'%s' is a directory", path);
-        return -1;
-    }
-    if (!(o->path = strdup(path))) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    if (exists && !S_ISREG(st.st_mode)) {           // a device or FIFO: written in place
-        if (!(o->f = fopen(path, "w"))) {
-            snprintf(err, errlen, "cannot open '%s': %s", path, strerror(errno));
-            out_release(o);
-            return -1;
-        }
-        o->name = o->path;
-        return 0;
-    }
-    char *dir = dir_of(path);
-    if (!dir || check_dir(dir, err, errlen) != 0) {
-        if (!dir)
-            snprintf(err, errlen, "out of memory");
-        free(dir);
-        out_release(o);
-        return -1;
-    }
-    const char *slash = strrchr(path, '/');
-    o->tmp = tmp_name(dir, slash ? slash + 1 : path);
-    int fd = o->tmp ? mkstemp(o->tmp) : -1;
-    if (fd < 0) {
-        if (o->tmp)
-            snprintf(err, errlen, "cannot create a file in '%s': %s", dir, strerror(errno));
-        else
-            snprintf(err, errlen, "out of memory");
-        free(dir);
-        out_release(o);
-        return -1;
-    }
-    free(dir);
-    mode_t mode;
-    if (exists) {
-        mode = st.st_mode & 07777;                  // a replaced file keeps its permissions
-    } else {
-        mode_t mask = umask(0);                     // mkstemp makes 0600; fopen would make
-        umask(mask);                                // 0666 & ~umask
-        mode = 0666 & ~mask;
-    }
-    if (fchmod(fd, mode) != 0 || !(o->f = fdopen(fd, "w"))) {
-        snprintf(err, errlen, "cannot write '%s': %s", o->tmp, strerror(errno));
-        close(fd);
-        unlink(o->tmp);
-        out_release(o);
-        return -1;
-    }
-    o->name = o->tmp;
-    return 0;
+    act_diag d;
+    return to_err(act_file_open(o, path, 0, &d), &d, err, errlen);
 }
 
 int cli_out_commit(cli_out *o, char *err, size_t errlen)
 {
-    if (!o->f) {
-        snprintf(err, errlen, "'%s' is not open for writing", o->path ? o->path : "(null)");
-        out_release(o);
-        return -1;
-    }
-    // The error flag may be left by an earlier write; errno then still tells why, unless a
-    // later call overwrote it ("write error" when it is 0).
-    int e = 0;
-    if (fflush(o->f) != 0 || ferror(o->f))
-        e = errno ? errno : -1;
-    if (!e && o->tmp && fsync(fileno(o->f)) != 0)
-        e = errno;
-    if (fclose(o->f) != 0 && !e)
-        e = errno ? errno : -1;
-    o->f = NULL;
-    if (!e && o->tmp && rename(o->tmp, o->path) != 0)
-        e = errno;
-    if (e) {
-        snprintf(err, errlen, "cannot write '%s': %s", o->path, e > 0 ? strerror(e) : "write error");
-        if (o->tmp)
-            unlink(o->tmp);
-        out_release(o);
-        return -1;
-    }
-    char *dir = o->tmp ? dir_of(o->path) : NULL;
-    int dfd = dir ? open(dir, O_RDONLY | O_DIRECTORY) : -1;
-    if (dfd >= 0) {                                 // make the rename durable (best effort:
-        fsync(dfd);                                 // some file systems refuse a directory)
-        close(dfd);
-    }
-    free(dir);
-    out_release(o);
-    return 0;
+    act_diag d;
+    return to_err(act_file_commit(o, &d), &d, err, errlen);
 }
 
 void cli_out_abort(cli_out *o)
 {
-    if (o->f)
-        fclose(o->f);
-    if (o->tmp)
-        unlink(o->tmp);
-    out_release(o);
+    act_file_abort(o);
 }
 
 int cli_write_atomic(const char *path, const void *data, size_t n, char *err, size_t errlen)
 {
-    cli_out o;
-    if (cli_out_open(&o, path, err, errlen) != 0)
-        return -1;
-    if (n > 0 && fwrite(data, 1, n, o.f) != n) {
-        snprintf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
-        cli_out_abort(&o);
-        return -1;
-    }
-    return cli_out_commit(&o, err, errlen);
+    act_diag d;
+    return to_err(act_file_write_atomic(path, data, n, 0, &d), &d, err, errlen);
 }
 
 int cli_out_check(const char *path, char *err, size_t errlen)
 {
-    struct stat st;
-    if (path && *path && stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
-        if (access(path, W_OK) != 0) {
-            snprintf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
-            return -1;
-        }
-        return 0;
-    }
-    cli_out o;
-    if (cli_out_open(&o, path, err, errlen) != 0)
-        return -1;
-    cli_out_abort(&o);
-    return 0;
+    act_diag d;
+    return to_err(act_file_check(path, &d), &d, err, errlen);
 }
 
 int cli_out_dir(const char *dir, char *err, size_t errlen)
 {
-    if (!dir || !*dir) {
-        snprintf(err, errlen, "empty directory name");
-        return -1;
-    }
-    char *p = strdup(dir);
-    if (!p) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    for (char *s = p + 1;; s++) {                  // mkdir -p
-        if (*s != '/' && *s != '\0')
-            continue;
-        char c = *s;
-        *s = '\0';
-        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-            snprintf(err, errlen, "cannot create directory '%s': %s", p, strerror(errno));
-            free(p);
-            return -1;
-        }
-        *s = c;
-        if (c == '\0')
-            break;
-    }
-    free(p);
-    if (check_dir(dir, err, errlen) != 0)
-        return -1;
-    char *t = tmp_name(dir, "actlab");
-    int fd = t ? mkstemp(t) : -1;
-    if (fd < 0) {
-        if (t)
-            snprintf(err, errlen, "cannot create files in '%s': %s", dir, strerror(errno));
-        else
-            snprintf(err, errlen, "out of memory");
-        free(t);
-        return -1;
-    }
-    close(fd);
-    unlink(t);
-    free(t);
-    return 0;
+    act_diag d;
+    return to_err(act_file_mkdir(dir, &d), &d, err, errlen);
 }
 
 /* Prints "actlab CMD: OPT 'PATH': ERR", or "OPT: ERR" when err already names 'PATH'. */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include "actlab/act.h"
 #include "actlab/expr.h"
+#include "actlab/file.h"
 
 enum {
     CLI_EXIT_OK       = 0,   /* success */
@@ -44,26 +45,18 @@ int cli_set_param(const char *cmd, act_act_id id, const char *kv, float *p);
 // Output files. Standard output needs nothing here: main() flushes and checks it once after
 // every command and reports a write error as "actlab CMD: cannot write to standard output".
 //
-// A file is written atomically: the data goes to a temporary file with a unique name
-// (".NAME.XXXXXX", mkstemp) in the destination's directory, which is flushed, fsync'ed, closed
-// and renamed over the destination only when complete. On any failure the temporary file is
-// removed and the destination is untouched, so a reader sees the old file or the whole new one,
-// and two runs writing the same path cannot mix their data. A destination that exists and is
-// not a regular file (/dev/stdout, /dev/null, a FIFO) is written in place: there is nothing to
-// replace, and replacing it would be wrong. A replaced file keeps its permission bits; a new
-// one gets 0666 & ~umask, as with fopen().
+// Thin wrappers over the library's atomic writer (include/actlab/file.h, which states the
+// rules): a temporary ".NAME.XXXXXX" beside the destination, renamed over it only when complete;
+// a destination that is not a regular file (/dev/stdout, a FIFO) written in place. They turn its
+// status and act_diag into the -1 / err convention of this file.
 //
 // Messages (in err, one line, no trailing newline) name the path; callers print them as
 // cli_error(cmd, "OPTION '%s': %s", path, err) or use cli_check_output().
 
-/* An output file being written (see cli_out_open). */
-typedef struct cli_out {
-    FILE       *f;        /* the stream to write; NULL once committed or aborted */
-    const char *name;     /* the file being written: tmp, or path when written in place; for
-                             writers that open files by name (PLplot), which may reopen it */
-    char       *path;     /* the destination; owned */
-    char       *tmp;      /* the temporary file; owned; NULL when writing path in place */
-} cli_out;
+/* An output file being written (see cli_out_open): the library's act_file, whose fields f (the
+ * stream to write), name (the file being written, for writers that open files by name, such as
+ * PLplot), path and tmp (owned) are documented in file.h. */
+typedef act_file cli_out;
 
 /* Opens o for writing path: checks that path is not empty, not a directory, that its directory
  * exists, and creates the temporary file there. Returns 0, or -1 with a message in err and *o
@@ -71,7 +64,7 @@ typedef struct cli_out {
 int cli_out_open(cli_out *o, const char *path, char *err, size_t errlen);
 
 /* Finishes o: fflush, ferror, fsync, fclose (every result checked), then renames the temporary
- * file over the destination. Returns 0, or -1 with a message in err ("cannot write 'PATH':
+ * file over the destination and fsyncs the directory (best effort). Returns 0, or -1 with a message in err ("cannot write 'PATH':
  * REASON"), the temporary file removed and the destination untouched. Releases o either way. */
 int cli_out_commit(cli_out *o, char *err, size_t errlen);
 
