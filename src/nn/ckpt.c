@@ -1,8 +1,9 @@
 /* ckpt.c -- checkpoints: a header (magic, version, sizes, model fingerprint, epoch, optimiser
  * kind and step, dropout RNG), the parameter block, the optimiser moments, the record of every
- * completed epoch, the run's configuration text, and a CRC-32 of it all. Written to a unique
- * temporary file in the same directory, fsynced, renamed over PATH and the directory fsynced,
- * so a crash leaves the old checkpoint or the new one, never a mix. Every field read back is
+ * completed epoch, the run's configuration text, and a CRC-32 of it all. Written through
+ * act_file (src/util/file.c) with ACT_FILE_DURABLE: a unique temporary file in the same
+ * directory, fsynced, renamed over PATH and the directory fsynced, so a crash leaves the old
+ * checkpoint or the new one, never a mix. Every field read back is
  * range-checked before it is used, and the file's size must be exactly what the header says. */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "actlab/file.h"
 #include "nn/nn_impl.h"
 
 #define MAGIC "ACTLCKP2"
@@ -76,41 +78,6 @@ static void get_stats(const double *d, act_epoch_stats *s)
     s->wall_s = d[10];
 }
 
-/* Writes all n bytes; 0 or -1. */
-static int write_all(int fd, const void *p, size_t n)
-{
-    const char *b = p;
-    while (n > 0) {
-        ssize_t k = write(fd, b, n);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return -1;
-        b += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
-/* fsync of the directory holding path, so the rename itself is durable. */
-static int sync_dir(const char *path)
-{
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == path)
-        snprintf(dir, sizeof dir, "/");
-    else if (snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path) >= (int)sizeof dir)
-        return -1;
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
 int act_ckpt_save(const char *path, const act_net *net, act_optim *opt, const act_ckpt_meta *m)
 {
     if (!path || !net || !m || m->epoch < 0 || m->epoch > ACT_TRAIN_MAX_EPOCHS ||
@@ -155,30 +122,28 @@ int act_ckpt_save(const char *path, const act_net *net, act_optim *opt, const ac
         crc = crc32_z(crc, (const Bytef *)m->info, info_len);
     uint32_t c32 = (uint32_t)crc;
 
-    /* A unique temporary name: two processes saving to one path never share a file. */
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", path) >= (int)sizeof tmp) {
-        free(hist);
-        return ACT_EINVAL;
+    /* act_file: a unique temporary file (two processes saving to one path never share one),
+     * fsync'ed, renamed, and the directory fsync'ed, a failure of which is an error here: the
+     * checkpoint promises durability. */
+    act_file f;
+    act_diag d;
+    int rc = act_file_open(&f, path, ACT_FILE_DURABLE, &d);
+    if (rc == ACT_OK) {
+        if (act_file_write(&f, &h, sizeof h) != ACT_OK ||
+            act_file_write(&f, net->params, net->n_params * sizeof(float)) != ACT_OK ||
+            act_file_write(&f, st, n_opt * sizeof(float)) != ACT_OK ||
+            act_file_write(&f, hist, hist_bytes) != ACT_OK ||
+            act_file_write(&f, m->info, info_len) != ACT_OK ||
+            act_file_write(&f, &c32, sizeof c32) != ACT_OK) {
+            act_file_abort(&f);
+            rc = ACT_EIO;
+        } else {
+            rc = act_file_commit(&f, &d);
+        }
     }
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        free(hist);
-        return ACT_EIO;
-    }
-    int ok = write_all(fd, &h, sizeof h) == 0 &&
-             write_all(fd, net->params, net->n_params * sizeof(float)) == 0 &&
-             (!n_opt || write_all(fd, st, n_opt * sizeof(float)) == 0) &&
-             write_all(fd, hist, hist_bytes) == 0 &&
-             (!info_len || write_all(fd, m->info, info_len) == 0) &&
-             write_all(fd, &c32, sizeof c32) == 0 && fchmod(fd, 0644) == 0 && fsync(fd) == 0;
-    ok = (close(fd) == 0) && ok;
     free(hist);
-    if (!ok || rename(tmp, path) != 0) {
-        unlink(tmp);
-        return ACT_EIO;
-    }
-    return sync_dir(path) == 0 ? ACT_OK : ACT_EIO;
+    /* the statuses of before act_file (no act_diag here): ACT_EIO for any file error */
+    return rc == ACT_OK || rc == ACT_ENOMEM ? rc : ACT_EIO;
 }
 
 void act_ckpt_meta_free(act_ckpt_meta *m)
