@@ -2,6 +2,7 @@
  * binary format. Every header field is checked before anything is allocated; a file must end
  * exactly where its data does (gzip: every member's CRC-32 and length checked, nothing after the
  * last member); every error names the file and the problem (act_diag). */
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -69,7 +70,7 @@ static int src_fill(src *s, size_t need, act_diag *d)
     s->n_read += got;
     if (got < want) {
         if (ferror(s->f))
-            return failf(d, ACT_EIO, s->path, "read error");
+            return failf(d, ACT_EIO, s->path, "read error (%s)", strerror(errno));
         s->eof = 1;
     }
     return ACT_OK;
@@ -97,8 +98,9 @@ static int src_open(const char *path, src **out, act_diag *d)
     s->z.next_in = s->buf;
     s->f = fopen(path, "rb");
     if (!s->f) {
+        int e = errno;
         free(s);
-        return failf(d, ACT_EIO, path, "cannot open");
+        return failf(d, ACT_EIO, path, "cannot open (%s)", strerror(e));
     }
     int rc = src_fill(s, 2, d);
     if (rc == ACT_OK && s->z.avail_in >= 2 && s->buf[0] == 0x1f && s->buf[1] == 0x8b) {
@@ -171,7 +173,7 @@ static int src_read(src *s, void *p, size_t n, size_t *got, act_diag *d)
                 o += r;
                 left -= r;
                 if (left > 0 && ferror(s->f))
-                    rc = failf(d, ACT_EIO, s->path, "read error");
+                    rc = failf(d, ACT_EIO, s->path, "read error (%s)", strerror(errno));
                 else if (left > 0)
                     s->eof = 1;
                 continue;
