@@ -17,6 +17,8 @@
     X(nn_grad_models)                   \
     X(nn_optim_step)                    \
     X(nn_optim_threads)                 \
+    X(nn_optim_block_hand)              \
+    X(nn_optim_block_matches_net)       \
     X(nn_schedules)                     \
     X(nn_idx_reader)                    \
     X(nn_data_gzip_crc)                 \

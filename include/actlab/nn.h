@@ -194,14 +194,25 @@ ACT_API const char *act_opt_name(act_opt_kind kind);
 
 typedef struct act_optim act_optim;   /* opaque: the moment buffers (one allocation) */
 
-/* NULL: ENOMEM. act_optim_free(NULL) is a no-op. */
+/* An optimiser for net's parameter block, or for any block of n floats (a controller network):
+ * owned by the caller. NULL: ENOMEM or a bad cfg. act_optim_free(NULL) is a no-op. */
 ACT_API ACT_NODISCARD act_optim *act_optim_new(const act_optim_config *cfg, const act_net *net);
+ACT_API ACT_NODISCARD act_optim *act_optim_new_block(const act_optim_config *cfg, size_t n);
 ACT_API void act_optim_free(act_optim *opt);
 /* One update of every LEARN segment of net with learning rate lr. ACT_EDIVERGED if the
  * gradient is not finite (parameters and gradients untouched). On success the gradient block
  * is left zero (consumed), so the next act_net_backward() skips clearing it: gradients written
  * through act_net_grads() between the two are added to. */
 ACT_API ACT_NODISCARD int act_optim_step(act_optim *opt, act_net *net, float lr);
+/* The same update of a caller-owned block: params[0..n) from grads[0..n), n as at creation,
+ * on the calling thread. segs[0..n_segs) say which floats learn (ACT_SEG_LEARN) and decay
+ * (ACT_SEG_DECAY), as a net's segments do; segs NULL with n_segs 0: the whole block, learning
+ * and decaying. Floats in no segment are untouched; the gradients of every segment are zeroed
+ * (consumed). ACT_EDIVERGED as act_optim_step; ACT_EINVAL for a segment outside the block.
+ * act_optim_step is this call on the net's block and segments. */
+ACT_API ACT_NODISCARD int act_optim_step_block(act_optim *opt, float *params, float *grads,
+                                               size_t n, const act_param_seg *segs, int n_segs,
+                                               float lr);
 /* The moment buffers (for checkpoints): *n floats at *state, owned by opt; the step count. */
 ACT_API float *act_optim_state(act_optim *opt, size_t *n);
 ACT_API uint64_t *act_optim_step_count(act_optim *opt);

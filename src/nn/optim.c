@@ -1,6 +1,8 @@
 /* optim.c -- SGD (momentum, Nesterov; PyTorch's formulation), Adam and AdamW over the LEARN
- * segments of a net's flat parameter block; weight decay only on DECAY segments (conv and
- * dense weights); optional global-norm gradient clipping; learning-rate schedules. */
+ * segments of a flat parameter block: a net's (act_optim_step) or any other (act_optim_step_block,
+ * one update loop for both); weight decay only on DECAY segments (conv and dense weights);
+ * optional global-norm gradient clipping; learning-rate schedules. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,7 +10,7 @@
 
 struct act_optim {
     act_optim_config cfg;
-    size_t   n;          /* floats per moment buffer (= the net's parameter block) */
+    size_t   n;          /* floats per moment buffer (= the parameter block) */
     uint64_t step;
     float   *m, *v;      /* one allocation: m then v */
 };
@@ -68,11 +70,11 @@ act_optim_config act_optim_config_default(act_opt_kind kind)
     return c;
 }
 
-act_optim *act_optim_new(const act_optim_config *cfg, const act_net *net)
+act_optim *act_optim_new_block(const act_optim_config *cfg, size_t n)
 {
-    if (!cfg || !net || (unsigned)cfg->kind >= ACT_OPT_COUNT)
+    if (!cfg || (unsigned)cfg->kind >= ACT_OPT_COUNT ||
+        n > (SIZE_MAX - sizeof(act_optim)) / (2 * sizeof(float)))
         return NULL;
-    size_t n = net->n_params;
     act_optim *o = malloc(sizeof *o + 2 * n * sizeof(float));
     if (!o)
         return NULL;
@@ -83,6 +85,11 @@ act_optim *act_optim_new(const act_optim_config *cfg, const act_net *net)
     o->v = o->m + n;
     memset(o->m, 0, 2 * n * sizeof(float));
     return o;
+}
+
+act_optim *act_optim_new(const act_optim_config *cfg, const act_net *net)
+{
+    return net ? act_optim_new_block(cfg, net->n_params) : NULL;
 }
 
 void act_optim_free(act_optim *opt)
@@ -110,14 +117,14 @@ act_opt_kind act_optim_kind(const act_optim *opt)
 /* Sum of squares of the LEARN gradients in 16 double lanes: a fixed order (the same for every
  * thread count) that vectorises, where one running double sum is a 4-cycle dependency chain per
  * element (18% of an mlp:512x2 step). */
-static double grad_sq(const act_net *net)
+static double grad_sq(const float *grads, const act_param_seg *segs, int n_segs)
 {
     double acc[16] = { 0 };
-    for (int i = 0; i < net->n_segs; i++) {
-        const act_param_seg *s = &net->segs[i];
+    for (int i = 0; i < n_segs; i++) {
+        const act_param_seg *s = &segs[i];
         if (!(s->flags & ACT_SEG_LEARN))
             continue;
-        const float *g = net->grads + s->offset;
+        const float *g = grads + s->offset;
         size_t j = 0;
         for (; j + 16 <= s->size; j += 16)
             for (int k = 0; k < 16; k++)
@@ -183,12 +190,19 @@ static void adam_seg(float *restrict w, float *restrict g, float *restrict m, fl
     }
 }
 
-int act_optim_step(act_optim *opt, act_net *net, float lr)
+/* The one update loop, for a net's block and for any other: params and grads hold opt->n
+ * floats, segs[0..n_segs) say which of them learn and decay (checked to lie inside). T threads
+ * each take a slice of every segment, so the bits do not depend on T. */
+static int step_segs(act_optim *opt, float *params, float *grads, const act_param_seg *segs,
+                     int n_segs, float lr, int T)
 {
-    if (!opt || !net || opt->n != net->n_params || !isfinite(lr))
+    if (!isfinite(lr) || n_segs < 0 || (n_segs > 0 && !segs))
         return ACT_EINVAL;
+    for (int i = 0; i < n_segs; i++)
+        if (segs[i].offset > opt->n || segs[i].size > opt->n - segs[i].offset)
+            return ACT_EINVAL;
     const act_optim_config *c = &opt->cfg;
-    double sq = grad_sq(net);
+    double sq = grad_sq(grads, segs, n_segs);
     if (!isfinite(sq))
         return ACT_EDIVERGED;
     float scale = 1.0f;
@@ -199,18 +213,15 @@ int act_optim_step(act_optim *opt, act_net *net, float lr)
     float bc2 = 1.0f - powf(c->beta2, (float)opt->step);
     if ((unsigned)c->kind >= ACT_OPT_COUNT)
         return ACT_EINVAL;
-    /* element-wise: each thread takes a slice of every segment (the same bits for any thread
-     * count); one thread below 64k parameters, where the fork costs more than it saves */
-    int T = net->n_params >= 65536 ? net->threads : 1;
 #pragma omp parallel num_threads(T) if (T > 1)
     {
         int tid = ACTI_TID(), nt = ACTI_NT();
-        for (int i = 0; i < net->n_segs; i++) {
-            const act_param_seg *s = &net->segs[i];
+        for (int i = 0; i < n_segs; i++) {
+            const act_param_seg *s = &segs[i];
             size_t lo, hi;
             acti_range(s->size, tid, nt, &lo, &hi);
             size_t o = s->offset + lo, n = hi - lo;
-            float *w = net->params + o, *g = net->grads + o;
+            float *w = params + o, *g = grads + o;
             if (!(s->flags & ACT_SEG_LEARN)) {
                 memset(g, 0, n * sizeof *g);
                 continue;
@@ -231,8 +242,32 @@ int act_optim_step(act_optim *opt, act_net *net, float lr)
             }
         }
     }
-    net->grads_zero = 1;   /* every segment consumed; padding between them is never written */
     return ACT_OK;
+}
+
+int act_optim_step_block(act_optim *opt, float *params, float *grads, size_t n,
+                         const act_param_seg *segs, int n_segs, float lr)
+{
+    if (!opt || n != opt->n || (n > 0 && (!params || !grads)))
+        return ACT_EINVAL;
+    act_param_seg all = { .offset = 0, .size = n, .flags = ACT_SEG_LEARN | ACT_SEG_DECAY };
+    if (!segs && n_segs == 0) {
+        segs = &all;
+        n_segs = 1;
+    }
+    return step_segs(opt, params, grads, segs, n_segs, lr, 1);
+}
+
+int act_optim_step(act_optim *opt, act_net *net, float lr)
+{
+    if (!opt || !net || opt->n != net->n_params)
+        return ACT_EINVAL;
+    /* element-wise: one thread below 64k parameters, where the fork costs more than it saves */
+    int T = net->n_params >= 65536 ? net->threads : 1;
+    int rc = step_segs(opt, net->params, net->grads, net->segs, net->n_segs, lr, T);
+    if (rc == ACT_OK)
+        net->grads_zero = 1;   /* every segment consumed; padding between them is never written */
+    return rc;
 }
 
 float act_sched_lr(const act_sched_config *s, double t, int epochs)
