@@ -1,5 +1,6 @@
 /* expr.c -- the expression tree: a hash-consed node arena (equal subtrees are one node), the
- * builder used by the parser, canonicaliser and search space, and small accessors. */
+ * builder used by the parser, canonicaliser and search space, and small accessors (including
+ * the tree API for src/search, expr_int.h). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,6 +251,24 @@ int act_expr_n_params(const act_expr *e)
 int act_expr_n_nodes(const act_expr *e)
 {
     return e ? e->n : 0;
+}
+
+const acti_enode *acti_expr_node(const act_expr *e, int i)
+{
+    return &e->node[i];
+}
+
+int acti_expr_root(const act_expr *e)
+{
+    return e ? e->root : -1;
+}
+
+int acti_expr_set_root(act_expr *e, int i)
+{
+    if (!e || i < 0 || i >= e->n)
+        return ACT_EINVAL;
+    e->root = i;
+    return ACT_OK;
 }
 
 int act_expr_depth(const act_expr *e)

@@ -1,6 +1,16 @@
-/* expr_int.h -- internals of the expression module shared by src/expr and src/search:
- * the node arena (hash-consed, so equal subtrees are one node), the builder used by the parser,
- * the canonicaliser and the search space, and the compiled program. */
+/* expr_int.h -- internals of the expression module: the node arena (hash-consed, so equal
+ * subtrees are one node), the builder used by the parser, the canonicaliser and the search space,
+ * and the compiled program.
+ *
+ * Contract with src/search. The search space (src/search/space.c) builds expression trees from
+ * templates and matches trees against them; it may use only the section "tree API for
+ * src/search" below: parse a template, create a tree, add leaves, copy a subtree with holes and
+ * parameters renumbered, read a node, get and set the root. It defines ACTI_EXPR_TREE_API before
+ * including this header, which hides everything else (the fields of struct act_expr, the
+ * builder's other calls, the compiled program), so the compiler enforces the contract. The
+ * section's calls keep their meaning as long as the tree is a topologically sorted node array
+ * (children before parents) with hash-consing; a change to that is a change to the contract.
+ */
 #ifndef ACTLAB_EXPR_INT_H
 #define ACTLAB_EXPR_INT_H
 
@@ -8,7 +18,11 @@
 
 #include "actlab/expr.h"
 
-/* One tree node. Children are indices of EARLIER nodes, so the array is topologically sorted. */
+// ----------------------------------------------------------------------------
+// tree API for src/search
+
+/* One tree node. Children are indices of EARLIER nodes, so the array is topologically sorted.
+ * Read through acti_expr_node(); the arena's nodes are never modified once added. */
 typedef struct acti_enode {
     int32_t op;                         /* act_expr_op */
     int32_t a, b;                       /* operand indices, -1 if unused */
@@ -17,6 +31,35 @@ typedef struct acti_enode {
     float   p[ACT_ACT_MAX_PARAMS];      /* ACT parameters (defaults filled); else 0 */
     int32_t depth;                      /* 1 for leaves */
 } acti_enode;
+
+/* An empty tree (root -1, default eps and initial values), owned by the caller (act_expr_free);
+ * NULL on ENOMEM. */
+act_expr *acti_expr_new(void);
+
+/* Parses src; with allow_holes, the template placeholders x1, x2 are HOLE 0, 1 (search space
+ * templates). The tree is owned by the caller, as act_expr_parse. */
+ACT_NODISCARD int acti_expr_parse(const char *src, int allow_holes, act_expr **out, act_diag *diag);
+
+/* Adds (or finds: equal nodes are one) a leaf; returns its index, or a negative act_status
+ * (ENOMEM, ELIMIT). */
+ACT_NODISCARD int acti_expr_leaf(act_expr *e, act_expr_op op, int k, float c);
+
+/* Copies the subtree at index i of src into dst, mapping HOLE j to hole[j] (if hole != NULL)
+ * and PARAM j to pmap[j] (if pmap != NULL). Returns the index in dst or a negative status. */
+ACT_NODISCARD int acti_expr_copy(act_expr *dst, const act_expr *src, int i, const int *hole,
+                                 const int *pmap);
+
+/* Node i of e (0 <= i < act_expr_n_nodes(e)), owned by e and valid until the next node is
+ * added. */
+const acti_enode *acti_expr_node(const act_expr *e, int i);
+
+/* The root's index (-1 while empty); setting it to an existing node: ACT_OK, else ACT_EINVAL. */
+int acti_expr_root(const act_expr *e);
+ACT_NODISCARD int acti_expr_set_root(act_expr *e, int i);
+
+#ifndef ACTI_EXPR_TREE_API
+// ----------------------------------------------------------------------------
+// the arena (src/expr only)
 
 struct act_expr {
     acti_enode *node;
@@ -31,19 +74,10 @@ struct act_expr {
 /* arity of an op (0, 1 or 2) and whether it is written as a call */
 int  acti_expr_arity(act_expr_op op);
 
-act_expr *acti_expr_new(void);
 /* Adds (or finds) a node; returns its index, or a negative act_status (ENOMEM, ELIMIT). */
 ACT_NODISCARD int acti_expr_add(act_expr *e, const acti_enode *nd);
-ACT_NODISCARD int acti_expr_leaf(act_expr *e, act_expr_op op, int k, float c);
 ACT_NODISCARD int acti_expr_un(act_expr *e, act_expr_op op, int a, int k);
 ACT_NODISCARD int acti_expr_bin(act_expr *e, act_expr_op op, int a, int b);
-/* Copies the subtree at index i of src into dst, mapping HOLE j to hole[j] (if hole != NULL)
- * and PARAM j to pmap[j] (if pmap != NULL). Returns the index in dst or a negative status. */
-ACT_NODISCARD int acti_expr_copy(act_expr *dst, const act_expr *src, int i, const int *hole,
-                                 const int *pmap);
-
-/* Parse with template holes x1, x2 allowed (search space templates). */
-ACT_NODISCARD int acti_expr_parse(const char *src, int allow_holes, act_expr **out, act_diag *diag);
 
 /* Scalar double-precision evaluation of one op on operand values (constant folding). */
 double acti_expr_eval1(const acti_enode *nd, double a, double b, double eps);
@@ -129,4 +163,5 @@ struct act_expr_prog {
     char        pname[ACT_EXPR_MAX_PARAMS][8];
 };
 
+#endif /* ACTI_EXPR_TREE_API */
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "actlab/space.h"
+#define ACTI_EXPR_TREE_API          /* only the tree API: the contract in expr_int.h */
 #include "expr/expr_int.h"
 
 static const char *const unary_t[] = {
@@ -84,7 +85,7 @@ static int apply_template(act_expr *e, const char *src, const int *h, int *np)
         return ACT_ELIMIT;
     }
     int pmap[1] = { *np };
-    int r = acti_expr_copy(e, t, t->root, h, pmap);
+    int r = acti_expr_copy(e, t, acti_expr_root(t), h, pmap);
     *np += tp;
     act_expr_free(t);
     return r;
@@ -127,11 +128,12 @@ int act_space_to_expr(const act_space_cand *c, act_expr **out)
         }
         r = val[u + 1] = apply_template(e, binary_t[q->binary], h, &np);
     }
+    if (r >= 0)
+        r = acti_expr_set_root(e, val[c->n_units]);
     if (r < 0) {
         act_expr_free(e);
         return r;
     }
-    e->root = val[c->n_units];
     *out = e;
     return ACT_OK;
 }
@@ -147,7 +149,7 @@ typedef struct matcher {
 
 static int match_t(const act_expr *t, int ti, const act_expr *e, int ei, int *hole, int *param)
 {
-    const acti_enode *tn = &t->node[ti], *en = &e->node[ei];
+    const acti_enode *tn = acti_expr_node(t, ti), *en = acti_expr_node(e, ei);
     if (tn->op == ACT_EXPR_HOLE) {
         if (hole[tn->k] < 0)
             hole[tn->k] = ei;
@@ -181,7 +183,7 @@ static int match_unit(matcher *m, int ei);
 /* input index for a unary's argument node: 0 for x, j+1 for unit j; -1 if none */
 static int match_value(matcher *m, int ei)
 {
-    if (m->e->node[ei].op == ACT_EXPR_INPUT)
+    if (acti_expr_node(m->e, ei)->op == ACT_EXPR_INPUT)
         return 0;
     return match_unit(m, ei);
 }
@@ -189,7 +191,7 @@ static int match_value(matcher *m, int ei)
 static void restore(matcher *m, int n_units)
 {
     m->c->n_units = n_units;
-    for (int i = 0; i < m->e->n; i++)
+    for (int i = 0, n = act_expr_n_nodes(m->e); i < n; i++)
         if (m->memo[i] > n_units)
             m->memo[i] = 0;
 }
@@ -201,7 +203,7 @@ static int match_unary(matcher *m, int ei, int *un, int *in)
         int u = k % ACT_SPACE_UNARY_COUNT;
         int hole[2] = { -1, -1 }, param[1] = { -1 };
         const act_expr *t = m->tu[u];
-        if (!match_t(t, t->root, m->e, ei, hole, param))
+        if (!match_t(t, acti_expr_root(t), m->e, ei, hole, param))
             continue;
         int save = m->c->n_units;
         int v = hole[0] < 0 ? 0 : match_value(m, hole[0]);
@@ -224,7 +226,7 @@ static int match_unit(matcher *m, int ei)
     for (int b = 0; b < ACT_SPACE_BINARY_COUNT; b++) {
         int hole[2] = { -1, -1 }, param[1] = { -1 };
         const act_expr *t = m->tb[b];
-        if (!match_t(t, t->root, m->e, ei, hole, param))
+        if (!match_t(t, acti_expr_root(t), m->e, ei, hole, param))
             continue;
         int save = m->c->n_units, u1, u2, i1, i2;
         if (match_unary(m, hole[0], &u1, &i1) && match_unary(m, hole[1], &u2, &i2) &&
@@ -241,8 +243,9 @@ static int match_unit(matcher *m, int ei)
 
 int act_space_from_expr(const act_expr *e, act_space_cand *out)
 {
-    if (!e || !out || e->root < 0)
+    if (!e || !out || acti_expr_root(e) < 0)
         return ACT_EINVAL;
+    size_t n_nodes = (size_t)act_expr_n_nodes(e);
     matcher m = { .e = e, .c = out };
     int rc = ACT_OK;
     memset(out, 0, sizeof *out);
@@ -250,13 +253,13 @@ int act_space_from_expr(const act_expr *e, act_space_cand *out)
         rc = acti_expr_parse(unary_t[u], 1, &m.tu[u], NULL);
     for (int b = 0; b < ACT_SPACE_BINARY_COUNT && rc == ACT_OK; b++)
         rc = acti_expr_parse(binary_t[b], 1, &m.tb[b], NULL);
-    if (rc == ACT_OK && !(m.memo = calloc((size_t)e->n, sizeof *m.memo)))
+    if (rc == ACT_OK && !(m.memo = calloc(n_nodes, sizeof *m.memo)))
         rc = ACT_ENOMEM;
     /* the fewest units first: x*sigmoid(beta*x) is one unit, not (beta*x) then x*sigmoid(.) */
     for (m.limit = 1; rc == ACT_OK && m.limit <= ACT_SPACE_MAX_UNITS; m.limit++) {
-        memset(m.memo, 0, (size_t)e->n * sizeof *m.memo);
+        memset(m.memo, 0, n_nodes * sizeof *m.memo);
         out->n_units = 0;
-        int r = match_unit(&m, e->root);
+        int r = match_unit(&m, acti_expr_root(e));
         if (r > 0 && r == out->n_units)
             break;
         if (m.limit == ACT_SPACE_MAX_UNITS)
