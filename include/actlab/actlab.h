@@ -5,7 +5,8 @@
  *   space.h   the search space: core units, enumeration, filters, fingerprints
  *   file.h    output files written atomically (temporary file, fsync, rename)
  *   nn.h      the training engine: layers, models, data, optimisers, training loop
- *   run.h     one training run as a library call: configuration text, activation by name */
+ *   run.h     one training run as a library call: configuration text, activation by name
+ *   rng.h     the one random number generator (splitmix64, explicit state) */
 #ifndef ACTLAB_ACTLAB_H
 #define ACTLAB_ACTLAB_H
 
@@ -16,5 +17,6 @@
 #include "actlab/file.h"
 #include "actlab/nn.h"
 #include "actlab/run.h"
+#include "actlab/rng.h"
 
 #endif
