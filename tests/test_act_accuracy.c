@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "act/act_kern.h"
-#include "act/act_prep.h"
 #include "act/vmath.h"
 #include "act_eval.h"
 #include "actlab/act.h"
@@ -418,13 +417,6 @@ void test_act_threads_bitwise(void)
 // non-temporal forward: the same values as the plain forward for every alignment of y, every
 // short length, in place, and through act_act_forward at a DRAM-sized n
 
-static float (*const nt_prep[ACT_ACT_COUNT])(const float *, float *) = {
-#define X(ID, name, np, flags, learn, n0, d0, n1, d1, n2, d2, nk, k0, k1, formula)            \
-    [ACT_ACT_##ID] = acti_prep_##name,
-    ACT_ACT_LIST(X)
-#undef X
-};
-
 /* NaN in the same places; equal bitwise for the kernels whose vector and scalar paths agree
  * exactly (relu, leaky_relu, prelu, relu6); else to 1e-5, since the lanes that take the scalar
  * reference (tails, vectors with a NaN) depend on the alignment of y (1e-5: gelu_tanh and
@@ -454,9 +446,9 @@ void test_act_nt_stores(void)
             continue;
         const acti_kern *kt = isa == ACT_ISA_AVX512 ? acti_kern_avx512 : acti_kern_avx2;
         for (int id = 0; id < ACT_ACT_COUNT; id++) {
-            float p[ACT_ACT_MAX_PARAMS], q[ACTI_Q_MAX] = { 0 };
+            float p[ACT_ACT_MAX_PARAMS], q[ACTI_Q_MAX];
             act_pset((act_act_id)id, 1, p);
-            q[ACTI_Q_BIG] = nt_prep[id](p, q);
+            acti_act_prep((act_act_id)id, p, q);
             int exact = id == ACT_ACT_RELU || id == ACT_ACT_LEAKY_RELU || id == ACT_ACT_PRELU ||
                         id == ACT_ACT_RELU6;
             int bad = 0;
@@ -485,8 +477,8 @@ void test_act_nt_stores(void)
         if (id != ACT_ACT_RELU && id != ACT_ACT_LEAKY_RELU && id != ACT_ACT_HARDSWISH)
             continue;
         const float *p = act_act_info((act_act_id)id)->defaults;
-        float q[ACTI_Q_MAX] = { 0 };
-        q[ACTI_Q_BIG] = nt_prep[id](p, q);
+        float q[ACTI_Q_MAX];
+        acti_act_prep((act_act_id)id, p, q);
         kb[id].fwd(q, p, bx, br, BIGN);
         CHECK(act_act_forward((act_act_id)id, NULL, 0, bx, by + 3, act_shape_flat(BIGN)) == ACT_OK);
         CHECKF(memcmp(br, by + 3, (size_t)BIGN * sizeof *br) == 0, "%s at 2^22+37",

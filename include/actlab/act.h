@@ -30,64 +30,93 @@ extern "C" {
 #define ACT_ACT_RANDP   0x4u  /* the reference code draws p1, p2 from N(0,1) (ACON-C) */
 
 /*
- * X(ID, name, np, flags, learn, n0, d0, n1, d1, n2, d2, nk, k0, k1, formula)
+ * X(ID, name, np, flags, learn, n0, d0, n1, d1, n2, d2, nk, k0, k1, nz, cost, vec, formula, torch)
  *   ID        enum suffix                ACT_ACT_SWISH
- *   name      C identifier and CLI name  "swish"
+ *   name      C identifier and CLI name  "swish"; the math is act_<name>_f / _d (act_scalar.h)
  *   np        number of parameters       0..ACT_ACT_MAX_PARAMS
  *   flags     ACT_ACT_* above
  *   learn     bit k set: parameter k is learnable (trained, never weight-decayed)
  *   nK, dK    parameter K's name and default (unused slots: _ and 0)
  *   nk,k0,k1  number of kinks at the default parameters, and where they are
+ *   nz        bit k set: parameter k must be nonzero (every parameter must be finite)
+ *   cost      MEM: a few ALU ops per element, bound by memory (threads from 2^16 elements,
+ *             non-temporal stores of DRAM-sized outputs); MATH: transcendental (threads from 2^14)
+ *   vec       1: has vector kernels (vf_/vd_<name> in act_simd.h, acti_prep_<name> in
+ *             act_prep.h); 0: every ISA runs the scalar reference
  *   formula   one line of math, for `actlab list` and docs/activations.md
+ *   torch     the PyTorch export (act_expr_print): X the input, P0..P2 the parameters
+ * Adding an activation: docs/internals.md.
  */
-#define ACT_ACT_LIST(X)                                                                          \
+#define ACT_ACT_LIST(X)                                                                             \
     X(RELU,       relu,        0, ACT_ACT_KINK, 0x0, _, 0.0f, _, 0.0f, _, 0.0f, 1, 0.0f, 0.0f,      \
-      "max(x, 0)")                                                                               \
+      0x0, MEM, 1, "max(x, 0)",                                                                     \
+      "torch.relu(X)")                                                                              \
     X(LEAKY_RELU, leaky_relu,  1, ACT_ACT_KINK, 0x0, a, 0.01f, _, 0.0f, _, 0.0f, 1, 0.0f, 0.0f,     \
-      "x > 0 ? x : a*x")                                                                         \
+      0x0, MEM, 1, "x > 0 ? x : a*x",                                                               \
+      "torch.where(X > 0, X, P0 * X)")                                                              \
     X(PRELU,      prelu,       1, ACT_ACT_KINK | ACT_ACT_CHANNEL, 0x1, a, 0.25f, _, 0.0f, _, 0.0f,  \
-      1, 0.0f, 0.0f, "max(x, 0) + a*min(x, 0)")                                                  \
+      1, 0.0f, 0.0f, 0x0, MEM, 1, "max(x, 0) + a*min(x, 0)",                                        \
+      "torch.where(X > 0, X, P0 * X)")                                                              \
     X(ELU,        elu,         1, ACT_ACT_KINK, 0x0, alpha, 1.0f, _, 0.0f, _, 0.0f, 1, 0.0f, 0.0f,  \
-      "x > 0 ? x : alpha*(exp(x) - 1)")                                                          \
+      0x0, MATH, 1, "x > 0 ? x : alpha*(exp(x) - 1)",                                               \
+      "F.elu(X, P0)")                                                                               \
     X(SELU,       selu,        0, ACT_ACT_KINK, 0x0, _, 0.0f, _, 0.0f, _, 0.0f, 1, 0.0f, 0.0f,      \
-      "lambda*(x > 0 ? x : alpha*(exp(x) - 1)), alpha=1.6732632, lambda=1.0507010")              \
+      0x0, MATH, 1, "lambda*(x > 0 ? x : alpha*(exp(x) - 1)), alpha=1.6732632, lambda=1.0507010",   \
+      "F.selu(X)")                                                                                  \
     X(CELU,       celu,        1, 0, 0x0, alpha, 1.0f, _, 0.0f, _, 0.0f, 0, 0.0f, 0.0f,             \
-      "max(x, 0) + min(0, alpha*(exp(x/alpha) - 1))")                                            \
+      0x1, MATH, 1, "max(x, 0) + min(0, alpha*(exp(x/alpha) - 1))",                                 \
+      "F.celu(X, P0)")                                                                              \
     X(SOFTPLUS,   softplus,    2, 0, 0x0, beta, 1.0f, threshold, 20.0f, _, 0.0f, 0, 0.0f, 0.0f,     \
-      "beta*x > threshold ? x : log(1 + exp(beta*x))/beta")                                      \
+      0x1, MATH, 1, "beta*x > threshold ? x : log(1 + exp(beta*x))/beta",                           \
+      "F.softplus(X, P0, P1)")                                                                      \
     X(SIGMOID,    sigmoid,     0, 0, 0x0, _, 0.0f, _, 0.0f, _, 0.0f, 0, 0.0f, 0.0f,                 \
-      "1/(1 + exp(-x))")                                                                         \
+      0x0, MATH, 1, "1/(1 + exp(-x))",                                                              \
+      "torch.sigmoid(X)")                                                                           \
     X(TANH,       tanh,        0, 0, 0x0, _, 0.0f, _, 0.0f, _, 0.0f, 0, 0.0f, 0.0f,                 \
-      "tanh(x)")                                                                                 \
+      0x0, MATH, 1, "tanh(x)",                                                                      \
+      "torch.tanh(X)")                                                                              \
     X(HARDSIGMOID, hardsigmoid, 0, ACT_ACT_KINK, 0x0, _, 0.0f, _, 0.0f, _, 0.0f, 2, -3.0f, 3.0f,    \
-      "clip(x/6 + 1/2, 0, 1)")                                                                   \
+      0x0, MEM, 1, "clip(x/6 + 1/2, 0, 1)",                                                         \
+      "F.hardsigmoid(X)")                                                                           \
     X(HARDSWISH,  hardswish,   0, ACT_ACT_KINK, 0x0, _, 0.0f, _, 0.0f, _, 0.0f, 2, -3.0f, 3.0f,     \
-      "x*clip(x/6 + 1/2, 0, 1)")                                                                 \
+      0x0, MEM, 1, "x*clip(x/6 + 1/2, 0, 1)",                                                       \
+      "F.hardswish(X)")                                                                             \
     X(RELU6,      relu6,       0, ACT_ACT_KINK, 0x0, _, 0.0f, _, 0.0f, _, 0.0f, 2, 0.0f, 6.0f,      \
-      "min(max(x, 0), 6)")                                                                       \
+      0x0, MEM, 1, "min(max(x, 0), 6)",                                                             \
+      "F.relu6(X)")                                                                                 \
     X(SILU,       silu,        0, 0, 0x0, _, 0.0f, _, 0.0f, _, 0.0f, 0, 0.0f, 0.0f,                 \
-      "x*sigmoid(x)  (Swish-1)")                                                                 \
-    X(SWISH,      swish,       1, ACT_ACT_CHANNEL, 0x1, beta, 1.0f, _, 0.0f, _, 0.0f, 0, 0.0f, 0.0f, \
-      "x*sigmoid(beta*x)")                                                                       \
+      0x0, MATH, 1, "x*sigmoid(x)  (Swish-1)",                                                      \
+      "F.silu(X)")                                                                                  \
+    X(SWISH,      swish,       1, ACT_ACT_CHANNEL, 0x1, beta, 1.0f, _, 0.0f, _, 0.0f,               \
+      0, 0.0f, 0.0f, 0x0, MATH, 1, "x*sigmoid(beta*x)",                                             \
+      "X * torch.sigmoid(P0 * X)")                                                                  \
     X(GELU,       gelu,        0, 0, 0x0, _, 0.0f, _, 0.0f, _, 0.0f, 0, 0.0f, 0.0f,                 \
-      "x*Phi(x) = x/2*(1 + erf(x/sqrt(2)))")                                                     \
+      0x0, MATH, 1, "x*Phi(x) = x/2*(1 + erf(x/sqrt(2)))",                                          \
+      "F.gelu(X)")                                                                                  \
     X(GELU_TANH,  gelu_tanh,   0, 0, 0x0, _, 0.0f, _, 0.0f, _, 0.0f, 0, 0.0f, 0.0f,                 \
-      "x/2*(1 + tanh(sqrt(2/pi)*(x + 0.044715*x^3)))")                                           \
+      0x0, MATH, 1, "x/2*(1 + tanh(sqrt(2/pi)*(x + 0.044715*x^3)))",                                \
+      "F.gelu(X, approximate='tanh')")                                                              \
     X(MISH,       mish,        0, 0, 0x0, _, 0.0f, _, 0.0f, _, 0.0f, 0, 0.0f, 0.0f,                 \
-      "x*tanh(softplus(x))")                                                                     \
-    X(ACON_A,     acon_a,      1, ACT_ACT_CHANNEL, 0x1, beta, 1.0f, _, 0.0f, _, 0.0f, 0, 0.0f, 0.0f, \
-      "x*sigmoid(beta*x)  (ACON-A: smooth max(x, 0))")                                           \
+      0x0, MATH, 1, "x*tanh(softplus(x))",                                                          \
+      "F.mish(X)")                                                                                  \
+    X(ACON_A,     acon_a,      1, ACT_ACT_CHANNEL, 0x1, beta, 1.0f, _, 0.0f, _, 0.0f,               \
+      0, 0.0f, 0.0f, 0x0, MATH, 1, "x*sigmoid(beta*x)  (ACON-A: smooth max(x, 0))",                 \
+      "X * torch.sigmoid(P0 * X)")                                                                  \
     X(ACON_B,     acon_b,      2, ACT_ACT_CHANNEL, 0x3, p, 0.25f, beta, 1.0f, _, 0.0f, 0, 0.0f,     \
-      0.0f, "(1 - p)*x*sigmoid(beta*(1 - p)*x) + p*x  (ACON-B: smooth max(x, p*x))")             \
+      0.0f, 0x0, MATH, 1, "(1 - p)*x*sigmoid(beta*(1 - p)*x) + p*x  (ACON-B: smooth max(x, p*x))",  \
+      "(1 - P0) * X * torch.sigmoid(P1 * (1 - P0) * X) + P0 * X")                                   \
     X(ACON_C,     acon_c,      3, ACT_ACT_CHANNEL | ACT_ACT_RANDP, 0x7, p1, 1.0f, p2, 0.0f, beta,   \
-      1.0f, 0, 0.0f, 0.0f, "(p1 - p2)*x*sigmoid(beta*(p1 - p2)*x) + p2*x  (ACON-C)")             \
+      1.0f, 0, 0.0f, 0.0f, 0x0, MATH, 1, "(p1 - p2)*x*sigmoid(beta*(p1 - p2)*x) + p2*x  (ACON-C)",  \
+      "(P0 - P1) * X * torch.sigmoid(P2 * (P0 - P1) * X) + P1 * X")                                 \
     X(SMU,        smu,         2, 0, 0x2, alpha, 0.01f, mu, 2.5f, _, 0.0f, 0, 0.0f, 0.0f,           \
-      "((1 + alpha)*x + (1 - alpha)*x*erf(mu*(1 - alpha)*x))/2")                                 \
+      0x0, MATH, 1, "((1 + alpha)*x + (1 - alpha)*x*erf(mu*(1 - alpha)*x))/2",                      \
+      "0.5 * ((1 + P0) * X + (1 - P0) * X * torch.erf(P1 * (1 - P0) * X))")                         \
     X(SMU1,       smu1,        2, 0, 0x2, alpha, 0.01f, mu, 4.332461424154261e-9f, _, 0.0f, 0,      \
-      0.0f, 0.0f, "((1 + alpha)*x + sqrt((1 - alpha)^2*x^2 + mu^2))/2")
+      0.0f, 0.0f, 0x0, MATH, 1, "((1 + alpha)*x + sqrt((1 - alpha)^2*x^2 + mu^2))/2",               \
+      "0.5 * ((1 + P0) * X + torch.sqrt(((1 - P0) * X) ** 2 + P1 ** 2))")
 
 typedef enum act_act_id {
-#define X(ID, name, np, flags, learn, n0, d0, n1, d1, n2, d2, nk, k0, k1, formula) ACT_ACT_##ID,
+#define X(ID, ...) ACT_ACT_##ID,
     ACT_ACT_LIST(X)
 #undef X
     ACT_ACT_COUNT
@@ -100,6 +129,7 @@ typedef struct act_act_desc {
     int         n_params;                           /* 0..ACT_ACT_MAX_PARAMS */
     unsigned    flags;                              /* ACT_ACT_* */
     unsigned    learnable;                          /* bit k: parameter k is learnable */
+    unsigned    nonzero;                            /* bit k: parameter k must be nonzero */
     const char *param_names[ACT_ACT_MAX_PARAMS];    /* "beta"; "_" for unused slots */
     float       defaults[ACT_ACT_MAX_PARAMS];
     int         n_kinks;                            /* at the default parameters */
@@ -125,8 +155,9 @@ ACT_API ACT_NODISCARD int act_act_preset(act_act_id id, const char *preset, floa
 /* The i-th preset name of id ("default" is i = 0), or NULL past the last. Static storage. */
 ACT_API const char *act_act_preset_name(act_act_id id, int i);
 
-/* Checks that parameter values are valid for id (finite; softplus beta != 0; celu alpha != 0;
- * smu1 mu finite). ACT_OK or ACT_EINVAL. Called by the kernels on scalar parameters. */
+/* Checks that parameter values are valid for id: every one finite, and nonzero where the
+ * descriptor's `nonzero` says so (softplus beta, celu alpha). ACT_OK or ACT_EINVAL. Called by
+ * the kernels on scalar parameters and on every channel's parameters. */
 ACT_API ACT_NODISCARD int act_act_check_params(act_act_id id, const float *p);
 
 /* ---------------------------------------------------------------------------------------------

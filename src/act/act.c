@@ -14,8 +14,9 @@
 
 
 static const act_act_desc act_desc[] = {
-#define X(ID, name, np, flags, learn, n0, d0, n1, d1, n2, d2, nk, k0, k1, formula)              \
-    [ACT_ACT_##ID] = { #name, formula, np, flags, learn,                                     \
+#define X(ID, name, np, flags, learn, n0, d0, n1, d1, n2, d2, nk, k0, k1, nz, cost, vec, formula, \
+          ...)                                                                                 \
+    [ACT_ACT_##ID] = { #name, formula, np, flags, learn, nz,                                    \
                        { #n0, #n1, #n2 }, { d0, d1, d2 }, nk, { k0, k1 } },
     ACT_ACT_LIST(X)
 #undef X
@@ -105,23 +106,9 @@ int act_act_check_params(act_act_id id, const float *p)
         return ACT_EINVAL;
     if (!p)
         return ACT_OK;
-    for (int k = 0; k < d->n_params; k++)
-        if (!isfinite(p[k]))
+    for (int k = 0; k < d->n_params; k++)         /* the list's nz column: -0 counts as 0 */
+        if (!isfinite(p[k]) || (((d->nonzero >> k) & 1u) && p[k] == 0.0f))
             return ACT_EINVAL;
-    switch (id) {
-    case ACT_ACT_SOFTPLUS:
-        return (p[0] != 0.0f && isfinite(p[0])) ? ACT_OK : ACT_EINVAL;
-    case ACT_ACT_CELU:
-        return (p[0] != 0.0f && isfinite(p[0])) ? ACT_OK : ACT_EINVAL;
-    case ACT_ACT_SMU1:
-        return isfinite(p[1]) ? ACT_OK : ACT_EINVAL;
-    case ACT_ACT_RELU: case ACT_ACT_LEAKY_RELU: case ACT_ACT_PRELU: case ACT_ACT_ELU:
-    case ACT_ACT_SELU: case ACT_ACT_SIGMOID: case ACT_ACT_TANH: case ACT_ACT_HARDSIGMOID:
-    case ACT_ACT_HARDSWISH: case ACT_ACT_RELU6: case ACT_ACT_SILU: case ACT_ACT_SWISH:
-    case ACT_ACT_GELU: case ACT_ACT_GELU_TANH: case ACT_ACT_MISH: case ACT_ACT_ACON_A:
-    case ACT_ACT_ACON_B: case ACT_ACT_ACON_C: case ACT_ACT_SMU: case ACT_ACT_COUNT:
-        break;
-    }
     return ACT_OK;
 }
 
@@ -134,7 +121,7 @@ static void act_row_p(const float *pt, size_t L, size_t j, float *pc)
         pc[k] = pt[(size_t)k * L + j];
 }
 
-#define X(ID, name, np, flags, learn, n0, d0, n1, d1, n2, d2, nk, k0, k1, formula)            \
+#define X(ID, name, np, ...)                                                                \
     static void act_##name##_fwd(const float *q, const float *p, const float *x, float *y,   \
                                  size_t n)                                                  \
     {                                                                                       \
@@ -184,42 +171,60 @@ static void act_row_p(const float *pt, size_t L, size_t j, float *pc)
                 for (int k = 0; acc && k < (np); k++)                                       \
                     acc[(size_t)k * L + j] += (double)(dy[i] * local[k]);                   \
             }                                                                               \
-    }                                                                                       \
-    static float act_##name##_prep(const float *p, float *q)                                \
-    {                                                                                       \
-        return acti_prep_##name(p, q);                                                      \
     }
 ACT_ACT_LIST(X)
 #undef X
 
 static const acti_kern act_kern_scalar[ACT_ACT_COUNT] = {
-#define X(ID, name, np, flags, learn, n0, d0, n1, d1, n2, d2, nk, k0, k1, formula)            \
+#define X(ID, name, ...)                                                                    \
     [ACT_ACT_##ID] = { act_##name##_fwd, act_##name##_bwd, act_##name##_fwdr, act_##name##_bwdr },
     ACT_ACT_LIST(X)
 #undef X
 };
 
+/* The list's vec column: acti_prep_<name> for the rows with vector kernels; the others have no
+ * derived constants (the scalar reference reads p). */
+#define ACT_PREP_1(name) acti_prep_##name
+#define ACT_PREP_0(name) NULL
+
 typedef float act_prep_fn(const float *p, float *q);
 static act_prep_fn *const act_prep[ACT_ACT_COUNT] = {
-#define X(ID, name, np, flags, learn, n0, d0, n1, d1, n2, d2, nk, k0, k1, formula)            \
-    [ACT_ACT_##ID] = act_##name##_prep,
+#define X(ID, name, np, flags, learn, n0, d0, n1, d1, n2, d2, nk, k0, k1, nz, cost, vec, ...)  \
+    [ACT_ACT_##ID] = ACT_PREP_##vec(name),
     ACT_ACT_LIST(X)
 #undef X
 };
 
-/* The kernel table of the ISA in use: chosen once per call, never per element. */
-static const acti_kern *act_kern_table(void)
+static const unsigned char act_vec[ACT_ACT_COUNT] = {
+#define X(ID, name, np, flags, learn, n0, d0, n1, d1, n2, d2, nk, k0, k1, nz, cost, vec, ...)  \
+    [ACT_ACT_##ID] = vec,
+    ACT_ACT_LIST(X)
+#undef X
+};
+
+static const unsigned char act_cost[ACT_ACT_COUNT] = {
+#define X(ID, name, np, flags, learn, n0, d0, n1, d1, n2, d2, nk, k0, k1, nz, cost, ...)       \
+    [ACT_ACT_##ID] = ACTI_COST_##cost,
+    ACT_ACT_LIST(X)
+#undef X
+};
+
+/* The kernels of id on the ISA in use: chosen once per call, never per element. A row without
+ * vector kernels (vec 0) runs the scalar reference on every ISA. */
+static const acti_kern *act_kern(act_act_id id)
 {
-    switch (act_isa_get()) {
-    case ACT_ISA_AVX512:
-        return acti_kern_avx512;
-    case ACT_ISA_AVX2:
-        return acti_kern_avx2;
-    case ACT_ISA_SCALAR:
-    case ACT_ISA_COUNT:
-        break;
+    if (act_vec[id]) {
+        switch (act_isa_get()) {
+        case ACT_ISA_AVX512:
+            return &acti_kern_avx512[id];
+        case ACT_ISA_AVX2:
+            return &acti_kern_avx2[id];
+        case ACT_ISA_SCALAR:
+        case ACT_ISA_COUNT:
+            break;
+        }
     }
-    return act_kern_scalar;
+    return &act_kern_scalar[id];
 }
 
 /* Derived constants q of parameter set p (scalar, double). */
@@ -227,7 +232,12 @@ static void act_q(act_act_id id, const float *p, float *q)
 {
     for (int j = 0; j < ACTI_Q_MAX; j++)
         q[j] = 0.0f;
-    q[ACTI_Q_BIG] = act_prep[id](p, q);
+    q[ACTI_Q_BIG] = act_prep[id] ? act_prep[id](p, q) : -1.0f;
+}
+
+void acti_act_prep(act_act_id id, const float *p, float *q)
+{
+    act_q(id, p, q);
 }
 
 // ----------------------------------------------------------------------------
@@ -237,27 +247,11 @@ static void act_q(act_act_id id, const float *p, float *q)
 #define ACT_MAX_BLOCKS 256u     /* partial sums live on the stack */
 
 /* Below this many elements a call stays on one thread (fork/join costs 0.5-2 us;
- * performance.md section 3): about 2^14 for transcendental kernels, 2^16 for relu-class. */
+ * performance.md section 3): about 2^14 for transcendental kernels (cost MATH), 2^16 for the
+ * relu class (cost MEM). */
 static size_t act_thread_min(act_act_id id)
 {
-    switch (id) {
-    case ACT_ACT_RELU: case ACT_ACT_LEAKY_RELU: case ACT_ACT_PRELU: case ACT_ACT_HARDSIGMOID:
-    case ACT_ACT_HARDSWISH: case ACT_ACT_RELU6:
-        return 1u << 16;
-    case ACT_ACT_ELU: case ACT_ACT_SELU: case ACT_ACT_CELU: case ACT_ACT_SOFTPLUS:
-    case ACT_ACT_SIGMOID: case ACT_ACT_TANH: case ACT_ACT_SILU: case ACT_ACT_SWISH:
-    case ACT_ACT_GELU: case ACT_ACT_GELU_TANH: case ACT_ACT_MISH: case ACT_ACT_ACON_A:
-    case ACT_ACT_ACON_B: case ACT_ACT_ACON_C: case ACT_ACT_SMU: case ACT_ACT_SMU1:
-    case ACT_ACT_COUNT:
-        break;
-    }
-    return 1u << 14;
-}
-
-static int act_nthreads(act_act_id id, size_t n)
-{
-    int t = act_threads_get();
-    return (t > 1 && n >= act_thread_min(id)) ? t : 1;
+    return act_cost[id] == ACTI_COST_MEM ? 1u << 16 : 1u << 14;
 }
 
 /* Block size for n elements: ACT_BLOCK, or larger so that there are at most ACT_MAX_BLOCKS. */
@@ -273,28 +267,20 @@ static size_t act_block(size_t n)
  * memory: the relu class (measured side by side, dev/quick_bench.c nt). */
 #define ACT_NT_MIN ((size_t)1 << 22)   /* elements: x + y = 32 MiB */
 
-static int act_use_nt(act_act_id id, size_t n)
+acti_plan acti_act_plan(act_act_id id, size_t n)
 {
-    if (n < ACT_NT_MIN)
-        return 0;
-    switch (id) {
-    case ACT_ACT_RELU: case ACT_ACT_LEAKY_RELU: case ACT_ACT_PRELU: case ACT_ACT_HARDSIGMOID:
-    case ACT_ACT_HARDSWISH: case ACT_ACT_RELU6:
-        return 1;
-    case ACT_ACT_ELU: case ACT_ACT_SELU: case ACT_ACT_CELU: case ACT_ACT_SOFTPLUS:
-    case ACT_ACT_SIGMOID: case ACT_ACT_TANH: case ACT_ACT_SILU: case ACT_ACT_SWISH:
-    case ACT_ACT_GELU: case ACT_ACT_GELU_TANH: case ACT_ACT_MISH: case ACT_ACT_ACON_A:
-    case ACT_ACT_ACON_B: case ACT_ACT_ACON_C: case ACT_ACT_SMU: case ACT_ACT_SMU1:
-    case ACT_ACT_COUNT:
-        break;
-    }
-    return 0;
+    acti_plan pl;
+    int t = act_threads_get();
+    pl.kern = act_kern(id);
+    pl.threads = (t > 1 && n >= act_thread_min(id)) ? t : 1;
+    pl.nt = n >= ACT_NT_MIN && act_cost[id] == ACTI_COST_MEM && pl.kern->fwdnt != NULL;
+    return pl;
 }
 
 static void act_fwd_flat(const acti_kern *k, int nt, int nts, const float *q, const float *p,
                          const float *x, float *y, size_t n)
 {
-    acti_fwd_fn *f = nts && k->fwdnt ? k->fwdnt : k->fwd;
+    acti_fwd_fn *f = nts ? k->fwdnt : k->fwd;
     if (nt <= 1) {
         f(q, p, x, y, n);
         return;
@@ -481,15 +467,16 @@ int act_act_forward(act_act_id id, const float *p, unsigned flags, const float *
     if (rc != ACT_OK)
         return rc;
     const act_act_desc *d = &act_desc[id];
-    const acti_kern *k = &act_kern_table()[id];
     size_t n = s.outer * s.channels * s.inner;
-    int nt = act_nthreads(id, n);
+    acti_plan plan = acti_act_plan(id, n);
+    const acti_kern *k = plan.kern;
+    int nt = plan.threads;
     float q[ACTI_Q_MAX];
     if (!p)
         p = d->defaults;
     if (!(flags & ACT_PER_CHANNEL) || d->n_params == 0) {
         act_q(id, p, q);
-        act_fwd_flat(k, nt, act_use_nt(id, n), q, p, x, y, n);
+        act_fwd_flat(k, nt, plan.nt, q, p, x, y, n);
         return ACT_OK;
     }
     if (act_use_rows(s)) {
@@ -517,9 +504,10 @@ int act_act_backward(act_act_id id, const float *p, unsigned flags, const float 
     if (n && !dy)
         return ACT_EINVAL;
     const act_act_desc *d = &act_desc[id];
-    const acti_kern *k = &act_kern_table()[id];
+    acti_plan plan = acti_act_plan(id, n);
+    const acti_kern *k = plan.kern;
     int assign = (flags & ACT_DX_ASSIGN) != 0;
-    int nt = act_nthreads(id, n);
+    int nt = plan.threads;
     int want = dp && d->n_params > 0;
     float q[ACTI_Q_MAX];
     if (!p)
@@ -605,7 +593,7 @@ static int act_fn_builtin_bwd(const act_fn *f, const float *p, unsigned flags, c
 }
 
 static const act_fn act_fn_table[] = {
-#define X(ID, name, np, flags, learn, n0, d0, n1, d1, n2, d2, nk, k0, k1, formula)             \
+#define X(ID, name, np, flags, learn, n0, d0, n1, d1, n2, d2, ...)                               \
     [ACT_ACT_##ID] = { #name, np, learn, flags, { #n0, #n1, #n2 }, { d0, d1, d2 },           \
                        act_fn_builtin_fwd, act_fn_builtin_bwd, (void *)(size_t)ACT_ACT_##ID },
     ACT_ACT_LIST(X)

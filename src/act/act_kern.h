@@ -40,8 +40,27 @@ typedef struct acti_kern {
     acti_fwd_fn *fwdnt;   /* fwd with non-temporal stores of y (DRAM-sized n only) */
 } acti_kern;
 
+/* Indexed by act_act_id; the entries of rows without vector kernels (vec 0) are all NULL. */
 extern const acti_kern acti_kern_avx2[ACT_ACT_COUNT];
 extern const acti_kern acti_kern_avx512[ACT_ACT_COUNT];
+
+/* The cost column of ACT_ACT_LIST (act.h). */
+typedef enum acti_cost { ACTI_COST_MEM, ACTI_COST_MATH } acti_cost;
+
+/* How act_act_forward / act_act_backward run id on n elements with the current ISA and thread
+ * count (act.c; the tests check it against the list's cost and vec columns): the block kernels
+ * (the ISA's if the row has vector kernels, else the scalar reference), the number of threads,
+ * and whether a forward with scalar parameters stores y non-temporally (kern->fwdnt). */
+typedef struct acti_plan {
+    const acti_kern *kern;
+    int              threads;
+    int              nt;
+} acti_plan;
+acti_plan acti_act_plan(act_act_id id, size_t n);
+
+/* q[0..ACTI_Q_MAX) = the derived constants of id's parameter set p (ACT_ACT_MAX_PARAMS floats),
+ * as the dispatcher passes them to the block kernels. */
+void acti_act_prep(act_act_id id, const float *p, float *q);
 
 /* vmath blocks of the vector ISAs (every vmath.h function). */
 typedef void acti_vm_fn(const float *x, float *y, size_t n);

@@ -1,6 +1,7 @@
-/* act_prep.h -- per-call derived constants of each activation for the vector kernels
- * (act_simd.h), computed once per parameter set in double: float acti_prep_<name>(p, q) fills
- * q[0..] and returns the largest |x| for which the vector math is valid (q[ACTI_Q_BIG]). */
+/* act_prep.h -- per-call derived constants of each activation with vector kernels (vec 1 in
+ * ACT_ACT_LIST; act_simd.h), computed once per parameter set in double: float
+ * acti_prep_<name>(p, q) fills q[0..] and returns the largest |x| for which the vector math is
+ * valid (q[ACTI_Q_BIG]). */
 #ifndef ACTLAB_ACT_PREP_H
 #define ACTLAB_ACT_PREP_H
 

@@ -2,7 +2,8 @@
  * vocabulary (V, VADD, VFMA, ...) that act_avx2.c and act_avx512.c define before including
  * this file. Math lives in the vf_<name> / vd_<name> functions (mirrors of act_scalar.h, in
  * float with polynomial exp/erfc); the block loops and the tables are generated from
- * ACT_ACT_LIST. Lanes with |x| > q[ACTI_Q_BIG], inf or NaN take the scalar reference.
+ * ACT_ACT_LIST for its rows with vec 1 (a row with vec 0 has no vf_/vd_ and runs the scalar
+ * reference on every ISA). Lanes with |x| > q[ACTI_Q_BIG], inf or NaN take the scalar reference.
  * Accuracy is tested against a long-double reference (tests/test_act_accuracy.c). */
 #ifndef ACTV_TARGET
 #error "include act_simd.h from an ISA file (act_avx2.c, act_avx512.c)"
@@ -523,12 +524,12 @@ ACTV_FN V vd_smu1(V x, const V *q, V *g)
 }
 
 // ----------------------------------------------------------------------------
-// block loops, generated
+// block loops, generated for the rows of ACT_ACT_LIST with vector kernels (vec 1)
 
 #define ACTV_CAT2(a, b) a##b
 #define ACTV_CAT(a, b) ACTV_CAT2(a, b)
 
-#define X(ID, name, np, flags, learn, n0, d0, n1, d1, n2, d2, nk, k0, k1, formula)            \
+#define ACTV_BLOCKS_1(name, np)                                                              \
     static ACTV_TARGET void fwd_##name(const float *qs, const float *p, const float *x,      \
                                        float *y, size_t n)                                   \
     {                                                                                        \
@@ -649,6 +650,9 @@ ACTV_FN V vd_smu1(V x, const V *q, V *g)
             acc[k] += s;                                                                     \
         }                                                                                    \
     }
+#define ACTV_BLOCKS_0(name, np)
+#define X(ID, name, np, flags, learn, n0, d0, n1, d1, n2, d2, nk, k0, k1, nz, cost, vec, ...) \
+    ACTV_BLOCKS_##vec(name, np)
 ACT_ACT_LIST(X)
 #undef X
 
@@ -661,7 +665,7 @@ static inline void actv_row_p(const float *pt, size_t L, size_t j, float *pc)
 
 /* Row kernels: the constants are loaded as vectors along the row; parameter gradients are
  * summed per position in float over at most 64 rows, then in double (fixed order). */
-#define X(ID, name, np, flags, learn, n0, d0, n1, d1, n2, d2, nk, k0, k1, formula)            \
+#define ACTV_ROWS_1(name, np)                                                                \
     static ACTV_TARGET void fwdr_##name(const float *qt, const float *pt, size_t L,         \
                                         const float *x, float *y, size_t rows, size_t ld)   \
     {                                                                                        \
@@ -743,12 +747,19 @@ static inline void actv_row_p(const float *pt, size_t L, size_t j, float *pc)
             }                                                                                \
         }                                                                                    \
     }
+#define ACTV_ROWS_0(name, np)
+#define X(ID, name, np, flags, learn, n0, d0, n1, d1, n2, d2, nk, k0, k1, nz, cost, vec, ...) \
+    ACTV_ROWS_##vec(name, np)
 ACT_ACT_LIST(X)
 #undef X
 
-const acti_kern ACTV_CAT(acti_kern_, ACTV_ISA)[ACT_ACT_COUNT] = {
-#define X(ID, name, np, flags, learn, n0, d0, n1, d1, n2, d2, nk, k0, k1, formula)            \
+/* rows with vec 0 have no entry: all NULL, and act.c runs the scalar reference for them */
+#define ACTV_ENTRY_1(ID, name) \
     [ACT_ACT_##ID] = { fwd_##name, bwd_##name, fwdr_##name, bwdr_##name, fwdnt_##name },
+#define ACTV_ENTRY_0(ID, name)
+const acti_kern ACTV_CAT(acti_kern_, ACTV_ISA)[ACT_ACT_COUNT] = {
+#define X(ID, name, np, flags, learn, n0, d0, n1, d1, n2, d2, nk, k0, k1, nz, cost, vec, ...) \
+    ACTV_ENTRY_##vec(ID, name)
     ACT_ACT_LIST(X)
 #undef X
 };

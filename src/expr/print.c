@@ -267,59 +267,63 @@ static void print_node(printer *pr, int i)
 
 enum { H_SIGMOID = 1, H_SOFTPLUS = 2, H_SINC = 4, H_MAX = 8, H_MIN = 16, H_POWI = 32 };
 
-/* The math of a built-in in C (torch = 0) or PyTorch (torch = 1), with X the input and P0..P2
- * its constant parameters. The switch has no default: a new row of ACT_ACT_LIST that is not
- * exported here is a compile error. */
+/* The PyTorch form of each built-in: the torch column of ACT_ACT_LIST. */
+static const char *const builtin_torch[ACT_ACT_COUNT] = {
+#define X(ID, name, np, flags, learn, n0, d0, n1, d1, n2, d2, nk, k0, k1, nz, cost, vec, formula, \
+          torch)                                                                              \
+    [ACT_ACT_##ID] = torch,
+    ACT_ACT_LIST(X)
+#undef X
+};
+
+/* The math of a built-in in C (torch = 0) or PyTorch (torch = 1, the list's column), with X the
+ * input and P0..P2 its constant parameters. The switch has no default: a new row of
+ * ACT_ACT_LIST that is not exported here is a compile error. */
 static const char *builtin_code(act_act_id id, int torch)
 {
+    if (torch)
+        return (unsigned)id < ACT_ACT_COUNT ? builtin_torch[id] : NULL;
     switch (id) {
     case ACT_ACT_RELU:
-        return torch ? "torch.relu(X)" : "(X < 0.0f ? 0.0f : X)";
+        return "(X < 0.0f ? 0.0f : X)";
     case ACT_ACT_LEAKY_RELU: case ACT_ACT_PRELU:
-        return torch ? "torch.where(X > 0, X, P0 * X)" : "(X > 0.0f ? X : P0 * X)";
+        return "(X > 0.0f ? X : P0 * X)";
     case ACT_ACT_ELU:
-        return torch ? "F.elu(X, P0)" : "(X > 0.0f ? X : P0 * expm1f(X))";
+        return "(X > 0.0f ? X : P0 * expm1f(X))";
     case ACT_ACT_SELU:
-        return torch ? "F.selu(X)"
-                     : "(1.0507009873554805f * (X > 0.0f ? X : 1.6732632423543772f * expm1f(X)))";
+        return "(1.0507009873554805f * (X > 0.0f ? X : 1.6732632423543772f * expm1f(X)))";
     case ACT_ACT_CELU:
-        return torch ? "F.celu(X, P0)" : "(X > 0.0f ? X : P0 * expm1f(X / P0))";
+        return "(X > 0.0f ? X : P0 * expm1f(X / P0))";
     case ACT_ACT_SOFTPLUS:
-        return torch ? "F.softplus(X, P0, P1)"
-                     : "(P0 * X > P1 ? X : act_softplus_(P0 * X) / P0)";
+        return "(P0 * X > P1 ? X : act_softplus_(P0 * X) / P0)";
     case ACT_ACT_SIGMOID:
-        return torch ? "torch.sigmoid(X)" : "act_sigmoid_(X)";
+        return "act_sigmoid_(X)";
     case ACT_ACT_TANH:
-        return torch ? "torch.tanh(X)" : "tanhf(X)";
+        return "tanhf(X)";
     case ACT_ACT_HARDSIGMOID:
-        return torch ? "F.hardsigmoid(X)" : "fminf(fmaxf(X / 6.0f + 0.5f, 0.0f), 1.0f)";
+        return "fminf(fmaxf(X / 6.0f + 0.5f, 0.0f), 1.0f)";
     case ACT_ACT_HARDSWISH:
-        return torch ? "F.hardswish(X)" : "(X * fminf(fmaxf(X / 6.0f + 0.5f, 0.0f), 1.0f))";
+        return "(X * fminf(fmaxf(X / 6.0f + 0.5f, 0.0f), 1.0f))";
     case ACT_ACT_RELU6:
-        return torch ? "F.relu6(X)" : "fminf(fmaxf(X, 0.0f), 6.0f)";
+        return "fminf(fmaxf(X, 0.0f), 6.0f)";
     case ACT_ACT_SILU:
-        return torch ? "F.silu(X)" : "(X * act_sigmoid_(X))";
+        return "(X * act_sigmoid_(X))";
     case ACT_ACT_SWISH: case ACT_ACT_ACON_A:
-        return torch ? "X * torch.sigmoid(P0 * X)" : "(X * act_sigmoid_(P0 * X))";
+        return "(X * act_sigmoid_(P0 * X))";
     case ACT_ACT_GELU:
-        return torch ? "F.gelu(X)" : "(0.5f * X * erfcf(-X * 0.70710678118654752f))";
+        return "(0.5f * X * erfcf(-X * 0.70710678118654752f))";
     case ACT_ACT_GELU_TANH:
-        return torch ? "F.gelu(X, approximate='tanh')"
-                     : "(0.5f * X * (1.0f + tanhf(0.79788456080286536f * (X + 0.044715f * X * X * X))))";
+        return "(0.5f * X * (1.0f + tanhf(0.79788456080286536f * (X + 0.044715f * X * X * X))))";
     case ACT_ACT_MISH:
-        return torch ? "F.mish(X)" : "(X * tanhf(act_softplus_(X)))";
+        return "(X * tanhf(act_softplus_(X)))";
     case ACT_ACT_ACON_B:
-        return torch ? "(1 - P0) * X * torch.sigmoid(P1 * (1 - P0) * X) + P0 * X"
-                     : "((1.0f - P0) * X * act_sigmoid_(P1 * (1.0f - P0) * X) + P0 * X)";
+        return "((1.0f - P0) * X * act_sigmoid_(P1 * (1.0f - P0) * X) + P0 * X)";
     case ACT_ACT_ACON_C:
-        return torch ? "(P0 - P1) * X * torch.sigmoid(P2 * (P0 - P1) * X) + P1 * X"
-                     : "((P0 - P1) * X * act_sigmoid_(P2 * (P0 - P1) * X) + P1 * X)";
+        return "((P0 - P1) * X * act_sigmoid_(P2 * (P0 - P1) * X) + P1 * X)";
     case ACT_ACT_SMU:
-        return torch ? "0.5 * ((1 + P0) * X + (1 - P0) * X * torch.erf(P1 * (1 - P0) * X))"
-                     : "(0.5f * ((1.0f + P0) * X + (1.0f - P0) * X * erff(P1 * (1.0f - P0) * X)))";
+        return "(0.5f * ((1.0f + P0) * X + (1.0f - P0) * X * erff(P1 * (1.0f - P0) * X)))";
     case ACT_ACT_SMU1:
-        return torch ? "0.5 * ((1 + P0) * X + torch.sqrt(((1 - P0) * X) ** 2 + P1 ** 2))"
-                     : "(0.5f * ((1.0f + P0) * X + hypotf((1.0f - P0) * X, P1)))";
+        return "(0.5f * ((1.0f + P0) * X + hypotf((1.0f - P0) * X, P1)))";
     case ACT_ACT_COUNT:
         break;
     }
