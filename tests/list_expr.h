@@ -17,4 +17,5 @@
     X(space_templates_roundtrip)           \
     X(space_sample_roundtrip)              \
     X(space_dedup_semantics)               \
+    X(space_propose)                       \
     X(space_one_unit_counts)

@@ -1,6 +1,8 @@
 /* test_expr_space.c -- tests of the core-unit search space: candidate <-> expression round
- * trips, sampling, dedup semantics, and the filter/dedup counts of the 1-unit space. */
+ * trips, sampling, dedup semantics, the candidate pipeline (act_space_propose), and the
+ * filter/dedup counts of the 1-unit space. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -225,4 +227,151 @@ void test_space_one_unit_counts(void)
     for (int i = 0; i < 6250; i++)
         act_expr_prog_free(progs[i]);
     free(progs);
+}
+
+/* Appends sin(x + lo) + ... + sin(x + hi) to buf as a balanced tree (depth log2 of the terms). */
+static void balanced_sum(char *buf, size_t cap, size_t *len, int lo, int hi)
+{
+    if (lo == hi) {
+        *len += (size_t)snprintf(buf + *len, cap - *len, "sin(x + %d)", lo);
+        return;
+    }
+    int mid = (lo + hi) / 2;
+    *len += (size_t)snprintf(buf + *len, cap - *len, "(");
+    balanced_sum(buf, cap, len, lo, mid);
+    *len += (size_t)snprintf(buf + *len, cap - *len, " + ");
+    balanced_sum(buf, cap, len, mid + 1, hi);
+    *len += (size_t)snprintf(buf + *len, cap - *len, ")");
+}
+
+/* act_space_propose on parsed text; the proposal is the caller's. */
+static int propose_text(act_space_index *ix, const char *s, unsigned flags, act_space_proposal *p)
+{
+    act_expr *e = NULL;
+    act_diag d;
+    int rc = act_expr_parse(s, &e, &d);
+    CHECKF(rc == ACT_OK, "%s: %s", s, d.msg);
+    if (rc == ACT_OK)
+        rc = act_space_propose(ix, e, flags, p);
+    act_expr_free(e);
+    return rc;
+}
+
+/* The pipeline as one call: texts, verdict, fingerprint; a duplicate gets the first one's
+ * representative even after the first proposal is freed (the index keeps its own program); a
+ * filtered candidate is not added; bad arguments leave nothing to free. */
+void test_space_propose(void)
+{
+    const unsigned FD = ACT_SPACE_PROPOSE_FILTER | ACT_SPACE_PROPOSE_DEDUP;
+    act_space_index *ix = act_space_index_new();
+    act_space_proposal p;
+    CHECK(ix && propose_text(ix, "max(x, 0) - min(x, 0)", FD, &p) == ACT_OK);
+    CHECK(p.text && strcmp(p.text, "max(x, 0) - min(x, 0)") == 0);
+    act_expr *e = NULL;
+    CHECK(act_expr_parse("max(x, 0) - min(x, 0)", &e, NULL) == ACT_OK);
+    char *want = e ? canon_text(e) : NULL;
+    CHECK(want && p.canon && strcmp(p.canon, want) == 0);
+    free(want);
+    act_expr_free(e);
+    uint64_t fp = 0;
+    CHECK(p.prog && act_space_fingerprint(p.prog, &fp) == ACT_OK && fp == p.fp);
+    CHECK(p.verdict == ACT_SPACE_KEEP && p.rep == 0 && p.is_new == 1);
+    act_space_proposal_free(&p);                 /* the index must not need it */
+    CHECK(p.text == NULL && p.canon == NULL && p.prog == NULL && p.rep == -1);
+    act_space_proposal_free(&p);                 /* zeroed: a no-op */
+    act_space_proposal_free(NULL);
+
+    CHECK(propose_text(ix, "abs(x)", FD, &p) == ACT_OK);
+    CHECKF(p.rep == 0 && p.is_new == 0, "abs(x): rep %d, new %d", p.rep, p.is_new);
+    act_space_proposal_free(&p);
+    /* filtered: a verdict, no representative, and the index does not grow */
+    CHECK(propose_text(ix, "sqrt(x) + x", FD, &p) == ACT_OK);
+    CHECK(p.verdict == ACT_SPACE_NONFINITE && p.rep == -1 && p.is_new == 0 && p.prog);
+    act_space_proposal_free(&p);
+    CHECK(propose_text(ix, "x^2", FD, &p) == ACT_OK && p.rep == 1 && p.is_new == 1);
+    act_space_proposal_free(&p);
+    /* without FILTER everything is kept; without DEDUP nothing is looked up (ix may be NULL) */
+    CHECK(propose_text(ix, "sqrt(x) + x", ACT_SPACE_PROPOSE_DEDUP, &p) == ACT_OK);
+    CHECK(p.verdict == ACT_SPACE_KEEP && p.rep == 2 && p.is_new == 1);
+    act_space_proposal_free(&p);
+    CHECK(propose_text(NULL, "x*x", ACT_SPACE_PROPOSE_FILTER, &p) == ACT_OK);
+    CHECK(p.verdict == ACT_SPACE_KEEP && p.rep == -1 && p.is_new == 0);
+    act_space_proposal_free(&p);
+    /* act_space_index_add (borrowing) and propose share one numbering */
+    act_expr_prog *sq = compile_canon("x*x");
+    int rep = -1, is_new = -1;
+    CHECK(sq && act_space_index_add(ix, sq, &rep, &is_new) == ACT_OK && rep == 1 && !is_new);
+    act_expr_prog_free(sq);
+
+    /* bad arguments */
+    CHECK(propose_text(NULL, "x", ACT_SPACE_PROPOSE_DEDUP, &p) == ACT_EINVAL);
+    CHECK(p.text == NULL && p.prog == NULL && p.rep == -1);
+    CHECK(propose_text(ix, "x", 0x80u, &p) == ACT_EINVAL);
+    CHECK(act_space_propose(ix, NULL, FD, &p) == ACT_EINVAL);
+    CHECK(act_space_propose(ix, NULL, FD, NULL) == ACT_EINVAL);
+    /* a failure after the texts were printed (too many instructions to compile): out is
+     * released, ix unchanged (ASan: nothing leaks) */
+    size_t cap = 1 << 15, len = 0;
+    char *big = malloc(cap);
+    if (big) {
+        big[0] = '\0';
+        balanced_sum(big, cap, &len, 1, 512);
+        CHECK(propose_text(ix, big, FD, &p) == ACT_ELIMIT);
+        CHECK(p.text == NULL && p.canon == NULL && p.prog == NULL && p.rep == -1);
+        free(big);
+    }
+    CHECK(propose_text(ix, "x^3", FD, &p) == ACT_OK && p.rep == 3 && p.is_new == 1);
+    act_space_proposal_free(&p);
+    act_space_index_free(ix);
+
+    /* the same rows as the step-by-step pipeline, over a slice of the 1-unit space */
+    const act_space_preset *full = act_space_preset_lookup("full");
+    act_space_index *a = act_space_index_new(), *b = act_space_index_new();
+    act_expr_prog *progs[400] = { 0 };
+    for (uint64_t i = 0; a && b && i < 400; i++) {
+        act_space_cand ci;
+        act_expr *ei = NULL, *ce = NULL;
+        char *text = NULL, *canon = NULL;
+        act_space_verdict v = ACT_SPACE_KEEP;
+        uint64_t f = 0;
+        int r = -1, nw = 0;
+        int rc = act_space_nth(full, 1, i * 15, &ci);
+        if (rc == ACT_OK)
+            rc = act_space_to_expr(&ci, &ei);
+        if (rc == ACT_OK)
+            rc = act_expr_set_eps(ei, 1e-3f);
+        if (rc == ACT_OK)
+            rc = act_space_propose(a, ei, FD, &p);
+        if (rc == ACT_OK)
+            rc = act_expr_canonical(ei, &ce);
+        if (rc == ACT_OK)
+            rc = act_expr_print(ei, ACT_EXPR_TEXT, &text);
+        if (rc == ACT_OK)
+            rc = act_expr_print(ce, ACT_EXPR_TEXT, &canon);
+        if (rc == ACT_OK)
+            rc = act_expr_compile(ce, &progs[i]);
+        if (rc == ACT_OK)
+            rc = act_space_filter(progs[i], &v);
+        if (rc == ACT_OK)
+            rc = act_space_fingerprint(progs[i], &f);
+        if (rc == ACT_OK && v == ACT_SPACE_KEEP)
+            rc = act_space_index_add(b, progs[i], &r, &nw);
+        CHECKF(rc == ACT_OK, "candidate %llu: %s", (unsigned long long)(i * 15),
+               act_strerror(rc));
+        if (rc == ACT_OK)
+            CHECKF(!strcmp(p.text, text) && !strcmp(p.canon, canon) && p.verdict == v &&
+                   p.fp == f && p.rep == r && p.is_new == nw,
+                   "candidate %llu: '%s' %s rep %d vs '%s' %s rep %d",
+                   (unsigned long long)(i * 15), p.canon, act_space_verdict_name(p.verdict),
+                   p.rep, canon, act_space_verdict_name(v), r);
+        act_space_proposal_free(&p);
+        act_expr_free(ei);
+        act_expr_free(ce);
+        free(text);
+        free(canon);
+    }
+    act_space_index_free(a);
+    act_space_index_free(b);
+    for (int i = 0; i < 400; i++)
+        act_expr_prog_free(progs[i]);
 }

@@ -6,7 +6,8 @@
  * expression tree. On top: enumeration of a whole space (1 unit: 25*25*10 = 6,250), uniform
  * random sampling of k-unit candidates, named presets (restricted primitive sets, the b(x, g(x))
  * form), degenerate filters and a numeric fingerprint for functional dedup
- * (shared/reference/search.md sections 4-5). Nothing here prints or keeps global state.
+ * (shared/reference/search.md sections 4-5), and the whole per-candidate pipeline as one call
+ * (act_space_propose). Nothing here prints or keeps global state.
  */
 #ifndef ACTLAB_SPACE_H
 #define ACTLAB_SPACE_H
@@ -165,14 +166,45 @@ ACT_API ACT_NODISCARD int act_space_fingerprint(const act_expr_prog *p, uint64_t
 ACT_API int act_space_equivalent(const act_expr_prog *a, const act_expr_prog *b);
 
 /* Functional dedup index: fingerprint -> representatives, verified with act_space_equivalent.
- * It borrows the programs it is given: they must outlive the index. */
+ * Owned by the caller. It borrows the programs given to act_space_index_add (they must outlive
+ * the index) and owns the copies act_space_propose adds. */
 typedef struct act_space_index act_space_index;
 ACT_API ACT_NODISCARD act_space_index *act_space_index_new(void);
 ACT_API void act_space_index_free(act_space_index *ix);            /* NULL is a no-op */
-/* Looks p up; if no verified equivalent exists, adds p as a new representative. *rep is the
- * id (insertion number) of the representative, *is_new 1 if p became one. */
+/* Looks p up; if no verified equivalent exists, adds p (borrowed) as a new representative.
+ * *rep is the id (insertion number) of the representative, *is_new 1 if p became one. */
 ACT_API ACT_NODISCARD int act_space_index_add(act_space_index *ix, const act_expr_prog *p, int *rep,
                                               int *is_new);
+
+// ----------------------------------------------------------------------------
+// the candidate pipeline
+
+#define ACT_SPACE_PROPOSE_FILTER 0x1u   /* run act_space_filter (without it: verdict KEEP) */
+#define ACT_SPACE_PROPOSE_DEDUP  0x2u   /* look a kept candidate up in ix, adding it if new */
+
+/* One candidate after act_space_propose. Every pointer is owned by the proposal and released
+ * by act_space_proposal_free; a caller may take one over by setting the field to NULL. */
+typedef struct act_space_proposal {
+    char              *text;        /* act_expr_print(e, ACT_EXPR_TEXT): as proposed */
+    char              *canon;       /* the same of its canonical form (act_expr_canonical) */
+    act_expr_prog     *prog;        /* the canonical form, compiled */
+    act_space_verdict  verdict;     /* act_space_filter's, or KEEP without the FILTER flag */
+    uint64_t           fp;          /* act_space_fingerprint(prog) */
+    int                rep;         /* DEDUP and KEEP: id of the representative in ix; else -1 */
+    int                is_new;      /* 1 if the candidate became that representative */
+} act_space_proposal;
+
+/*
+ * The pipeline the search runs once per proposal: canonicalise e (its eps and initial values
+ * carry over), print e and the canonical form, compile it, filter it (ACT_SPACE_PROPOSE_FILTER),
+ * fingerprint it and, if kept, deduplicate it against ix (ACT_SPACE_PROPOSE_DEDUP: ix must not
+ * be NULL; it keeps a copy of a new representative, so out stays the caller's to free). e is
+ * not modified. On failure *out holds nothing to release and ix is unchanged.
+ */
+ACT_API ACT_NODISCARD int act_space_propose(act_space_index *ix, const act_expr *e,
+                                            unsigned flags, act_space_proposal *out);
+/* Frees what p owns and zeroes it; NULL, or a zeroed proposal, is a no-op. */
+ACT_API void act_space_proposal_free(act_space_proposal *p);
 
 #ifdef __cplusplus
 }

@@ -1,6 +1,7 @@
 /* space.c -- the core-unit search space (include/actlab/space.h): templates, conversion to and
- * from expression trees, enumeration, sampling, presets, degenerate filters, fingerprints and
- * the functional dedup index. Counts for the 1-unit space: docs/expr-grammar.md. */
+ * from expression trees, enumeration, sampling, presets, degenerate filters, fingerprints, the
+ * functional dedup index and the per-candidate pipeline (act_space_propose). Counts for the
+ * 1-unit space: docs/expr-grammar.md. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -587,6 +588,7 @@ int act_space_equivalent(const act_expr_prog *a, const act_expr_prog *b)
 typedef struct ix_entry {
     uint64_t             fp;
     const act_expr_prog *prog;
+    act_expr_prog       *own;       /* prog when the index owns it (act_space_propose), else NULL */
     int                  rep;
     int                  next;      /* chain in the bucket, -1 ends */
 } ix_entry;
@@ -618,9 +620,50 @@ void act_space_index_free(act_space_index *ix)
 {
     if (!ix)
         return;
+    for (int i = 0; i < ix->n; i++)
+        act_expr_prog_free(ix->ent[i].own);
     free(ix->ent);
     free(ix->bucket);
     free(ix);
+}
+
+/* The representative functionally equal to p (fingerprint fp), or -1. */
+static int ix_find(const act_space_index *ix, uint64_t fp, const act_expr_prog *p)
+{
+    int b = (int)(fp & (uint64_t)(ix->nb - 1));
+    for (int j = ix->bucket[b]; j >= 0; j = ix->ent[j].next)
+        if (ix->ent[j].fp == fp && act_space_equivalent(ix->ent[j].prog, p))
+            return ix->ent[j].rep;
+    return -1;
+}
+
+/* Room for one more entry: ACT_OK or ACT_ENOMEM (ix unchanged). */
+static int ix_reserve(act_space_index *ix)
+{
+    if (ix->n < ix->cap)
+        return ACT_OK;
+    int cap = ix->cap ? 2 * ix->cap : 256;
+    ix_entry *e = realloc(ix->ent, (size_t)cap * sizeof *e);
+    if (!e)
+        return ACT_ENOMEM;
+    ix->ent = e;
+    ix->cap = cap;
+    return ACT_OK;
+}
+
+/* Adds p as a new representative (after ix_reserve), borrowed, or owned if own (== p); returns
+ * its id. */
+static int ix_insert(act_space_index *ix, uint64_t fp, const act_expr_prog *p, act_expr_prog *own)
+{
+    int b = (int)(fp & (uint64_t)(ix->nb - 1));
+    ix_entry *e = &ix->ent[ix->n];
+    e->fp = fp;
+    e->prog = p;
+    e->rep = ix->n;
+    e->own = own;
+    e->next = ix->bucket[b];
+    ix->bucket[b] = ix->n;
+    return ix->n++;
 }
 
 int act_space_index_add(act_space_index *ix, const act_expr_prog *p, int *rep, int *is_new)
@@ -631,29 +674,67 @@ int act_space_index_add(act_space_index *ix, const act_expr_prog *p, int *rep, i
     int rc = act_space_fingerprint(p, &fp);
     if (rc != ACT_OK)
         return rc;
-    int b = (int)(fp & (uint64_t)(ix->nb - 1));
-    for (int j = ix->bucket[b]; j >= 0; j = ix->ent[j].next) {
-        if (ix->ent[j].fp == fp && act_space_equivalent(ix->ent[j].prog, p)) {
-            *rep = ix->ent[j].rep;
-            *is_new = 0;
-            return ACT_OK;
-        }
+    int r = ix_find(ix, fp, p);
+    if (r >= 0) {
+        *rep = r;
+        *is_new = 0;
+        return ACT_OK;
     }
-    if (ix->n == ix->cap) {
-        int cap = ix->cap ? 2 * ix->cap : 256;
-        ix_entry *e = realloc(ix->ent, (size_t)cap * sizeof *e);
-        if (!e)
-            return ACT_ENOMEM;
-        ix->ent = e;
-        ix->cap = cap;
-    }
-    ix_entry *e = &ix->ent[ix->n];
-    e->fp = fp;
-    e->prog = p;
-    e->rep = ix->n;
-    e->next = ix->bucket[b];
-    ix->bucket[b] = ix->n;
-    *rep = ix->n++;
+    if ((rc = ix_reserve(ix)) != ACT_OK)
+        return rc;
+    *rep = ix_insert(ix, fp, p, NULL);
     *is_new = 1;
     return ACT_OK;
+}
+
+// ----------------------------------------------------------------------------
+// the candidate pipeline
+
+void act_space_proposal_free(act_space_proposal *p)
+{
+    if (!p)
+        return;
+    free(p->text);
+    free(p->canon);
+    act_expr_prog_free(p->prog);
+    *p = (act_space_proposal){ .rep = -1 };
+}
+
+int act_space_propose(act_space_index *ix, const act_expr *e, unsigned flags,
+                      act_space_proposal *out)
+{
+    if (!out)
+        return ACT_EINVAL;
+    *out = (act_space_proposal){ .verdict = ACT_SPACE_KEEP, .rep = -1 };
+    if (!e || (flags & ~(ACT_SPACE_PROPOSE_FILTER | ACT_SPACE_PROPOSE_DEDUP)) ||
+        ((flags & ACT_SPACE_PROPOSE_DEDUP) && !ix))
+        return ACT_EINVAL;
+    act_expr *c = NULL;
+    int rc = act_expr_canonical(e, &c);
+    if (rc == ACT_OK)
+        rc = act_expr_print(e, ACT_EXPR_TEXT, &out->text);
+    if (rc == ACT_OK)
+        rc = act_expr_print(c, ACT_EXPR_TEXT, &out->canon);
+    if (rc == ACT_OK)
+        rc = act_expr_compile(c, &out->prog);
+    if (rc == ACT_OK && (flags & ACT_SPACE_PROPOSE_FILTER))
+        rc = act_space_filter(out->prog, &out->verdict);
+    if (rc == ACT_OK)
+        rc = act_space_fingerprint(out->prog, &out->fp);
+    if (rc == ACT_OK && (flags & ACT_SPACE_PROPOSE_DEDUP) && out->verdict == ACT_SPACE_KEEP) {
+        /* the index keeps its own program, compiled again from the same tree (the same
+         * program), so that out stays independent of ix */
+        act_expr_prog *own = NULL;
+        int r = ix_find(ix, out->fp, out->prog);
+        if (r < 0 && (rc = ix_reserve(ix)) == ACT_OK &&
+            (rc = act_expr_compile(c, &own)) == ACT_OK) {
+            r = ix_insert(ix, out->fp, own, own);
+            out->is_new = 1;
+        }
+        out->rep = r;
+    }
+    act_expr_free(c);
+    if (rc != ACT_OK)
+        act_space_proposal_free(out);
+    return rc;
 }

@@ -437,7 +437,6 @@ static void space_usage(FILE *f)
 
 typedef struct enum_row {
     act_space_cand     cand;
-    act_expr_prog     *prog;
     act_space_verdict  verdict;
     int                rep;         /* -1 unless deduplicated */
     uint64_t           fp;
@@ -503,8 +502,9 @@ static int space_enumerate(const char *cmd, const act_space_preset *ps, int unit
     act_space_index *ix = act_space_index_new();
     int counts[ACT_SPACE_VERDICT_COUNT] = { 0 };
     int n_distinct = 0, n_canon = 0;
-    act_space_index *cix = act_space_index_new();
-    if (!rows || !ix || !cix) {
+    unsigned flags = (filter ? ACT_SPACE_PROPOSE_FILTER : 0u) |
+                     (dedup ? ACT_SPACE_PROPOSE_DEDUP : 0u);
+    if (!rows || !ix) {
         cli_error(cmd, "out of memory");
         rc = CLI_EXIT_FAILURE;
         goto done;
@@ -523,31 +523,29 @@ static int space_enumerate(const char *cmd, const act_space_preset *ps, int unit
         hs[i] = -1;
     for (uint64_t i = 0; i < total && rc == CLI_EXIT_OK; i++) {
         enum_row *r = &rows[i];
-        act_expr *e = NULL, *c = NULL;
+        act_expr *e = NULL;
+        act_space_proposal pr;
         int st = act_space_nth(ps, units, i, &r->cand);
         if (st == ACT_OK)
             st = act_space_to_expr(&r->cand, &e);
         if (st == ACT_OK)
             st = act_expr_set_eps(e, eps);
         if (st == ACT_OK)
-            st = act_expr_canonical(e, &c);
-        if (st == ACT_OK)
-            st = act_expr_print(e, ACT_EXPR_TEXT, &r->expr);
-        if (st == ACT_OK)
-            st = act_expr_print(c, ACT_EXPR_TEXT, &r->canon);
-        if (st == ACT_OK)
-            st = act_expr_compile(c, &r->prog);
-        if (st == ACT_OK)
-            st = filter ? act_space_filter(r->prog, &r->verdict) : ACT_OK;
-        if (st == ACT_OK)
-            st = act_space_fingerprint(r->prog, &r->fp);
-        act_expr_free(e);
-        act_expr_free(c);
+            st = act_space_propose(ix, e, flags, &pr);  // canonical, print, compile, filter,
+        act_expr_free(e);                               // fingerprint, dedup
         if (st != ACT_OK) {
             cli_error(cmd, "candidate %llu: %s", (unsigned long long)i, act_strerror(st));
             rc = CLI_EXIT_FAILURE;
             break;
         }
+        r->expr = pr.text;                              // the row takes the texts over
+        r->canon = pr.canon;
+        pr.text = pr.canon = NULL;
+        r->verdict = pr.verdict;
+        r->fp = pr.fp;
+        r->rep = pr.rep;
+        n_distinct += pr.is_new;
+        act_space_proposal_free(&pr);
         uint64_t h = 1469598103934665603ULL;
         for (const char *s = r->canon; *s; s++)
             h = (h ^ (unsigned char)*s) * 1099511628211ULL;
@@ -559,18 +557,6 @@ static int space_enumerate(const char *cmd, const act_space_preset *ps, int unit
             n_canon++;
         }
         counts[r->verdict]++;
-        r->rep = -1;
-        if (dedup && r->verdict == ACT_SPACE_KEEP) {
-            int rep, is_new;
-            st = act_space_index_add(ix, r->prog, &rep, &is_new);
-            if (st != ACT_OK) {
-                cli_error(cmd, "dedup: %s", act_strerror(st));
-                rc = CLI_EXIT_FAILURE;
-                break;
-            }
-            r->rep = rep;
-            n_distinct += is_new;
-        }
     }
     free(hs);
     if (rc != CLI_EXIT_OK)
@@ -591,13 +577,11 @@ static int space_enumerate(const char *cmd, const act_space_preset *ps, int unit
         printf("distinct functions%s: %d\n", filter ? " among kept" : "", n_distinct);
 done:
     for (uint64_t i = 0; rows && i < total; i++) {
-        act_expr_prog_free(rows[i].prog);
         free(rows[i].expr);
         free(rows[i].canon);
     }
     free(rows);
     act_space_index_free(ix);
-    act_space_index_free(cix);
     return rc;
 }
 
