@@ -226,7 +226,7 @@ struct act_fn {
                    act_shape s) ACT_NODISCARD;
     int (*backward)(const act_fn *f, const float *p, unsigned flags, const float *x,
                     const float *dy, float *dx, float *dp, act_shape s) ACT_NODISCARD;
-    void *ctx;                                /* owned by whoever made the act_fn */
+    const void *ctx;                          /* owned by whoever made the act_fn */
 };
 
 /* The descriptor of a built-in activation; static storage, NULL if id is out of range. */

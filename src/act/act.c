@@ -580,22 +580,29 @@ int act_act_init_params(act_act_id id, act_init how, uint64_t seed, size_t chann
 // ----------------------------------------------------------------------------
 // act_fn descriptors of the built-ins
 
+/* ctx of a built-in's act_fn: its id */
+static const act_act_id act_fn_id[ACT_ACT_COUNT] = {
+#define X(ID, ...) [ACT_ACT_##ID] = ACT_ACT_##ID,
+    ACT_ACT_LIST(X)
+#undef X
+};
+
 static int act_fn_builtin_fwd(const act_fn *f, const float *p, unsigned flags, const float *x,
                               float *y, act_shape s)
 {
-    return act_act_forward((act_act_id)(size_t)f->ctx, p, flags, x, y, s);
+    return act_act_forward(*(const act_act_id *)f->ctx, p, flags, x, y, s);
 }
 
 static int act_fn_builtin_bwd(const act_fn *f, const float *p, unsigned flags, const float *x,
                               const float *dy, float *dx, float *dp, act_shape s)
 {
-    return act_act_backward((act_act_id)(size_t)f->ctx, p, flags, x, dy, dx, dp, s);
+    return act_act_backward(*(const act_act_id *)f->ctx, p, flags, x, dy, dx, dp, s);
 }
 
 static const act_fn act_fn_table[] = {
 #define X(ID, name, np, flags, learn, n0, d0, n1, d1, n2, d2, ...)                               \
     [ACT_ACT_##ID] = { #name, np, learn, flags, { #n0, #n1, #n2 }, { d0, d1, d2 },           \
-                       act_fn_builtin_fwd, act_fn_builtin_bwd, (void *)(size_t)ACT_ACT_##ID },
+                       act_fn_builtin_fwd, act_fn_builtin_bwd, &act_fn_id[ACT_ACT_##ID] },
     ACT_ACT_LIST(X)
 #undef X
 };

@@ -413,7 +413,6 @@ int act_expr_fn(const act_expr_prog *prog, act_fn *out)
     }
     out->forward = fn_forward;
     out->backward = fn_backward;
-    out->ctx = (void *)(size_t)0;
-    memcpy(&out->ctx, &prog, sizeof prog);          /* ctx is void *: keep the pointer as is */
+    out->ctx = prog;
     return ACT_OK;
 }
