@@ -226,6 +226,34 @@ static int write_text(const char *dir, const char *name, const char *ext, const 
     return 0;
 }
 
+/* DIR/NAME.ref: "%a %a" lines of x and the scalar reference's f(x) (ACTLAB_ISA=scalar), on the
+ * grid of the evaluation main() in the report of issue 9 (specials, then -20 .. 20 by 0.01) */
+static int write_ref(const char *dir, const char *name, act_act_id id, const float *p)
+{
+    static const float sp[] = { 0.0f, -0.0f, 1e-45f, -1e-45f, 1e-40f, -1e-40f, FLT_MIN,
+        -FLT_MIN, 1e-7f, -1e-7f, 0.5f, -0.5f, 1, -1, 3, -3, 6, -6, 20, -20, 87.3f, -87.3f, 88, -88,
+        88.8f, -88.8f, 100, -100, 150, -150, 1e4f, -1e4f, 1e19f, -1e19f, FLT_MAX, -FLT_MAX,
+        INFINITY, -INFINITY, NAN };
+    enum { NSP = sizeof sp / sizeof sp[0], N = NSP + 4001 };
+    float x[N], y[N];
+    for (int i = 0; i < N; i++)
+        x[i] = i < NSP ? sp[i] : (float)(i - NSP - 2000) * 0.01f;
+    act_isa isa = act_isa_get();
+    int rc = act_isa_set(ACT_ISA_SCALAR);
+    if (rc == ACT_OK)
+        rc = act_act_forward(id, p, 0, x, y, act_shape_flat(N));
+    if (act_isa_set(isa) != ACT_OK || rc != ACT_OK)
+        return 1;
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s.ref", dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return 1;
+    for (int i = 0; i < N; i++)
+        fprintf(f, "%a %a\n", (double)x[i], (double)y[i]);
+    return fclose(f) != 0;
+}
+
 static int exports(const char *dir)
 {
     int bad = 0;
@@ -249,6 +277,7 @@ static int exports(const char *dir)
             snprintf(name, sizeof name, "%s-%d", act_act_info(id)->name, j);
             bad += write_text(dir, name, "c", e, ACT_EXPR_C);
             bad += write_text(dir, name, "py", e, ACT_EXPR_TORCH);
+            bad += write_ref(dir, name, id, sets[j]);
             act_expr_free(e);
         }
     }

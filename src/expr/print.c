@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "act/act_src.h"
 #include "expr/expr_int.h"
 
 // ----------------------------------------------------------------------------
@@ -267,7 +268,8 @@ static void print_node(printer *pr, int i)
 
 enum { H_SIGMOID = 1, H_SOFTPLUS = 2, H_SINC = 4, H_MAX = 8, H_MIN = 16, H_POWI = 32 };
 
-/* The PyTorch form of each built-in: the torch column of ACT_ACT_LIST. */
+/* The PyTorch form of each built-in, with X the input and P0..P2 its constant parameters: the
+ * torch column of ACT_ACT_LIST. The C form is the scalar reference itself (act_src.h). */
 static const char *const builtin_torch[ACT_ACT_COUNT] = {
 #define X(ID, name, np, flags, learn, n0, d0, n1, d1, n2, d2, nk, k0, k1, nz, cost, vec, formula, \
           torch)                                                                              \
@@ -276,66 +278,13 @@ static const char *const builtin_torch[ACT_ACT_COUNT] = {
 #undef X
 };
 
-/* The math of a built-in in C (torch = 0) or PyTorch (torch = 1, the list's column), with X the
- * input and P0..P2 its constant parameters. The switch has no default: a new row of
- * ACT_ACT_LIST that is not exported here is a compile error. */
-static const char *builtin_code(act_act_id id, int torch)
-{
-    if (torch)
-        return (unsigned)id < ACT_ACT_COUNT ? builtin_torch[id] : NULL;
-    switch (id) {
-    case ACT_ACT_RELU:
-        return "(X < 0.0f ? 0.0f : X)";
-    case ACT_ACT_LEAKY_RELU: case ACT_ACT_PRELU:
-        return "(X > 0.0f ? X : P0 * X)";
-    case ACT_ACT_ELU:
-        return "(X > 0.0f ? X : P0 * expm1f(X))";
-    case ACT_ACT_SELU:
-        return "(1.0507009873554805f * (X > 0.0f ? X : 1.6732632423543772f * expm1f(X)))";
-    case ACT_ACT_CELU:
-        return "(X > 0.0f ? X : P0 * expm1f(X / P0))";
-    case ACT_ACT_SOFTPLUS:
-        return "(P0 * X > P1 ? X : act_softplus_(P0 * X) / P0)";
-    case ACT_ACT_SIGMOID:
-        return "act_sigmoid_(X)";
-    case ACT_ACT_TANH:
-        return "tanhf(X)";
-    case ACT_ACT_HARDSIGMOID:
-        return "fminf(fmaxf(X / 6.0f + 0.5f, 0.0f), 1.0f)";
-    case ACT_ACT_HARDSWISH:
-        return "(X * fminf(fmaxf(X / 6.0f + 0.5f, 0.0f), 1.0f))";
-    case ACT_ACT_RELU6:
-        return "fminf(fmaxf(X, 0.0f), 6.0f)";
-    case ACT_ACT_SILU:
-        return "(X * act_sigmoid_(X))";
-    case ACT_ACT_SWISH: case ACT_ACT_ACON_A:
-        return "(X * act_sigmoid_(P0 * X))";
-    case ACT_ACT_GELU:
-        return "(0.5f * X * erfcf(-X * 0.70710678118654752f))";
-    case ACT_ACT_GELU_TANH:
-        return "(0.5f * X * (1.0f + tanhf(0.79788456080286536f * (X + 0.044715f * X * X * X))))";
-    case ACT_ACT_MISH:
-        return "(X * tanhf(act_softplus_(X)))";
-    case ACT_ACT_ACON_B:
-        return "((1.0f - P0) * X * act_sigmoid_(P1 * (1.0f - P0) * X) + P0 * X)";
-    case ACT_ACT_ACON_C:
-        return "((P0 - P1) * X * act_sigmoid_(P2 * (P0 - P1) * X) + P1 * X)";
-    case ACT_ACT_SMU:
-        return "(0.5f * ((1.0f + P0) * X + (1.0f - P0) * X * erff(P1 * (1.0f - P0) * X)))";
-    case ACT_ACT_SMU1:
-        return "(0.5f * ((1.0f + P0) * X + hypotf((1.0f - P0) * X, P1)))";
-    case ACT_ACT_COUNT:
-        break;
-    }
-    return NULL;
-}
-
 typedef struct gen {
     const act_expr *e;
     sbuf            b;
     int             torch;
     unsigned        helpers;
     char           *reach;
+    unsigned char   used[ACT_ACT_COUNT];    /* C: the built-ins called (their act_<name>_f) */
 } gen;
 
 /* The operand reference: a variable, or an inline literal for constants and eps. */
@@ -386,7 +335,8 @@ static void tensor_operand(gen *g, int i, char *buf, size_t size)
         snprintf(buf, size, "%s", t);
 }
 
-static void subst(sbuf *b, const char *code, const char *xv, const float *p, int torch)
+/* A PyTorch form (builtin_torch) with X replaced by xv and Pk by the parameter p[k]. */
+static void subst(sbuf *b, const char *code, const char *xv, const float *p)
 {
     char num[48];
     for (const char *s = code; *s; s++) {
@@ -394,7 +344,7 @@ static void subst(sbuf *b, const char *code, const char *xv, const float *p, int
             sb_puts(b, xv);
         } else if (*s == 'P' && s[1] >= '0' && s[1] <= '2') {
             fmt_float(p[s[1] - '0'], num, sizeof num, 1);
-            sb_printf(b, signbit(p[s[1] - '0']) ? "(%s%s)" : "%s%s", num, torch ? "" : "f");
+            sb_printf(b, signbit(p[s[1] - '0']) ? "(%s)" : "%s", num);
             s++;
         } else {
             sb_printf(b, "%c", *s);
@@ -472,14 +422,23 @@ static int gen_node(gen *g, int i)
         sb_printf(b, T ? "torch.minimum(%s, %s)" : "act_min_(%s, %s)", a, bb);
         break;
     case ACT_EXPR_ACT: {
-        const char *code = builtin_code((act_act_id)nd->k, T);
-        if (!code)
+        const act_act_desc *d = act_act_info((act_act_id)nd->k);
+        if (!d)
             return ACT_EINVAL;
-        if (!T && (strstr(code, "act_sigmoid_")))
-            g->helpers |= H_SIGMOID;
-        if (!T && (strstr(code, "act_softplus_")))
-            g->helpers |= H_SOFTPLUS;
-        subst(b, code, a, nd->p, T);
+        if (T) {
+            subst(b, builtin_torch[nd->k], a, nd->p);
+            break;
+        }
+        g->used[nd->k] = 1;                 /* act_<name>_f(x, (const float[]){ p0, ... }) */
+        sb_printf(b, "act_%s_f(%s, ", d->name, a);
+        if (d->n_params == 0)
+            sb_puts(b, "(const float *)0");
+        for (int j = 0; j < d->n_params; j++) {
+            char num[48];
+            fmt_float(nd->p[j], num, sizeof num, 1);
+            sb_printf(b, "%s%sf", j ? ", " : "(const float[]){ ", num);
+        }
+        sb_puts(b, d->n_params ? " })" : ")");
         break;
     }
     }
@@ -559,6 +518,20 @@ static int print_c(const act_expr *e, sbuf *out)
         sb_puts(out, "static float act_powi_(float a, int k)\n{\n    float r = 1.0f, p = a;\n"
                 "    for (int m = k < 0 ? -k : k; m; m >>= 1, p *= p)\n        if (m & 1)\n"
                 "            r *= p;\n    return k < 0 ? 1.0f / r : r;\n}\n\n");
+    int any = 0;
+    for (int id = 0; id < ACT_ACT_COUNT; id++)
+        any |= g.used[id];
+    if (any && rc == ACT_OK) {              /* the built-ins: the scalar reference's own code */
+        char *defs = acti_act_c_source(g.used);
+        if (!defs) {
+            rc = ACT_ENOMEM;
+        } else {
+            sb_printf(out, "/* The built-in activations: actlab's scalar reference "
+                      "(src/act/act_scalar.h), computed in\n * double and rounded once. */\n\n"
+                      "%s\n", defs);
+            free(defs);
+        }
+    }
     sb_printf(out, "float act_expr_f(float x, const float *beta)\n{\n");
     sb_printf(out, "    const float eps = %sf;\n    (void)eps;\n    (void)beta;\n", eps);
     sb_puts(out, g.b.s ? g.b.s : "");

@@ -1,0 +1,18 @@
+/* act_src.h -- the scalar reference (act_scalar.h) as text, for the C export of expressions
+ * (src/expr/print.c): an exported built-in is the reference's own code, not a second copy of
+ * its math. Implemented in act_src.c. */
+#ifndef ACTLAB_ACT_SRC_H
+#define ACTLAB_ACT_SRC_H
+
+#include "actlab/act.h"
+
+/*
+ * The definitions of act_scalar.h that the value functions act_<name>_f of the activations with
+ * used[id] != 0 need: those functions, every helper function and constant they use, each with
+ * the comment written above it, in the order of the file, as standalone C11 (<math.h> only).
+ * Returns a malloc'd string (the caller frees it), or NULL: out of memory, or act_scalar.h has
+ * no definition of a used act_<name>_f (a test exports every row, so that fails loudly).
+ */
+char *acti_act_c_source(const unsigned char used[ACT_ACT_COUNT]);
+
+#endif
