@@ -268,7 +268,7 @@ static int b_dense(act_net *net, const act_nn_act *a)
 {
     int t;
     TRY(acti_dense_add(net, 0, 7));
-    TRY(acti_act_add(net, t, a, 0));
+    TRY(acti_nn_act_add(net, t, a));
     TRY(acti_dense_add(net, t, 2));
     return t;
 }
@@ -283,7 +283,7 @@ static int b_conv(act_net *net, const act_nn_act *a)
 {
     int t;
     TRY(acti_conv_add(net, 0, 4, 3, 2, 1, 1));      /* 3x3 stride 2 pad 1, bias */
-    TRY(acti_act_add(net, t, a, 0));
+    TRY(acti_nn_act_add(net, t, a));
     TRY(acti_conv_add(net, t, 3, 1, 1, 0, 0));      /* 1x1 direct path */
     TRY(acti_conv_add(net, t, 3, 2, 1, 0, 1));      /* 2x2 valid */
     TRY(acti_dense_add(net, t, 2));
@@ -316,11 +316,11 @@ static int b_bn(act_net *net, const act_nn_act *a)
     int t;
     TRY(acti_conv_add(net, 0, 3, 3, 1, 1, 0));
     TRY(acti_bn_add(net, t));
-    TRY(acti_act_add(net, t, a, 0));
+    TRY(acti_nn_act_add(net, t, a));
     TRY(acti_flatten_add(net, t));
     TRY(acti_dense_add(net, t, 5));
     TRY(acti_bn_add(net, t));               /* BN over (N, C) */
-    TRY(acti_act_add(net, t, a, 0));
+    TRY(acti_nn_act_add(net, t, a));
     TRY(acti_dense_add(net, t, 2));
     return t;
 }
@@ -336,7 +336,7 @@ static int b_pool(act_net *net, const act_nn_act *a)
 {
     int t, u;
     TRY(acti_conv_add(net, 0, 3, 3, 1, 1, 1));
-    TRY(acti_act_add(net, t, a, 0));
+    TRY(acti_nn_act_add(net, t, a));
     u = t;
     TRY(acti_pool_add(net, ACTI_L_MAXPOOL, u, 2, 2));
     TRY(acti_pool_add(net, ACTI_L_AVGPOOL, t, 2, 1));
@@ -355,7 +355,7 @@ static int b_add_drop(act_net *net, const act_nn_act *a)
     int t, x, y;
     TRY(acti_dense_add(net, 0, 6));
     x = t;
-    TRY(acti_act_add(net, x, a, 0));
+    TRY(acti_nn_act_add(net, x, a));
     y = t;
     TRY(acti_add_add(net, x, y));           /* fan-out of x: gradients must accumulate */
     TRY(acti_dropout_add(net, t, 0.3f));
@@ -372,10 +372,10 @@ static int b_act(act_net *net, const act_nn_act *a)
 {
     int t;
     TRY(acti_conv_add(net, 0, 3, 3, 1, 1, 1));
-    TRY(acti_act_add(net, t, a, 0));
+    TRY(acti_nn_act_add(net, t, a));
     TRY(acti_flatten_add(net, t));
     TRY(acti_dense_add(net, t, 4));
-    TRY(acti_act_add(net, t, a, 0));
+    TRY(acti_nn_act_add(net, t, a));
     TRY(acti_dense_add(net, t, 2));
     return t;
 }

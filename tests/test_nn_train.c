@@ -469,9 +469,10 @@ void test_nn_init_torch(void)
             const act_param_seg *s = &net->segs[i];
             const float *p = net->params + s->offset;
             size_t len = strlen(s->name), fan = 0;
-            for (int j = 0; j < net->n_segs; j++)
-                if (net->segs[j].layer == s->layer && net->seg_init[j].how == ACTI_INIT_HE)
-                    fan = net->seg_init[j].fan;
+            for (int j = 0; j < net->n_inits; j++)   /* the block's rule: weights or biases */
+                if (net->inits[j].off == s->offset && (net->inits[j].kind == ACTI_INIT_HE ||
+                                                       net->inits[j].kind == ACTI_INIT_BIAS))
+                    fan = net->inits[j].fan;
             if (!fan)
                 continue;
             double bound = 1.0 / sqrt((double)fan), s1 = 0.0, s2 = 0.0, mx = 0.0;

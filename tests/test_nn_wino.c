@@ -175,11 +175,11 @@ static int b_net(act_net *net, void *ctx, act_diag *diag)
     a.fn = act_act_fn(ACT_ACT_SILU);
     int t = acti_conv_add(net, 0, 8, 3, 1, 1, 1);   /* 3 -> 8 same */
     if (t >= 0)
-        t = acti_act_add(net, t, &a, 0);
+        t = acti_nn_act_add(net, t, &a);
     if (t >= 0)
         t = acti_conv_add(net, t, 16, 3, 1, 0, 0);  /* 8 -> 16 valid, 9x7 -> 7x5 */
     if (t >= 0)
-        t = acti_act_add(net, t, &a, 0);
+        t = acti_nn_act_add(net, t, &a);
     if (t >= 0)
         t = acti_conv_add(net, t, 16, 3, 1, 1, 1);  /* 16 -> 16 same */
     if (t >= 0)

@@ -48,8 +48,11 @@ typedef struct act_nn_act {
     act_nn_act_kind kind;
     const act_fn   *fn;          /* ACT_NN_ACT_FN: borrowed; NULL means relu */
     int             per_channel; /* -1: the act_fn's ACT_ACT_CHANNEL flag; 0: scalar; 1: per C */
-    int             paper_init;  /* 1: built-ins use ACT_INIT_PAPER (ACON-C p1, p2 ~ N(0,1)) */
-    int             has_params;  /* 1: start from params[] instead of the defaults */
+    int             paper_init;  /* 1: a built-in's parameters start at act_act_init_params(
+                                    ACT_INIT_PAPER) (ACON-C p1, p2 ~ N(0,1)), drawn from the net's
+                                    init stream; 0: ACT_INIT_DEFAULT. Expressions start at their
+                                    defaults either way; Meta-ACON's p1, p2 are always N(0,1) */
+    int             has_params;  /* 1: start from params[] instead (overrides paper_init) */
     float           params[ACT_FN_MAX_PARAMS];
     int             meta_r;      /* Meta-ACON reduction r; hidden = max(r, C / r). Default 16 */
     int             meta_bn;     /* Meta-ACON generator BNs on (1, the paper) or off (yolov5) */

@@ -1,51 +1,49 @@
 /* act_layer.c -- an activation layer over any act_fn (built-in or expression) with scalar or
  * per-channel parameters (n_params, C), split over the batch across the thread team; the
- * parameter gradients are reduced in thread order, so they do not depend on scheduling. */
+ * parameter gradients are reduced in thread order, so they do not depend on scheduling.
+ * A layer (layers.h); which activation a model asks for is resolved above, in models.c. */
 #include <string.h>
 
-#include "nn/nn_impl.h"
+#include "nn/layers.h"
 
 enum { P };
 
-int acti_act_add(act_net *net, int in, const act_nn_act *a, int stem)
+int acti_act_add(act_net *net, int in, const act_fn *f, int per_channel, act_init how,
+                 const float *p0)
 {
-    (void)stem;
     const acti_tensor src = net->tensors[in];
-    int t;
-    switch (a->kind) {
-    case ACT_NN_ACT_FN:
-        break;
-    case ACT_NN_ACT_META_ACON:
-    case ACT_NN_ACT_FRELU:
-    case ACT_NN_ACT_ACON_FRELU:
-        return acti_special_act_add(net, in, a);
-    case ACT_NN_ACT_KIND_COUNT:
-        return ACT_EINVAL;
-    }
     acti_layer *l;
     int li = acti_layer_new(net, ACTI_L_ACT, in, &l);
     if (li < 0)
         return li;
-    const act_fn *f = a->fn ? a->fn : act_act_fn(ACT_ACT_RELU);
-    int pc = a->per_channel < 0 ? (f->flags & ACT_ACT_CHANNEL) != 0 : a->per_channel != 0;
-    size_t C = pc ? (size_t)src.c : 1;
+    size_t C = per_channel ? (size_t)src.c : 1;
     l->fn = f;
-    l->act_flags = pc ? ACT_PER_CHANNEL : 0u;
+    l->act_flags = per_channel ? ACT_PER_CHANNEL : 0u;
     l->n_act_params = f->n_params;
     if (f->n_params > 0) {
-        size_t off = acti_param_block(net, li, (size_t)f->n_params * C);
+        acti_init init;
+        memset(&init, 0, sizeof init);
+        init.kind = ACTI_INIT_ACT;
+        init.act.fn = f;
+        init.act.channels = C;
+        init.act.rows = f->n_params;
+        init.act.how = how;
+        init.act.given = p0 != NULL;
+        for (int k = 0; p0 && k < f->n_params; k++)
+            init.act.p[k] = p0[k];
+        size_t off = acti_param_block(net, li, (size_t)f->n_params * C, &init);
         for (int k = 0; k < f->n_params; k++) {
             unsigned fl = ACT_SEG_ACT | (((f->learnable >> k) & 1u) ? ACT_SEG_LEARN : 0u);
             l = &net->layers[li];
             l->p[k] = off + (size_t)k * C;
             int rc = acti_param_seg(net, li, f->param_names[k] ? f->param_names[k] : "p",
-                                    l->p[k], C, fl, ACTI_INIT_ACT, 0);
+                                    l->p[k], C, fl);
             if (rc != ACT_OK)
                 return rc;
         }
         acti_need_red(net, (size_t)f->n_params * C);
     }
-    t = acti_tensor_new(net, src.c, src.h, src.w);
+    int t = acti_tensor_new(net, src.c, src.h, src.w);
     net->layers[li].out = t;
     return t;
 }

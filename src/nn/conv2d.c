@@ -8,7 +8,7 @@
  * References: conv_ref / conv_ref_bwd in tests/test_nn_grad.c. */
 #include <string.h>
 
-#include "nn/nn_impl.h"
+#include "nn/layers.h"
 
 enum { W, B };
 
@@ -50,7 +50,7 @@ int acti_conv_add(act_net *net, int in, int oc, int k, int stride, int pad, int 
                              ACTI_INIT_HE, ckk);
     if (bias)
         net->layers[li].p[B] = acti_param_new(net, li, "b", (size_t)oc, ACT_SEG_LEARN,
-                                              ACTI_INIT_ZERO, 0);
+                                              ACTI_INIT_BIAS, ckk);
     /* Per thread: col (CKK, B*OHW), reused for dcol, and a (OC, B*OHW) output / dy buffer. */
     size_t per = (ckk + (size_t)oc) * (size_t)oh * (size_t)ow;
     size_t chunk = net->conv_chunk_floats / per;

@@ -3,7 +3,7 @@
  * so every weight gradient has one writer. */
 #include <string.h>
 
-#include "nn/nn_impl.h"
+#include "nn/layers.h"
 
 enum { W, B };
 
@@ -105,7 +105,7 @@ int acti_dwconv_add(act_net *net, int in, int k, int stride, int pad, int bias)
                              ACT_SEG_LEARN | ACT_SEG_DECAY, ACTI_INIT_HE, (size_t)(k * k));
     if (bias)
         net->layers[li].p[B] = acti_param_new(net, li, "b", (size_t)src.c, ACT_SEG_LEARN,
-                                              ACTI_INIT_ZERO, 0);
+                                              ACTI_INIT_BIAS, (size_t)(k * k));
     int t = acti_tensor_new(net, src.c, oh, ow);
     net->layers[li].out = t;
     return t;

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "nn/nn_impl.h"
+#include "nn/layers.h"
 
 enum { W, B, G1, BE1, RM1, RV1, G2, BE2, RM2, RV2 };
 enum { U, TT, Z, MEAN1, IS1, MEAN2, IS2, GT, GU, GZ };
@@ -44,7 +44,7 @@ int acti_frelu_add(act_net *net, int in, int acon)
     l->pad = 1;
     l->p[W] = acti_param_new(net, li, "dw.w", C * 9, ACT_SEG_LEARN | ACT_SEG_DECAY | ACT_SEG_ACT,
                              ACTI_INIT_HE, 9);
-    l->p[B] = acti_param_new(net, li, "dw.b", C, ACT_SEG_LEARN | ACT_SEG_ACT, ACTI_INIT_ZERO, 0);
+    l->p[B] = acti_param_new(net, li, "dw.b", C, ACT_SEG_LEARN | ACT_SEG_ACT, ACTI_INIT_BIAS, 9);
     add_bn(net, li, "bn1", G1, C);
     if (acon)
         add_bn(net, li, "bn2", G2, C);
@@ -57,22 +57,6 @@ int acti_frelu_add(act_net *net, int in, int acon)
     int t = acti_tensor_new(net, src.c, src.h, src.w);
     net->layers[li].out = t;
     return t;
-}
-
-int acti_special_act_add(act_net *net, int in, const act_nn_act *a)
-{
-    switch (a->kind) {
-    case ACT_NN_ACT_META_ACON:
-        return acti_meta_acon_add(net, in, a->meta_r, a->meta_bn);
-    case ACT_NN_ACT_FRELU:
-        return acti_frelu_add(net, in, 0);
-    case ACT_NN_ACT_ACON_FRELU:
-        return acti_frelu_add(net, in, 1);
-    case ACT_NN_ACT_FN:
-    case ACT_NN_ACT_KIND_COUNT:
-        break;
-    }
-    return ACT_EINVAL;
 }
 
 static acti_dw_shape shape3(const acti_tensor *t, size_t n)

@@ -2,7 +2,7 @@
  * calling OpenMP team over the larger output dimension (OpenBLAS itself runs one thread). */
 #include <cblas.h>
 
-#include "nn/nn_impl.h"
+#include "nn/layers.h"
 
 void acti_range(size_t total, int tid, int nt, size_t *lo, size_t *hi)
 {

@@ -5,7 +5,7 @@
  * is exactly g_beta[n, c]. Generator BN at a batch of one uses the running statistics. */
 #include <string.h>
 
-#include "nn/nn_impl.h"
+#include "nn/layers.h"
 
 enum { P1, P2, W1, B1, G1, BE1, RM1, RV1, W2, B2, G2, BE2, RM2, RV2 };
 enum { M, H1, A1, H2, A2, BETA, MEAN1, IS1, MEAN2, IS2, PB, DPB, GA2, GH2, GA1, GH1, GM };
@@ -13,6 +13,8 @@ enum { M, H1, A1, H2, A2, BETA, MEAN1, IS1, MEAN2, IS2, PB, DPB, GA2, GH2, GA1, 
 int acti_meta_acon_add(act_net *net, int in, int r, int bn)
 {
     const acti_tensor src = net->tensors[in];
+    if (r < 1)
+        return ACT_EINVAL;
     acti_layer *l;
     int li = acti_layer_new(net, ACTI_L_META_ACON, in, &l);
     if (li < 0)
@@ -22,21 +24,31 @@ int acti_meta_acon_add(act_net *net, int in, int r, int bn)
     l->hidden = hid;
     l->bn = bn;
     size_t H = (size_t)hid;
-    size_t off = acti_param_block(net, li, 2 * C);
+    /* p1, p2: the first two rows of ACON-C's paper initialisation (torch.randn in acon.py). */
+    acti_init init;
+    memset(&init, 0, sizeof init);
+    init.kind = ACTI_INIT_ACT;
+    init.act.fn = act_act_fn(ACT_ACT_ACON_C);
+    init.act.channels = C;
+    init.act.rows = 2;
+    init.act.how = ACT_INIT_PAPER;
+    size_t off = acti_param_block(net, li, 2 * C, &init);
+    l = &net->layers[li];
     l->p[P1] = off;
     l->p[P2] = off + C;
-    int rc = acti_param_seg(net, li, "p1", off, C, ACT_SEG_LEARN | ACT_SEG_ACT, ACTI_INIT_ACT, 0);
+    int rc = acti_param_seg(net, li, "p1", off, C, ACT_SEG_LEARN | ACT_SEG_ACT);
     if (rc == ACT_OK)
-        rc = acti_param_seg(net, li, "p2", off + C, C, ACT_SEG_LEARN | ACT_SEG_ACT,
-                            ACTI_INIT_ACT, 0);
+        rc = acti_param_seg(net, li, "p2", off + C, C, ACT_SEG_LEARN | ACT_SEG_ACT);
     if (rc != ACT_OK)
         return rc;
+    /* Both biases take fc1's fan in (C) under --init torch, as the name-based lookup this
+     * replaced did; PyTorch's fc2 bias bound is 1/sqrt(H). Kept so that seeds keep their values. */
     l->p[W1] = acti_param_new(net, li, "fc1.w", H * C, ACT_SEG_LEARN | ACT_SEG_DECAY | ACT_SEG_ACT,
                               ACTI_INIT_HE, C);
-    l->p[B1] = acti_param_new(net, li, "fc1.b", H, ACT_SEG_LEARN | ACT_SEG_ACT, ACTI_INIT_ZERO, 0);
+    l->p[B1] = acti_param_new(net, li, "fc1.b", H, ACT_SEG_LEARN | ACT_SEG_ACT, ACTI_INIT_BIAS, C);
     l->p[W2] = acti_param_new(net, li, "fc2.w", C * H, ACT_SEG_LEARN | ACT_SEG_DECAY | ACT_SEG_ACT,
                               ACTI_INIT_HE, H);
-    l->p[B2] = acti_param_new(net, li, "fc2.b", C, ACT_SEG_LEARN | ACT_SEG_ACT, ACTI_INIT_ZERO, 0);
+    l->p[B2] = acti_param_new(net, li, "fc2.b", C, ACT_SEG_LEARN | ACT_SEG_ACT, ACTI_INIT_BIAS, C);
     if (bn) {
         const char *nm[] = { "bn1.gamma", "bn1.beta", "bn1.rmean", "bn1.rvar",
                              "bn2.gamma", "bn2.beta", "bn2.rmean", "bn2.rvar" };
@@ -44,7 +56,7 @@ int acti_meta_acon_add(act_net *net, int in, int r, int bn)
         for (int i = 0; i < 8; i++) {
             size_t sz = i < 4 ? H : C;
             unsigned fl = (i % 4) < 2 ? ACT_SEG_LEARN | ACT_SEG_ACT : 0u;
-            acti_init how = (i % 4 == 0 || i % 4 == 3) ? ACTI_INIT_ONE : ACTI_INIT_ZERO;
+            acti_init_kind how = (i % 4 == 0 || i % 4 == 3) ? ACTI_INIT_ONE : ACTI_INIT_ZERO;
             net->layers[li].p[slot[i]] = acti_param_new(net, li, nm[i], sz, fl, how, 0);
         }
     }

@@ -2,7 +2,7 @@
  * and scale by 1/(1-p), the mask drawn from the net's own RNG in element order; eval: copy). */
 #include <string.h>
 
-#include "nn/nn_impl.h"
+#include "nn/layers.h"
 
 enum { MASK };
 

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "actlab/act.h"
-#include "nn/nn_impl.h"
+#include "nn/layers.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>

@@ -1,0 +1,283 @@
+/* models.c -- level 2 of the training engine: activation resolution (act_nn_act: defaults,
+ * names, the layer that computes one) and the model zoo (a table of specs, one builder
+ * function per model), act_net_new. Uses the layers (layers.h) and the builder (net.h) below
+ * it; nothing below calls it. Order: net.h <- layers.h <- models.h (this) <- nn_impl.h.
+ * Adding a model: one row in `models` and one builder function (docs/training.md). */
+#include <stdio.h>
+#include <string.h>
+
+#include "nn/models.h"
+
+// ----------------------------------------------------------------------------
+// activation choice
+
+act_nn_act act_nn_act_default(act_nn_act_kind kind)
+{
+    act_nn_act a;
+    memset(&a, 0, sizeof a);
+    a.kind = kind;
+    a.fn = kind == ACT_NN_ACT_FN ? act_act_fn(ACT_ACT_RELU) : NULL;
+    a.per_channel = -1;
+    a.paper_init = 1;
+    a.meta_r = 16;
+    a.meta_bn = 1;
+    return a;
+}
+
+int act_nn_act_parse(const char *name, act_nn_act *out)
+{
+    if (!name || !out)
+        return ACT_EINVAL;
+    if (strncmp(name, "expr:", 5) == 0)
+        return ACT_EUNSUPPORTED;
+#define X(ID, nm, help)                                         \
+    if (ACT_NN_ACT_##ID != ACT_NN_ACT_FN && strcmp(name, #nm) == 0) { \
+        *out = act_nn_act_default(ACT_NN_ACT_##ID);               \
+        return ACT_OK;                                            \
+    }
+    ACT_NN_ACT_KIND_LIST(X)
+#undef X
+    act_act_id id;
+    int rc = act_act_lookup(name, &id);
+    if (rc != ACT_OK)
+        return rc;
+    *out = act_nn_act_default(ACT_NN_ACT_FN);
+    out->fn = act_act_fn(id);
+    return ACT_OK;
+}
+
+/* The one place that maps an activation kind to its layer (models.h). */
+int acti_nn_act_add(act_net *net, int in, const act_nn_act *a)
+{
+    switch (a->kind) {
+    case ACT_NN_ACT_FN: {
+        const act_fn *f = a->fn ? a->fn : act_act_fn(ACT_ACT_RELU);
+        int pc = a->per_channel < 0 ? (f->flags & ACT_ACT_CHANNEL) != 0 : a->per_channel != 0;
+        return acti_act_add(net, in, f, pc, a->paper_init ? ACT_INIT_PAPER : ACT_INIT_DEFAULT,
+                            a->has_params ? a->params : NULL);
+    }
+    case ACT_NN_ACT_META_ACON:
+        return acti_meta_acon_add(net, in, a->meta_r, a->meta_bn);
+    case ACT_NN_ACT_FRELU:
+        return acti_frelu_add(net, in, 0);
+    case ACT_NN_ACT_ACON_FRELU:
+        return acti_frelu_add(net, in, 1);
+    case ACT_NN_ACT_KIND_COUNT:
+        break;
+    }
+    return ACT_EINVAL;
+}
+
+// ----------------------------------------------------------------------------
+// model zoo: builders get the spec's text after "name:" ("" when there is none) and return
+// the logits' tensor id or a negative status (diag->msg says what was wrong with the spec)
+
+/* The model's activation at a replaceable position; stem: the model's first one, which stays
+ * relu when cfg.act_stem is 0. */
+static int act_here(act_net *net, int in, int stem)
+{
+    act_nn_act relu = act_nn_act_default(ACT_NN_ACT_FN);
+    const act_nn_act *a = (stem && !net->cfg.act_stem) ? &relu : &net->cfg.act;
+    return acti_nn_act_add(net, in, a);
+}
+
+#define TRY(expr)              \
+    do {                       \
+        t = (expr);            \
+        if (t < 0)             \
+            return t;          \
+    } while (0)
+
+static int build_mlp(act_net *net, const char *args, act_diag *diag)
+{
+    int width = 0, depth = 0, bn = 0;
+    float drop = 0.0f;
+    char rest[96] = "";
+    if (sscanf(args, "%dx%d%95s", &width, &depth, rest) < 2 || width <= 0 || depth < 0 ||
+        width > 65536 || depth > 1000) {
+        snprintf(diag->msg, sizeof diag->msg, "mlp: expected mlp:WIDTHxDEPTH[,bn][,dropout=p]");
+        return ACT_EPARSE;
+    }
+    for (char *tok = strtok(rest, ","); tok; tok = strtok(NULL, ",")) {
+        if (strcmp(tok, "bn") == 0) {
+            bn = 1;
+        } else if (sscanf(tok, "dropout=%f", &drop) == 1 && drop >= 0.0f && drop < 1.0f) {
+        } else {
+            snprintf(diag->msg, sizeof diag->msg, "mlp: unknown option '%s' (bn, dropout=p)",
+                     tok);
+            return ACT_EPARSE;
+        }
+    }
+    int t = 0;
+    TRY(acti_flatten_add(net, 0));
+    for (int d = 0; d < depth; d++) {
+        TRY(acti_dense_add(net, t, width));
+        if (bn)
+            TRY(acti_bn_add(net, t));
+        TRY(act_here(net, t, d == 0));
+        if (drop > 0.0f)
+            TRY(acti_dropout_add(net, t, drop));
+    }
+    TRY(acti_dense_add(net, t, net->cfg.n_classes));
+    return t;
+}
+
+/* The small CNN of the PyTorch throughput anchor (reference/performance.md section 7):
+ * conv3x3(C->32), act, conv3x3(32->64), act, maxpool2, fc(->128), act, fc(->classes). */
+static int build_cnn(act_net *net, const char *args, act_diag *diag)
+{
+    (void)args;   /* takes none: models[].args is 0 */
+    int t = 0;
+    if (net->cfg.in_h < 6 || net->cfg.in_w < 6) {
+        snprintf(diag->msg, sizeof diag->msg, "cnn: input must be at least 6x6");
+        return ACT_ESHAPE;
+    }
+    TRY(acti_conv_add(net, 0, 32, 3, 1, 0, 1));
+    TRY(act_here(net, t, 1));
+    TRY(acti_conv_add(net, t, 64, 3, 1, 0, 1));
+    TRY(act_here(net, t, 0));
+    TRY(acti_pool_add(net, ACTI_L_MAXPOOL, t, 2, 2));
+    TRY(acti_flatten_add(net, t));
+    TRY(acti_dense_add(net, t, 128));
+    TRY(act_here(net, t, 0));
+    TRY(acti_dense_add(net, t, net->cfg.n_classes));
+    return t;
+}
+
+/* CIFAR ResNet-(6N+2) (He et al. 2016, section 4.2): 3 stages of N basic blocks with 16, 32,
+ * 64 channels; projection shortcuts (1x1 conv + BN) where the shape changes. preact: the
+ * pre-activation block (He et al., "Identity Mappings"). */
+static int build_resnet(act_net *net, const char *args, act_diag *diag)
+{
+    int nb = 0, preact = 0;
+    char rest[96] = "";
+    if (sscanf(args, "%d%95s", &nb, rest) < 1 || nb < 1 || nb > 100) {
+        snprintf(diag->msg, sizeof diag->msg, "resnet: expected resnet:N[,preact] (N >= 1)");
+        return ACT_EPARSE;
+    }
+    for (char *tok = strtok(rest, ","); tok; tok = strtok(NULL, ",")) {
+        if (strcmp(tok, "preact") == 0) {
+            preact = 1;
+        } else {
+            snprintf(diag->msg, sizeof diag->msg, "resnet: unknown option '%s' (preact)", tok);
+            return ACT_EPARSE;
+        }
+    }
+    int t = 0;
+    TRY(acti_conv_add(net, 0, 16, 3, 1, 1, 0));
+    if (!preact) {
+        TRY(acti_bn_add(net, t));
+        TRY(act_here(net, t, 1));
+    }
+    int cin = 16;
+    for (int s = 0; s < 3; s++) {
+        int cout = 16 << s;
+        for (int b = 0; b < nb; b++) {
+            int stride = (s > 0 && b == 0) ? 2 : 1;
+            int x = t, h, sc;
+            if (preact) {
+                int a;
+                TRY(acti_bn_add(net, x));
+                TRY(act_here(net, t, s == 0 && b == 0));
+                a = t;
+                TRY(acti_conv_add(net, a, cout, 3, stride, 1, 0));
+                TRY(acti_bn_add(net, t));
+                TRY(act_here(net, t, 0));
+                TRY(acti_conv_add(net, t, cout, 3, 1, 1, 0));
+                h = t;
+                if (stride != 1 || cin != cout) {
+                    TRY(acti_conv_add(net, a, cout, 1, stride, 0, 0));
+                    sc = t;
+                } else {
+                    sc = x;
+                }
+                TRY(acti_add_add(net, h, sc));
+            } else {
+                TRY(acti_conv_add(net, x, cout, 3, stride, 1, 0));
+                TRY(acti_bn_add(net, t));
+                TRY(act_here(net, t, 0));
+                TRY(acti_conv_add(net, t, cout, 3, 1, 1, 0));
+                TRY(acti_bn_add(net, t));
+                h = t;
+                if (stride != 1 || cin != cout) {
+                    TRY(acti_conv_add(net, x, cout, 1, stride, 0, 0));
+                    TRY(acti_bn_add(net, t));
+                    sc = t;
+                } else {
+                    sc = x;
+                }
+                TRY(acti_add_add(net, h, sc));
+                TRY(act_here(net, t, 0));
+            }
+            cin = cout;
+        }
+    }
+    if (preact) {
+        TRY(acti_bn_add(net, t));
+        TRY(act_here(net, t, 0));
+    }
+    TRY(acti_gap_add(net, t));
+    TRY(acti_dense_add(net, t, net->cfg.n_classes));
+    return t;
+}
+
+#undef TRY
+
+/* The model zoo. name: the spec up to ':'; args: 1 if it takes text after ':' (0: a spec with
+ * a ':' is not this model); usage: its form, listed when a spec names no model. */
+typedef int model_build_fn(act_net *net, const char *args, act_diag *diag);
+static const struct model {
+    const char     *name;
+    int             args;
+    const char     *usage;
+    model_build_fn *build;
+} models[] = {
+    { "mlp",    1, "mlp:WxD[,bn][,dropout=p]", build_mlp },
+    { "cnn",    0, "cnn",                      build_cnn },
+    { "resnet", 1, "resnet:N[,preact]",        build_resnet },
+};
+enum { N_MODELS = sizeof models / sizeof models[0] };
+
+static int build_spec(act_net *net, void *ctx, act_diag *diag)
+{
+    (void)ctx;
+    const char *spec = net->cfg.model, *colon = strchr(spec, ':');
+    size_t len = colon ? (size_t)(colon - spec) : strlen(spec);
+    for (int i = 0; i < N_MODELS; i++)
+        if (strlen(models[i].name) == len && !strncmp(spec, models[i].name, len) &&
+            (models[i].args || !colon))
+            return models[i].build(net, colon ? colon + 1 : "", diag);
+    int n = snprintf(diag->msg, sizeof diag->msg, "unknown model '%s' (", spec);
+    for (int i = 0; i < N_MODELS && n > 0 && (size_t)n < sizeof diag->msg; i++)
+        n += snprintf(diag->msg + n, sizeof diag->msg - (size_t)n, "%s%s", i ? ", " : "",
+                      models[i].usage);
+    if (n > 0 && (size_t)n < sizeof diag->msg)
+        snprintf(diag->msg + n, sizeof diag->msg - (size_t)n, ")");
+    return ACT_EPARSE;
+}
+
+// ----------------------------------------------------------------------------
+// construction
+
+act_net_config act_net_config_default(void)
+{
+    act_net_config c;
+    memset(&c, 0, sizeof c);
+    c.model = "mlp:256x2";
+    c.in_c = 1;
+    c.in_h = 28;
+    c.in_w = 28;
+    c.n_classes = 10;
+    c.act = act_nn_act_default(ACT_NN_ACT_FN);
+    c.act_stem = 1;
+    c.max_batch = 128;
+    c.threads = 1;
+    c.seed = 1;
+    return c;
+}
+
+int act_net_new(const act_net_config *cfg, act_net **out, act_diag *diag)
+{
+    return acti_net_create(cfg, build_spec, NULL, out, diag);
+}
+
