@@ -32,12 +32,10 @@ LIB_OBJ   = $(patsubst %.c,$(B)/%.o,$(LIB_SRC))
 PIC_OBJ   = $(patsubst %.c,$(B)/pic/%.o,$(LIB_SRC))
 TEST_OBJ  = $(patsubst %.c,$(B)/%.o,$(wildcard tests/*.c))
 CLI_OBJ   = $(patsubst %.c,$(B)/%.o,$(wildcard tools/actlab/*.c))
-BENCH_BIN = $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 
 EX_BIN    = $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))
 
-all: $(B)/libactlab.a $(B)/libactlab.so $(B)/actlab $(B)/gen_docs $(B)/tests/run $(BENCH_BIN) \
-     $(EX_BIN)
+all: $(B)/libactlab.a $(B)/libactlab.so $(B)/actlab $(B)/gen_docs $(B)/tests/run $(EX_BIN)
 
 deps:
 	@scripts/install-deps.sh
@@ -59,6 +57,9 @@ asan: deps                     # separate build dir: never mixes with normal obj
 	SAN_CFLAGS="-fsanitize=address,undefined" ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp:print_suppressions=0 \
 	    scripts/run-tests.sh build/asan
 
+# The kernel benchmark is `actlab bench` (validates every kernel against the scalar reference,
+# then times it). bench/ holds scripts with their own optional dependencies (bench/peers,
+# bench/train), each building what it needs; experiments are dev/ (dev/README.md).
 bench: all
 	./$(B)/actlab bench
 
@@ -103,9 +104,6 @@ $(B)/gen_docs: $(B)/tools/gen_docs.o $(B)/tools/actlab/cli.o $(B)/libactlab.a
 $(B)/examples/%: examples/%.c $(B)/libactlab.a
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) -Iinclude $(OMP) $(CFLAGS) $< $(B)/libactlab.a $(LDFLAGS) $(LDLIBS) -o $@
-
-$(B)/bench/%: $(B)/bench/%.o $(B)/libactlab.a
-	$(CC) $(OMP) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # libFuzzer harnesses (clang), each run for a bounded time.
 FUZZ_SECONDS ?= 60
