@@ -154,16 +154,24 @@ ACT_API ACT_NODISCARD int act_net_loss(act_net *net, const int *labels, size_t n
  * (it is zeroed first). Call after act_net_forward(train) and act_net_loss(). */
 ACT_API ACT_NODISCARD int act_net_backward(act_net *net);
 
-/* Per-layer profile: layer i's kind ("dense", "act", ...), output shape, and accumulated
- * forward / backward seconds (cfg.profile on). ACT_EINVAL if i is out of range. */
+/* Per-layer profile: layer i's kind ("dense", "bn", "frelu", an ACT layer's activation name),
+ * output shape, accumulated forward / backward seconds (cfg.profile on), parameter floats and
+ * ACT_LAYER_* flags. ACT_EINVAL if i is out of range. */
+#define ACT_LAYER_BN 0x1u   /* batch normalisation inside: a BN layer, FReLU and ACON-FReLU (the
+                               funnel's BN; ACON-FReLU's output BN), Meta-ACON with generator
+                               BNs (meta_bn: they normalise the switching factor only) */
 typedef struct act_layer_info {
     const char *kind;
     int         c, h, w;
     double      fwd_s, bwd_s;
     size_t      n_params;
+    unsigned    flags;        /* ACT_LAYER_* */
 } act_layer_info;
 ACT_API int act_net_n_layers(const act_net *net);
 ACT_API ACT_NODISCARD int act_net_layer_info(const act_net *net, int i, act_layer_info *out);
+/* 1 if some layer of net has ACT_LAYER_BN: the net batch-normalises somewhere (what a hint
+ * about BN-free nets asks; a layer's kind name cannot tell, FReLU has its BN inside). */
+ACT_API int act_net_has_bn(const act_net *net);
 ACT_API void act_net_profile_reset(act_net *net);
 
 /* ---------------------------------------------------------------------------------------------

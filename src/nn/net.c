@@ -415,6 +415,40 @@ int act_net_set_threads(act_net *net, int threads)
     return ACT_OK;
 }
 
+/* ACT_LAYER_* flags of layer l (nn.h). A switch without default: a new kind must decide. */
+static unsigned layer_flags(const acti_layer *l)
+{
+    switch (l->kind) {
+    case ACTI_L_BN:
+    case ACTI_L_FRELU:
+    case ACTI_L_ACON_FRELU:
+        return ACT_LAYER_BN;
+    case ACTI_L_META_ACON:
+        return l->bn ? ACT_LAYER_BN : 0u;
+    case ACTI_L_DENSE:
+    case ACTI_L_CONV:
+    case ACTI_L_DWCONV:
+    case ACTI_L_MAXPOOL:
+    case ACTI_L_AVGPOOL:
+    case ACTI_L_GAP:
+    case ACTI_L_ADD:
+    case ACTI_L_DROPOUT:
+    case ACTI_L_FLATTEN:
+    case ACTI_L_ACT:
+    case ACTI_L_COUNT:
+        break;
+    }
+    return 0u;
+}
+
+int act_net_has_bn(const act_net *net)
+{
+    for (int i = 0; net && i < net->n_layers; i++)
+        if (layer_flags(&net->layers[i]) & ACT_LAYER_BN)
+            return 1;
+    return 0;
+}
+
 int act_net_layer_info(const act_net *net, int i, act_layer_info *out)
 {
     if (!net || !out || i < 0 || i >= net->n_layers)
@@ -430,6 +464,7 @@ int act_net_layer_info(const act_net *net, int i, act_layer_info *out)
     out->fwd_s = l->t_fwd;
     out->bwd_s = l->t_bwd;
     out->n_params = l->n_params;
+    out->flags = layer_flags(l);
     return ACT_OK;
 }
 
