@@ -98,7 +98,8 @@ static int build_mlp(act_net *net, const char *args, act_diag *diag)
         snprintf(diag->msg, sizeof diag->msg, "mlp: expected mlp:WIDTHxDEPTH[,bn][,dropout=p]");
         return ACT_EPARSE;
     }
-    for (char *tok = strtok(rest, ","); tok; tok = strtok(NULL, ",")) {
+    char *save = NULL;
+    for (char *tok = strtok_r(rest, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         if (strcmp(tok, "bn") == 0) {
             bn = 1;
         } else if (sscanf(tok, "dropout=%f", &drop) == 1 && drop >= 0.0f && drop < 1.0f) {
@@ -155,7 +156,8 @@ static int build_resnet(act_net *net, const char *args, act_diag *diag)
         snprintf(diag->msg, sizeof diag->msg, "resnet: expected resnet:N[,preact] (N >= 1)");
         return ACT_EPARSE;
     }
-    for (char *tok = strtok(rest, ","); tok; tok = strtok(NULL, ",")) {
+    char *save = NULL;
+    for (char *tok = strtok_r(rest, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         if (strcmp(tok, "preact") == 0) {
             preact = 1;
         } else {
