@@ -19,7 +19,8 @@ int acti_dense_add(act_net *net, int in, int out_features)
     l->bn = 1;
     l->p[W] = acti_param_new(net, li, "w", (size_t)out_features * fan,
                              ACT_SEG_LEARN | ACT_SEG_DECAY, ACTI_INIT_HE, fan);
-    l->p[B] = acti_param_new(net, li, "b", (size_t)out_features, ACT_SEG_LEARN, ACTI_INIT_BIAS, fan);
+    l->p[B] = acti_param_new(net, li, "b", (size_t)out_features, ACT_SEG_LEARN, ACTI_INIT_BIAS,
+                             fan);
     int t = acti_tensor_new(net, out_features, 1, 1);
     net->layers[li].out = t;
     return t;
