@@ -159,15 +159,17 @@ static void src_need(const char *t, const src_item *it, int n, int k, unsigned c
     }
 }
 
-char *acti_act_c_source(const unsigned char used[ACT_ACT_COUNT])
+int acti_act_c_source(const unsigned char used[ACT_ACT_COUNT], char **out)
 {
     const char *t = acti_act_scalar_text;
     src_item *it;
+    *out = NULL;
     int n = src_items(t, &it);
     if (n < 0)
-        return NULL;
+        return ACT_ENOMEM;          /* or an unclosed function: act.c would not compile */
     unsigned char *need = calloc((size_t)n + 1, 1);
-    char *out = NULL;
+    char *o = NULL;
+    int rc = ACT_ENOMEM;
     if (!need)
         goto done;
     for (int id = 0; id < ACT_ACT_COUNT; id++) {
@@ -177,30 +179,34 @@ char *acti_act_c_source(const unsigned char used[ACT_ACT_COUNT])
         int len = snprintf(fname, sizeof fname, "act_%s_f", act_act_info((act_act_id)id)->name);
         int k = len > 0 && (size_t)len < sizeof fname ? src_find(t, it, n, fname, (size_t)len)
                                                        : -1;
-        if (k < 0 || it[k].is_define)
+        if (k < 0 || it[k].is_define) {
+            rc = ACT_ENOTFOUND;
             goto done;
+        }
         src_need(t, it, n, k, need);
     }
     size_t size = 1;
     for (int k = 0; k < n; k++)
         size += need[k] ? it[k].end - it[k].cbeg + 1 : 0;
-    out = malloc(size);
-    if (!out)
+    o = malloc(size);
+    if (!o)
         goto done;
-    size_t o = 0;
+    size_t m = 0;
     int last = -1;                      /* a blank line between items, except between #defines */
     for (int k = 0; k < n; k++) {
         if (!need[k])
             continue;
         if (last >= 0 && !(it[last].is_define && it[k].is_define && it[k].cbeg == it[k].beg))
-            out[o++] = '\n';
-        memcpy(out + o, t + it[k].cbeg, it[k].end - it[k].cbeg);
-        o += it[k].end - it[k].cbeg;
+            o[m++] = '\n';
+        memcpy(o + m, t + it[k].cbeg, it[k].end - it[k].cbeg);
+        m += it[k].end - it[k].cbeg;
         last = k;
     }
-    out[o] = '\0';
+    o[m] = '\0';
+    *out = o;
+    rc = ACT_OK;
 done:
     free(need);
     free(it);
-    return out;
+    return rc;
 }

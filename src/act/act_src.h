@@ -10,9 +10,10 @@
  * The definitions of act_scalar.h that the value functions act_<name>_f of the activations with
  * used[id] != 0 need: those functions, every helper function and constant they use, each with
  * the comment written above it, in the order of the file, as standalone C11 (<math.h> only).
- * Returns a malloc'd string (the caller frees it), or NULL: out of memory, or act_scalar.h has
- * no definition of a used act_<name>_f (a test exports every row, so that fails loudly).
+ * *out: a malloc'd string (the caller frees it). ACT_OK; ACT_ENOMEM; ACT_ENOTFOUND if
+ * act_scalar.h has no definition of a used act_<name>_f at the start of a line
+ * ("static inline float act_<name>_f(", as the file writes them; a test exports every row).
  */
-char *acti_act_c_source(const unsigned char used[ACT_ACT_COUNT]);
+ACT_NODISCARD int acti_act_c_source(const unsigned char used[ACT_ACT_COUNT], char **out);
 
 #endif

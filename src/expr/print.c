@@ -522,10 +522,9 @@ static int print_c(const act_expr *e, sbuf *out)
     for (int id = 0; id < ACT_ACT_COUNT; id++)
         any |= g.used[id];
     if (any && rc == ACT_OK) {              /* the built-ins: the scalar reference's own code */
-        char *defs = acti_act_c_source(g.used);
-        if (!defs) {
-            rc = ACT_ENOMEM;
-        } else {
+        char *defs;
+        rc = acti_act_c_source(g.used, &defs);
+        if (rc == ACT_OK) {
             sb_printf(out, "/* The built-in activations: actlab's scalar reference "
                       "(src/act/act_scalar.h), computed in\n * double and rounded once. */\n\n"
                       "%s\n", defs);
