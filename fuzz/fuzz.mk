@@ -6,13 +6,15 @@
 #   expr   the expression language (fuzz_expr.c)
 #   idx    IDX images + labels, plain and gzip (fuzz_idx.c)
 #   cifar  CIFAR-10/100 batches, plain and gzip, one or two files (fuzz_cifar.c)
+#   ckpt   checkpoints, read alone and loaded into a small net with SGD or Adam; even first
+#          bytes get their CRC appended so mutations reach the field checks (fuzz_ckpt.c)
 
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS  = expr idx cifar
+FUZZ_TARGETS  = expr idx cifar ckpt
 FB            = build/fuzz
 FUZZ_FLAGS    = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
-                -fno-sanitize-recover=undefined -fopenmp-simd
+                -fno-sanitize-recover=undefined -fopenmp-simd -Werror=unused-result
 FUZZ_CPPFLAGS = -Iinclude -Isrc -D_GNU_SOURCE -DACTLAB_BUILD -MMD -MP \
                 $(shell pkg-config --cflags openblas 2>/dev/null)
 FUZZ_LIBS     = $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas) -lz -lm
@@ -29,6 +31,8 @@ FUZZ_RUN_idx   = ./$(FB)/fuzz_idx $(FUZZ_OPTS) -max_len=16384 \
                  $(FB)/corpus-idx fuzz/corpus/idx
 FUZZ_RUN_cifar = ./$(FB)/fuzz_cifar $(FUZZ_OPTS) -max_len=16384 \
                  $(FB)/corpus-cifar fuzz/corpus/cifar
+FUZZ_RUN_ckpt  = ./$(FB)/fuzz_ckpt $(FUZZ_OPTS) -max_len=65536 \
+                 $(FB)/corpus-ckpt fuzz/corpus/ckpt
 
 # One recipe line per target: they run one after the other, even under make -j.
 define FUZZ_LINE
