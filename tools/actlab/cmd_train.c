@@ -254,15 +254,6 @@ static int name_index(const char *const *names, int n, const char *s)
     return -1;
 }
 
-/* Whether the net normalises anywhere (a BN layer): a diverged run without one gets a hint. */
-static int has_bn(const act_net *net)
-{
-    act_layer_info li;
-    for (int i = 0; i < act_net_n_layers(net); i++)
-        if (act_net_layer_info(net, i, &li) == ACT_OK && !strcmp(li.kind, "bn"))
-            return 1;
-    return 0;
-}
 
 /* summary.json of run c (one JSON writer: this one; the configuration's canonical form and its
  * hash are the library's, act_run_config_write / act_run_config_hash). */
@@ -391,7 +382,7 @@ static int run_one(const char *cmd, const opts *o, const act_run_config *c,
         fprintf(stderr, "\r\033[K");
     if (rc != ACT_OK)
         cli_error(cmd, "%s%s%s%s", act_strerror(rc), d.msg[0] ? ": " : "", d.msg,
-                  rc == ACT_EDIVERGED && c->init == ACT_NN_INIT_HE && !has_bn(net)
+                  rc == ACT_EDIVERGED && c->init == ACT_NN_INIT_HE && !act_net_has_bn(net)
                       ? " (a model without BN: try --init torch, or a smaller --lr)" : "");
     if (o->bench > 0 && r->epochs == 2) {
         /* CPU time of the timed epoch: robust to other jobs on shared cores (1 thread). */
