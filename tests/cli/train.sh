@@ -109,7 +109,7 @@ wait $pid || exit 1
 grep -q "in use by another actlab run (pid $pid)" "$d/err" || exit 1
 [ "$(wc -l < "$d/busy/metrics.csv")" -eq 4 ] || exit 1
 grep -q '"epochs": 3' "$d/busy/summary.json" || exit 1
-ls "$d/busy" | grep -q tmp && exit 1
+ls -A "$d/busy" | grep -q -e tmp -e "^\.checkpoint" -e "^\.metrics" -e "^\.summary" && exit 1
 set -e
 
 # usage errors exit 2
