@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actlab/rng.h"
 #include "actlab/space.h"
 #define ACTI_EXPR_TREE_API          /* only the tree API: the contract in expr_int.h */
 #include "expr/expr_int.h"
@@ -339,17 +340,9 @@ int act_space_nth(const act_space_preset *ps, int n_units, uint64_t i, act_space
     return ACT_OK;
 }
 
-static uint64_t splitmix64(uint64_t *s)
+static int below(act_rng *rng, int n)
 {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-static int below(uint64_t *rng, int n)
-{
-    return (int)((double)(splitmix64(rng) >> 11) * 0x1.0p-53 * (double)n);
+    return (int)act_rng_below(rng, (uint64_t)n);
 }
 
 static int n_betas(const act_space_cand *c)
@@ -364,12 +357,14 @@ static int n_betas(const act_space_cand *c)
     return n;
 }
 
-int act_space_sample(const act_space_preset *ps, int n_units, uint64_t *rng,
+int act_space_sample(const act_space_preset *ps, int n_units, uint64_t *state,
                      act_space_cand *out)
 {
-    if (!ps || !rng || !out || act_space_count(ps, n_units) == 0)
+    if (!ps || !state || !out || act_space_count(ps, n_units) == 0)
         return ACT_EINVAL;
-    for (int tries = 0; tries < 1000; tries++) {
+    act_rng r = act_rng_seed(*state), *rng = &r;
+    int rc = ACT_ELIMIT;
+    for (int tries = 0; tries < 1000 && rc != ACT_OK; tries++) {
         out->n_units = n_units;
         for (int u = 0; u < n_units; u++) {
             int nb, ni1, ni2, nu1, nu2, bl[32], ul[32];
@@ -383,9 +378,10 @@ int act_space_sample(const act_space_preset *ps, int n_units, uint64_t *rng,
             q->un2 = (uint8_t)ul[below(rng, nu2)];
         }
         if (n_betas(out) <= ACT_EXPR_MAX_PARAMS)
-            return ACT_OK;
+            rc = ACT_OK;
     }
-    return ACT_ELIMIT;
+    *state = r.state;
+    return rc;
 }
 
 // ----------------------------------------------------------------------------
@@ -407,31 +403,24 @@ const char *act_space_verdict_name(act_space_verdict v)
     return (unsigned)v < ACT_SPACE_VERDICT_COUNT ? verdict_name[v] : NULL;
 }
 
-static double normal(uint64_t *s)
-{
-    double u1 = ((double)(splitmix64(s) >> 11) + 0.5) * 0x1.0p-53;
-    double u2 = (double)(splitmix64(s) >> 11) * 0x1.0p-53;
-    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
-}
-
 /* P: 401 points -10 + 0.05 (i + 1/2) (0 is never a probe) and 256 N(0,1) points (seed 1) */
 static void probe_p(double *x)
 {
-    uint64_t s = 1;
+    act_rng s = act_rng_seed(1);
     for (int i = 0; i < NP_GRID; i++)
         x[i] = -10.0 + 0.05 * ((double)i + 0.5);
     for (int i = 0; i < NP_NORMAL; i++)
-        x[NP_GRID + i] = normal(&s);
+        x[NP_GRID + i] = act_rng_normal(&s);
 }
 
 /* Q: 301 points on [-20, 20] offset by half a step and 128 N(0, 5^2) points (seed 2) */
 static void probe_q(double *x)
 {
-    uint64_t s = 2;
+    act_rng s = act_rng_seed(2);
     for (int i = 0; i < 301; i++)
         x[i] = -20.0 + (40.0 / 301.0) * ((double)i + 0.5);
     for (int i = 0; i < 128; i++)
-        x[301 + i] = 5.0 * normal(&s);
+        x[301 + i] = 5.0 * act_rng_normal(&s);
 }
 
 /* the two parameter vectors */

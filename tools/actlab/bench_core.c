@@ -12,6 +12,7 @@
 #define BENCH_X86 1
 #endif
 
+#include "actlab/rng.h"
 #include "bench.h"
 
 struct bench_bufs {
@@ -28,17 +29,9 @@ struct bench_bufs {
 // ----------------------------------------------------------------------------
 // buffers
 
-static uint64_t bench_next(uint64_t *s)          /* splitmix64 */
+static float bench_uniform(act_rng *s, float lo, float hi)
 {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-static float bench_uniform(uint64_t *s, float lo, float hi)
-{
-    float u = (float)(bench_next(s) >> 40) * 0x1.0p-24f;     /* [0, 1) */
+    float u = (float)(act_rng_next(s) >> 40) * 0x1.0p-24f;   /* [0, 1), 24 bits */
     return lo + (hi - lo) * u;
 }
 
@@ -64,7 +57,7 @@ bench_bufs *bench_bufs_new(size_t max_n, uint64_t seed)
         bench_bufs_free(b);
         return NULL;
     }
-    uint64_t s = seed;
+    act_rng s = act_rng_seed(seed);
     for (size_t i = 0; i < max_n; i++) {
         b->x[i] = bench_uniform(&s, -4.0f, 4.0f);
         b->dy[i] = bench_uniform(&s, -1.0f, 1.0f);
