@@ -6,27 +6,57 @@
 #include "act_eval.h"
 #include "test.h"
 
-/* Perturbed parameter sets: non-degenerate values, negative slopes and betas, the "original"
- * SMU presets, the section-7 test points (ACON-C 1.5/0.25/2, SMU 0.25/1, SMU-1 0.25/1). */
-static const float act_psets[ACT_ACT_COUNT][2][ACT_ACT_MAX_PARAMS] = {
-    [ACT_ACT_LEAKY_RELU] = { { 0.2f }, { 0.0f } },
-    [ACT_ACT_PRELU]      = { { 0.6f }, { -0.25f } },
-    [ACT_ACT_ELU]        = { { 0.7f }, { 1.3f } },
-    [ACT_ACT_CELU]       = { { 1.8f }, { 0.5f } },
-    [ACT_ACT_SOFTPLUS]   = { { 1.7f, 15.0f }, { -1.3f, 20.0f } },
-    [ACT_ACT_SWISH]      = { { 1.6f }, { -0.8f } },
-    [ACT_ACT_ACON_A]     = { { 0.6f }, { 2.5f } },
-    [ACT_ACT_ACON_B]     = { { 0.35f, 1.9f }, { -0.5f, 0.8f } },
-    [ACT_ACT_ACON_C]     = { { 1.5f, 0.25f, 2.0f }, { -0.7f, 1.2f, 0.5f } },
-    [ACT_ACT_SMU]        = { { 0.25f, 1.0f }, { 0.25f, 1e6f } },
-    [ACT_ACT_SMU1]       = { { 0.25f, 1.0f }, { 0.25f, 4.352665993287951e-9f } },
-};
+/* Sets 1 and 2 move every parameter d away from its default, up and down through zero:
+ *   up = d + (|d|/2 + 1/4),   down = d - (3|d|/4 + 1/2)
+ * so beta = 1 becomes 1.75 and -0.25, a default of 0 becomes 0.25 and -0.5, a tiny one (SMU-1
+ * mu = 4e-9) becomes 0.25 and -0.5 (large enough for the finite differences), a large one
+ * (softplus threshold 20) 30.25 and 4.5. A parameter that must be nonzero (the list's nz column)
+ * and lands on 0 takes 1/4. Nothing here names an activation: a new row is covered as it is. */
+static float act_perturb(const act_act_desc *d, int k, int set)
+{
+    double v = d->defaults[k];
+    float p = (float)(set == 1 ? v + (0.5 * fabs(v) + 0.25) : v - (0.75 * fabs(v) + 0.5));
+    if (p == 0.0f && ((d->nonzero >> k) & 1u))
+        p = 0.25f;
+    return p;
+}
+
+/* the named presets beside "default" (act_act_preset_name 1, 2, ...) */
+static int act_n_presets(act_act_id id)
+{
+    int n = 0;
+    while (act_act_preset_name(id, n + 1) != NULL)
+        n++;
+    return n;
+}
+
+int act_n_psets(act_act_id id)
+{
+    const act_act_desc *d = act_act_info(id);
+    if (!d)
+        return 0;
+    return d->n_params == 0 ? 1 : 3 + act_n_presets(id);
+}
 
 void act_pset(act_act_id id, int set, float *p)
 {
     const act_act_desc *d = act_act_info(id);
     for (int k = 0; k < ACT_ACT_MAX_PARAMS; k++)
-        p[k] = k < d->n_params ? (set == 0 ? d->defaults[k] : act_psets[id][set - 1][k]) : 0.0f;
+        p[k] = 0.0f;
+    CHECKF(d && set >= 0 && set < act_n_psets(id), "act_pset: activation %d has no set %d",
+           (int)id, set);
+    if (!d || set < 0 || set >= act_n_psets(id))
+        return;
+    if (set <= 2) {
+        for (int k = 0; k < d->n_params; k++)
+            p[k] = set == 0 ? d->defaults[k] : act_perturb(d, k, set);
+    } else {
+        int rc = act_act_preset(id, act_act_preset_name(id, set - 2), p);
+        CHECKF(rc == ACT_OK, "act_pset: %s preset %s: %s", d->name,
+               act_act_preset_name(id, set - 2), act_strerror(rc));
+    }
+    int rc = act_act_check_params(id, p);
+    CHECKF(rc == ACT_OK, "act_pset: %s set %d is not a valid parameter set", d->name, set);
 }
 
 void act_eval(act_act_id id, const float *p, const float *x, size_t n, float *f, float *d,

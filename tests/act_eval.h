@@ -8,9 +8,14 @@
 #include "actlab/act.h"
 #include "ref_act.h"
 
-#define N_PSETS 3
+/* The number of parameter sets of id: 1 without parameters; else the defaults, two sets derived
+ * from them (every parameter moved up and down, within the list's constraints), and every
+ * named preset beside "default". */
+int act_n_psets(act_act_id id);
 
-/* Parameter set `set` (0 default, 1 and 2 perturbed) of id into p. */
+/* Parameter set `set` (0 default, 1 and 2 perturbed, 3... presets) of id into
+ * p[ACT_ACT_MAX_PARAMS] (unused slots 0). A set out of range, or one that act_act_check_params
+ * refuses, is a failed check. */
 void act_pset(act_act_id id, int set, float *p);
 
 /* f[i], d[i] and dp[k*n + i] at x[i] through the public kernels on the current ISA:

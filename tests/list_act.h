@@ -1,6 +1,7 @@
 /* list_act.h -- tests of the act module, in the order they run. */
 #define TEST_LIST_ACT(X)              \
     X(act_table_complete)             \
+    X(act_recipe_complete)            \
     X(act_lookup_presets_params)      \
     X(act_bad_input)                  \
     X(act_test_vectors)               \

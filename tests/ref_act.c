@@ -94,7 +94,8 @@ void ref_act_eval(act_act_id id, float xf, const float *pf, ref_val *o)
         LD f = x > 0 ? x : p[0] * expm1l(t), d = x > 0 ? 1 : expl(t);
         SET(o, f, fabsl(f), d, fabsl(d));
         LD a1 = x > 0 ? 0 : expm1l(t), a2 = x > 0 ? 0 : -t * expl(t);
-        o->dp[0] = (double)(a1 + a2);
+        /* a1 + a2 = e^t (1 - t) - 1: the sum is inf - inf once e^t overflows (alpha < 0) */
+        o->dp[0] = (double)(isinf(a2) ? a2 : a1 + a2);
         o->tdp[0] = (double)(fabsl(a1) + fabsl(a2));
         break;
     }

@@ -5,8 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "act/act_kern.h"       /* acti_act_plan: what the dispatcher does */
 #include "act_eval.h"
 #include "actlab/act.h"
+#include "actlab/expr.h"
+#include "expr/expr_int.h"      /* a call node of every built-in, for the exports */
 #include "test.h"
 
 // ----------------------------------------------------------------------------
@@ -34,6 +37,187 @@ void test_act_table_complete(void)
     }
     CHECK(act_act_info(ACT_ACT_COUNT) == NULL);
     CHECK(act_act_fn(ACT_ACT_COUNT) == NULL);
+}
+
+// ----------------------------------------------------------------------------
+// the recipe for a new activation (docs/internals.md): one list row, its math in act_scalar.h,
+// its case in the test oracle. Everything else is derived; this test fails where a derivation
+// would let a row through unchecked.
+
+/* the implementation columns of every row, as the list states them */
+static const struct {
+    unsigned char vec, mem;
+    unsigned      nz;
+    const char   *torch;
+} act_cols[ACT_ACT_COUNT] = {
+#define X(ID, name, np, flags, learn, n0, d0, n1, d1, n2, d2, nk, k0, k1, nz, cost, vec, formula, \
+          torch)                                                                              \
+    [ACT_ACT_##ID] = { vec, ACTI_COST_##cost == ACTI_COST_MEM, nz, torch },
+    ACT_ACT_LIST(X)
+#undef X
+};
+
+/* Perturbed parameter sets: every parameter of every row moves away from its default in sets
+ * 1 and 2 (to two different values), and every set is valid. */
+static void recipe_psets(act_act_id id)
+{
+    const act_act_desc *d = act_act_info(id);
+    int ns = act_n_psets(id);
+    CHECKF(ns == (d->n_params ? 3 : 1) + (ns > 3 ? ns - 3 : 0), "%s: %d parameter sets", d->name,
+           ns);
+    if (d->n_params == 0)
+        return;
+    float p1[ACT_ACT_MAX_PARAMS], p2[ACT_ACT_MAX_PARAMS];
+    act_pset(id, 1, p1);
+    act_pset(id, 2, p2);
+    for (int k = 0; k < d->n_params; k++)
+        CHECKF(p1[k] != d->defaults[k] && p2[k] != d->defaults[k] && p1[k] != p2[k],
+               "%s: %s is %g, %g in the perturbed sets, %g by default", d->name,
+               d->param_names[k], p1[k], p2[k], d->defaults[k]);
+    for (int set = 0; set < ns; set++) {
+        float p[ACT_ACT_MAX_PARAMS];
+        act_pset(id, set, p);
+        CHECKF(act_act_check_params(id, p) == ACT_OK, "%s set %d refused", d->name, set);
+    }
+}
+
+/* The nz column is the whole constraint: a parameter marked there is refused at 0 (and -0); any
+ * other parameter may be 0 (or anything finite), so it must give no NaN at a finite x and
+ * finite values at a small x there: a parameter that divides needs its bit (softplus beta = 0
+ * would be log(2)/0). The x are moderate: this is about singular parameter values; the
+ * accuracy tests cover the tails. */
+static void recipe_constraints(act_act_id id)
+{
+    static const float xs[] = { 0.0f, -0.0f, 1e-30f, -1e-30f, 0.5f, -0.5f, 1, -1, 3, -3, 30, -30,
+                                1e4f, -1e4f };
+    enum { NX = sizeof xs / sizeof xs[0] };
+    const act_act_desc *d = act_act_info(id);
+    CHECKF(d->nonzero == act_cols[id].nz && (d->nonzero >> d->n_params) == 0,
+           "%s: nonzero %#x, list column %#x", d->name, d->nonzero, act_cols[id].nz);
+    for (int k = 0; k < d->n_params; k++) {
+        int nz = (d->nonzero >> k) & 1u;
+        for (int set = 0; set < act_n_psets(id); set++) {
+            float p[ACT_ACT_MAX_PARAMS], y[NX], g[NX], dp[ACT_ACT_MAX_PARAMS * NX];
+            act_pset(id, set, p);
+            static const float nonfinite[] = { NAN, INFINITY, -INFINITY };
+            for (size_t b = 0; b < sizeof nonfinite / sizeof nonfinite[0]; b++) {
+                float q[ACT_ACT_MAX_PARAMS];
+                memcpy(q, p, sizeof q);
+                q[k] = nonfinite[b];
+                CHECKF(act_act_check_params(id, q) == ACT_EINVAL, "%s accepts %s = %g",
+                       d->name, d->param_names[k], q[k]);
+            }
+            for (int sign = 0; sign < 2; sign++) {
+                p[k] = sign ? -0.0f : 0.0f;
+                int rc = act_act_check_params(id, p);
+                CHECKF(rc == (nz ? ACT_EINVAL : ACT_OK), "%s: %s = %g gives %s (nz column %d)",
+                       d->name, d->param_names[k], p[k], act_strerror(rc), nz);
+                if (rc != ACT_OK || nz)
+                    continue;
+                act_eval(id, p, xs, NX, y, g, dp);
+                for (int i = 0; i < NX; i++) {
+                    int small = fabsf(xs[i]) <= 3.0f, bad = 0;
+                    for (int j = -2; j < d->n_params; j++) {
+                        float v = j == -2 ? y[i] : j == -1 ? g[i] : dp[j * NX + i];
+                        bad |= isnan(v) || (small && isinf(v));
+                    }
+                    CHECKF(!bad, "%s set %d: %s = 0 is accepted but gives %s at x = %g: mark it "
+                           "in the nz column", d->name, set, d->param_names[k],
+                           small ? "NaN or inf" : "NaN", xs[i]);
+                }
+            }
+        }
+    }
+}
+
+/* The vec and cost columns against what the dispatcher does, on every ISA this CPU has: a row
+ * with vector kernels runs them, one without runs the scalar reference (and has no table
+ * entry); threads from 2^16 elements for the MEM class, 2^14 for MATH; non-temporal stores
+ * from 2^22 elements for MEM rows with vector kernels only. */
+static void recipe_dispatch(act_act_id id)
+{
+    const act_act_desc *d = act_act_info(id);
+    int t0 = act_threads_get();
+    CHECK(act_threads_set(2) == ACT_OK);
+    CHECK(act_isa_set(ACT_ISA_SCALAR) == ACT_OK);
+    const acti_kern *scalar = acti_act_plan(id, 1024).kern;
+    for (int isa = 0; isa < ACT_ISA_COUNT; isa++) {
+        if (!act_isa_supported((act_isa)isa) || act_isa_set((act_isa)isa) != ACT_OK)
+            continue;
+        const acti_kern *table = isa == ACT_ISA_AVX512 ? &acti_kern_avx512[id]
+                               : isa == ACT_ISA_AVX2   ? &acti_kern_avx2[id] : NULL;
+        int vec = act_cols[id].vec && table;
+        if (table)
+            CHECKF(act_cols[id].vec == (table->fwd && table->bwd && table->fwdr && table->bwdr &&
+                                        table->fwdnt),
+                   "%s: vec column %d, %s kernels %s", d->name, act_cols[id].vec,
+                   act_isa_name((act_isa)isa), table->fwd ? "present" : "absent");
+        acti_plan pl = acti_act_plan(id, 1024);
+        CHECKF(pl.kern == (vec ? table : scalar) && pl.kern->fwd && pl.kern->bwd,
+               "%s on %s: the dispatcher does not run the %s kernels", d->name,
+               act_isa_name((act_isa)isa), vec ? "vector" : "scalar");
+        size_t tmin = act_cols[id].mem ? 1u << 16 : 1u << 14;
+        CHECKF(acti_act_plan(id, tmin - 1).threads == 1 && acti_act_plan(id, tmin).threads == 2,
+               "%s: threads from %zu elements (cost column)", d->name, tmin);
+        int nt = act_cols[id].mem && vec;
+        CHECKF(acti_act_plan(id, (1u << 22) - 1).nt == 0 && acti_act_plan(id, 1u << 22).nt == nt,
+               "%s on %s: non-temporal stores %s at 2^22 (cost column)", d->name,
+               act_isa_name((act_isa)isa), nt ? "off" : "on");
+    }
+    CHECK(act_isa_set(act_isa_best()) == ACT_OK);
+    CHECK(act_threads_set(t0) == ACT_OK);
+}
+
+/* Exports: the C form of every row is its act_<name>_f from act_scalar.h (found and called),
+ * the PyTorch form is the torch column with no placeholder for a parameter the row lacks. */
+static void recipe_exports(act_act_id id)
+{
+    const act_act_desc *d = act_act_info(id);
+    const char *tc = act_cols[id].torch ? act_cols[id].torch : "";
+    CHECKF(strchr(tc, 'X'), "%s: torch column '%s' does not use X", d->name, tc);
+    for (const char *c = tc; (c = strchr(c, 'P')) != NULL; c++)
+        if (c[1] >= '0' && c[1] <= '9')
+            CHECKF(c[1] - '0' < d->n_params, "%s: torch column uses P%c of %d parameters",
+                   d->name, c[1], d->n_params);
+    float sets[2][ACT_ACT_MAX_PARAMS];
+    act_pset(id, 0, sets[0]);
+    act_pset(id, act_n_psets(id) > 1, sets[1]);
+    for (int j = 0; j < 2; j++) {
+        act_expr *e = acti_expr_new();
+        int xi = e ? acti_expr_leaf(e, ACT_EXPR_INPUT, 0, 0.0f) : -1;
+        acti_enode nd = { .op = ACT_EXPR_ACT, .a = xi, .b = -1, .k = (int32_t)id };
+        memcpy(nd.p, sets[j], sizeof nd.p);
+        int root = xi >= 0 ? acti_expr_add(e, &nd) : -1;
+        CHECKF(root >= 0, "%s: cannot build a call node", d->name);
+        if (root < 0) {
+            act_expr_free(e);
+            return;
+        }
+        e->root = root;
+        char *c = NULL, *py = NULL, def[64], call[64];
+        int rc = act_expr_print(e, ACT_EXPR_C, &c), rt = act_expr_print(e, ACT_EXPR_TORCH, &py);
+        snprintf(def, sizeof def, "\nstatic inline float act_%s_f(float x, const float *p)",
+                 d->name);
+        snprintf(call, sizeof call, " = act_%s_f(x, ", d->name);
+        CHECKF(rc == ACT_OK && strstr(c, def) && strstr(c, call),
+               "%s: C export (%s) lacks act_%s_f from act_scalar.h", d->name, act_strerror(rc),
+               d->name);
+        CHECKF(rt == ACT_OK && strstr(py, "        t1 = ") && !strstr(py, "t1 = \n"),
+               "%s: PyTorch export: %s", d->name, act_strerror(rt));
+        free(c);
+        free(py);
+        act_expr_free(e);
+    }
+}
+
+void test_act_recipe_complete(void)
+{
+    for (int i = 0; i < ACT_ACT_COUNT; i++) {
+        recipe_psets((act_act_id)i);
+        recipe_constraints((act_act_id)i);
+        recipe_dispatch((act_act_id)i);
+        recipe_exports((act_act_id)i);
+    }
 }
 
 void test_act_lookup_presets_params(void)
@@ -227,7 +411,7 @@ void test_act_special_values(void)
         if (rc_isa != ACT_OK)
             continue;
         for (int id = 0; id < ACT_ACT_COUNT; id++) {
-            for (int set = 0; set < N_PSETS; set++) {
+            for (int set = 0; set < act_n_psets((act_act_id)id); set++) {
                 float p[3], f[NX], d[NX], dp[3 * NX];
                 act_pset((act_act_id)id, set, p);
                 int np = act_act_info((act_act_id)id)->n_params;
