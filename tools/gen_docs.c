@@ -50,13 +50,15 @@ static void print_section(act_act_id id)
     if (d->n_params == 0) {
         puts("No parameters.");
     } else {
-        puts("| parameter | default | learnable |");
-        puts("|-----------|---------|-----------|");
+        puts("| parameter | default | learnable | valid values |");
+        puts("|-----------|---------|-----------|--------------|");
         for (int k = 0; k < d->n_params; k++) {
             int learn = (d->learnable >> k) & 1u;
             char buf[32];
-            printf("| `%s` | %s | %s |\n", d->param_names[k], cli_fmt_float(d->defaults[k], buf, sizeof buf),
-                   !learn ? "no" : (d->flags & ACT_ACT_CHANNEL) ? "yes, per channel" : "yes");
+            printf("| `%s` | %s | %s | %s |\n", d->param_names[k],
+                   cli_fmt_float(d->defaults[k], buf, sizeof buf),
+                   !learn ? "no" : (d->flags & ACT_ACT_CHANNEL) ? "yes, per channel" : "yes",
+                   ((d->nonzero >> k) & 1u) ? "finite, nonzero" : "finite");
         }
         puts("");
         printf("Presets:");
