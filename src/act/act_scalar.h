@@ -7,7 +7,10 @@
  * within about one float ulp even where float arithmetic would cancel (near roots of f').
  * NaN in gives NaN out (value and every gradient); infinite x gives the mathematical limit
  * (evaluated at |x| = 1e100, which every limit here reaches in float); finite x never NaN.
- * Parameters are finite (act_act_check_params). The SIMD kernels (act_simd.h) mirror these. */
+ * Parameters are finite (act_act_check_params). The SIMD kernels (act_simd.h) mirror these.
+ * `actlab expr c` exports act_<name>_f with the helpers and constants it names, each with the
+ * comment right above it (act_src.c): start every definition at column 0, one `#define` per
+ * line, `static inline TYPE NAME(` on one line. Adding an activation: docs/internals.md. */
 #ifndef ACTLAB_ACT_SCALAR_H
 #define ACTLAB_ACT_SCALAR_H
 
