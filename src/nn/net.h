@@ -14,6 +14,7 @@
 
 #include "actlab/act.h"
 #include "actlab/nn.h"
+#include "actlab/rng.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -186,23 +187,28 @@ void acti_range(size_t total, int tid, int nt, size_t *lo, size_t *hi);
 double acti_now(void);   /* monotonic seconds */
 
 /* ---------------------------------------------------------------------------------------------
- * RNG: splitmix64, explicit state. */
+ * RNG: the engine keeps its states as plain uint64_t (net->rng, a checkpoint field; the training
+ * loop's shuffles); these draw through the one generator, include/actlab/rng.h. */
 static inline uint64_t acti_rng_next(uint64_t *s)
 {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
+    act_rng r = { *s };
+    uint64_t v = act_rng_next(&r);
+    *s = r.state;
+    return v;
 }
 static inline double acti_rng_uniform(uint64_t *s)   /* [0, 1) */
 {
-    return (double)(acti_rng_next(s) >> 11) * 0x1.0p-53;
+    act_rng r = { *s };
+    double v = act_rng_uniform(&r);
+    *s = r.state;
+    return v;
 }
 static inline double acti_rng_normal(uint64_t *s)
 {
-    double u1 = ((double)(acti_rng_next(s) >> 11) + 0.5) * 0x1.0p-53;
-    double u2 = acti_rng_uniform(s);
-    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+    act_rng r = { *s };
+    double v = act_rng_normal(&r);
+    *s = r.state;
+    return v;
 }
 
 #endif
