@@ -60,7 +60,7 @@ int acti_act_forward(act_net *net, acti_layer *l, size_t n, int train)
 #pragma omp parallel num_threads(T) if (T > 1)
     {
         size_t lo, hi;
-        acti_range(n, ACTI_TID(), ACTI_NT(), &lo, &hi);
+        acti_nn_range(n, ACTI_TID(), ACTI_NT(), &lo, &hi);
         act_shape s = { hi - lo, (size_t)t->c, (size_t)t->h * (size_t)t->w };
         int rc = hi > lo ? f->forward(f, p, l->act_flags, x + lo * per, y + lo * per, s) : ACT_OK;
         if (rc != ACT_OK) {
@@ -89,7 +89,7 @@ int acti_act_backward(act_net *net, acti_layer *l, size_t n)
     {
         int tid = ACTI_TID(), nt = ACTI_NT();
         size_t lo, hi;
-        acti_range(n, tid, nt, &lo, &hi);
+        acti_nn_range(n, tid, nt, &lo, &hi);
         act_shape s = { hi - lo, (size_t)t->c, (size_t)t->h * (size_t)t->w };
         float *mine = np ? red + (size_t)tid * net->red_floats : NULL;
         if (mine)

@@ -448,7 +448,7 @@ void acti_bn_fwd(int tid, int nt, int use_batch, const float *x, const float *ga
                  float *y, size_t N, size_t C, size_t HW)
 {
     size_t lo, hi;
-    acti_range(C, tid, nt, &lo, &hi);
+    acti_nn_range(C, tid, nt, &lo, &hi);
     size_t M = N * HW;
     act_isa isa = act_isa_get();
     double s1[BN_CB * L], s2[BN_CB * L];
@@ -476,7 +476,7 @@ void acti_bn_bwd(int tid, int nt, int use_batch, const float *x, const float *ga
                  float *dgamma, float *dbeta, size_t N, size_t C, size_t HW, int assign)
 {
     size_t lo, hi;
-    acti_range(C, tid, nt, &lo, &hi);
+    acti_nn_range(C, tid, nt, &lo, &hi);
     size_t M = N * HW;
     act_isa isa = act_isa_get();
     double s1[BN_CB * L], s2[BN_CB * L];
@@ -513,7 +513,7 @@ static void part_sums(act_isa isa, const float *x, const float *dy, const float 
                       int tid, int nt, size_t N, size_t C, size_t HW, int bwd)
 {
     size_t nb = (N + BN_NB - 1) / BN_NB, lo, hi;
-    acti_range(nb, tid, nt, &lo, &hi);
+    acti_nn_range(nb, tid, nt, &lo, &hi);
     double s1[BN_CB * L], s2[BN_CB * L];
     float K[BN_CB];
     for (size_t b = lo; b < hi; b++) {
@@ -555,7 +555,7 @@ static void acti_bn_fwd_s(int tid, int nt, int use_batch, const float *x, const 
         part_sums(isa, x, NULL, NULL, part, tid, nt, N, C, HW, 0);
 #pragma omp barrier
     }
-    acti_range(N, tid, nt, &lo, &hi);
+    acti_nn_range(N, tid, nt, &lo, &hi);
     for (size_t c0 = 0; c0 < C; c0 += BN_CB) {
         size_t c1 = c0 + BN_CB < C ? c0 + BN_CB : C;
         for (size_t c = c0; c < c1; c++) {
@@ -583,7 +583,7 @@ static void acti_bn_bwd_s(int tid, int nt, int use_batch, const float *x, const 
     part_sums(isa, x, dy, mean, part, tid, nt, N, C, HW, 1);
 #pragma omp barrier
     float A[BN_CB], B[BN_CB], D[BN_CB];
-    acti_range(N, tid, nt, &lo, &hi);
+    acti_nn_range(N, tid, nt, &lo, &hi);
     for (size_t c0 = 0; c0 < C; c0 += BN_CB) {
         size_t c1 = c0 + BN_CB < C ? c0 + BN_CB : C;
         for (size_t c = c0; c < c1; c++) {

@@ -162,7 +162,7 @@ int acti_conv_forward(act_net *net, acti_layer *l, size_t n, int train)
     {
         int tid = ACTI_TID();
         size_t lo, hi;
-        acti_range(n, tid, ACTI_NT(), &lo, &hi);
+        acti_nn_range(n, tid, ACTI_NT(), &lo, &hi);
         float *col = acti_ws(net, net->ws_col) + (size_t)tid * net->col_floats;
         if (wino && lo < hi)
             acti_wino_fwd(x + lo * ti->size, w, b, y + lo * to->size, hi - lo, ti->c, oc, ti->h,
@@ -225,7 +225,7 @@ int acti_conv_backward(act_net *net, acti_layer *l, size_t n)
     {
         int tid = ACTI_TID(), nt = ACTI_NT();
         size_t lo, hi;
-        acti_range(n, tid, nt, &lo, &hi);
+        acti_nn_range(n, tid, nt, &lo, &hi);
         float *col = acti_ws(net, net->ws_col) + (size_t)tid * net->col_floats;
         float *mdw = red + (size_t)tid * net->red_floats, *mdb = mdw + nw;
         memset(mdw, 0, nred * sizeof(float));
@@ -294,7 +294,7 @@ int acti_conv_backward(act_net *net, acti_layer *l, size_t n)
 #pragma omp barrier
         /* dw (OC, CKK) += the threads' (CKK, OC) partial sums, in thread order */
         size_t a, z;
-        acti_range((size_t)oc, tid, nt, &a, &z);
+        acti_nn_range((size_t)oc, tid, nt, &a, &z);
         for (int k = 0; k < nt; k++) {
             const float *src = red + (size_t)k * net->red_floats;
             for (size_t o = a; o < z; o++) {

@@ -37,7 +37,7 @@ int acti_dense_forward(act_net *net, acti_layer *l, size_t n, int train)
     {
         int tid = ACTI_TID(), nt = ACTI_NT();
         size_t lo, hi;
-        acti_range(n, tid, nt, &lo, &hi);
+        acti_nn_range(n, tid, nt, &lo, &hi);
         for (size_t i = lo; i < hi; i++)
             memcpy(y + i * (size_t)oc, b, (size_t)oc * sizeof(float));
 #pragma omp barrier
@@ -61,7 +61,7 @@ int acti_dense_backward(act_net *net, acti_layer *l, size_t n)
                       (l->assign & 1u) ? 0.0f : 1.0f, dx, in);
         acti_gemm(tid, nt, 1, 0, oc, in, (int)n, 1.0f, dy, oc, x, in, 1.0f, dw, in);
         size_t lo, hi;
-        acti_range((size_t)oc, tid, nt, &lo, &hi);
+        acti_nn_range((size_t)oc, tid, nt, &lo, &hi);
         for (size_t i = 0; i < n; i++) {
             const float *d = dy + i * (size_t)oc;
             for (size_t o = lo; o < hi; o++)

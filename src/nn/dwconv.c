@@ -120,7 +120,7 @@ int acti_dwconv_forward(act_net *net, acti_layer *l, size_t n, int train)
 #pragma omp parallel num_threads(T) if (T > 1)
     {
         size_t lo, hi;
-        acti_range((size_t)s.C, ACTI_TID(), ACTI_NT(), &lo, &hi);
+        acti_nn_range((size_t)s.C, ACTI_TID(), ACTI_NT(), &lo, &hi);
         acti_dw_fwd(&s, (int)lo, (int)hi, acti_val(net, l->in0), acti_P(net, l, W), b,
                     acti_val(net, l->out));
     }
@@ -136,7 +136,7 @@ int acti_dwconv_backward(act_net *net, acti_layer *l, size_t n)
 #pragma omp parallel num_threads(T) if (T > 1)
     {
         size_t lo, hi;
-        acti_range((size_t)s.C, ACTI_TID(), ACTI_NT(), &lo, &hi);
+        acti_nn_range((size_t)s.C, ACTI_TID(), ACTI_NT(), &lo, &hi);
         acti_dw_bwd(&s, (int)lo, (int)hi, acti_val(net, l->in0), acti_P(net, l, W),
                     acti_grad(net, l->out), dx, acti_G(net, l, W), db);
     }

@@ -86,7 +86,7 @@ static void frelu_fwd(act_net *net, acti_layer *l, size_t n, int train, int acon
     {
         int tid = ACTI_TID(), nt = ACTI_NT();
         size_t lo, hi;
-        acti_range(C, tid, nt, &lo, &hi);
+        acti_nn_range(C, tid, nt, &lo, &hi);
         acti_dw_fwd(&s, (int)lo, (int)hi, x, acti_P(net, l, W), acti_P(net, l, B), u);
         acti_bn_fwd(tid, nt, l->use_batch, u, acti_P(net, l, G1), acti_P(net, l, BE1),
                     acti_P(net, l, RM1), acti_P(net, l, RV1), acti_ws(net, l->ws[MEAN1]),
@@ -124,7 +124,7 @@ static void frelu_bwd(act_net *net, acti_layer *l, size_t n, int acon)
     {
         int tid = ACTI_TID(), nt = ACTI_NT();
         size_t lo, hi;
-        acti_range(C, tid, nt, &lo, &hi);
+        acti_nn_range(C, tid, nt, &lo, &hi);
         const float *g = dy;
         if (acon) {
             zero_channels(gz, n, C, HW, lo, hi);

@@ -4,7 +4,7 @@
 
 #include "nn/layers.h"
 
-void acti_range(size_t total, int tid, int nt, size_t *lo, size_t *hi)
+void acti_nn_range(size_t total, int tid, int nt, size_t *lo, size_t *hi)
 {
     size_t q = total / (size_t)nt, r = total % (size_t)nt, t = (size_t)tid;
     *lo = t * q + (t < r ? t : r);
@@ -20,9 +20,9 @@ void acti_gemm(int tid, int nt, int ta, int tb, int M, int N, int K, float alpha
     if (nt <= 1) {
         hi = (size_t)(M > N ? M : N);
     } else if (M >= N) {
-        acti_range((size_t)M, tid, nt, &lo, &hi);
+        acti_nn_range((size_t)M, tid, nt, &lo, &hi);
     } else {
-        acti_range((size_t)N, tid, nt, &lo, &hi);
+        acti_nn_range((size_t)N, tid, nt, &lo, &hi);
     }
     if (hi <= lo)
         return;

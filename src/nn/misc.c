@@ -31,7 +31,7 @@ int acti_add_forward(act_net *net, acti_layer *l, size_t n, int train)
 #pragma omp parallel num_threads(T) if (T > 1)
     {
         size_t lo, hi;
-        acti_range(m, ACTI_TID(), ACTI_NT(), &lo, &hi);
+        acti_nn_range(m, ACTI_TID(), ACTI_NT(), &lo, &hi);
         for (size_t i = lo; i < hi; i++)
             y[i] = a[i] + b[i];
     }
@@ -46,7 +46,7 @@ int acti_add_backward(act_net *net, acti_layer *l, size_t n)
 #pragma omp parallel num_threads(T) if (T > 1)
     {
         size_t lo, hi;
-        acti_range(m, ACTI_TID(), ACTI_NT(), &lo, &hi);
+        acti_nn_range(m, ACTI_TID(), ACTI_NT(), &lo, &hi);
         for (int k = 0; k < 2; k++) {
             if (!net->tensors[ids[k]].needs_grad)
                 continue;

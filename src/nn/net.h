@@ -182,7 +182,7 @@ static inline float *acti_P(act_net *net, const acti_layer *l, int k) { return n
 static inline float *acti_G(act_net *net, const acti_layer *l, int k) { return net->grads + l->p[k]; }
 
 /* Splits [0, total) into nt near-equal ranges; thread tid gets [*lo, *hi) (gemm.c). */
-void acti_range(size_t total, int tid, int nt, size_t *lo, size_t *hi);
+void acti_nn_range(size_t total, int tid, int nt, size_t *lo, size_t *hi);
 
 double acti_now(void);   /* monotonic seconds */
 

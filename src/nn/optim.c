@@ -219,7 +219,7 @@ static int step_segs(act_optim *opt, float *params, float *grads, const act_para
         for (int i = 0; i < n_segs; i++) {
             const act_param_seg *s = &segs[i];
             size_t lo, hi;
-            acti_range(s->size, tid, nt, &lo, &hi);
+            acti_nn_range(s->size, tid, nt, &lo, &hi);
             size_t o = s->offset + lo, n = hi - lo;
             float *w = params + o, *g = grads + o;
             if (!(s->flags & ACT_SEG_LEARN)) {
