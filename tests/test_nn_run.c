@@ -1,7 +1,7 @@
 /* test_nn_run.c -- a training run as a library call (include/actlab/run.h): the configuration's
  * canonical text (round trip, hash, errors), the activation resolved from text with checked
  * parameters, act_run_train (trains, stops at a callback's request, resumes the same run only),
- * the kernels' thread count restored, and the input-channel limit as an error. */
+ * the kernels' thread count restored, and the input-channel and model-spec limits as errors. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,6 +192,13 @@ void test_nn_run_train(void)
     rc = act_run_train(&w, &wide, NULL, &r, &d);
     CHECKF(rc == ACT_ELIMIT && strstr(d.msg, "channels"), "rc %d, %s", rc, d.msg);
     act_data_free(&wide);
+    /* a model spec longer than the net keeps: an error, not a truncated spec */
+    char spec[ACT_NET_MAX_SPEC + 16] = "mlp:16x1";
+    while (strlen(spec) < ACT_NET_MAX_SPEC)
+        strcat(spec, ",bn");
+    w.model = spec;
+    rc = act_run_train(&w, &tr, NULL, &r, &d);
+    CHECKF(rc == ACT_ELIMIT && strstr(d.msg, "model spec"), "rc %d, %s", rc, d.msg);
     remove(path);
     rmdir(dir);
     act_data_free(&tr);

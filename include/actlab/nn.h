@@ -102,7 +102,9 @@ ACT_API act_net_config act_net_config_default(void);
 
 /* Builds the net. On failure *out is NULL, and diag (may be NULL) says what was wrong with the
  * model spec. ACT_EPARSE for a bad spec, ACT_EINVAL for bad sizes or for activation parameters
- * (act.has_params) that are not finite or that the activation refuses, ACT_ENOMEM. */
+ * (act.has_params) that are not finite or that the activation refuses, ACT_ELIMIT for a spec of
+ * ACT_NET_MAX_SPEC characters or more, ACT_ENOMEM. */
+#define ACT_NET_MAX_SPEC 128
 ACT_API ACT_NODISCARD int  act_net_new(const act_net_config *cfg, act_net **out, act_diag *diag);
 ACT_API void act_net_free(act_net *net);                     /* NULL is a no-op */
 

@@ -309,6 +309,11 @@ int acti_net_create(const act_net_config *cfg, acti_build_fn *build, void *ctx, 
             return ACT_EINVAL;
         }
     }
+    if (strlen(cfg->model) >= ACT_NET_MAX_SPEC) {
+        snprintf(diag->msg, sizeof diag->msg, "model spec of %zu characters (at most %d)",
+                 strlen(cfg->model), ACT_NET_MAX_SPEC - 1);
+        return ACT_ELIMIT;
+    }
     act_net *net = calloc(1, sizeof *net);
     if (!net)
         return ACT_ENOMEM;

@@ -118,7 +118,7 @@ typedef struct acti_init {
 
 struct act_net {
     act_net_config cfg;
-    char         model[128];
+    char         model[ACT_NET_MAX_SPEC];
     int          n_layers, cap_layers;
     acti_layer  *layers;
     int          n_tensors, cap_tensors;
