@@ -12,27 +12,9 @@
 #include "actlab/expr.h"
 #include "actlab/nn.h"
 #include "nn/nn_impl.h"
+#include "synth.h"
 #include "test.h"
 
-/* 3 classes of 8x8 images: a bright row, column or diagonal, plus noise. */
-static void synth(act_dataset *d, size_t n, uint64_t seed)
-{
-    d->n = n;
-    d->c = 1;
-    d->h = d->w = 8;
-    d->n_classes = 3;
-    d->x = malloc(n * 64);
-    d->y = malloc(n);
-    for (size_t i = 0; i < n; i++) {
-        int k = (int)(acti_rng_next(&seed) % 3), pos = (int)(acti_rng_next(&seed) % 8);
-        d->y[i] = (uint8_t)k;
-        for (int p = 0; p < 64; p++) {
-            int r = p / 8, c = p % 8;
-            int on = k == 0 ? r == pos : k == 1 ? c == pos : r == c;
-            d->x[i * 64 + (size_t)p] = (uint8_t)((on ? 200 : 0) + (int)(acti_rng_next(&seed) % 50));
-        }
-    }
-}
 
 static int new_net(const act_fn *fn, const float *params, act_net **net, act_diag *d)
 {
@@ -100,8 +82,8 @@ void test_nn_act_params_refused(void)
 void test_nn_act_params_leave_domain(void)
 {
     act_dataset tr, te;
-    synth(&tr, 600, 1);
-    synth(&te, 300, 2);
+    test_synth(&tr, 600, 1, 1);
+    test_synth(&te, 300, 1, 2);
     const act_fn *fn = act_act_fn(ACT_ACT_SOFTPLUS);
     const float bad[] = { 0.0f, NAN, INFINITY };
     const int want[] = { ACT_ERANGE, ACT_EDIVERGED, ACT_EDIVERGED };
@@ -187,8 +169,8 @@ void test_nn_ckpt_validates_fields(void)
     snprintf(good, sizeof good, "%s/good", dir);
     snprintf(bad, sizeof bad, "%s/bad", dir);
     act_dataset tr, te;
-    synth(&tr, 600, 1);
-    synth(&te, 300, 2);
+    test_synth(&tr, 600, 1, 1);
+    test_synth(&te, 300, 1, 2);
     act_net *net = NULL;
     act_diag d;
     CHECK(new_net(act_act_fn(ACT_ACT_SWISH), NULL, &net, &d) == ACT_OK);
@@ -304,8 +286,8 @@ void test_nn_ckpt_resume_same_run(void)
     char path[256];
     snprintf(path, sizeof path, "%s/ck", dir);
     act_dataset tr, te;
-    synth(&tr, 600, 1);
-    synth(&te, 300, 2);
+    test_synth(&tr, 600, 1, 1);
+    test_synth(&te, 300, 1, 2);
     act_net *net = NULL;
     act_diag d;
     CHECK(new_net(act_act_fn(ACT_ACT_SWISH), NULL, &net, &d) == ACT_OK);

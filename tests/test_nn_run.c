@@ -9,28 +9,9 @@
 
 #include "actlab/run.h"
 #include "nn/nn_impl.h"
+#include "synth.h"
 #include "test.h"
 
-/* 3 classes of 8x8 images (c channels): a bright row, column or diagonal, plus noise. */
-static void synth(act_dataset *d, size_t n, int c, uint64_t seed)
-{
-    d->n = n;
-    d->c = c;
-    d->h = d->w = 8;
-    d->n_classes = 3;
-    d->x = malloc(n * 64 * (size_t)c);
-    d->y = malloc(n);
-    for (size_t i = 0; i < n; i++) {
-        int k = (int)(acti_rng_next(&seed) % 3), pos = (int)(acti_rng_next(&seed) % 8);
-        d->y[i] = (uint8_t)k;
-        for (int p = 0; p < 64 * c; p++) {
-            int r = (p % 64) / 8, q = p % 8;
-            int on = k == 0 ? r == pos : k == 1 ? q == pos : r == q;
-            d->x[i * 64 * (size_t)c + (size_t)p] =
-                (uint8_t)((on ? 200 : 0) + (int)(acti_rng_next(&seed) % 50));
-        }
-    }
-}
 
 static act_run_config small(void)
 {
@@ -136,8 +117,8 @@ static int stop_batch(void *user, const act_train_progress *p)
 void test_nn_run_train(void)
 {
     act_dataset tr, te;
-    synth(&tr, 600, 1, 1);
-    synth(&te, 300, 1, 2);
+    test_synth(&tr, 600, 1, 1);
+    test_synth(&te, 300, 1, 2);
     char dir[] = "/tmp/actlab-run-XXXXXX", path[64];
     if (!mkdtemp(dir)) {
         CHECK(0);
@@ -187,7 +168,7 @@ void test_nn_run_train(void)
     }
     /* more input channels than the normalisation handles: a documented error */
     act_dataset wide;
-    synth(&wide, 200, ACT_TRAIN_MAX_CHANNELS + 1, 3);
+    test_synth(&wide, 200, ACT_TRAIN_MAX_CHANNELS + 1, 3);
     act_run_config w = small();
     rc = act_run_train(&w, &wide, NULL, &r, &d);
     CHECKF(rc == ACT_ELIMIT && strstr(d.msg, "channels"), "rc %d, %s", rc, d.msg);

@@ -10,6 +10,7 @@
 
 #include "actlab/nn.h"
 #include "nn/nn_impl.h"
+#include "synth.h"
 #include "test.h"
 
 static act_net *small_net(const char *model, act_act_id act, int side, size_t batch, int threads)
@@ -233,32 +234,13 @@ void test_nn_idx_reader(void)
 // ----------------------------------------------------------------------------
 // synthetic data: 3 classes of 8x8 images (a bright row, column or diagonal) plus noise
 
-static void synth(act_dataset *d, size_t n, uint64_t seed)
-{
-    d->n = n;
-    d->c = 1;
-    d->h = d->w = 8;
-    d->n_classes = 3;
-    d->x = malloc(n * 64);
-    d->y = malloc(n);
-    for (size_t i = 0; i < n; i++) {
-        int k = (int)(acti_rng_next(&seed) % 3), pos = (int)(acti_rng_next(&seed) % 8);
-        d->y[i] = (uint8_t)k;
-        for (int p = 0; p < 64; p++) {
-            int r = p / 8, c = p % 8;
-            int on = k == 0 ? r == pos : k == 1 ? c == pos : r == c;
-            d->x[i * 64 + (size_t)p] = (uint8_t)(on ? 200 : 0) +
-                                      (uint8_t)(acti_rng_next(&seed) % 50);
-        }
-    }
-}
 
 static double train_synth(const char *model, act_act_id act, int threads, int epochs,
                           float *params_out, size_t n_out, const char *ckpt, const char *resume)
 {
     act_dataset tr, te;
-    synth(&tr, 600, 1);
-    synth(&te, 300, 2);
+    test_synth(&tr, 600, 1, 1);
+    test_synth(&te, 300, 1, 2);
     act_net *net = small_net(model, act, 8, 32, threads);
     if (!net)
         return 0.0;

@@ -136,14 +136,15 @@ static int write_run(sbuf *b, const act_run_config *c)
     return ACT_OK;
 }
 
-int act_run_config_write(const act_run_config *c, char **out)
+/* The run-level lines, and with train the train.* lines after them, into *out. */
+static int write_text(const act_run_config *c, int train, char **out)
 {
     if (!c || !out)
         return ACT_EINVAL;
     *out = NULL;
     sbuf b = { 0 };
     int rc = write_run(&b, c);
-    if (rc == ACT_OK)
+    if (rc == ACT_OK && train)
         write_train(&b, &c->train);
     if (rc == ACT_OK && (b.err || !b.s))
         rc = ACT_ENOMEM;
@@ -153,6 +154,11 @@ int act_run_config_write(const act_run_config *c, char **out)
     }
     *out = b.s;
     return ACT_OK;
+}
+
+int act_run_config_write(const act_run_config *c, char **out)
+{
+    return write_text(c, 1, out);
 }
 
 int act_run_config_hash(const act_run_config *c, uint64_t *hash)
@@ -546,19 +552,7 @@ int act_run_net_new(const act_run_config *c, const act_dataset *like, const act_
 
 int act_run_info(const act_run_config *c, char **out)
 {
-    if (!c || !out)
-        return ACT_EINVAL;
-    *out = NULL;
-    sbuf b = { 0 };
-    int rc = write_run(&b, c);
-    if (rc == ACT_OK && (b.err || !b.s))
-        rc = ACT_ENOMEM;
-    if (rc != ACT_OK) {
-        free(b.s);
-        return rc;
-    }
-    *out = b.s;
-    return ACT_OK;
+    return write_text(c, 0, out);
 }
 
 int act_run_train(const act_run_config *c, const act_dataset *train, const act_dataset *test,
