@@ -3,15 +3,18 @@
  * and per-channel parameter layouts, default, perturbed, preset and invalid parameter sets, on a
  * grid of x with the special values (+-0, subnormals, tails +-88/+-150, inf, NaN), sizes that
  * take the threaded and the non-temporal-store paths, to one binary file. Small outputs are
- * written raw, large ones as a 64-bit FNV-1a hash. Uses the public API only, so the same file
- * builds against the code before and after a change; compare the outputs with cmp:
- *   cc -O2 -fopenmp -Iinclude dev/act_dump.c build/h5/libactlab.a -lm -o build/h5/act_dump
+ * written raw, large ones as a 64-bit FNV-1a hash. The kernel dump uses the public API only, so
+ * the same file builds against the code before and after a change (the export mode builds call
+ * nodes through src/expr/expr_int.h); compare the outputs with cmp:
+ *   cc -O2 -fopenmp -Iinclude -Isrc dev/act_dump.c build/h5/libactlab.a -lm -o build/h5/act_dump
  *   for isa in scalar avx2 avx512; do for t in 1 2; do
  *       ACTLAB_ISA=$isa ACTLAB_THREADS=$t build/h5/act_dump out/dump-$isa-$t.bin; done; done
  * The ISA and the thread count come from the environment; the first line of stderr echoes them.
  *   build/h5/act_dump --exports DIR   writes `actlab expr c` / `expr torch` of every built-in
  *   (a call node with each parameter set, also sigmoid/tanh/softplus, which the parser reads as
- *   primitives) and of a few parsed expressions to DIR/NAME-SET.c and .py (needs -Isrc). */
+ *   primitives) and of a few parsed expressions to DIR/NAME-SET.c and .py, and for each built-in
+ *   DIR/NAME-SET.ref: "%a %a" lines of x and the library's ACTLAB_ISA=scalar f(x) on specials
+ *   and -20..20 by 0.01, to compare with the compiled export evaluated on the same x. */
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
@@ -226,8 +229,8 @@ static int write_text(const char *dir, const char *name, const char *ext, const 
     return 0;
 }
 
-/* DIR/NAME.ref: "%a %a" lines of x and the scalar reference's f(x) (ACTLAB_ISA=scalar), on the
- * grid of the evaluation main() in the report of issue 9 (specials, then -20 .. 20 by 0.01) */
+/* DIR/NAME.ref: "%a %a" lines of x and the scalar reference's f(x) (ACTLAB_ISA=scalar): the
+ * specials below, then -20 .. 20 by 0.01 */
 static int write_ref(const char *dir, const char *name, act_act_id id, const float *p)
 {
     static const float sp[] = { 0.0f, -0.0f, 1e-45f, -1e-45f, 1e-40f, -1e-40f, FLT_MIN,
