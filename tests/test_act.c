@@ -428,6 +428,36 @@ void test_act_special_values(void)
             }
         }
     }
+    /* ACON with p1 == p2 (ACON-B with p = 1): the non-linear part vanishes; the vector kernels'
+     * d * x products must give no NaN at huge x (they did past |x| ~ 1.8e19), in y, dx or the
+     * summed parameter gradients, on a block long enough for the vector path */
+    static const float big[] = { 1e20f, -1e20f, 1e30f, -1e30f, FLT_MAX, -FLT_MAX, 3.0f, -2.0f };
+    enum { NB = 256 };
+    float xb[NB], yb[NB], gb[NB], ones[NB];
+    for (int i = 0; i < NB; i++) {
+        xb[i] = big[i % 8];
+        ones[i] = 1.0f;
+    }
+    for (int isa = 0; isa < ACT_ISA_COUNT; isa++) {
+        if (!act_isa_supported((act_isa)isa) || act_isa_set((act_isa)isa) != ACT_OK)
+            continue;
+        const float pc[3] = { 0.5f, 0.5f, 1.0f }, pb[2] = { 1.0f, 2.0f };
+        for (int which = 0; which < 2; which++) {
+            act_act_id id = which ? ACT_ACT_ACON_B : ACT_ACT_ACON_C;
+            float dp[3] = { 0 };
+            const float *pp = which ? pb : pc;
+            int rc = act_act_forward(id, pp, 0, xb, yb, act_shape_flat(NB));
+            if (rc == ACT_OK)
+                rc = act_act_backward(id, pp, ACT_DX_ASSIGN, xb, ones, gb, dp, act_shape_flat(NB));
+            CHECKF(rc == ACT_OK, "%s: %s", act_act_info(id)->name, act_strerror(rc));
+            int bad = isnan(dp[0]) || isnan(dp[1]) || isnan(dp[2]);
+            for (int i = 0; i < NB; i++)
+                bad |= isnan(yb[i]) || isnan(gb[i]);
+            CHECKF(!bad, "%s with p1 == p2, |x| up to FLT_MAX, isa %s: dp %g %g %g",
+                   act_act_info(id)->name, act_isa_name((act_isa)isa), (double)dp[0],
+                   (double)dp[1], (double)dp[2]);
+        }
+    }
     /* tails of section 7.4: sign and magnitude */
     CHECK(act_isa_set(ACT_ISA_SCALAR) == ACT_OK);
     float x[4] = { -100, -20, 20, 100 }, f[4], d[4];

@@ -67,7 +67,9 @@ static inline float acti_prep_acon_c(const float *p, float *q)
     q[1] = (float)bd;
     q[2] = p[1];
     q[3] = (float)(d * d);
-    return fminf(acti_range(bd, 1e37), acti_range(d, 1e18));
+    /* and never beyond 1e18 (as smu): with d = 0 (p1 == p2) the vector path's d*x and x*x
+     * products overflowed past |x| ~ 1.8e19 into inf * 0 = NaN in the parameter gradients */
+    return fminf(fminf(acti_range(bd, 1e37), acti_range(d, 1e18)), 1e18f);
 }
 static inline float acti_prep_acon_b(const float *p, float *q)
 {
