@@ -201,11 +201,12 @@ ACT_API ACT_NODISCARD int act_act_backward(act_act_id id, const float *p, unsign
 
 /* Initial parameter values for a layer with `channels` channels, written parameter-major into
  * p (n_params * channels floats). ACT_INIT_DEFAULT: the defaults everywhere. ACT_INIT_PAPER:
- * as the reference code, i.e. ACON-C p1, p2 ~ N(0, 1) from `seed`, beta = 1. */
+ * as the reference code, i.e. ACON-C p1, p2 ~ N(0, 1), beta = 1: the normals are
+ * act_rng_normal draws (rng.h) from act_rng_seed(seed), p1 for every channel then p2, which
+ * takes exactly 4 * channels act_rng_next steps (callers that continue the stream rely on it). */
 typedef enum act_init { ACT_INIT_DEFAULT, ACT_INIT_PAPER } act_init;
 ACT_API ACT_NODISCARD int act_act_init_params(act_act_id id, act_init how, uint64_t seed,
-                                              size_t channels,
-                                              float *p);
+                                              size_t channels, float *p);
 
 /* ---------------------------------------------------------------------------------------------
  * Any activation: built-in or compiled expression, behind one descriptor (used by layers). */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "actlab/act.h"
+#include "actlab/rng.h"
 #include "act/act_kern.h"
 #include "act/act_prep.h"
 #include "act/act_scalar.h"
@@ -545,21 +546,6 @@ int act_act_backward(act_act_id id, const float *p, unsigned flags, const float 
 // ----------------------------------------------------------------------------
 // parameter initialisation
 
-static uint64_t act_splitmix64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-static double act_normal(uint64_t *s)      /* Box-Muller, one value per call */
-{
-    double u1 = ((double)(act_splitmix64(s) >> 11) + 0.5) * 0x1.0p-53;
-    double u2 = (double)(act_splitmix64(s) >> 11) * 0x1.0p-53;
-    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
-}
-
 int act_act_init_params(act_act_id id, act_init how, uint64_t seed, size_t channels, float *p)
 {
     const act_act_desc *d = act_act_info(id);
@@ -569,10 +555,10 @@ int act_act_init_params(act_act_id id, act_init how, uint64_t seed, size_t chann
         for (size_t c = 0; c < channels; c++)
             p[(size_t)j * channels + c] = d->defaults[j];
     if (how == ACT_INIT_PAPER && (d->flags & ACT_ACT_RANDP)) {
-        uint64_t s = seed;
+        act_rng s = act_rng_seed(seed);             /* 2 draws a value: 4 C in all */
         for (int j = 0; j < 2; j++)                 /* p1, p2 ~ N(0, 1) per channel */
             for (size_t c = 0; c < channels; c++)
-                p[(size_t)j * channels + c] = (float)act_normal(&s);
+                p[(size_t)j * channels + c] = (float)act_rng_normal(&s);
     }
     return ACT_OK;
 }

@@ -12,7 +12,7 @@
 #include "act/act_scalar.h"
 
 /* FLT_MAX/|s| (capped at FLT_MAX): |x| below it keeps s*x finite with some headroom. */
-static inline float acti_range(double s, double head)
+static inline float acti_act_range(double s, double head)
 {
     double r = head / fmax(fabs(s), 1e-30);
     return (float)fmin(r, (double)FLT_MAX);
@@ -42,7 +42,7 @@ static inline float acti_prep_softplus(const float *p, float *q)
     q[1] = p[1];
     q[2] = (float)(1.0 / b);
     q[3] = (float)(1.0 / (b * b));
-    return acti_range(b, 1e37);
+    return acti_act_range(b, 1e37);
 }
 static inline float acti_prep_sigmoid(const float *p, float *q) { (void)p; (void)q; return FLT_MAX; }
 static inline float acti_prep_tanh(const float *p, float *q) { (void)p; (void)q; return FLT_MAX; }
@@ -53,7 +53,7 @@ static inline float acti_prep_silu(const float *p, float *q) { (void)p; (void)q;
 static inline float acti_prep_swish(const float *p, float *q)
 {
     q[0] = p[0];
-    return acti_range(p[0], 1e37);
+    return acti_act_range(p[0], 1e37);
 }
 static inline float acti_prep_gelu(const float *p, float *q) { (void)p; (void)q; return 1e18f; }
 static inline float acti_prep_gelu_tanh(const float *p, float *q) { (void)p; (void)q; return 1e12f; }
@@ -69,7 +69,7 @@ static inline float acti_prep_acon_c(const float *p, float *q)
     q[3] = (float)(d * d);
     /* and never beyond 1e18 (as smu): with d = 0 (p1 == p2) the vector path's d*x and x*x
      * products overflowed past |x| ~ 1.8e19 into inf * 0 = NaN in the parameter gradients */
-    return fminf(fminf(acti_range(bd, 1e37), acti_range(d, 1e18)), 1e18f);
+    return fminf(fminf(acti_act_range(bd, 1e37), acti_act_range(d, 1e18)), 1e18f);
 }
 static inline float acti_prep_acon_b(const float *p, float *q)
 {
@@ -85,7 +85,7 @@ static inline float acti_prep_smu(const float *p, float *q)
     q[2] = (float)((double)p[1] * c);
     q[3] = p[1];
     q[4] = (float)(c * c);
-    return fminf(acti_range((double)p[1] * c, 1e18), 1e18f);
+    return fminf(acti_act_range((double)p[1] * c, 1e18), 1e18f);
 }
 /* q: alpha, c, mu, mu^2; mu == 0 has a true kink at 0: always the scalar path */
 static inline float acti_prep_smu1(const float *p, float *q)
@@ -97,7 +97,7 @@ static inline float acti_prep_smu1(const float *p, float *q)
     q[3] = (float)(mu * mu);
     if (p[1] == 0.0f || fabs(mu) < 1e-18 || fabs(mu) > 1e18)
         return -1.0f;
-    return acti_range(c, 1e18);
+    return acti_act_range(c, 1e18);
 }
 
 #endif
