@@ -1,6 +1,7 @@
 /* ref_act.c -- the independent long-double reference (see ref_act.h). Each case is the
- * textbook formula of activations.md, evaluated in long double; t* hold the sum of the
- * magnitudes of the summed terms (the conditioning of each sum, used by SIMD tolerances). */
+ * textbook formula (docs/activations.md; sources: docs/references.md), in long double; t* hold
+ * the sum of the magnitudes of the summed terms (the conditioning of each sum, used by SIMD
+ * tolerances). */
 #include <math.h>
 #include <string.h>
 

@@ -1,5 +1,6 @@
 /* ref_act.h -- independent long-double reference for every activation (tests only):
- * straightforward textbook formulas from activations.md, no shared code with src/act. */
+ * straightforward textbook formulas (docs/activations.md, sources in docs/references.md), no
+ * shared code with src/act. */
 #ifndef ACTLAB_REF_ACT_H
 #define ACTLAB_REF_ACT_H
 

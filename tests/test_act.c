@@ -1,5 +1,6 @@
-/* test_act.c -- tests of the activation table, the argument checks, the test vectors of
- * activations.md section 7, special values, identities, layouts, ISA paths and threads. */
+/* test_act.c -- tests of the activation table, the argument checks, the test vectors
+ * (docs/references.md, "Test vectors"), special values, identities, layouts, ISA paths and
+ * threads. */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -262,7 +263,7 @@ void test_act_lookup_presets_params(void)
     CHECK(strcmp(act_act_preset_name(ACT_ACT_SMU, 1), "original") == 0);
     CHECK(act_act_preset_name(ACT_ACT_COUNT, 0) == NULL && act_act_preset_name(ACT_ACT_SMU, -1) == NULL);
     CHECK(act_act_preset(ACT_ACT_SMU, "default", p) == ACT_OK && p[0] == 0.01f && p[1] == 2.5f);
-    /* documented defaults (activations.md section 1) */
+    /* documented defaults (docs/activations.md; sources in docs/references.md) */
     const act_act_desc *d = act_act_info(ACT_ACT_PRELU);
     CHECK(d->defaults[0] == 0.25f && (d->learnable & 1));
     d = act_act_info(ACT_ACT_SMU1);
@@ -306,7 +307,7 @@ void test_act_bad_input(void)
 }
 
 // ----------------------------------------------------------------------------
-// test vectors (activations.md section 7; exact to 10 significant digits)
+// test vectors (exact to 10 significant digits; docs/references.md, "Test vectors")
 
 #define K NAN   /* kink: not defined, skipped */
 static const struct {
@@ -458,7 +459,7 @@ void test_act_special_values(void)
                    (double)dp[1], (double)dp[2]);
         }
     }
-    /* tails of section 7.4: sign and magnitude */
+    /* tails: sign and magnitude (the exact mish(-20): docs/references.md, "Test vectors") */
     CHECK(act_isa_set(ACT_ISA_SCALAR) == ACT_OK);
     float x[4] = { -100, -20, 20, 100 }, f[4], d[4];
     act_eval(ACT_ACT_SIGMOID, NULL, x, 4, f, d, NULL);

@@ -1,8 +1,9 @@
-/* test_nn_grad.c -- directional finite-difference checks (STYLE B10: h = 1e-2, >= 3 seeded
- * directions, symmetric relative error <= 1e-3, perturbed parameters) of every layer, of the
- * engine's activations (Meta-ACON, FReLU, ACON-FReLU) and of whole small models; plus the conv
- * kernel against a naive reference. Layers are checked through nets built with the internal
- * builder, on the loss L = sum r * y (r fixed random) over parameters AND input. */
+/* test_nn_grad.c -- directional finite-difference checks (docs/internals.md, "Test conventions":
+ * h = 1e-2, >= 3 seeded directions, symmetric relative error <= 1e-3, perturbed parameters) of
+ * every layer, of the engine's activations (Meta-ACON, FReLU, ACON-FReLU) and of whole small
+ * models; plus the conv kernel against a naive reference. Layers are checked through nets
+ * built with the internal builder, on the loss L = sum r * y (r fixed random) over parameters
+ * AND input. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -144,8 +145,8 @@ static double gc_check(gc *c, int n_dirs, const char *what)
     return worst;
 }
 
-/* Smallest |x - T| over the FReLU layers of the last forward: FReLU's kink (documented in
- * reference/activations.md 4). A check whose step could cross it is not a check. */
+/* Smallest |x - T| over the FReLU layers of the last forward: FReLU max(x, T) has its kink at
+ * x = T (docs/references.md). A check whose step could cross it is not a check. */
 static double frelu_gap(act_net *net)
 {
     double g = INFINITY;

@@ -269,9 +269,10 @@ void test_nn_wino_net(void)
             dmax = fmax(dmax, fabs((double)gxw[i] - (double)gxg[i]));
         }
         CHECKF(gmax > 1e-3 && dmax <= 1e-5 * gmax, "input grads differ: %.3g of %.3g", dmax, gmax);
-        /* directional finite differences on the Winograd net (STYLE B10: h = 1e-2, 3 seeded
-         * directions over parameters and input, symmetric relative error <= 1e-3). Winograd's
-         * forward rounding (~5e-6 of the sum of |terms|, ISA-dependent) is noise in each loss:
+        /* directional finite differences on the Winograd net (docs/internals.md, "Test
+         * conventions": h = 1e-2, 3 seeded directions over parameters and input, symmetric
+         * relative error <= 1e-3). Winograd's forward rounding (~5e-6 of the sum of |terms|,
+         * ISA-dependent) is noise in each loss:
          * measured here as |L_winograd - L_gemm| (times 4 for the perturbed points), it bounds
          * the numeric derivative's error by 2 noise / (2 h); below that floor a difference
          * says nothing about the gradient (the comparison with the plain sums above, at 1e-5

@@ -7,7 +7,7 @@ before this process starts; --label names it in the output.
     torch_act.py --threads T [--sizes 16,20,24] [--reps N] [--reps-large N] [--min-ms M]
                  [--label avx512] [NAME...]
 
-Variants (performance.md section 5):
+Variants (the columns of bench/RESULTS.md take the best of them per cell):
   alloc    the normal call, which allocates its output (backward: aten *_backward)
   out      the aten .out / .grad_input overload into a preallocated tensor
   compose  ACON-C and SMU written with torch ops: forward under no_grad; backward is
@@ -144,7 +144,7 @@ def cases(name, x, y, dy, dx, gen):
             params = [torch.randn(CHANNELS, generator=gen), torch.randn(CHANNELS, generator=gen),
                       torch.ones(CHANNELS)]
             f = acon_c
-        else:                  # defaults of the reference code: alpha 0.01, mu 2.5
+        else:                  # defaults of iFe1er/SMU_pytorch smu.py: alpha 0.01, mu 2.5
             params = [torch.full((CHANNELS,), 0.01), torch.full((CHANNELS,), 2.5)]
             f = smu
 

@@ -27,7 +27,7 @@ extern "C" {
 /* Flags describing an activation's math (the `flags` column). */
 #define ACT_ACT_KINK    0x1u  /* not differentiable at the points in the kink columns */
 #define ACT_ACT_CHANNEL 0x2u  /* layers make its parameters per channel by default */
-#define ACT_ACT_RANDP   0x4u  /* the reference code draws p1, p2 from N(0,1) (ACON-C) */
+#define ACT_ACT_RANDP   0x4u  /* nmaac/acon acon.py draws p1, p2 from N(0,1) (ACON-C) */
 
 /*
  * X(ID, name, np, flags, learn, n0, d0, n1, d1, n2, d2, nk, k0, k1, nz, cost, vec, formula, torch)
@@ -201,9 +201,10 @@ ACT_API ACT_NODISCARD int act_act_backward(act_act_id id, const float *p, unsign
 
 /* Initial parameter values for a layer with `channels` channels, written parameter-major into
  * p (n_params * channels floats). ACT_INIT_DEFAULT: the defaults everywhere. ACT_INIT_PAPER:
- * as the reference code, i.e. ACON-C p1, p2 ~ N(0, 1), beta = 1: the normals are
- * act_rng_normal draws (rng.h) from act_rng_seed(seed), p1 for every channel then p2, which
- * takes exactly 4 * channels act_rng_next steps (callers that continue the stream rely on it). */
+ * as the official code (nmaac/acon acon.py), i.e. ACON-C p1, p2 ~ N(0, 1), beta = 1: the
+ * normals are act_rng_normal draws (rng.h) from act_rng_seed(seed), p1 for every channel then
+ * p2, which takes exactly 4 * channels act_rng_next steps (callers that continue the stream rely
+ * on it). */
 typedef enum act_init { ACT_INIT_DEFAULT, ACT_INIT_PAPER } act_init;
 ACT_API ACT_NODISCARD int act_act_init_params(act_act_id id, act_init how, uint64_t seed,
                                               size_t channels, float *p);

@@ -1,12 +1,13 @@
 /* space.h -- the search space of "Searching for Activation Functions" (Ramachandran, Zoph, Le
- * 2017): core units b(u1(x1), u2(x2)) chained k times, where each unit's inputs are x or the
- * output of an earlier unit and the function is the last unit's output.
+ * 2017, arXiv 1710.05941): core units b(u1(x1), u2(x2)) chained k times, where each unit's
+ * inputs are x or the output of an earlier unit and the function is the last unit's output.
  *
  * Primitives are expression templates (expr.h), so a candidate converts to and from an
  * expression tree. On top: enumeration of a whole space (1 unit: 25*25*10 = 6,250), uniform
  * random sampling of k-unit candidates, named presets (restricted primitive sets, the b(x, g(x))
- * form), degenerate filters and a numeric fingerprint for functional dedup
- * (shared/reference/search.md sections 4-5), and the whole per-candidate pipeline as one call
+ * form), degenerate filters and a numeric fingerprint for functional dedup (the rules, their
+ * reasons and the counts they give: docs/expr-grammar.md, "Search space"; sources:
+ * docs/references.md), and the whole per-candidate pipeline as one call
  * (act_space_propose). Nothing here prints or keeps global state.
  */
 #ifndef ACTLAB_SPACE_H
@@ -149,7 +150,7 @@ ACT_API const char *act_space_verdict_name(act_space_verdict v);
  * probe set P (401 grid points on [-10, 10] offset by half a step, 256 fixed-seed N(0,1) points)
  * at two parameter vectors (all betas 1.0; and 0.7, 1.3, 0.45, 1.6, ...):
  *   nonfinite  any NaN or inf on P
- *   constant   max - min <= 1e-9 (1 + |max|) on P
+ *   constant   max - min <= 1e-6 (1 + |max|) on P
  *   linear     least-squares R^2 > 0.9999 of f against x on the grid points in [-5, 5]
  *   exploding  |f| > 1e3 anywhere on |x| <= 3
  * Writes the first matching verdict (or KEEP) into *v.

@@ -247,9 +247,12 @@ void acti_act_prep(act_act_id id, const float *p, float *q)
 #define ACT_BLOCK      16384u   /* elements per block (at least) */
 #define ACT_MAX_BLOCKS 256u     /* partial sums live on the stack */
 
-/* Below this many elements a call stays on one thread (fork/join costs 0.5-2 us;
- * performance.md section 3): about 2^14 for transcendental kernels (cost MATH), 2^16 for the
- * relu class (cost MEM). */
+/* Below this many elements a call stays on one thread: splitting pays only once half of the
+ * call takes clearly longer than an OpenMP fork/join (of the order of a microsecond; this
+ * repository does not measure it). At the 1-thread speeds recorded in bench/RESULTS.md the
+ * thresholds put half a call at 1.5-7 us for transcendental kernels (2^13 elements at 0.2-0.9
+ * ns/elem; cost MATH, threshold 2^14) and 1.3-2.6 us for the relu class (2^15 at 0.04-0.08
+ * ns/elem in cache; cost MEM, threshold 2^16). */
 static size_t act_thread_min(act_act_id id)
 {
     return act_cost[id] == ACTI_COST_MEM ? 1u << 16 : 1u << 14;
@@ -263,9 +266,9 @@ static size_t act_block(size_t n)
     return b > ACT_BLOCK ? b : ACT_BLOCK;
 }
 
-/* Non-temporal stores of y pay off only once x and y no longer fit in the caches (they cost
- * up to 6x in cache: performance.md sections 4 and 8), and only for kernels that are bound by
- * memory: the relu class (measured side by side, dev/quick_bench.c nt). */
+/* Non-temporal stores of y pay off only once x and y no longer fit in the caches (in cache
+ * they are slower: about 2x for relu at 2^16 elements), and only for kernels that are bound by
+ * memory: the relu class (both measured side by side by dev/quick_bench.c nt). */
 #define ACT_NT_MIN ((size_t)1 << 22)   /* elements: x + y = 32 MiB */
 
 acti_plan acti_act_plan(act_act_id id, size_t n)

@@ -1,7 +1,7 @@
 /* act_scalar.h -- the single source of truth for every activation's math (scalar reference).
  *   float act_<name>_f(float x, const float *p)             value
  *   float act_<name>_d(float x, const float *p, float *dp)  df/dx; writes df/dp[k] for k < np
- * Formulas, defaults and derivatives: shared/reference/activations.md (cited per function).
+ * Sources of the formulas and defaults, and the numerical facts below: docs/references.md.
  * Numerics are part of the definition: stable forms live here, never in callers.
  * The reference computes internally in double and rounds once, so value and every gradient are
  * within about one float ulp even where float arithmetic would cancel (near roots of f').
@@ -161,7 +161,7 @@ static inline float act_relu6_d(float x, const float *p, float *dp)
 // exponential family
 
 /* elu: p = {alpha}; f = x > 0 ? x : alpha expm1(x); f' = x > 0 ? 1 : alpha e^x;
- * df/dalpha = x > 0 ? 0 : expm1(x) (expm1: accurate near 0, activations.md 2.3) */
+ * df/dalpha = x > 0 ? 0 : expm1(x) (exp(x) - 1 would cancel near 0: docs/references.md) */
 static inline float act_elu_f(float x, const float *p)
 {
     if (isnan(x) || x > 0.0f)
@@ -365,7 +365,8 @@ static inline float act_acon_b_d(float x, const float *p, float *dp)
 // ----------------------------------------------------------------------------
 // erf / tanh / softplus gated: gelu, gelu_tanh, mish, smu, smu1
 
-/* gelu (erf form): x Phi(x) = x erfc(-x/sqrt2)/2 (accurate left tail, activations.md 2.6)
+/* gelu (erf form): x Phi(x) = x erfc(-x/sqrt2)/2 (1 + erf(x/sqrt2) cancels for x < 0 and is 0 in
+ * float below x = -5.54; erfc keeps the left tail's relative accuracy: docs/references.md)
  * f' = Phi(x) + x phi(x) */
 static inline float act_gelu_f(float x, const float *p)
 {

@@ -1,7 +1,8 @@
 /* batchnorm.c -- batch normalisation over (N, C, HW) with trainable scale and shift and running
  * statistics (momentum 0.1, unbiased running variance, as PyTorch). A training batch with one
- * value per channel (N*HW < 2) uses the running statistics and leaves them alone, instead of
- * dividing by sqrt(eps) (reference/activations.md 3.3). The layer splits samples across threads
+ * value per channel (N*HW < 2) uses the running statistics and leaves them alone: with batch
+ * statistics x - mean would be 0, the output the shift whatever the input, with no input
+ * gradient (docs/references.md, "Batch norm"). The layer splits samples across threads
  * where rows are long (acti_bn_fwd_any, below); acti_bn_fwd / acti_bn_bwd split channels.
  *
  * Two passes each way, each walking a block of up to 32 channels sample by sample (contiguous

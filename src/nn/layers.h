@@ -48,7 +48,7 @@ ACT_NODISCARD int acti_flatten_add(act_net *net, int in);
 ACT_NODISCARD int acti_act_add(act_net *net, int in, const act_fn *f, int per_channel,
                                act_init how, const float *p0);
 /* meta_acon.c: Meta-ACON-C with reduction r and generator BNs (bn 1) or not; p1, p2 always start
- * as ACON-C's paper initialisation (the reference code's torch.randn). */
+ * as ACON-C's paper initialisation (torch.randn in nmaac/acon acon.py). */
 ACT_NODISCARD int acti_meta_acon_add(act_net *net, int in, int r, int bn);
 /* frelu.c: FReLU (acon 0) or ACON-FReLU (acon 1). */
 ACT_NODISCARD int acti_frelu_add(act_net *net, int in, int acon);

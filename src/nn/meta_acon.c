@@ -1,4 +1,5 @@
-/* meta_acon.c -- Meta-ACON-C exactly as nmaac/acon acon.py (reference/activations.md 3.3):
+/* meta_acon.c -- Meta-ACON-C exactly as class MetaAconC of nmaac/acon acon.py (arXiv 2009.04759;
+ * what is taken from it: docs/references.md, "Meta-ACON's generator"):
  *   m = mean_hw x;  beta = s(BN2(fc2(BN1(fc1(m)))))  (no nonlinearity between fc1 and fc2;
  *   hidden = max(r, C / r); BNs optional);  y = (p1 - p2) x s(beta (p1 - p2) x) + p2 x.
  * The ACON-C kernel runs per sample with parameters {p1, p2, beta[n]} and its beta gradient

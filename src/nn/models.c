@@ -123,7 +123,8 @@ static int build_mlp(act_net *net, const char *args, act_diag *diag)
     return t;
 }
 
-/* The small CNN of the PyTorch throughput anchor (reference/performance.md section 7):
+/* The CNN of PyTorch's MNIST example (pytorch/examples mnist/main.py, class Net) without its
+ * dropout, as bench/train/torch_bench.py builds it for the side-by-side benchmark:
  * conv3x3(C->32), act, conv3x3(32->64), act, maxpool2, fc(->128), act, fc(->classes). */
 static int build_cnn(act_net *net, const char *args, act_diag *diag)
 {
@@ -145,9 +146,9 @@ static int build_cnn(act_net *net, const char *args, act_diag *diag)
     return t;
 }
 
-/* CIFAR ResNet-(6N+2) (He et al. 2016, section 4.2): 3 stages of N basic blocks with 16, 32,
- * 64 channels; projection shortcuts (1x1 conv + BN) where the shape changes. preact: the
- * pre-activation block (He et al., "Identity Mappings"). */
+/* CIFAR ResNet-(6N+2) (He et al. 2016, arXiv 1512.03385, section 4.2): 3 stages of N basic
+ * blocks with 16, 32, 64 channels; projection shortcuts (1x1 conv + BN) where the shape
+ * changes. preact: the pre-activation block (He et al., "Identity Mappings", arXiv 1603.05027). */
 static int build_resnet(act_net *net, const char *args, act_diag *diag)
 {
     int nb = 0, preact = 0;

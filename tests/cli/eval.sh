@@ -1,5 +1,5 @@
 #!/bin/sh
-# eval.sh -- `actlab eval` against the 10-digit test vectors of the reference (section 7), and
+# eval.sh -- `actlab eval` against the 10-digit test vectors (docs/references.md), and
 # its errors: unknown name, parameter or preset, bad numbers -> exit 2 with a clear message.
 set -u
 : "${ACTLAB:=./build/actlab}"

@@ -1,7 +1,7 @@
 #!/bin/sh
-# expr.sh -- `actlab expr`: print/canon round trip, eval against the reference vectors (same
-# format as `actlab eval`), exports (LaTeX, C compiled and run, PyTorch text), fingerprint, plot,
-# bench, and errors (caret line, did-you-mean, exit code 2).
+# expr.sh -- `actlab expr`: print/canon round trip, eval against the 10-digit test vectors
+# (docs/references.md; same format as `actlab eval`), exports (LaTeX, C compiled and run,
+# PyTorch text), fingerprint, plot, bench, and errors (caret line, did-you-mean, exit code 2).
 set -u
 : "${ACTLAB:=./build/actlab}"
 fail() { echo "FAIL: $*" >&2; exit 1; }

@@ -2,9 +2,10 @@
  *
  * bench_core.c holds the measuring machinery (seeded buffers, STREAM copy/triad bounds, scalar
  * reference, validation, timing); cmd_bench.c holds the command line, the table and the summary.
- * Timing follows reference/performance.md: min over repetitions, each repetition repeats the
- * call until it lasts >= min_ms. Bytes per element: forward 8 (read x, write y), backward 12
- * (read x and dy, write dx); parameter gradients are not counted. */
+ * Timing: min over repetitions, each repetition repeats the call until it lasts >= min_ms.
+ * Bytes per element as STREAM counts them (McCalpin, https://www.cs.virginia.edu/stream/: reads
+ * plus writes, no write-allocate traffic): forward 8 (read x, write y), backward 12 (read x
+ * and dy, write dx); parameter gradients are not counted. Recorded runs: bench/RESULTS.md. */
 #ifndef ACTLAB_BENCH_H
 #define ACTLAB_BENCH_H
 

@@ -304,7 +304,7 @@ act_shape bench_shape(act_act_id id, size_t n, unsigned *flags)
 }
 
 /* Parameters of id for its layout into *p: NULL (defaults) or per channel, as a layer
- * initialises them (ACON-C: p1, p2 ~ N(0, 1) as in the reference code). Returns an act_status;
+ * initialises them (ACON-C: p1, p2 ~ N(0, 1) as in nmaac/acon acon.py). Returns an act_status;
  * *p is NULL on failure. */
 static int bench_params(bench_bufs *b, act_act_id id, unsigned flags, const float **p)
 {
