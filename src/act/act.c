@@ -285,12 +285,14 @@ static void act_fwd_flat(const acti_kern *k, int nt, int nts, const float *q, co
                          const float *x, float *y, size_t n)
 {
     acti_fwd_fn *f = nts ? k->fwdnt : k->fwd;
-    if (nt <= 1) {
+    if (nt <= 1 && !nts) {   /* blocks start at multiples of 64: the same bits as one call */
         f(q, p, x, y, n);
         return;
     }
+    /* The streaming kernel's head (up to the first 64-byte boundary of y) and tail run other
+     * code than its body, so it always goes block by block: the same bits for any thread count */
     size_t bs = act_block(n), nb = (n + bs - 1) / bs;
-#pragma omp parallel for num_threads(nt) schedule(static)
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (size_t b = 0; b < nb; b++) {
         size_t lo = b * bs, m = n - lo < bs ? n - lo : bs;
         f(q, p, x + lo, y + lo, m);
