@@ -234,6 +234,12 @@ struct act_fn {
 /* The descriptor of a built-in activation; static storage, NULL if id is out of range. */
 ACT_API const act_fn *act_act_fn(act_act_id id);
 
+/* Whether f is defined at parameters p (f->n_params scalars): every value finite, and f's
+ * forward accepts them (softplus beta = 0 is refused). ACT_OK, or ACT_EINVAL with diag (may be
+ * NULL) "NAME is not defined at a=.., b=..". The one check behind -p values, act_net_new and
+ * a training run whose parameters left the domain. */
+ACT_API ACT_NODISCARD int act_fn_check_params(const act_fn *f, const float *p, act_diag *diag);
+
 /* ---------------------------------------------------------------------------------------------
  * Run-time configuration: instruction set and threads.
  * Process-wide settings, read from ACTLAB_ISA and ACTLAB_THREADS on first use. */

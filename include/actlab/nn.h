@@ -332,9 +332,10 @@ typedef struct act_train_config {
     int              flip;          /* random horizontal flip */
     uint64_t         seed;          /* shuffling, augmentation (the net has its own seed) */
     const char      *checkpoint;    /* save here after every epoch (atomic); NULL: never */
-    const char      *resume;        /* resume from this checkpoint; NULL: fresh. The stored
-                                       "train.*" configuration must equal this one except for
-                                       epochs (ACT_EINVAL names the first difference) */
+    const char      *resume;        /* resume from this checkpoint; NULL: fresh. Every line
+                                       of this run's record (train.* and run_info) must be in
+                                       the stored one with the same value, except train.epochs
+                                       and threads (ACT_EINVAL names the first difference) */
     const char      *run_info;      /* the caller's description of the run (key=value lines),
                                        stored in every checkpoint after the train.* lines */
     size_t           max_batches;   /* > 0: stop each epoch after this many batches (bench) */

@@ -1,6 +1,7 @@
 /* act.c -- the descriptor table, lookup, parameter helpers and the generic (scalar) kernels,
  * all generated from ACT_ACT_LIST; the math is in act_scalar.h. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -603,4 +604,24 @@ const act_fn *act_act_fn(act_act_id id)
     if ((unsigned)id >= ACT_ACT_COUNT)
         return NULL;
     return &act_fn_table[id];
+}
+
+int act_fn_check_params(const act_fn *f, const float *p, act_diag *diag)
+{
+    if (!f || (f->n_params > 0 && !p))
+        return ACT_EINVAL;
+    float x = 0.5f, y;
+    int bad = f->forward(f, p, 0u, &x, &y, act_shape_flat(1)) != ACT_OK;
+    for (int k = 0; k < f->n_params; k++)
+        bad |= !isfinite(p[k]);
+    if (!bad)
+        return ACT_OK;
+    if (diag) {
+        int len = snprintf(diag->msg, sizeof diag->msg, "%.128s is not defined at", f->name);
+        for (int k = 0; k < f->n_params && len > 0 && (size_t)len < sizeof diag->msg; k++)
+            len += snprintf(diag->msg + len, sizeof diag->msg - (size_t)len, "%s %s=%g",
+                            k ? "," : "", f->param_names[k] ? f->param_names[k] : "p",
+                            (double)p[k]);
+    }
+    return ACT_EINVAL;
 }

@@ -294,20 +294,9 @@ int acti_net_create(const act_net_config *cfg, acti_build_fn *build, void *ctx, 
     if (cfg->act.kind == ACT_NN_ACT_FN && cfg->act.fn && cfg->act.has_params) {
         /* Parameters given by the caller: refuse what the kernel would refuse at the first
          * forward (a non-finite value, softplus beta = 0), before any training is spent. */
-        const act_fn *f = cfg->act.fn;
-        float x = 0.5f, y;
-        int prc = f->forward(f, cfg->act.params, 0u, &x, &y, act_shape_flat(1));
-        for (int k = 0; k < f->n_params; k++)
-            if (!isfinite(cfg->act.params[k]))
-                prc = ACT_EINVAL;
-        if (prc != ACT_OK) {
-            int len = snprintf(diag->msg, sizeof diag->msg, "%s refuses the parameters", f->name);
-            for (int k = 0; k < f->n_params && len > 0 && (size_t)len < sizeof diag->msg; k++)
-                len += snprintf(diag->msg + len, sizeof diag->msg - (size_t)len, "%s %s=%g",
-                                k ? "," : "", f->param_names[k] ? f->param_names[k] : "p",
-                                (double)cfg->act.params[k]);
-            return ACT_EINVAL;
-        }
+        int prc = act_fn_check_params(cfg->act.fn, cfg->act.params, diag);
+        if (prc != ACT_OK)
+            return prc;
     }
     if (strlen(cfg->model) >= ACT_NET_MAX_SPEC) {
         snprintf(diag->msg, sizeof diag->msg, "model spec of %zu characters (at most %d)",

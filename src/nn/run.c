@@ -472,19 +472,8 @@ int act_run_act_new(const act_run_config *c, act_run_act **out, act_diag *diag)
         }
         r->a.has_params = 1;
         /* what the kernel would refuse at the first forward, refused now */
-        float x = 0.5f, y;
-        int bad = rc == ACT_OK &&
-                  f->forward(f, r->a.params, 0u, &x, &y, act_shape_flat(1)) != ACT_OK;
-        for (int k = 0; rc == ACT_OK && k < f->n_params; k++)
-            bad |= !isfinite(r->a.params[k]);
-        if (bad) {
-            int len = snprintf(diag->msg, sizeof diag->msg, "%.128s is not defined at", f->name);
-            for (int k = 0; k < f->n_params && len > 0 && (size_t)len < sizeof diag->msg; k++)
-                len += snprintf(diag->msg + len, sizeof diag->msg - (size_t)len, "%s %s=%g",
-                                k ? "," : "", f->param_names[k] ? f->param_names[k] : "p",
-                                (double)r->a.params[k]);
-            rc = ACT_EINVAL;
-        }
+        if (rc == ACT_OK)
+            rc = act_fn_check_params(f, r->a.params, diag);
     }
     if (rc != ACT_OK) {
         act_run_act_free(r);
@@ -504,29 +493,6 @@ static double now_s(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-/* The first key (but threads and train.epochs) whose value differs between two texts. */
-static int same_run(const char *stored, const char *mine, const char *path, act_diag *diag)
-{
-    for (const char *line = mine; *line;) {
-        const char *end = strchr(line, '\n'), *eq = strchr(line, '=');
-        char key[96];
-        snprintf(key, sizeof key, "%.*s", (int)(eq - line), line);
-        if (strcmp(key, "threads") && strcmp(key, "train.epochs")) {
-            size_t a_len = (size_t)(end - eq - 1), b_len = 0;
-            const char *b = act_run_text_value(stored, key, &b_len);
-            if (!b || a_len != b_len || strncmp(eq + 1, b, a_len)) {
-                int bl = b ? (b_len < 48 ? (int)b_len : 48) : 6, al = a_len < 48 ? (int)a_len
-                                                                                  : 48;
-                snprintf(diag->msg, sizeof diag->msg, "%.60s: the checkpoint's run has "
-                         "%.40s=%.*s, this one %.40s=%.*s (a resume continues the stored run)",
-                         path, key, bl, b ? b : "(none)", key, al, eq + 1);
-                return ACT_EINVAL;
-            }
-        }
-        line = end + 1;
-    }
-    return ACT_OK;
-}
 
 int act_run_net_new(const act_run_config *c, const act_dataset *like, const act_run_act *a,
                     act_net **out, act_diag *diag)
@@ -570,19 +536,15 @@ int act_run_train(const act_run_config *c, const act_dataset *train, const act_d
         r->status = ACT_EINVAL;
         return ACT_EINVAL;
     }
-    char *text = NULL, *info = NULL;
+    char *info = NULL;
     act_run_act *a = NULL;
     act_net *net = NULL;
     act_ckpt_meta m = { 0 };
-    int rc = act_run_config_write(c, &text);
-    if (rc == ACT_OK)
-        rc = act_run_info(c, &info);
+    int rc = act_run_info(c, &info);
     if (rc != ACT_OK)
         snprintf(diag->msg, sizeof diag->msg, "the run's configuration cannot be written");
-    if (rc == ACT_OK && c->train.resume) {
+    if (rc == ACT_OK && c->train.resume) {   /* act_train_run checks it is the same run */
         rc = act_ckpt_read_meta(c->train.resume, &m, diag);
-        if (rc == ACT_OK)
-            rc = same_run(m.info, text, c->train.resume, diag);
         r->resumed = m.epoch;
     }
     if (rc == ACT_OK)
@@ -602,7 +564,6 @@ int act_run_train(const act_run_config *c, const act_dataset *train, const act_d
     act_ckpt_meta_free(&m);
     act_net_free(net);
     act_run_act_free(a);
-    free(text);
     free(info);
     r->status = rc;
     r->seconds = now_s() - t0;

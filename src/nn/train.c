@@ -122,33 +122,32 @@ int act_net_evaluate(act_net *net, const act_dataset *d, size_t n, const float *
     return rc;
 }
 
-/* The first train.* line (after train.epochs) where the stored run and this one differ. */
+/* The first line of this run's record (the train.* lines, then run_info) whose value differs
+ * in the stored record; train.epochs (a resume may train longer) and threads (results do not
+ * depend on it) may change. */
 static int same_run(const char *stored, const char *mine, const char *path, act_diag *diag)
 {
-    const char *a = strchr(mine, '\n') + 1;   /* skip train.epochs; the caller's run_info
-                                                  lines that follow are the caller's to check */
-    while (!strncmp(a, "train.", 6)) {
-        const char *end = strchr(a, '\n'), *eq = strchr(a, '=');
-        size_t klen = (size_t)(eq - a) + 1, llen = (size_t)(end - a);
-        const char *b = stored;
-        const char *found = NULL;
-        while (b && *b) {
-            if (!strncmp(b, a, klen)) {
-                found = b;
-                break;
-            }
-            b = strchr(b, '\n');
-            b = b ? b + 1 : NULL;
+    for (const char *line = mine; *line;) {
+        const char *end = strchr(line, '\n'), *eq = strchr(line, '=');
+        if (!end)
+            end = line + strlen(line);
+        if (!eq || eq > end) {
+            line = *end ? end + 1 : end;
+            continue;
         }
-        const char *fend = found ? strchr(found, '\n') : NULL;
-        size_t flen = found ? (fend ? (size_t)(fend - found) : strlen(found)) : 0;
-        if (!found || flen != llen || strncmp(found, a, llen)) {
-            snprintf(diag->msg, sizeof diag->msg, "%s: the checkpoint's run has %.*s, this "
-                     "configuration %.*s (a resume continues the stored run)", path,
-                     (int)(found ? flen : 9), found ? found : "no record", (int)llen, a);
+        char key[96];
+        snprintf(key, sizeof key, "%.*s", (int)(eq - line), line);
+        size_t a_len = (size_t)(end - eq - 1), b_len = 0;
+        const char *b = act_run_text_value(stored, key, &b_len);
+        if (strcmp(key, "train.epochs") && strcmp(key, "threads") &&
+            (!b || a_len != b_len || strncmp(eq + 1, b, a_len))) {
+            int bl = b ? (b_len < 48 ? (int)b_len : 48) : 6, al = a_len < 48 ? (int)a_len : 48;
+            snprintf(diag->msg, sizeof diag->msg, "%.60s: the checkpoint's run has %.40s=%.*s, "
+                     "this one %.40s=%.*s (a resume continues the stored run)", path, key, bl,
+                     b ? b : "(none)", key, al, eq + 1);
             return ACT_EINVAL;
         }
-        a = end + 1;
+        line = *end ? end + 1 : end;
     }
     return ACT_OK;
 }
@@ -163,13 +162,11 @@ static int pass_failed(act_net *net, int rc, int ep, size_t b, act_diag *diag)
         return rc;
     const acti_layer *l = &net->layers[li];
     char where[96];
-    static const char *const kind[] = {
-#define X(ID, name) [ACTI_L_##ID] = #name,
-        ACTI_LAYER_LIST(X)
-#undef X
-    };
+    act_layer_info info;
+    if (act_net_layer_info(net, li, &info) != ACT_OK)
+        info.kind = "?";
     snprintf(where, sizeof where, "epoch %d, batch %zu: layer %d (%s)", ep + 1, b + 1, li,
-             l->kind == ACTI_L_ACT && l->fn ? l->fn->name : kind[l->kind]);
+             l->kind == ACTI_L_ACT && l->fn ? l->fn->name : info.kind);
     for (int i = 0; i < net->n_segs; i++) {   /* every parameter and buffer of the layer */
         const act_param_seg *sg = &net->segs[i];
         if (sg->layer != li)
@@ -197,17 +194,13 @@ static int pass_failed(act_net *net, int rc, int ep, size_t b, act_diag *diag)
         size_t C = (l->act_flags & ACT_PER_CHANNEL) ? (size_t)net->tensors[l->in0].c : 1;
         const float *p = net->params + l->p[0];
         for (size_t c = 0; c < C; c++) {
-            float pc[ACT_FN_MAX_PARAMS], x = 0.5f, y;
+            float pc[ACT_FN_MAX_PARAMS];
             for (int k = 0; k < l->n_act_params; k++)
                 pc[k] = p[(size_t)k * C + c];
-            if (l->fn->forward(l->fn, pc, 0u, &x, &y, act_shape_flat(1)) != ACT_OK) {
-                int len = snprintf(diag->msg, sizeof diag->msg, "%s: parameters left the "
-                                   "activation's domain at channel %zu:", where, c);
-                for (int k = 0; k < l->n_act_params && len > 0 &&
-                                (size_t)len < sizeof diag->msg; k++)
-                    len += snprintf(diag->msg + len, sizeof diag->msg - (size_t)len, " %s=%g",
-                                    l->fn->param_names[k] ? l->fn->param_names[k] : "p",
-                                    (double)pc[k]);
+            act_diag why;
+            if (act_fn_check_params(l->fn, pc, &why) != ACT_OK) {
+                snprintf(diag->msg, sizeof diag->msg, "%.80s: parameters left the "
+                         "activation's domain at channel %zu: %.80s", where, c, why.msg);
                 return ACT_ERANGE;
             }
         }
