@@ -12,28 +12,25 @@
 #include "act/act_kern.h"
 #include "act/act_scalar.h"
 
-#define ACTV_FN static inline ACTV_TARGET
+#define ACTV_FN static inline __attribute__((always_inline)) ACTV_TARGET
 
 // ----------------------------------------------------------------------------
 // vector math primitives
 
-/* exp(hi + lo), |lo| << 1: Cody-Waite reduction to r = hi + lo - n ln2, |r| <= ln2/2 + |lo|,
- * a degree-6 minimax polynomial for e^r (relative error 1.9e-9; the float result is within
- * 1.5 ulp, checked on every float in [-87.3, 88.7]), scaled by 2^n. The range test is one
- * compare per vector: lanes with |hi| > 87.33 (rare) go through vexp_fix, which gives 0 below
- * e^-87.33 (FLT_MIN: no subnormals, slow microcode on x86; error < 1.2e-38) and inf above
- * e^88.73 (also for hi = +-inf, where the reduction is NaN). */
-ACTV_FN V vexp_fix(V hi, V y)
-{
-    y = VSEL(VLT(hi, VSET1(-87.33f)), VZERO(), y);
-    return VSEL(VGT(hi, VSET1(88.8f)), VSET1(INFINITY), y);
-}
-
-ACTV_FN V vexp_hl(V hi, V lo)
+/* exp(hi + lo), |lo| << 1, for hi in [-104, 88.8] (the callers clamp: two max/min, which run
+ * beside the FMA pipes): Cody-Waite reduction to r = hi + lo - n ln2, |r| <= ln2/2 + |lo|, a
+ * degree-6 minimax polynomial for e^r (relative error 1.9e-9; the float result is within 1.5
+ * ulp, checked on every float in [-87.3, 88.7]), scaled by 2^n with VSCALE, which rounds a
+ * result below FLT_MIN to a subnormal or 0 and one above FLT_MAX to inf as exp does. No range
+ * test: a compare into a mask register takes an FMA-pipe slot on Zen 4 (measured by
+ * dev/kernels/zen_ports.c), and the FMA pipes bound these kernels. */
+ACTV_FN V vexp_core(V hi, V lo, int has_lo)
 {
     V n = VROUND(VMUL(hi, VSET1(1.44269504088896341f)));
     V r = VFMA(n, VSET1(-0.693359375f), hi);
-    r = VADD(VFMA(n, VSET1(2.12194440e-4f), r), lo);
+    r = VFMA(n, VSET1(2.12194440e-4f), r);
+    if (has_lo)
+        r = VADD(r, lo);
     V p = VSET1(1.3836846130416145e-3f);
     p = VFMA(p, r, VSET1(8.374815798188244e-3f));
     p = VFMA(p, r, VSET1(4.166822556699289e-2f));
@@ -41,14 +38,18 @@ ACTV_FN V vexp_hl(V hi, V lo)
     p = VFMA(p, r, VSET1(4.9999992079827704e-1f));
     p = VFMA(p, r, VSET1(1.0000000363231762f));
     p = VFMA(p, r, VSET1(1.0f));
-    V y = VSCALE(p, n);
-    if (VANY(VGT(VABS(hi), VSET1(87.33f))))
-        y = vexp_fix(hi, y);
-    return y;
+    return VSCALE(p, n);
 }
 
-/* lo = -0: x + -0 == x for every x, so the compiler drops the add */
-ACTV_FN V vexp(V x) { return vexp_hl(x, VSET1(-0.0f)); }
+ACTV_FN V vexp_hl(V hi, V lo) { return vexp_core(hi, lo, 1); }
+
+/* exp(x) for any x (+-inf and NaN included: the clamps map NaN to a bound, but those lanes take
+ * the scalar reference); vexp_le0 for x <= 0 (one clamp) */
+ACTV_FN V vexp(V x)
+{
+    return vexp_core(VMIN(VMAX(x, VSET1(-104.0f)), VSET1(88.8f)), x, 0);
+}
+ACTV_FN V vexp_le0(V x) { return vexp_core(VMAX(x, VSET1(-104.0f)), x, 0); }
 
 /* 1/a for a in [1, 2^100]; the one place the kernels take reciprocals. A correctly rounded
  * division: on Zen 4 the divider runs beside the FMA pipes, and the estimate plus one Newton
@@ -63,9 +64,13 @@ ACTV_FN V vrcp(V a)
 /* expm1(x), relative accuracy near 0, and *e = exp(x), from one reduction x = n ln2 + r:
  * e^r - 1 = r q(r), q a degree-5 minimax fit of (e^r - 1)/r (relative error 1.1e-8), then
  * expm1 = t (e^r - 1) + (t - 1), t = 2^n (exact; no cancellation: n != 0 only for
- * |x| > ln2/2). Lanes with |x| > 87.33 (rare): e = vexp(x), expm1 = e - 1. */
-ACTV_FN V vexpm1e(V x, V *e)
+ * |x| > ln2/2). x is clamped at -104 (t = 0 below: expm1 = -1, e = 0, as exp gives); x <= 87.33
+ * needs no other care (vexpm1e_87: the kernels, whose arguments are <= 0 or, for celu with
+ * alpha < 0, <= 80); above it t overflows, and vexpm1e (vmath's expm1) sends those lanes
+ * (rare) to e = vexp(x), expm1 = e - 1. */
+ACTV_FN V vexpm1e_87(V x, V *e)
 {
+    x = VMAX(x, VSET1(-104.0f));
     V n = VROUND(VMUL(x, VSET1(1.44269504088896341f)));
     V r = VFMA(n, VSET1(-0.693359375f), x);
     r = VFMA(n, VSET1(2.12194440e-4f), r);
@@ -77,10 +82,15 @@ ACTV_FN V vexpm1e(V x, V *e)
     q = VFMA(q, r, VSET1(1.0f));
     V m = VMUL(r, q);
     V t = VSCALE(VSET1(1.0f), n);
-    V y = VFMA(t, m, VSUB(t, VSET1(1.0f)));
     *e = VFMA(t, m, t);
-    if (VANY(VGT(VABS(x), VSET1(87.33f)))) {     /* t = 2^128 = inf above 88.38 */
-        VM big = VGT(VABS(x), VSET1(87.33f));
+    return VFMA(t, m, VSUB(t, VSET1(1.0f)));
+}
+
+ACTV_FN V vexpm1e(V x, V *e)
+{
+    V y = vexpm1e_87(x, e);
+    if (VANY(VGT(x, VSET1(87.33f)))) {
+        VM big = VGT(x, VSET1(87.33f));
         *e = VSEL(big, vexp(x), *e);
         y = VSEL(big, VSUB(*e, VSET1(1.0f)), y);
     }
@@ -123,7 +133,7 @@ ACTV_FN V vlog1p01(V e)
 /* sigmoid(z) and 1 - sigmoid(z), both accurate in the tails */
 ACTV_FN V vsig2(V z, V *sc)
 {
-    V e = vexp(VNEG(VABS(z)));
+    V e = vexp_le0(VNEG(VABS(z)));
     V r = vrcp(VADD(VSET1(1.0f), e));
     V lo = VMUL(e, r);
     VM pos = VGE(z, VZERO());
@@ -204,7 +214,7 @@ ACTV_FN V verf(V x)
  * |x| < 2^-13 (tanh(+-0) = +-0) */
 ACTV_FN V vtanh_e(V x, V *e)
 {
-    V m = vexpm1e(VMUL(VABS(x), VSET1(-2.0f)), e);
+    V m = vexpm1e_87(VMUL(VABS(x), VSET1(-2.0f)), e);
     V t = VDIV(VNEG(m), VADD(VSET1(2.0f), m));
     t = VSEL(VLT(x, VZERO()), VNEG(t), t);
     return VSEL(VLT(VABS(x), VSET1(0x1p-13f)), x, t);
@@ -212,7 +222,7 @@ ACTV_FN V vtanh_e(V x, V *e)
 
 ACTV_FN V vsoftplus(V z)
 {
-    return VADD(VMAX(z, VZERO()), vlog1p01(vexp(VNEG(VABS(z)))));
+    return VADD(VMAX(z, VZERO()), vlog1p01(vexp_le0(VNEG(VABS(z)))));
 }
 
 // ----------------------------------------------------------------------------
@@ -238,12 +248,12 @@ ACTV_FN V vd_prelu(V x, const V *q, V *g) { return vd_leaky_relu(x, q, g); }
 
 ACTV_FN V vf_elu(V x, const V *q)
 {
-    V e, m = vexpm1e(VMIN(x, VZERO()), &e);
+    V e, m = vexpm1e_87(VMIN(x, VZERO()), &e);
     return VSEL(VGT(x, VZERO()), x, VMUL(q[0], m));
 }
 ACTV_FN V vd_elu(V x, const V *q, V *g)
 {
-    V e, m = vexpm1e(VMIN(x, VZERO()), &e);
+    V e, m = vexpm1e_87(VMIN(x, VZERO()), &e);
     VM pos = VGT(x, VZERO());
     g[0] = VSEL(pos, VZERO(), m);
     return VSEL(pos, VSET1(1.0f), VMUL(q[0], e));
@@ -251,27 +261,27 @@ ACTV_FN V vd_elu(V x, const V *q, V *g)
 
 ACTV_FN V vf_selu(V x, const V *q)
 {
-    V e, m = vexpm1e(VMIN(x, VZERO()), &e);
+    V e, m = vexpm1e_87(VMIN(x, VZERO()), &e);
     return VSEL(VGT(x, VZERO()), VMUL(q[0], x), VMUL(q[1], m));
 }
 ACTV_FN V vd_selu(V x, const V *q, V *g)
 {
     (void)g;
-    V e = vexp(VMIN(x, VZERO()));
+    V e = vexp_le0(VMIN(x, VZERO()));
     return VSEL(VGT(x, VZERO()), q[0], VMUL(q[1], e));
 }
 
 /* celu: q = {alpha, 1/alpha} */
 ACTV_FN V vf_celu(V x, const V *q)
 {
-    V e, m = vexpm1e(VMUL(VMIN(x, VZERO()), q[1]), &e);
+    V e, m = vexpm1e_87(VMUL(VMIN(x, VZERO()), q[1]), &e);
     return VSEL(VGT(x, VZERO()), x, VMUL(q[0], m));
 }
 ACTV_FN V vd_celu(V x, const V *q, V *g)
 {
     /* t clamped: e = 0 below -87.3, and t e must stay 0 when x/alpha overflows */
     V t = VMAX(VMUL(VMIN(x, VZERO()), q[1]), VSET1(-100.0f));
-    V e, m = vexpm1e(t, &e);
+    V e, m = vexpm1e_87(t, &e);
     VM pos = VGT(x, VZERO());
     g[0] = VSEL(pos, VZERO(), VFNMA(t, e, m));
     return VSEL(pos, VSET1(1.0f), e);
@@ -287,7 +297,7 @@ ACTV_FN V vd_softplus(V x, const V *q, V *g)
 {
     V z = VMUL(q[0], x);
     V a = VNEG(VABS(z));
-    V e = vexp(a);
+    V e = vexp_le0(a);
     V r = vrcp(VADD(VSET1(1.0f), e));
     V sa = VMUL(e, r);                                  /* s(a) = s(-|z|) */
     V h = VSUB(VMUL(a, sa), vlog1p01(e));
@@ -320,7 +330,7 @@ ACTV_FN V vf_tanh(V x, const V *q)
 ACTV_FN V vd_tanh(V x, const V *q, V *g)
 {
     (void)q; (void)g;
-    V e = vexp(VMUL(VABS(x), VSET1(-2.0f)));
+    V e = vexp_le0(VMUL(VABS(x), VSET1(-2.0f)));
     V r = vrcp(VADD(VSET1(1.0f), e));
     return VMUL(VMUL(VSET1(4.0f), e), VMUL(r, r));
 }
@@ -529,26 +539,58 @@ ACTV_FN V vd_smu1(V x, const V *q, V *g)
 #define ACTV_CAT2(a, b) a##b
 #define ACTV_CAT(a, b) ACTV_CAT2(a, b)
 
+/* The hot loops live in leaf functions without calls (fwdv_, fwdntv_, bwdv_): they return the
+ * index of the first vector with an unsafe lane (or the end), and the caller runs that vector
+ * with the scalar reference and calls them again. A call inside the loop would make gcc keep
+ * every loop constant in memory (all vector registers are call-clobbered in the x86-64 SysV
+ * ABI) and feed each use from a load; on Zen 4 (about one 512-bit load a cycle) that load
+ * traffic, not the arithmetic, bounded the transcendental kernels. */
+#define ACTV_LEAF static __attribute__((noinline)) ACTV_TARGET
 #define ACTV_BLOCKS_1(name, np)                                                              \
-    static ACTV_TARGET void fwd_##name(const float *qs, const float *p, const float *x,      \
-                                       float *y, size_t n)                                   \
+    ACTV_LEAF size_t fwdv_##name(const float *qs, const float *x, float *y, size_t i,       \
+                                 size_t n, int nt)                                           \
     {                                                                                        \
         V q[ACTI_Q_MAX];                                                                     \
         for (int j = 0; j < ACTI_Q_MAX; j++)                                                 \
             q[j] = VSET1(qs[j]);                                                             \
         V big = VSET1(qs[ACTI_Q_BIG]);                                                       \
-        size_t i = 0;                                                                        \
+        if (nt) {                                                                            \
+            for (; i + VW <= n; i += VW) {                                                   \
+                V xv = VLOAD(x + i);                                                         \
+                if (VUNSAFE(xv, big))                                                        \
+                    break;                                                                   \
+                VSTREAM(y + i, vf_##name(xv, q));                                            \
+            }                                                                                \
+            return i;                                                                        \
+        }                                                                                    \
         for (; i + VW <= n; i += VW) {                                                       \
             V xv = VLOAD(x + i);                                                             \
-            if (VUNSAFE(xv, big)) {                                                          \
-                for (size_t j = i; j < i + VW; j++)                                          \
-                    y[j] = act_##name##_f(x[j], p);                                          \
-                continue;                                                                    \
-            }                                                                                \
+            if (VUNSAFE(xv, big))                                                            \
+                break;                                                                       \
             VSTORE(y + i, vf_##name(xv, q));                                                 \
+        }                                                                                    \
+        return i;                                                                            \
+    }                                                                                        \
+    /* vectors from i on by fwdv_ (plain or streaming stores), the unsafe ones and the tail    \
+     * by the scalar reference */                                                            \
+    static ACTV_TARGET void fwd_loop_##name(const float *qs, const float *p, const float *x, \
+                                            float *y, size_t i, size_t n, int nt)            \
+    {                                                                                        \
+        for (;;) {                                                                           \
+            i = fwdv_##name(qs, x, y, i, n, nt);                                             \
+            if (i + VW > n)                                                                  \
+                break;                                                                       \
+            for (size_t j = i; j < i + VW; j++)                                              \
+                y[j] = act_##name##_f(x[j], p);                                              \
+            i += VW;                                                                         \
         }                                                                                    \
         for (; i < n; i++)                                                                   \
             y[i] = act_##name##_f(x[i], p);                                                  \
+    }                                                                                        \
+    static ACTV_TARGET void fwd_##name(const float *qs, const float *p, const float *x,      \
+                                       float *y, size_t n)                                   \
+    {                                                                                        \
+        fwd_loop_##name(qs, p, x, y, 0, n, 0);                                               \
     }                                                                                        \
     /* fwd with non-temporal stores (DRAM-sized n): the lanes before the first 64-byte     \
      * boundary of y by a masked store, then aligned streaming stores, then sfence */        \
@@ -574,66 +616,84 @@ ACTV_FN V vd_smu1(V x, const V *q, V *g)
             }                                                                                \
             VSTORE_HEAD(y + h, vf_##name(xv, q), m);                                         \
         }                                                                                    \
-        for (; i + VW <= n; i += VW) {                                                       \
-            V xv = VLOAD(x + i);                                                             \
-            if (VUNSAFE(xv, big)) {                                                          \
-                for (size_t j = i; j < i + VW; j++)                                          \
-                    y[j] = act_##name##_f(x[j], p);                                          \
-                continue;                                                                    \
-            }                                                                                \
-            VSTREAM(y + i, vf_##name(xv, q));                                                \
-        }                                                                                    \
-        for (; i < n; i++)                                                                   \
-            y[i] = act_##name##_f(x[i], p);                                                  \
+        fwd_loop_##name(qs, p, x, y, i, n, 1);                                               \
         _mm_sfence();                                                                        \
     }                                                                                        \
-    static ACTV_TARGET void bwd_##name(const float *qs, const float *p, const float *x,      \
-                                       const float *dy, float *dx, size_t n, int assign,     \
-                                       double *acc)                                          \
+    /* the backward's vector loop: ga[k] (VW floats each) are the running float sums of      \
+     * dy df/dp_k, flushed into lane[k] (double) every 64 vectors; *chunk counts them */     \
+    ACTV_LEAF size_t bwdv_##name(const float *qs, const float *x, const float *dy,          \
+                                 float *dx, size_t i, size_t n, int assign, int want,        \
+                                 float (*ga)[VW], double (*lane)[VW], int *chunk)            \
     {                                                                                        \
         V q[ACTI_Q_MAX];                                                                     \
         for (int j = 0; j < ACTI_Q_MAX; j++)                                                 \
             q[j] = VSET1(qs[j]);                                                             \
         V big = VSET1(qs[ACTI_Q_BIG]);                                                       \
-        V ga[ACT_ACT_MAX_PARAMS + 1];                                                        \
-        double lane[ACT_ACT_MAX_PARAMS + 1][VW], side[ACT_ACT_MAX_PARAMS + 1];               \
-        float tmp[VW];                                                                       \
-        for (int k = 0; k <= ACT_ACT_MAX_PARAMS; k++) {                                      \
-            ga[k] = VZERO();                                                                 \
-            side[k] = 0.0;                                                                   \
-            for (int j = 0; j < VW; j++)                                                     \
-                lane[k][j] = 0.0;                                                            \
+        if (!want) {                                                                         \
+            for (; i + VW <= n; i += VW) {                                                   \
+                V xv = VLOAD(x + i), dyv = VLOAD(dy + i);                                    \
+                if (VUNSAFE(xv, big))                                                        \
+                    break;                                                                   \
+                V g[ACT_ACT_MAX_PARAMS + 1];                                                 \
+                V r = VMUL(dyv, vd_##name(xv, q, g));                                        \
+                VSTORE(dx + i, assign ? r : VADD(VLOAD(dx + i), r));                         \
+            }                                                                                \
+            return i;                                                                        \
         }                                                                                    \
-        size_t i = 0;                                                                        \
-        int chunk = 0;                                                                       \
+        V gs[ACT_ACT_MAX_PARAMS + 1];                                                        \
+        for (int k = 0; k < (np); k++)                                                       \
+            gs[k] = VLOAD(ga[k]);                                                            \
         for (; i + VW <= n; i += VW) {                                                       \
             V xv = VLOAD(x + i), dyv = VLOAD(dy + i);                                        \
-            if (VUNSAFE(xv, big)) {                                                          \
-                for (size_t j = i; j < i + VW; j++) {                                        \
-                    float l[ACT_ACT_MAX_PARAMS + 1];                                         \
-                    float gj = dy[j] * act_##name##_d(x[j], p, l);                           \
-                    dx[j] = assign ? gj : dx[j] + gj;                                        \
-                    for (int k = 0; k < (np); k++)                                           \
-                        side[k] += (double)(dy[j] * l[k]);                                   \
-                }                                                                            \
-                continue;                                                                    \
-            }                                                                                \
+            if (VUNSAFE(xv, big))                                                            \
+                break;                                                                       \
             V g[ACT_ACT_MAX_PARAMS + 1];                                                     \
             V r = VMUL(dyv, vd_##name(xv, q, g));                                            \
             VSTORE(dx + i, assign ? r : VADD(VLOAD(dx + i), r));                             \
-            if (acc) {                                                                       \
-                for (int k = 0; k < (np); k++)                                               \
-                    ga[k] = VFMA(dyv, g[k], ga[k]);                                          \
-                if (++chunk == 64) {                                                         \
-                    for (int k = 0; k < (np); k++) {                                         \
-                        VSTORE(tmp, ga[k]);                                                  \
-                        ga[k] = VZERO();                                                     \
-                        for (int j = 0; j < VW; j++)                                         \
-                            lane[k][j] += (double)tmp[j];                                    \
-                    }                                                                        \
-                    chunk = 0;                                                               \
+            for (int k = 0; k < (np); k++)                                                   \
+                gs[k] = VFMA(dyv, g[k], gs[k]);                                              \
+            if (++*chunk == 64) {                                                            \
+                for (int k = 0; k < (np); k++) {                                             \
+                    float tmp[VW];                                                           \
+                    VSTORE(tmp, gs[k]);                                                      \
+                    gs[k] = VZERO();                                                         \
+                    for (int j = 0; j < VW; j++)                                             \
+                        lane[k][j] += (double)tmp[j];                                        \
                 }                                                                            \
+                *chunk = 0;                                                                  \
             }                                                                                \
+        }                                                                                    \
+        for (int k = 0; k < (np); k++)                                                       \
+            VSTORE(ga[k], gs[k]);                                                            \
+        return i;                                                                            \
+    }                                                                                        \
+    static ACTV_TARGET void bwd_##name(const float *qs, const float *p, const float *x,      \
+                                       const float *dy, float *dx, size_t n, int assign,     \
+                                       double *acc)                                          \
+    {                                                                                        \
+        float ga[ACT_ACT_MAX_PARAMS + 1][VW];                                                \
+        double lane[ACT_ACT_MAX_PARAMS + 1][VW], side[ACT_ACT_MAX_PARAMS + 1];               \
+        for (int k = 0; k <= ACT_ACT_MAX_PARAMS; k++) {                                      \
+            side[k] = 0.0;                                                                   \
+            for (int j = 0; j < VW; j++) {                                                   \
+                ga[k][j] = 0.0f;                                                             \
+                lane[k][j] = 0.0;                                                            \
+            }                                                                                \
+        }                                                                                    \
+        size_t i = 0;                                                                        \
+        int chunk = 0;                                                                       \
+        for (;;) {                                                                           \
+            i = bwdv_##name(qs, x, dy, dx, i, n, assign, acc != NULL, ga, lane, &chunk);     \
+            if (i + VW > n)                                                                  \
+                break;                                                                       \
+            for (size_t j = i; j < i + VW; j++) {                                            \
+                float l[ACT_ACT_MAX_PARAMS + 1];                                             \
+                float gj = dy[j] * act_##name##_d(x[j], p, l);                               \
+                dx[j] = assign ? gj : dx[j] + gj;                                            \
+                for (int k = 0; k < (np); k++)                                               \
+                    side[k] += (double)(dy[j] * l[k]);                                       \
+            }                                                                                \
+            i += VW;                                                                         \
         }                                                                                    \
         for (; i < n; i++) {                                                                 \
             float l[ACT_ACT_MAX_PARAMS + 1];                                                 \
@@ -643,10 +703,9 @@ ACTV_FN V vd_smu1(V x, const V *q, V *g)
                 side[k] += (double)(dy[i] * l[k]);                                           \
         }                                                                                    \
         for (int k = 0; acc && k < (np); k++) {                                              \
-            VSTORE(tmp, ga[k]);                                                              \
             double s = side[k];                                                              \
             for (int j = 0; j < VW; j++)                                                     \
-                s += lane[k][j] + (double)tmp[j];                                            \
+                s += lane[k][j] + (double)ga[k][j];                                          \
             acc[k] += s;                                                                     \
         }                                                                                    \
     }
