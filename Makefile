@@ -7,6 +7,13 @@ WARN      = -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Werr
             -Wmissing-prototypes -Wswitch-enum -Wvla -Wcast-qual -Werror=switch
 DEPS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
 DEPS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas) -lz
+# oneDNN's sgemm is the default GEMM back-end when its header is present (scripts/install-deps.sh
+# installs libdnnl-dev); ONEDNN=0 builds without it (OpenBLAS only), ONEDNN=1 requires it.
+ONEDNN ?= $(shell printf '\043include <oneapi/dnnl/dnnl.h>\n' | $(CC) -E -x c - >/dev/null 2>&1 && echo 1 || echo 0)
+ifeq ($(ONEDNN),1)
+DEPS_CFLAGS += -DACTLAB_ONEDNN
+DEPS_LIBS   += -ldnnl
+endif
 PLOT_CFLAGS := $(shell pkg-config --cflags plplot 2>/dev/null)
 PLOT_LIBS   := $(shell pkg-config --libs plplot 2>/dev/null || echo -lplplot)
 CPPFLAGS  = -Iinclude -Isrc -D_GNU_SOURCE -MMD -MP $(DEPS_CFLAGS)
@@ -119,7 +126,7 @@ install: all
 	ln -sf libactlab.so.0 $(DESTDIR)$(PREFIX)/lib/libactlab.so
 	install -m 644 include/actlab/*.h $(DESTDIR)$(PREFIX)/include/actlab/
 	install -m 755 $(B)/actlab $(DESTDIR)$(PREFIX)/bin/
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' actlab.pc.in \
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS@|$(DEPS_LIBS) -lm|' actlab.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/actlab.pc
 
 clean:

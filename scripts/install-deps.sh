@@ -3,12 +3,12 @@
 # Idempotent: checks each package with dpkg -s and runs `apt-get update` once, only when
 # something is missing. As root it installs; otherwise it prints the exact command to run.
 #   scripts/install-deps.sh           build, tests, main job
-#   scripts/install-deps.sh --bench   also the benchmark-only peers (PyTorch, oneDNN)
+#   scripts/install-deps.sh --bench   also the benchmark-only peer (PyTorch)
 set -eu
 
-PKGS="make gcc clang pkg-config libopenblas-dev zlib1g-dev libplplot-dev plplot-driver-cairo
-      libsqlite3-dev dataset-fashion-mnist"
-BENCH_PKGS="python3 python3-torch python3-numpy libdnnl-dev"
+PKGS="make gcc clang pkg-config libopenblas-dev libdnnl-dev zlib1g-dev libplplot-dev
+      plplot-driver-cairo libsqlite3-dev dataset-fashion-mnist"
+BENCH_PKGS="python3 python3-torch python3-numpy"
 
 want=$PKGS
 [ "${1:-}" = "--bench" ] && want="$PKGS $BENCH_PKGS"

@@ -17,6 +17,10 @@
     X(nn_grad_models)                   \
     X(nn_optim_step)                    \
     X(nn_optim_threads)                 \
+    X(nn_gemm_names)                    \
+    X(nn_gemm_products)                 \
+    X(nn_gemm_backends_agree)           \
+    X(nn_threads_same_bits)             \
     X(nn_optim_block_hand)              \
     X(nn_optim_block_matches_net)       \
     X(nn_schedules)                     \

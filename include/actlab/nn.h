@@ -6,9 +6,12 @@
  * (segments describe which slice is what), and one arena for activations, their gradients and
  * the layers' scratch, sized for cfg.max_batch. Forward, loss and backward never allocate.
  *
- * Threads: the net runs one pool, OpenMP, with cfg.threads threads; it sets OpenBLAS to one
- * thread (process-wide, openblas_set_num_threads(1)) and splits every GEMM itself, so OpenMP and
- * OpenBLAS threads never compete for the same cores. Same seed + same threads = same bits.
+ * Threads: the net runs one pool, OpenMP, with cfg.threads threads, and splits every GEMM over
+ * that team itself; the GEMM back-end (OpenBLAS or oneDNN, act_gemm below) always runs one
+ * thread per call (OpenBLAS set to one thread process-wide, openblas_set_num_threads(1); oneDNN
+ * called with the caller's OpenMP thread count at 1), so no two pools compete for the cores.
+ * Same seed + same threads + same back-end = same bits; MLPs give the same bits for any thread
+ * count too (each output element is one GEMM sum in a fixed order, whatever the split).
  *
  * Nothing here prints or exits; everything returns an act_status.
  */
@@ -84,6 +87,28 @@ typedef enum act_conv_algo { ACT_CONV_AUTO, ACT_CONV_GEMM, ACT_CONV_WINOGRAD } a
  * need (docs/training.md). Activation and BN parameters are initialised the same either way. */
 typedef enum act_nn_init { ACT_NN_INIT_HE, ACT_NN_INIT_TORCH } act_nn_init;
 
+/* The GEMM back-end of the dense layers and the im2col/1x1 convolutions (every other kernel is
+ * actlab's own). Both compute the same products; their float rounding differs (~1e-7 relative
+ * to sum |a_ik b_kj|), so a run's bits depend on the back-end as on the thread count. ONEDNN
+ * exists when actlab was built with oneDNN (act_gemm_supported); it is the default then, as it
+ * measured faster on the engine's shapes (docs/training.md, "GEMM back-end"). */
+#define ACT_GEMM_LIST(X) X(OPENBLAS, openblas) X(ONEDNN, onednn)
+
+typedef enum act_gemm {
+#define X(ID, name) ACT_GEMM_##ID,
+    ACT_GEMM_LIST(X)
+#undef X
+    ACT_GEMM_COUNT
+} act_gemm;
+
+ACT_API const char *act_gemm_name(act_gemm g);                         /* "unknown" if invalid */
+ACT_API ACT_NODISCARD int act_gemm_lookup(const char *name, act_gemm *out);  /* ACT_ENOTFOUND */
+ACT_API int act_gemm_supported(act_gemm g);                  /* 1 if this build has it */
+/* The default for new nets: ACTLAB_GEMM=openblas|onednn from the environment when it names a
+ * supported back-end (read once; the CLI reports any other value), else ONEDNN where built in,
+ * else OPENBLAS. */
+ACT_API act_gemm act_gemm_default(void);
+
 typedef struct act_net_config {
     const char *model;       /* "mlp:WxD[,bn][,dropout=p]", "cnn", "resnet:N[,preact]" */
     int         in_c, in_h, in_w;
@@ -96,6 +121,7 @@ typedef struct act_net_config {
     int         profile;     /* 1: time every layer (act_net_profile) */
     act_conv_algo conv_algo; /* ACT_CONV_AUTO */
     act_nn_init init;        /* ACT_NN_INIT_HE */
+    act_gemm    gemm;        /* act_gemm_default(); ACT_EUNSUPPORTED if not built in */
 } act_net_config;
 
 ACT_API act_net_config act_net_config_default(void);
@@ -135,6 +161,7 @@ ACT_API int act_net_failed_layer(const act_net *net);
 /* Shape of the input and of the logits. */
 ACT_API int act_net_n_classes(const act_net *net);
 ACT_API int act_net_threads(const act_net *net);
+ACT_API act_gemm act_net_gemm(const act_net *net);
 /* 1 .. the threads at creation */
 ACT_API ACT_NODISCARD int act_net_set_threads(act_net *net, int threads);
 

@@ -39,6 +39,7 @@ typedef struct act_run_config {
     act_nn_init      init;          /* ACT_NN_INIT_HE */
     act_conv_algo    conv;          /* ACT_CONV_AUTO */
     int              threads;       /* 1 */
+    act_gemm         gemm;          /* act_gemm_default() */
     int              profile;       /* time every layer (act_net_profile); not part of the text */
     act_train_config train;         /* train.seed seeds the weights too; train.sched.lr 0: the
                                        optimiser's default (act_run_default_lr) */
@@ -64,7 +65,8 @@ ACT_API ACT_NODISCARD int act_train_config_write(const act_train_config *t, char
 ACT_API ACT_NODISCARD int act_run_config_read(const char *text, act_run_config *c,
                                               char **strings, act_diag *diag);
 
-/* FNV-1a 64 of the canonical text without the threads line: equal for the same experiment. */
+/* FNV-1a 64 of the canonical text without the threads and gemm lines (how a machine computes
+ * the experiment, not which one it is): equal for the same experiment. */
 ACT_API ACT_NODISCARD int act_run_config_hash(const act_run_config *c, uint64_t *hash);
 
 /* The value of key in canonical text (a pointer into text, its length in *len), or NULL. For
@@ -109,7 +111,7 @@ typedef struct act_run_result {
 /* Builds the network of c for data shaped like train (channels, size, class count; max batch
  * = train.batch), resolves the activation, trains with c->train, and fills *r (also on
  * failure). c->train's checkpoint records the run's canonical text; with train.resume set, the
- * checkpoint must record the same run (every key but threads and train.epochs: ACT_EINVAL
+ * checkpoint must record the same run (every key but threads, gemm and train.epochs: ACT_EINVAL
  * naming the first difference). Returns act_train_run's status, or the first setup error. */
 ACT_API ACT_NODISCARD int act_run_train(const act_run_config *c, const act_dataset *train,
                                         const act_dataset *test, act_run_result *r,

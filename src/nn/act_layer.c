@@ -1,6 +1,7 @@
 /* act_layer.c -- an activation layer over any act_fn (built-in or expression) with scalar or
  * per-channel parameters (n_params, C), split over the batch across the thread team; the
- * parameter gradients are reduced in thread order, so they do not depend on scheduling.
+ * parameter gradients are summed per fixed sample group and the groups added in order
+ * (acti_n_groups), so they depend on neither scheduling nor the thread count.
  * A layer (layers.h); which activation a model asks for is resolved above, in models.c. */
 #include <string.h>
 
@@ -85,26 +86,34 @@ int acti_act_backward(act_net *net, acti_layer *l, size_t n)
     int T = net->threads;
     unsigned flags = l->act_flags | ((l->assign & 1u) ? ACT_DX_ASSIGN : 0u);
     int err = ACT_OK;
+    int Q = acti_n_groups(n);
 #pragma omp parallel num_threads(T) if (T > 1)
     {
         int tid = ACTI_TID(), nt = ACTI_NT();
-        size_t lo, hi;
-        acti_nn_range(n, tid, nt, &lo, &hi);
-        act_shape s = { hi - lo, (size_t)t->c, (size_t)t->h * (size_t)t->w };
-        float *mine = np ? red + (size_t)tid * net->red_floats : NULL;
-        if (mine)
-            memset(mine, 0, np * sizeof(float));
-        int rc = hi > lo ? f->backward(f, p, flags, x + lo * per, dy + lo * per, dx + lo * per,
-                                       mine, s)
-                         : ACT_OK;
-        if (rc != ACT_OK) {
+        int groups = np ? Q : nt;   /* without parameters: a thread's share is its "group" */
+        size_t q0 = (size_t)tid, q1 = q0 + 1;
+        if (np)
+            acti_nn_range((size_t)Q, tid, nt, &q0, &q1);
+        for (size_t q = q0; q < q1; q++) {
+            size_t lo, hi;
+            acti_nn_range(n, (int)q, groups, &lo, &hi);
+            act_shape s = { hi - lo, (size_t)t->c, (size_t)t->h * (size_t)t->w };
+            float *mine = np ? red + q * net->red_floats : NULL;
+            if (mine)
+                memset(mine, 0, np * sizeof(float));
+            int rc = hi > lo ? f->backward(f, p, flags, x + lo * per, dy + lo * per,
+                                           dx + lo * per, mine, s)
+                             : ACT_OK;
+            if (rc != ACT_OK) {
 #pragma omp critical(acti_act_err)
-            err = rc;
+                err = rc;
+            }
         }
 #pragma omp barrier
-#pragma omp single
-        for (int k = 0; np && k < nt; k++)
-            for (size_t j = 0; j < np; j++)
+        size_t j0, j1;   /* each thread adds the groups, in order, for its share of dp */
+        acti_nn_range(np, tid, nt, &j0, &j1);
+        for (int k = 0; k < Q && np; k++)
+            for (size_t j = j0; j < j1; j++)
                 dp[j] += red[(size_t)k * net->red_floats + j];
     }
     return err;

@@ -65,8 +65,10 @@ int acti_conv_add(act_net *net, int in, int oc, int k, int stride, int pad, int 
         acti_need_col(net, chunk * per);
     if (k == 3 && stride == 1 && pad == 1)   /* packed weights of the direct kernel */
         acti_need_col(net, (size_t)oc * ckk + ACTI_CONV3X3_MASK_FLOATS);
-    if (acti_wino_ok(k, stride, pad, src.h, src.w) && net->cfg.conv_algo != ACT_CONV_GEMM)
+    if (acti_wino_ok(k, stride, pad, src.h, src.w) && net->cfg.conv_algo != ACT_CONV_GEMM) {
         acti_need_col(net, acti_wino_floats(src.c, oc, src.h, src.w, pad));
+        acti_need_shared(net, acti_wino_u_floats(src.c, oc));
+    }
     acti_need_red(net, (size_t)oc * ckk + (size_t)oc);
     int t = acti_tensor_new(net, oc, oh, ow);
     net->layers[li].out = t;
@@ -147,155 +149,201 @@ static void col2im(const float *col, size_t ld, float *dx, int C, int H, int Wd,
             }
 }
 
-// x (N, C, H, W); w (OC, C, K, K); y (N, OC, OH, OW)
-int acti_conv_forward(act_net *net, acti_layer *l, size_t n, int train)
+/* Forward of samples [lo, hi) by one thread (col: its scratch, holding the direct kernel's
+ * packed weights when d3). */
+static void fwd_samples(act_net *net, acti_layer *l, size_t lo, size_t hi, float *col,
+                        const float *u, int d3)
 {
-    (void)train;
     const acti_tensor *ti = &net->tensors[l->in0], *to = &net->tensors[l->out];
     const float *x = acti_val(net, l->in0), *w = acti_P(net, l, W);
     const float *b = l->bn ? acti_P(net, l, B) : NULL;
     float *y = acti_val(net, l->out);
-    int ckk = ti->c * l->k * l->k, ohw = to->h * to->w, oc = l->oc, T = net->threads;
-    int direct = conv_direct(l), wino = conv_wino(net, l, ti);
-    int d3 = !wino && conv_3x3(l, ti, 0);
+    int ckk = ti->c * l->k * l->k, ohw = to->h * to->w, oc = l->oc, direct = conv_direct(l);
+    if (u) {   /* Winograd, with the transformed weights */
+        acti_wino_fwd(x + lo * ti->size, u, b, y + lo * to->size, hi - lo, ti->c, oc, ti->h,
+                      ti->w, l->pad, col);
+        return;
+    }
+    if (d3) {
+        for (size_t i = lo; i < hi; i++)
+            acti_conv3x3_fwd(x + i * ti->size, col, b, y + i * to->size, ti->c, oc, ti->h,
+                             ti->w);
+        return;
+    }
+    for (size_t i0 = lo; i0 < hi; i0 += direct ? 1 : (size_t)l->chunk) {
+        size_t nb = direct ? 1 : hi - i0 < (size_t)l->chunk ? hi - i0 : (size_t)l->chunk;
+        size_t ld = nb * (size_t)ohw;
+        float *yi = y + i0 * to->size;
+        if (direct) {
+            acti_gemm(net, 0, 1, 0, 0, oc, ohw, ckk, 1.0f, w, ckk, x + i0 * ti->size, ohw, 0.0f,
+                      yi, ohw);
+        } else {
+            for (size_t j = 0; j < nb; j++)
+                im2col(x + (i0 + j) * ti->size, col + j * (size_t)ohw, ld, ti->c, ti->h, ti->w,
+                       l->k, l->stride, l->pad, to->h, to->w);
+            /* one sample: its (OC, OHW) output is already NCHW */
+            float *out = nb == 1 ? yi : col + (size_t)ckk * ld;
+            acti_gemm(net, 0, 1, 0, 0, oc, (int)ld, ckk, 1.0f, w, ckk, col, (int)ld, 0.0f, out,
+                      (int)ld);
+            if (nb > 1) {
+                for (size_t j = 0; j < nb; j++)
+                    for (int o = 0; o < oc; o++)
+                        memcpy(yi + j * to->size + (size_t)o * (size_t)ohw,
+                               out + (size_t)o * ld + j * (size_t)ohw,
+                               (size_t)ohw * sizeof(float));
+            }
+        }
+        for (size_t j = 0; b && j < nb; j++)
+            for (int o = 0; o < oc; o++) {
+                float *r = yi + j * to->size + (size_t)o * (size_t)ohw;
+                for (int p = 0; p < ohw; p++)
+                    r[p] += b[o];
+            }
+    }
+}
+
+// x (N, C, H, W); w (OC, C, K, K); y (N, OC, OH, OW)
+int acti_conv_forward(act_net *net, acti_layer *l, size_t n, int train)
+{
+    (void)train;
+    const acti_tensor *ti = &net->tensors[l->in0];
+    int wino = conv_wino(net, l, ti), d3 = !wino && conv_3x3(l, ti, 0), T = net->threads;
+    int Q = acti_n_groups(n);
+    float *u = wino ? acti_ws(net, net->ws_shared) : NULL;
 #pragma omp parallel num_threads(T) if (T > 1)
     {
         int tid = ACTI_TID();
-        size_t lo, hi;
-        acti_nn_range(n, tid, ACTI_NT(), &lo, &hi);
+        size_t q0, q1;   /* whole sample groups: the same GEMM calls for any thread count */
+        acti_nn_range((size_t)Q, tid, ACTI_NT(), &q0, &q1);
         float *col = acti_ws(net, net->ws_col) + (size_t)tid * net->col_floats;
-        if (wino && lo < hi)
-            acti_wino_fwd(x + lo * ti->size, w, b, y + lo * to->size, hi - lo, ti->c, oc, ti->h,
-                          ti->w, l->pad, col);
-        if (wino)
-            lo = hi;
-        if (d3 && lo < hi)
-            acti_conv3x3_pack(w, col, ti->c, oc, ti->h, ti->w, 0);
-        for (size_t i = lo; d3 && i < hi; i++)
-            acti_conv3x3_fwd(x + i * ti->size, col, b, y + i * to->size, ti->c, oc, ti->h, ti->w);
-        if (d3)
-            lo = hi;
-        for (size_t i0 = lo; i0 < hi; i0 += direct ? 1 : (size_t)l->chunk) {
-            size_t nb = direct ? 1 : hi - i0 < (size_t)l->chunk ? hi - i0 : (size_t)l->chunk;
-            size_t ld = nb * (size_t)ohw;
-            float *yi = y + i0 * to->size;
-            if (direct) {
-                acti_gemm(0, 1, 0, 0, oc, ohw, ckk, 1.0f, w, ckk, x + i0 * ti->size, ohw, 0.0f,
-                          yi, ohw);
-            } else {
-                for (size_t j = 0; j < nb; j++)
-                    im2col(x + (i0 + j) * ti->size, col + j * (size_t)ohw, ld, ti->c, ti->h,
-                           ti->w, l->k, l->stride, l->pad, to->h, to->w);
-                /* one sample: its (OC, OHW) output is already NCHW */
-                float *out = nb == 1 ? yi : col + (size_t)ckk * ld;
-                acti_gemm(0, 1, 0, 0, oc, (int)ld, ckk, 1.0f, w, ckk, col, (int)ld, 0.0f, out,
-                          (int)ld);
-                if (nb > 1) {
-                    for (size_t j = 0; j < nb; j++)
-                        for (int o = 0; o < oc; o++)
-                            memcpy(yi + j * to->size + (size_t)o * (size_t)ohw,
-                                   out + (size_t)o * ld + j * (size_t)ohw,
-                                   (size_t)ohw * sizeof(float));
-                }
-            }
-            for (size_t j = 0; b && j < nb; j++)
-                for (int o = 0; o < oc; o++) {
-                    float *r = yi + j * to->size + (size_t)o * (size_t)ohw;
-                    for (int p = 0; p < ohw; p++)
-                        r[p] += b[o];
-                }
+        if (d3 && q0 < q1)
+            acti_conv3x3_pack(acti_P(net, l, W), col, ti->c, l->oc, ti->h, ti->w, 0);
+        if (wino) {
+#pragma omp single
+            acti_wino_weights(acti_P(net, l, W), u, ti->c, l->oc, 0);
+        }
+        for (size_t q = q0; q < q1; q++) {
+            size_t lo, hi;
+            acti_nn_range(n, (int)q, Q, &lo, &hi);
+            if (lo < hi)
+                fwd_samples(net, l, lo, hi, col, u, d3);
         }
     }
     return ACT_OK;
 }
 
-int acti_conv_backward(act_net *net, acti_layer *l, size_t n)
+/* Backward of samples [lo, hi) by one thread: dx, and the weight and bias gradients of these
+ * samples added to mdw (CKK, OC) and mdb (OC), one group's slot (col: the thread's scratch,
+ * holding the direct kernels' packed weights when d3). */
+static void bwd_samples(act_net *net, acti_layer *l, size_t lo, size_t hi, float *col,
+                        float *mdw, const float *ut, int wino, int d3)
 {
     const acti_tensor *ti = &net->tensors[l->in0], *to = &net->tensors[l->out];
     const float *x = acti_val(net, l->in0), *w = acti_P(net, l, W);
     const float *dy = acti_grad(net, l->out);
-    float *dx = acti_grad(net, l->in0), *dw = acti_G(net, l, W);
-    float *db = l->bn ? acti_G(net, l, B) : NULL;
-    int ckk = ti->c * l->k * l->k, ohw = to->h * to->w, oc = l->oc, T = net->threads;
-    int need_dx = ti->needs_grad, direct = conv_direct(l), wino = conv_wino(net, l, ti);
-    int d3 = !wino && conv_3x3(l, ti, 1);
+    float *dx = acti_grad(net, l->in0);
+    int db = l->bn, ckk = ti->c * l->k * l->k, ohw = to->h * to->w, oc = l->oc;
+    int need_dx = ti->needs_grad, direct = conv_direct(l);
+    float *mdb = mdw + (size_t)oc * (size_t)ckk;
+    for (size_t j = lo; db && j < hi; j++)   /* the bias gradient, sample by sample */
+        for (int o = 0; o < oc; o++) {
+            const float *r = dy + j * to->size + (size_t)o * (size_t)ohw;
+            float s = 0.0f;
+            for (int p = 0; p < ohw; p++)
+                s += r[p];
+            mdb[o] += s;
+        }
+    if (wino && lo < hi) {
+        acti_wino_bwd(x + lo * ti->size, ut, dy + lo * to->size,
+                      need_dx ? dx + lo * ti->size : NULL, mdw, hi - lo, ti->c, oc, ti->h,
+                      ti->w, l->pad, col);
+    }
+    if (wino)
+        lo = hi;
+    for (size_t i0 = lo; i0 < hi; i0 += direct ? 1 : (size_t)l->chunk) {
+        size_t nb = direct ? 1 : hi - i0 < (size_t)l->chunk ? hi - i0 : (size_t)l->chunk;
+        size_t ld = nb * (size_t)ohw;
+        const float *dyi = dy + i0 * to->size;
+        if (direct) {
+            const float *xi = x + i0 * ti->size;
+            acti_gemm(net, 0, 1, 0, 1, ckk, oc, ohw, 1.0f, xi, ohw, dyi, ohw, 1.0f, mdw, oc);
+            if (need_dx)
+                acti_gemm(net, 0, 1, 1, 0, ckk, ohw, oc, 1.0f, w, ckk, dyi, ohw, 1.0f,
+                          dx + i0 * ti->size, ohw);
+            continue;
+        }
+        if (d3) {
+            acti_conv3x3_dw(x + i0 * ti->size, dyi, col, mdw, ti->size, to->size, (int)nb,
+                            ti->c, oc, ti->h, ti->w);
+            for (size_t j = 0; need_dx && j < nb; j++)
+                acti_conv3x3_dx(dyi + j * to->size, col, dx + (i0 + j) * ti->size, ti->c, oc,
+                                ti->h, ti->w);
+            continue;
+        }
+        /* dy of the chunk as one (OC, B*OHW) matrix */
+        const float *dyc = dyi;
+        if (nb > 1) {
+            float *g = col + (size_t)ckk * ld;
+            for (size_t j = 0; j < nb; j++)
+                for (int o = 0; o < oc; o++)
+                    memcpy(g + (size_t)o * ld + j * (size_t)ohw,
+                           dyi + j * to->size + (size_t)o * (size_t)ohw,
+                           (size_t)ohw * sizeof(float));
+            dyc = g;
+        }
+        for (size_t j = 0; j < nb; j++)
+            im2col(x + (i0 + j) * ti->size, col + j * (size_t)ohw, ld, ti->c, ti->h, ti->w,
+                   l->k, l->stride, l->pad, to->h, to->w);
+        acti_gemm(net, 0, 1, 0, 1, ckk, oc, (int)ld, 1.0f, col, (int)ld, dyc, (int)ld, 1.0f,
+                  mdw, oc);
+        if (!need_dx)
+            continue;
+        /* col is dead after the weight gradient: it takes dcol (CKK, B*OHW) */
+        acti_gemm(net, 0, 1, 1, 0, ckk, (int)ld, oc, 1.0f, w, ckk, dyc, (int)ld, 0.0f, col,
+                  (int)ld);
+        for (size_t j = 0; j < nb; j++)
+            col2im(col + j * (size_t)ohw, ld, dx + (i0 + j) * ti->size, ti->c, ti->h, ti->w,
+                   l->k, l->stride, l->pad, to->h, to->w);
+    }
+}
+
+int acti_conv_backward(act_net *net, acti_layer *l, size_t n)
+{
+    const acti_tensor *ti = &net->tensors[l->in0];
+    float *dw = acti_G(net, l, W), *db = l->bn ? acti_G(net, l, B) : NULL;
+    int ckk = ti->c * l->k * l->k, oc = l->oc, T = net->threads;
+    int wino = conv_wino(net, l, ti), d3 = !wino && conv_3x3(l, ti, 1);
     size_t nw = (size_t)oc * (size_t)ckk, nred = nw + (size_t)oc;
     float *red = acti_ws(net, net->ws_red);
+    int Q = wino ? acti_n_groups_min(n, acti_wino_group_min(ti->h, ti->w, l->pad))
+                 : acti_n_groups(n);
+    int need_dx = ti->needs_grad;
+    float *ut = wino && need_dx ? acti_ws(net, net->ws_shared) : NULL;
 #pragma omp parallel num_threads(T) if (T > 1)
     {
         int tid = ACTI_TID(), nt = ACTI_NT();
-        size_t lo, hi;
-        acti_nn_range(n, tid, nt, &lo, &hi);
+        size_t q0, q1;   /* whole sample groups, each summing into its own slot */
+        acti_nn_range((size_t)Q, tid, nt, &q0, &q1);
         float *col = acti_ws(net, net->ws_col) + (size_t)tid * net->col_floats;
-        float *mdw = red + (size_t)tid * net->red_floats, *mdb = mdw + nw;
-        memset(mdw, 0, nred * sizeof(float));
-        if (d3 && lo < hi)   /* the direct kernels' weights and masks; col is not used else */
-            acti_conv3x3_pack(w, col, ti->c, oc, ti->h, ti->w, 1);
-        for (size_t j = lo; db && j < hi; j++)   /* the bias gradient, sample by sample */
-            for (int o = 0; o < oc; o++) {
-                const float *r = dy + j * to->size + (size_t)o * (size_t)ohw;
-                float s = 0.0f;
-                for (int p = 0; p < ohw; p++)
-                    s += r[p];
-                mdb[o] += s;
-            }
-        if (wino && lo < hi) {
-            acti_wino_bwd(x + lo * ti->size, w, dy + lo * to->size,
-                          need_dx ? dx + lo * ti->size : NULL, mdw, hi - lo, ti->c, oc, ti->h,
-                          ti->w, l->pad, col);
+        if (d3 && q0 < q1)   /* the direct kernels' weights and masks; col is not used else */
+            acti_conv3x3_pack(acti_P(net, l, W), col, ti->c, oc, ti->h, ti->w, 1);
+        if (ut) {
+#pragma omp single
+            acti_wino_weights(acti_P(net, l, W), ut, ti->c, oc, 1);
         }
-        if (wino)
-            lo = hi;
-        for (size_t i0 = lo; i0 < hi; i0 += direct ? 1 : (size_t)l->chunk) {
-            size_t nb = direct ? 1 : hi - i0 < (size_t)l->chunk ? hi - i0 : (size_t)l->chunk;
-            size_t ld = nb * (size_t)ohw;
-            const float *dyi = dy + i0 * to->size;
-            if (direct) {
-                const float *xi = x + i0 * ti->size;
-                acti_gemm(0, 1, 0, 1, ckk, oc, ohw, 1.0f, xi, ohw, dyi, ohw, 1.0f, mdw, oc);
-                if (need_dx)
-                    acti_gemm(0, 1, 1, 0, ckk, ohw, oc, 1.0f, w, ckk, dyi, ohw, 1.0f,
-                              dx + i0 * ti->size, ohw);
-                continue;
-            }
-            if (d3) {
-                acti_conv3x3_dw(x + i0 * ti->size, dyi, col, mdw, ti->size, to->size, (int)nb,
-                                ti->c, oc, ti->h, ti->w);
-                for (size_t j = 0; need_dx && j < nb; j++)
-                    acti_conv3x3_dx(dyi + j * to->size, col, dx + (i0 + j) * ti->size, ti->c, oc,
-                                    ti->h, ti->w);
-                continue;
-            }
-            /* dy of the chunk as one (OC, B*OHW) matrix */
-            const float *dyc = dyi;
-            if (nb > 1) {
-                float *g = col + (size_t)ckk * ld;
-                for (size_t j = 0; j < nb; j++)
-                    for (int o = 0; o < oc; o++)
-                        memcpy(g + (size_t)o * ld + j * (size_t)ohw,
-                               dyi + j * to->size + (size_t)o * (size_t)ohw,
-                               (size_t)ohw * sizeof(float));
-                dyc = g;
-            }
-            for (size_t j = 0; j < nb; j++)
-                im2col(x + (i0 + j) * ti->size, col + j * (size_t)ohw, ld, ti->c, ti->h, ti->w,
-                       l->k, l->stride, l->pad, to->h, to->w);
-            acti_gemm(0, 1, 0, 1, ckk, oc, (int)ld, 1.0f, col, (int)ld, dyc, (int)ld, 1.0f, mdw,
-                      oc);
-            if (!need_dx)
-                continue;
-            /* col is dead after the weight gradient: it takes dcol (CKK, B*OHW) */
-            acti_gemm(0, 1, 1, 0, ckk, (int)ld, oc, 1.0f, w, ckk, dyc, (int)ld, 0.0f, col,
-                      (int)ld);
-            for (size_t j = 0; j < nb; j++)
-                col2im(col + j * (size_t)ohw, ld, dx + (i0 + j) * ti->size, ti->c, ti->h, ti->w,
-                       l->k, l->stride, l->pad, to->h, to->w);
+        for (size_t q = q0; q < q1; q++) {
+            size_t lo, hi;
+            acti_nn_range(n, (int)q, Q, &lo, &hi);
+            float *mdw = red + q * net->red_floats;
+            memset(mdw, 0, nred * sizeof(float));
+            if (lo < hi)
+                bwd_samples(net, l, lo, hi, col, mdw, ut, wino, d3);
         }
 #pragma omp barrier
-        /* dw (OC, CKK) += the threads' (CKK, OC) partial sums, in thread order */
+        /* dw (OC, CKK) += the groups' (CKK, OC) partial sums, in group order */
         size_t a, z;
         acti_nn_range((size_t)oc, tid, nt, &a, &z);
-        for (int k = 0; k < nt; k++) {
+        for (int k = 0; k < Q; k++) {
             const float *src = red + (size_t)k * net->red_floats;
             for (size_t o = a; o < z; o++) {
                 float *d = dw + o * (size_t)ckk;

@@ -41,7 +41,7 @@ int acti_dense_forward(act_net *net, acti_layer *l, size_t n, int train)
         for (size_t i = lo; i < hi; i++)
             memcpy(y + i * (size_t)oc, b, (size_t)oc * sizeof(float));
 #pragma omp barrier
-        acti_gemm(tid, nt, 0, 1, (int)n, oc, in, 1.0f, x, in, w, in, 1.0f, y, oc);
+        acti_gemm(net, tid, nt, 0, 1, (int)n, oc, in, 1.0f, x, in, w, in, 1.0f, y, oc);
     }
     return ACT_OK;
 }
@@ -57,9 +57,9 @@ int acti_dense_backward(act_net *net, acti_layer *l, size_t n)
     {
         int tid = ACTI_TID(), nt = ACTI_NT();
         if (need_dx)
-            acti_gemm(tid, nt, 0, 0, (int)n, in, oc, 1.0f, dy, oc, w, in,
+            acti_gemm(net, tid, nt, 0, 0, (int)n, in, oc, 1.0f, dy, oc, w, in,
                       (l->assign & 1u) ? 0.0f : 1.0f, dx, in);
-        acti_gemm(tid, nt, 1, 0, oc, in, (int)n, 1.0f, dy, oc, x, in, 1.0f, dw, in);
+        acti_gemm(net, tid, nt, 1, 0, oc, in, (int)n, 1.0f, dy, oc, x, in, 1.0f, dw, in);
         size_t lo, hi;
         acti_nn_range((size_t)oc, tid, nt, &lo, &hi);
         for (size_t i = 0; i < n; i++) {

@@ -26,14 +26,21 @@ void acti_conv3x3_dw(const float *x, const float *dy, const float *pack, float *
 /* winograd.c: F(4x4, 3x3) Winograd conv over n samples (3x3, stride 1, pad 0 or 1), with
  * per-thread scratch ws of acti_wino_floats(C, OC, H, W, pad) floats. ok: it applies; use: the
  * layer should take it under algo (AUTO: where it measured faster than the direct/im2col path).
- * fwd: y = conv(x, w) + b (b may be NULL). bwd: dx += the input gradient (dx may be NULL),
- * g (C*9, OC) += the weight gradient, transposed (the conv layer's partial-sum layout). */
+ * weights: w (OC, C, 3, 3) transformed into u (acti_wino_u_floats), for fwd (tr 0) or for
+ * bwd's dx (tr 1): once per pass, shared by the threads. fwd: y = conv(x, w) + b (b may be
+ * NULL). bwd: dx += the input gradient (dx may be NULL), g (C*9, OC) += the weight gradient,
+ * transposed (the conv layer's partial-sum layout). */
 int    acti_wino_ok(int k, int stride, int pad, int h, int w);
 int    acti_wino_use(act_conv_algo algo, int c, int oc, int h, int w, int pad);
 size_t acti_wino_floats(int c, int oc, int h, int w, int pad);
-void   acti_wino_fwd(const float *x, const float *w, const float *b, float *y, size_t n, int C,
+size_t acti_wino_u_floats(int c, int oc);
+/* Samples per group for bwd's weight gradient (>= 64 tiles: each group call pays the dU
+ * clear and back-transform, so small planes take bigger groups). */
+size_t acti_wino_group_min(int h, int w, int pad);
+void   acti_wino_weights(const float *w, float *u, int C, int OC, int tr);
+void   acti_wino_fwd(const float *x, const float *u, const float *b, float *y, size_t n, int C,
                      int OC, int H, int W, int pad, float *ws);
-void   acti_wino_bwd(const float *x, const float *w, const float *dy, float *dx, float *g,
+void   acti_wino_bwd(const float *x, const float *ut, const float *dy, float *dx, float *g,
                      size_t n, int C, int OC, int H, int W, int pad, float *ws);
 ACT_NODISCARD int acti_bn_add(act_net *net, int in);
 ACT_NODISCARD int acti_pool_add(act_net *net, acti_layer_kind kind, int in, int k, int stride);
@@ -66,10 +73,12 @@ ACTI_LAYER_LIST(X)
 /* ---------------------------------------------------------------------------------------------
  * Kernels shared between layers */
 
-/* C = alpha op(A) op(B) + beta C, row-major, split over the larger of M and N across the
- * calling OpenMP team (call from inside a parallel region with tid/nt) or run whole (nt 1). */
-void acti_gemm(int tid, int nt, int ta, int tb, int M, int N, int K, float alpha,
-               const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc);
+/* C = alpha op(A) op(B) + beta C, row-major, by the net's GEMM back-end (cfg.gemm), split over
+ * the larger of M and N across the calling OpenMP team (call from inside a parallel region with
+ * tid/nt) or run whole (nt 1). */
+void acti_gemm(const act_net *net, int tid, int nt, int ta, int tb, int M, int N, int K,
+               float alpha, const float *A, int lda, const float *B, int ldb, float beta, float *C,
+               int ldc);
 
 /* Batch norm over (N, C, HW): per channel statistics over N*HW.
  * Train with N*HW >= 2: batch statistics, running stats updated (momentum 0.1), mean and

@@ -101,7 +101,7 @@ int acti_meta_acon_forward(act_net *net, acti_layer *l, size_t n, int train)
     // h1 (N, H) = m W1^T + b1;  h2 (N, C) = a1 W2^T + b2
     for (size_t i = 0; i < n; i++)
         memcpy(h1 + i * H, acti_P(net, l, B1), H * sizeof(float));
-    acti_gemm(0, 1, 0, 1, (int)n, (int)H, (int)C, 1.0f, m, (int)C, acti_P(net, l, W1), (int)C,
+    acti_gemm(net, 0, 1, 0, 1, (int)n, (int)H, (int)C, 1.0f, m, (int)C, acti_P(net, l, W1), (int)C,
               1.0f, h1, (int)H);
     if (l->bn)
         acti_bn_fwd(0, 1, l->use_batch, h1, acti_P(net, l, G1), acti_P(net, l, BE1),
@@ -109,7 +109,7 @@ int acti_meta_acon_forward(act_net *net, acti_layer *l, size_t n, int train)
                     acti_ws(net, l->ws[IS1]), a1, n, H, 1);
     for (size_t i = 0; i < n; i++)
         memcpy(h2 + i * C, acti_P(net, l, B2), C * sizeof(float));
-    acti_gemm(0, 1, 0, 1, (int)n, (int)C, (int)H, 1.0f, a1, (int)H, acti_P(net, l, W2), (int)H,
+    acti_gemm(net, 0, 1, 0, 1, (int)n, (int)C, (int)H, 1.0f, a1, (int)H, acti_P(net, l, W2), (int)H,
               1.0f, h2, (int)C);
     if (l->bn)
         acti_bn_fwd(0, 1, l->use_batch, h2, acti_P(net, l, G2), acti_P(net, l, BE2),
@@ -186,10 +186,10 @@ int acti_meta_acon_backward(act_net *net, acti_layer *l, size_t n)
     for (size_t i = 0; i < n; i++)
         for (size_t c = 0; c < C; c++)
             db2[c] += gh2[i * C + c];
-    acti_gemm(0, 1, 1, 0, (int)C, (int)H, (int)n, 1.0f, gh2, (int)C, a1, (int)H, 1.0f,
+    acti_gemm(net, 0, 1, 1, 0, (int)C, (int)H, (int)n, 1.0f, gh2, (int)C, a1, (int)H, 1.0f,
               acti_G(net, l, W2), (int)H);
-    acti_gemm(0, 1, 0, 0, (int)n, (int)H, (int)C, 1.0f, gh2, (int)C, acti_P(net, l, W2), (int)H,
-              0.0f, ga1, (int)H);
+    acti_gemm(net, 0, 1, 0, 0, (int)n, (int)H, (int)C, 1.0f, gh2, (int)C, acti_P(net, l, W2),
+              (int)H, 0.0f, ga1, (int)H);
     if (l->bn) {
         memset(gh1, 0, n * H * sizeof(float));
         acti_bn_bwd(0, 1, l->use_batch, h1, acti_P(net, l, G1), acti_ws(net, l->ws[MEAN1]),
@@ -199,10 +199,10 @@ int acti_meta_acon_backward(act_net *net, acti_layer *l, size_t n)
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < H; j++)
             db1[j] += gh1[i * H + j];
-    acti_gemm(0, 1, 1, 0, (int)H, (int)C, (int)n, 1.0f, gh1, (int)H, m, (int)C, 1.0f,
+    acti_gemm(net, 0, 1, 1, 0, (int)H, (int)C, (int)n, 1.0f, gh1, (int)H, m, (int)C, 1.0f,
               acti_G(net, l, W1), (int)C);
-    acti_gemm(0, 1, 0, 0, (int)n, (int)C, (int)H, 1.0f, gh1, (int)H, acti_P(net, l, W1), (int)C,
-              0.0f, gm, (int)C);
+    acti_gemm(net, 0, 1, 0, 0, (int)n, (int)C, (int)H, 1.0f, gh1, (int)H, acti_P(net, l, W1),
+              (int)C, 0.0f, gm, (int)C);
     float inv = 1.0f / (float)HW;
     for (size_t i = 0; i < n * C; i++) {
         float g = gm[i] * inv;

@@ -276,6 +276,7 @@ act_net_config act_net_config_default(void)
     c.max_batch = 128;
     c.threads = 1;
     c.seed = 1;
+    c.gemm = act_gemm_default();
     return c;
 }
 

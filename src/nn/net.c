@@ -142,6 +142,12 @@ void acti_need_red(act_net *net, size_t floats)
         net->red_floats = floats;
 }
 
+void acti_need_shared(act_net *net, size_t floats)
+{
+    if (floats > net->shared_floats)
+        net->shared_floats = floats;
+}
+
 // ----------------------------------------------------------------------------
 // construction
 
@@ -298,6 +304,11 @@ int acti_net_create(const act_net_config *cfg, acti_build_fn *build, void *ctx, 
         if (prc != ACT_OK)
             return prc;
     }
+    if ((unsigned)cfg->gemm >= ACT_GEMM_COUNT || !act_gemm_supported(cfg->gemm)) {
+        snprintf(diag->msg, sizeof diag->msg, "GEMM back-end %s is not in this build",
+                 act_gemm_name(cfg->gemm));
+        return (unsigned)cfg->gemm >= ACT_GEMM_COUNT ? ACT_EINVAL : ACT_EUNSUPPORTED;
+    }
     if (strlen(cfg->model) >= ACT_NET_MAX_SPEC) {
         snprintf(diag->msg, sizeof diag->msg, "model spec of %zu characters (at most %d)",
                  strlen(cfg->model), ACT_NET_MAX_SPEC - 1);
@@ -336,7 +347,8 @@ int acti_net_create(const act_net_config *cfg, acti_build_fn *build, void *ctx, 
     }
     plan_grads(net);
     net->ws_col = acti_ws_new(net, net->col_floats * (size_t)net->max_threads);
-    net->ws_red = acti_ws_new(net, net->red_floats * (size_t)net->max_threads);
+    net->ws_shared = acti_ws_new(net, net->shared_floats);
+    net->ws_red = acti_ws_new(net, net->red_floats * (size_t)ACTI_GROUPS);
 
     rc = ACT_ENOMEM;
     if (net->n_params == 0)
@@ -383,6 +395,7 @@ float *act_net_grads(act_net *net) { return net ? net->grads : NULL; }
 int act_net_n_segments(const act_net *net) { return net ? net->n_segs : 0; }
 int act_net_n_classes(const act_net *net) { return net ? net->cfg.n_classes : 0; }
 int act_net_threads(const act_net *net) { return net ? net->threads : 0; }
+act_gemm act_net_gemm(const act_net *net) { return net ? net->cfg.gemm : ACT_GEMM_COUNT; }
 int act_net_n_layers(const act_net *net) { return net ? net->n_layers : 0; }
 
 size_t act_net_n_learnable(const act_net *net)

@@ -140,8 +140,10 @@ struct act_net {
     size_t       ws_col;       /* shared conv scratch: max_threads * col_floats */
     size_t       col_floats;
     size_t       conv_chunk_floats;  /* target conv scratch per thread (tests may lower it) */
-    size_t       ws_red;       /* shared reduction scratch: max_threads * red_floats */
+    size_t       ws_red;       /* shared reduction scratch: ACTI_GROUPS * red_floats */
     size_t       red_floats;
+    size_t       ws_shared;    /* scratch one layer's threads share (Winograd weights) */
+    size_t       shared_floats;
     const int   *labels;
     int          logits_t;     /* tensor id of the logits */
     int          build_err;    /* first allocation failure while building */
@@ -172,7 +174,24 @@ size_t acti_param_new(act_net *net, int li, const char *name, size_t size, unsig
 size_t acti_ws_new(act_net *net, size_t floats);
 void   acti_need_col(act_net *net, size_t floats);   /* conv scratch per thread */
 #define ACTI_CONV_CHUNK_FLOATS ((size_t)1 << 20)     /* 4 MB of im2col scratch per thread */
-void   acti_need_red(act_net *net, size_t floats);   /* reduction scratch per thread */
+void   acti_need_red(act_net *net, size_t floats);   /* reduction scratch per group */
+void   acti_need_shared(act_net *net, size_t floats);   /* scratch shared by a layer's team */
+/* Fixed sample groups: a layer whose parameter gradients sum over the batch (act, conv) sums
+ * each group's samples into the group's slot of the reduction scratch and adds the slots in
+ * group order; threads take whole groups. The groups depend on n alone, so the gradients do
+ * not depend on the thread count (tests/test_nn_gemm.c). */
+enum { ACTI_GROUPS = 16 };
+static inline int acti_n_groups(size_t n)
+{
+    return n < ACTI_GROUPS ? (n ? (int)n : 1) : ACTI_GROUPS;
+}
+/* The same with at least min samples per group (fewer groups for a layer whose per-group
+ * overhead is large; still a function of the shapes alone). */
+static inline int acti_n_groups_min(size_t n, size_t min)
+{
+    size_t q = min > 1 ? n / min : n;
+    return q < 1 ? 1 : q < ACTI_GROUPS ? (int)q : ACTI_GROUPS;
+}
 
 static inline acti_tensor *acti_t(act_net *net, int id) { return &net->tensors[id]; }
 static inline float *acti_val(act_net *net, int id) { return net->arena + net->tensors[id].val_off; }
@@ -180,6 +199,10 @@ static inline float *acti_grad(act_net *net, int id) { return net->arena + net->
 static inline float *acti_ws(act_net *net, size_t off) { return net->arena + off; }
 static inline float *acti_P(act_net *net, const acti_layer *l, int k) { return net->params + l->p[k]; }
 static inline float *acti_G(act_net *net, const acti_layer *l, int k) { return net->grads + l->p[k]; }
+
+/* 1 for the run-record keys that say how this machine computes an experiment, not which one it
+ * is (threads, gemm): left out of act_run_config_hash and free to change on resume (run.c). */
+int acti_run_key_varies(const char *key, size_t len);
 
 /* Splits [0, total) into nt near-equal ranges; thread tid gets [*lo, *hi) (gemm.c). */
 void acti_nn_range(size_t total, int tid, int nt, size_t *lo, size_t *hi);

@@ -12,6 +12,7 @@
 
 #include "actlab/expr.h"
 #include "actlab/run.h"
+#include "nn/net.h"
 
 act_run_config act_run_config_default(void)
 {
@@ -27,6 +28,7 @@ act_run_config act_run_config_default(void)
     c.init = ACT_NN_INIT_HE;
     c.conv = ACT_CONV_AUTO;
     c.threads = 1;
+    c.gemm = act_gemm_default();
     c.train = act_train_config_default();
     c.train.sched.lr = 0.0f;
     return c;
@@ -115,12 +117,12 @@ static int bad_string(const char *s)
     return !s || strchr(s, '\n') != NULL;
 }
 
-/* The run-level lines (everything but train.*), in a fixed order; threads last. */
+/* The run-level lines (everything but train.*), in a fixed order; threads and gemm last. */
 static int write_run(sbuf *b, const act_run_config *c)
 {
     if (bad_string(c->data) || bad_string(c->model) || bad_string(c->act) || c->n_params < 0 ||
         c->n_params > ACT_FN_MAX_PARAMS || (unsigned)c->init > ACT_NN_INIT_TORCH ||
-        (unsigned)c->conv > ACT_CONV_WINOGRAD)
+        (unsigned)c->conv > ACT_CONV_WINOGRAD || (unsigned)c->gemm >= ACT_GEMM_COUNT)
         return ACT_EINVAL;
     sb_printf(b, "data=%s\nmodel=%s\nact=%s\n", c->data, c->model, c->act);
     for (int i = 0; i < c->n_params; i++) {
@@ -132,7 +134,7 @@ static int write_run(sbuf *b, const act_run_config *c)
     sb_printf(b, "per_channel=%d\nact_stem=%d\nmeta_r=%d\nmeta_bn=%d\ninit=%s\nconv=%s\n",
               c->per_channel, c->act_stem, c->meta_r, c->meta_bn, init_names[c->init],
               conv_names[c->conv]);
-    sb_printf(b, "threads=%d\n", c->threads);
+    sb_printf(b, "threads=%d\ngemm=%s\n", c->threads, act_gemm_name(c->gemm));
     return ACT_OK;
 }
 
@@ -161,6 +163,11 @@ int act_run_config_write(const act_run_config *c, char **out)
     return write_text(c, 1, out);
 }
 
+int acti_run_key_varies(const char *key, size_t len)
+{
+    return (len == 7 && !strncmp(key, "threads", 7)) || (len == 4 && !strncmp(key, "gemm", 4));
+}
+
 int act_run_config_hash(const act_run_config *c, uint64_t *hash)
 {
     char *t;
@@ -170,7 +177,7 @@ int act_run_config_hash(const act_run_config *c, uint64_t *hash)
     uint64_t h = 0xcbf29ce484222325ULL;
     for (const char *line = t; *line;) {
         const char *end = strchr(line, '\n');   /* every line ends with one */
-        if (strncmp(line, "threads=", 8) != 0)
+        if (!acti_run_key_varies(line, (size_t)(strchr(line, '=') - line)))
             for (const char *p = line; p <= end; p++)
                 h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
         line = end + 1;
@@ -304,6 +311,11 @@ static int read_line(act_run_config *c, char *key, char *v)
         if (k < 0)
             return ACT_EFORMAT;
         c->init = (act_nn_init)k;
+    } else if (!strcmp(key, "gemm")) {
+        act_gemm g;
+        if (act_gemm_lookup(v, &g) != ACT_OK)
+            return ACT_EFORMAT;
+        c->gemm = g;
     } else if (!strcmp(key, "conv")) {
         int k = name_at(conv_names, 3, v);
         if (k < 0)
@@ -509,6 +521,7 @@ int act_run_net_new(const act_run_config *c, const act_dataset *like, const act_
     nc.act_stem = c->act_stem;
     nc.max_batch = c->train.batch;
     nc.threads = c->threads;
+    nc.gemm = c->gemm;
     nc.seed = c->train.seed;
     nc.conv_algo = c->conv;
     nc.init = c->init;

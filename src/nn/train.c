@@ -123,8 +123,8 @@ int act_net_evaluate(act_net *net, const act_dataset *d, size_t n, const float *
 }
 
 /* The first line of this run's record (the train.* lines, then run_info) whose value differs
- * in the stored record; train.epochs (a resume may train longer) and threads (results do not
- * depend on it) may change. */
+ * in the stored record; train.epochs (a resume may train longer), threads and gemm (how the
+ * machine computes the same experiment: acti_run_key_varies) may change. */
 static int same_run(const char *stored, const char *mine, const char *path, act_diag *diag)
 {
     for (const char *line = mine; *line;) {
@@ -139,7 +139,7 @@ static int same_run(const char *stored, const char *mine, const char *path, act_
         snprintf(key, sizeof key, "%.*s", (int)(eq - line), line);
         size_t a_len = (size_t)(end - eq - 1), b_len = 0;
         const char *b = act_run_text_value(stored, key, &b_len);
-        if (strcmp(key, "train.epochs") && strcmp(key, "threads") &&
+        if (strcmp(key, "train.epochs") && !acti_run_key_varies(key, strlen(key)) &&
             (!b || a_len != b_len || strncmp(eq + 1, b, a_len))) {
             int bl = b ? (b_len < 48 ? (int)b_len : 48) : 6, al = a_len < 48 ? (int)a_len : 48;
             snprintf(diag->msg, sizeof diag->msg, "%.60s: the checkpoint's run has %.40s=%.*s, "

@@ -35,7 +35,7 @@ typedef struct wg_plan {
     int    Hp, Wp, Ho, Wo;  /* padded input plane (4 tH + 2, 4 tW + 2), padded output (4 tH, 4 tW) */
     size_t ns, R;           /* samples per chunk, tile rows per chunk (ns * nt) */
     size_t vs, ms;          /* floats between V[xi] and V[xi+1], M[xi] and M[xi+1] */
-    size_t ut, u, xt, v, m, yt, b, floats;   /* scratch offsets per thread, total */
+    size_t u, xt, v, m, yt, b, floats;   /* scratch offsets per thread, total */
 } wg_plan;
 
 static size_t up16(size_t n) { return (n + 15) & ~(size_t)15; }
@@ -65,9 +65,8 @@ static void wg_make_plan(wg_plan *p, int C, int OC, int H, int W, int pad)
         p->ns = 1;
     p->R = p->ns * (size_t)p->nt;
     p->vs = odd_lines(p->R * (size_t)p->Cs), p->ms = odd_lines(p->R * (size_t)p->OCs);
-    /* UT (36, OC, Cs) for dx, U (36, C, OCs) for the forward / dU for the weight gradient */
-    p->ut = 0;
-    p->u = p->ut + up16(36 * (size_t)OC * (size_t)p->Cs);
+    /* dU (36, C, OCs) for the weight gradient (U and UT are the caller's: acti_wino_weights) */
+    p->u = 0;
     p->xt = p->u + up16(36 * (size_t)C * (size_t)p->OCs);
     p->v = p->xt + up16(p->ns * xt);
     p->m = p->v + 36 * p->vs;
@@ -946,15 +945,33 @@ size_t acti_wino_floats(int c, int oc, int h, int w, int pad)
     return p.floats;
 }
 
-// x (n, C, H, W); w (OC, C, 3, 3); b (OC) or NULL; y (n, OC, OH, OW) = conv(x, w) + b
-void acti_wino_fwd(const float *x, const float *w, const float *b, float *y, size_t n, int C,
+size_t acti_wino_group_min(int h, int w, int pad)
+{
+    int oh = h + 2 * pad - 2, ow = w + 2 * pad - 2, tiles = ((oh + 3) / 4) * ((ow + 3) / 4);
+    return (size_t)((64 + tiles - 1) / tiles);
+}
+
+size_t acti_wino_u_floats(int c, int oc)
+{
+    size_t a = 36 * (size_t)c * up16((size_t)oc), b = 36 * (size_t)oc * up16((size_t)c);
+    return a > b ? a : b;
+}
+
+void acti_wino_weights(const float *w, float *u, int C, int OC, int tr)
+{
+    wg_plan p;
+    wg_make_plan(&p, C, OC, 3, 3, 0);   /* the weight transform reads C, OC, Cs, OCs alone */
+    wt_fwd(wg_isa(), &p, w, u, tr);
+}
+
+// x (n, C, H, W); u: acti_wino_weights(w, tr 0); b (OC) or NULL; y (n, OC, OH, OW) = conv + b
+void acti_wino_fwd(const float *x, const float *u, const float *b, float *y, size_t n, int C,
                    int OC, int H, int W, int pad, float *ws)
 {
     wg_plan p;
     wg_make_plan(&p, C, OC, H, W, pad);
     act_isa isa = wg_isa();
-    float *u = ws + p.u, *bias = ws + p.b;
-    wt_fwd(isa, &p, w, u, 0);
+    float *bias = ws + p.b;
     memset(bias, 0, (size_t)p.OCs * sizeof(float));
     for (int o = 0; b && o < OC; o++)
         bias[o] = b[o];
@@ -981,17 +998,16 @@ void acti_wino_fwd(const float *x, const float *w, const float *b, float *y, siz
     }
 }
 
-// x (n, C, H, W); dy (n, OC, OH, OW); dx (n, C, H, W) += the input gradient (dx may be NULL);
-// g (C*9, OC) += the weight gradient, transposed (the conv layer's per-thread partial sums)
-void acti_wino_bwd(const float *x, const float *w, const float *dy, float *dx, float *g,
+// x (n, C, H, W); dy (n, OC, OH, OW); dx (n, C, H, W) += the input gradient (dx may be NULL;
+// ut: acti_wino_weights(w, tr 1), unused without dx); g (C*9, OC) += the weight gradient,
+// transposed (the conv layer's partial sums of one sample group)
+void acti_wino_bwd(const float *x, const float *ut, const float *dy, float *dx, float *g,
                    size_t n, int C, int OC, int H, int W, int pad, float *ws)
 {
     wg_plan p;
     wg_make_plan(&p, C, OC, H, W, pad);
     act_isa isa = wg_isa();
-    float *ut = ws + p.ut, *du = ws + p.u;
-    if (dx)
-        wt_fwd(isa, &p, w, ut, 1);
+    float *du = ws + p.u;
     memset(du, 0, 36 * (size_t)C * (size_t)p.OCs * sizeof(float));
     size_t xs = (size_t)C * (size_t)H * (size_t)W, ys = (size_t)OC * (size_t)p.OH * (size_t)p.OW;
     size_t xtp = (size_t)p.Hp * (size_t)p.Wp * (size_t)p.Cs;

@@ -23,3 +23,12 @@ PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig" cc ${SAN_CFLAGS:-} -std=c11 -Wall -W
     -Wl,-rpath,"$tmp/prefix/lib" -o "$tmp/t"
 [ "$("$tmp/t")" = "0.7310586" ] || { echo "silu(1) via the installed library: $("$tmp/t")"; exit 1; }
 "$tmp/prefix/bin/actlab" list >/dev/null
+# statically, actlab.pc's Libs.private bring OpenBLAS, oneDNN (when built in), zlib, OpenMP
+printf '#include <actlab/actlab.h>\n#include <stdio.h>\nint main(void)\n{\n    act_net *n = NULL;\n    act_net_config c = act_net_config_default();\n    int rc = act_net_new(&c, &n, NULL);\n    printf("%%s\\n", act_gemm_name(act_net_gemm(n)));\n    act_net_free(n);\n    return rc;\n}\n' > "$tmp/s.c"
+PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig" cc ${SAN_CFLAGS:-} -std=c11 -Wall -Werror "$tmp/s.c" \
+    $(PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig" pkg-config --cflags actlab) \
+    "$tmp/prefix/lib/libactlab.a" \
+    $(PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig" pkg-config --static --libs-only-l --libs-only-other actlab | sed 's/-lactlab//') \
+    -o "$tmp/s"
+g=$("$tmp/s")
+[ "$g" = onednn ] || [ "$g" = openblas ] || { echo "static program: gemm '$g'"; exit 1; }

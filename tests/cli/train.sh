@@ -47,6 +47,25 @@ cut -d, -f1-7 "$d/k/metrics.csv" > "$d/k.a"
 cut -d, -f1-7 "$d/k4/metrics.csv" > "$d/k.b"
 cmp "$d/k.a" "$d/k.b"
 grep -q '"opt": "adam"' "$d/k/summary.json"
+# the thread count and the GEMM back-end say how a machine computes the run, not which run it
+# is: both may change on --resume and are recorded; the thread count does not change the bits
+# (2 epochs on 2 threads, 2 more on 1 == 4 straight on 1)
+"$A" train --model mlp:32x1 --epochs 2 --train-limit 2000 --test-limit 1000 --val 500 \
+    --batch 100 --lr 0.05 --opt adam --seed 3 --threads 2 --out "$d/t2" --quiet
+grep -q '"threads": 2' "$d/t2/summary.json"
+"$A" train --resume "$d/t2/checkpoint.bin" --epochs 4 --threads 1 --quiet
+cut -d, -f1-7 "$d/t2/metrics.csv" | cmp - "$d/k.b"
+g=$(sed -n 's/.*"gemm": "\([a-z]*\)".*/\1/p' "$d/t2/summary.json")
+[ "$g" = onednn ] || [ "$g" = openblas ]
+"$A" train --resume "$d/t2/checkpoint.bin" --epochs 5 --gemm openblas --quiet
+grep -q '"gemm": "openblas"' "$d/t2/summary.json"
+[ "$(wc -l < "$d/t2/metrics.csv")" -eq 6 ]
+set +e
+ACTLAB_GEMM=mkl "$A" train --help >/dev/null 2>"$d/err"; [ $? -eq 2 ] || exit 1
+grep -q "ACTLAB_GEMM=mkl: unknown back-end (valid: openblas" "$d/err" || exit 1
+"$A" train --gemm mkl 2>"$d/err"; [ $? -eq 2 ] || exit 1
+grep -q -- "--gemm wants openblas" "$d/err" || exit 1
+set -e
 # a flag that conflicts with the stored run is an error naming it; nothing is trained
 set +e
 for bad in "--opt sgd" "--batch 64" "--seed 4" "--lr 0.1" "--train-limit 1000" "--act swish" \

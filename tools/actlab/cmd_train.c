@@ -29,7 +29,7 @@ enum { O_DATA = 256, O_DATA_DIR, O_MODEL, O_ACT, O_EPOCHS, O_BATCH, O_OPT, O_LR,
        O_NESTEROV, O_WD, O_CLIP, O_SCHED, O_WARMUP, O_STEP_EVERY, O_GAMMA, O_SMOOTH, O_VAL,
        O_TRAIN_LIMIT, O_TEST_LIMIT, O_CROP, O_FLIP, O_SEED, O_THREADS, O_OUT, O_RESUME,
        O_BENCH, O_PROFILE, O_QUIET, O_KEEP_STEM, O_PER_CHANNEL, O_META_R, O_META_BN, O_ACTS,
-       O_SEEDS, O_QUICK, O_CONV, O_INIT, O_PARAM, O_HELP, O_END };
+       O_SEEDS, O_QUICK, O_CONV, O_INIT, O_PARAM, O_GEMM, O_HELP, O_END };
 #define N_OPT (O_END - O_DATA)
 
 typedef struct opts {
@@ -303,8 +303,9 @@ static void write_summary(const act_run_config *c, const char *path, run_result 
               act_sched_name(t->sched.kind), (double)t->sched.warmup_epochs,
               (double)t->label_smoothing, t->val_size, t->train_limit, t->crop_pad,
               t->flip ? "true" : "false");
-    sb_printf(&b, "    \"seed\": %llu, \"threads\": %d, \"init\": \"%s\", \"conv\": \"%s\"\n  }\n}\n",
-              (unsigned long long)t->seed, c->threads, init_names[c->init], conv_names[c->conv]);
+    sb_printf(&b, "    \"seed\": %llu, \"threads\": %d, \"gemm\": \"%s\", \"init\": \"%s\", "
+                  "\"conv\": \"%s\"\n  }\n}\n", (unsigned long long)t->seed, c->threads,
+              act_gemm_name(c->gemm), init_names[c->init], conv_names[c->conv]);
     char err[512];
     if (!b.s || cli_write_atomic(path, b.s, b.n, err, sizeof err) != 0) {
         cli_error("train", "%s", b.s ? err : "out of memory");
@@ -387,8 +388,9 @@ static int run_one(const char *cmd, const opts *o, const act_run_config *c,
     if (o->bench > 0 && r->epochs == 2) {
         /* CPU time of the timed epoch: robust to other jobs on shared cores (1 thread). */
         double cpu = rx.cpu[1] - rx.cpu[0];
-        printf("bench model=%s act=%s batch=%zu threads=%d images_per_s=%.1f "
+        printf("bench model=%s act=%s batch=%zu threads=%d gemm=%s images_per_s=%.1f "
                "images_per_cpu_s=%.1f\n", c->model, c->act, c->train.batch, c->threads,
+               act_gemm_name(c->gemm),
                r->ep[1].images_per_s,
                cpu > 0 ? (double)(o->bench * (long)c->train.batch) / cpu : 0.0);
         if (o->profile) {
@@ -456,7 +458,7 @@ static const struct option long_opts[] = {
     { "acts", required_argument, 0, O_ACTS },     { "seeds", required_argument, 0, O_SEEDS },
     { "quick", no_argument, 0, O_QUICK },         { "help", no_argument, 0, O_HELP },
     { "conv", required_argument, 0, O_CONV },     { "init", required_argument, 0, O_INIT },
-    { "param", required_argument, 0, O_PARAM },
+    { "param", required_argument, 0, O_PARAM },   { "gemm", required_argument, 0, O_GEMM },
     { 0, 0, 0, 0 },
 };
 
@@ -496,6 +498,8 @@ static const char common_help[] =
     "                         U(+-1/sqrt(fan_in)) (torch: BN-free nets with acon_c, meta_acon)\n"
     "      --conv auto|gemm|winograd  3x3 convolution algorithm (auto: Winograd where it is\n"
     "                         faster; gemm: direct/im2col sums only)\n"
+    "      --gemm openblas|onednn  GEMM back-end (default: ACTLAB_GEMM, else onednn where\n"
+    "                         built in); recorded, may change on --resume like --threads\n"
     "      --quiet            no progress or per-epoch lines\n"
     "exit codes: 0 ok, 1 failure, 2 usage, 3 training failed numerically (non-finite\n"
     "loss or parameters: diverged; activation parameters outside their domain: invalid)\n";
@@ -623,6 +627,18 @@ static int parse_args(const char *cmd, int argc, char **argv, opts *o, int compa
                 rc->conv = (act_conv_algo)k;
             else
                 rc->init = (act_nn_init)k;
+            break;
+        }
+        case O_GEMM: {
+            act_gemm g;
+            if (act_gemm_lookup(arg, &g) != ACT_OK || !act_gemm_supported(g)) {
+                cli_error(cmd, "--gemm wants %s, not '%s'%s",
+                          act_gemm_supported(ACT_GEMM_ONEDNN) ? "openblas or onednn"
+                                                              : "openblas (built without oneDNN)",
+                          arg, act_gemm_lookup(arg, &g) == ACT_OK ? " (not in this build)" : "");
+                return CLI_EXIT_USAGE;
+            }
+            rc->gemm = g;
             break;
         }
         case O_ACTS: o->acts = arg; break;
@@ -836,6 +852,7 @@ static int resume_opts(const char *cmd, opts *o, act_ckpt_meta *m, char **keep)
         s.train.epochs = o->rc.train.epochs;
     if (o->given[O_THREADS - O_DATA])
         s.threads = o->rc.threads;
+    s.gemm = o->rc.gemm;   /* this machine's back-end (--gemm, ACTLAB_GEMM or the default) */
     if (s.n_params > ACT_FN_MAX_PARAMS)
         return CLI_EXIT_FAILURE;
     for (int i = 0; i < s.n_params; i++) {

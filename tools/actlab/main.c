@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actlab/nn.h"
 #include "cli.h"
 #include "commands.h"
 
@@ -24,7 +25,8 @@ static void usage(FILE *f)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "\nexit codes: 0 success, 1 failure, 2 usage error, 3 training diverged or invalid\n"
-               "environment: ACTLAB_ISA=scalar|avx2|avx512, ACTLAB_THREADS=N\n");
+               "environment: ACTLAB_ISA=scalar|avx2|avx512, ACTLAB_THREADS=N, "
+               "ACTLAB_GEMM=openblas|onednn\n");
 }
 
 /*
@@ -62,6 +64,15 @@ int main(int argc, char **argv)
         strcmp(argv[1], "help") == 0) {
         usage(stdout);
         return finish(NULL, CLI_EXIT_OK);
+    }
+    /* The library keeps its default for a bad ACTLAB_GEMM; here it is an error. */
+    const char *gemm = getenv("ACTLAB_GEMM");
+    act_gemm g;
+    if (gemm && *gemm && (act_gemm_lookup(gemm, &g) != ACT_OK || !act_gemm_supported(g))) {
+        fprintf(stderr, "actlab: ACTLAB_GEMM=%s: %s (valid: openblas%s)\n", gemm,
+                act_gemm_lookup(gemm, &g) == ACT_OK ? "not in this build" : "unknown back-end",
+                act_gemm_supported(ACT_GEMM_ONEDNN) ? ", onednn" : "");
+        return CLI_EXIT_USAGE;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
