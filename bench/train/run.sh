@@ -4,7 +4,8 @@
 # relu, with 1 and 2 threads, interleaved (actlab, torch, ...) so load changes hit both; each
 # side's figure is the best of REPS (3) alternating runs (single runs on this shared VM moved by
 # up to 1.6x at 2 threads).
-# actlab: one OpenMP pool, OpenBLAS single-threaded. PyTorch: torch.set_num_threads(T) with
+# actlab: one OpenMP pool, its GEMM back-end (oneDNN by default, ACTLAB_GEMM) one thread per
+# call. PyTorch: torch.set_num_threads(T) with
 # OPENBLAS_NUM_THREADS=1 and =T (its default); the better of the two is compared.
 # Two figures each: images per wall second, and images per process CPU second (robust when other
 # jobs share the cores; for 1 thread it is the uncontended speed). PROFILE=1 adds actlab's
@@ -29,6 +30,7 @@ for m in $MODELS; do
         r=0
         while [ "$r" -lt "$REPS" ]; do   # the best of REPS alternating runs, for both sides
             o=$("./$B/actlab" train --model "$m" --act "$ACT" --threads "$t" --bench "$n" --lr 0.01 --val 0)
+            gemm=$(echo "$o" | sed -n 's/.* gemm=\([a-z]*\).*/\1/p')
             aw=$(max "$aw" "$(echo "$o" | get images_per_s)")
             ac=$(max "$ac" "$(echo "$o" | get images_per_cpu_s)")
             for ob in 1 "$t"; do
@@ -46,4 +48,5 @@ for m in $MODELS; do
         fi
     done
 done
-echo "x = actlab / the better PyTorch configuration (target >= 1.5)"
+echo "x = actlab / the better PyTorch configuration (target >= 1.5); actlab GEMM back-end: ${gemm:-?}"
+echo "(ACTLAB_GEMM=openblas|onednn picks it; the default is oneDNN where built in)"
