@@ -157,7 +157,7 @@ static void recipe_dispatch(act_act_id id)
         CHECKF(pl.kern == (vec ? table : scalar) && pl.kern->fwd && pl.kern->bwd,
                "%s on %s: the dispatcher does not run the %s kernels", d->name,
                act_isa_name((act_isa)isa), vec ? "vector" : "scalar");
-        size_t tmin = act_cols[id].mem ? 1u << 16 : 1u << 14;
+        size_t tmin = act_cols[id].mem ? 1u << 16 : 1u << 15;
         CHECKF(acti_act_plan(id, tmin - 1).threads == 1 && acti_act_plan(id, tmin).threads == 2,
                "%s: threads from %zu elements (cost column)", d->name, tmin);
         int nt = act_cols[id].mem && vec;

@@ -248,15 +248,16 @@ void acti_act_prep(act_act_id id, const float *p, float *q)
 #define ACT_BLOCK      16384u   /* elements per block (at least) */
 #define ACT_MAX_BLOCKS 256u     /* partial sums live on the stack */
 
-/* Below this many elements a call stays on one thread: splitting pays only once half of the
- * call takes clearly longer than an OpenMP fork/join (of the order of a microsecond; this
- * repository does not measure it). At the 1-thread speeds recorded in bench/RESULTS.md the
- * thresholds put half a call at 1.5-7 us for transcendental kernels (2^13 elements at 0.2-0.9
- * ns/elem; cost MATH, threshold 2^14) and 1.3-2.6 us for the relu class (2^15 at 0.04-0.08
- * ns/elem in cache; cost MEM, threshold 2^16). */
+/* Below this many elements a call stays on one thread. An empty 2-thread OpenMP region costs
+ * about 1.2 us on the project VM (Zen 4, 2 vCPUs; dev/kernels/fork_cost.c), and a flat call is
+ * split into blocks of at least ACT_BLOCK elements, so below 2 ACT_BLOCK there is one block and
+ * the second thread idles: at 2^14 elements 2 threads measured 1.07-1.32x the 1-thread time
+ * (gelu, silu, sigmoid), at 2^15 0.58-0.67x. Transcendental kernels (cost MATH) split from
+ * 2 ACT_BLOCK = 2^15; the relu class (cost MEM, 0.08 ns/elem in cache) from 2^16 (2 threads
+ * 0.92x at 2^16, 0.67x at 2^17; 1.00x at 2^14 and 2^15). */
 static size_t act_thread_min(act_act_id id)
 {
-    return act_cost[id] == ACTI_COST_MEM ? 1u << 16 : 1u << 14;
+    return act_cost[id] == ACTI_COST_MEM ? 1u << 16 : 2u * ACT_BLOCK;
 }
 
 /* Block size for n elements: ACT_BLOCK, or larger so that there are at most ACT_MAX_BLOCKS. */
