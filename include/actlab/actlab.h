@@ -3,6 +3,7 @@
  *   act.h     the activation list, kernels, act_fn descriptors, ISA and thread settings
  *   expr.h    activation expressions: parse, print, canonicalise, compile, evaluate
  *   space.h   the search space: core units, enumeration, filters, fingerprints
+ *   search.h  search strategies: exhaustive, random, aging evolution; save/load as bytes
  *   file.h    output files written atomically (temporary file, fsync, rename)
  *   nn.h      the training engine: layers, models, data, optimisers, training loop
  *   run.h     one training run as a library call: configuration text, activation by name
@@ -14,6 +15,7 @@
 #include "actlab/act.h"
 #include "actlab/expr.h"
 #include "actlab/space.h"
+#include "actlab/search.h"
 #include "actlab/file.h"
 #include "actlab/nn.h"
 #include "actlab/run.h"

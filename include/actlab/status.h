@@ -39,7 +39,8 @@ extern "C" {
     X(ELIMIT,     -9, "input exceeds a size or nesting limit")            \
     X(EDIVERGED, -10, "training diverged (non-finite loss)")              \
     X(ERANGE,    -11, "value out of the valid range")                     \
-    X(ECANCELED, -12, "stopped by the caller")
+    X(ECANCELED, -12, "stopped by the caller")                            \
+    X(EEXHAUSTED, -13, "nothing left to propose: the search space is exhausted")
 
 typedef enum act_status {
 #define X(NAME, value, msg) ACT_##NAME = value,
