@@ -1,0 +1,12 @@
+/* list_search.h -- tests of the search strategies (tests/test_search_strategy.c), in the order
+ * they run. */
+#define TEST_LIST_SEARCH(X)                 \
+    X(search_strategy_names)                \
+    X(search_strategy_bad_calls)            \
+    X(search_exhaustive_enumerates)         \
+    X(search_save_load_resumes)             \
+    X(search_load_rejects_corrupt)          \
+    X(search_evolution_children_valid)      \
+    X(search_evolution_aging)               \
+    X(search_evolution_tournament)          \
+    X(search_synthetic_objective)
