@@ -27,7 +27,7 @@
  *               of S, mutate the winner; an observed reward joins, the oldest member leaves
  *   ppo         (reserved, not yet built) the paper's RNN controller trained with PPO; the
  *               proposal's logp and tokens and observe's status are there for it
- * The design, defaults, mutation operators and byte format: docs/search (section Strategies).
+ * The design, defaults, mutation operators and byte format: docs/search.md, "Strategies".
  * Nothing here prints, exits or keeps global state.
  */
 #ifndef ACTLAB_SEARCH_H
