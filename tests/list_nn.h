@@ -15,6 +15,7 @@
     X(nn_grad_meta_acon)                \
     X(nn_grad_frelu)                    \
     X(nn_grad_models)                   \
+    X(nn_grad_expr_models)              \
     X(nn_optim_step)                    \
     X(nn_optim_threads)                 \
     X(nn_gemm_names)                    \
