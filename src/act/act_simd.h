@@ -27,10 +27,13 @@
 ACTV_FN V vexp_core(V hi, V lo, int has_lo)
 {
     V n = VROUND(VMUL(hi, VSET1(1.44269504088896341f)));
-    V r = VFMA(n, VSET1(-0.693359375f), hi);
-    r = VFMA(n, VSET1(2.12194440e-4f), r);
-    if (has_lo)
-        r = VADD(r, lo);
+    V r;
+    if (has_lo) {
+        r = VFMA(n, VSET1(-0.693359375f), hi);
+        r = VADD(VFMA(n, VSET1(2.12194440e-4f), r), lo);
+    } else {
+        r = VFMA(n, VSET1(-0.693147182f), hi);
+    }
     V p = VSET1(1.3836846130416145e-3f);
     p = VFMA(p, r, VSET1(8.374815798188244e-3f));
     p = VFMA(p, r, VSET1(4.166822556699289e-2f));
