@@ -39,6 +39,11 @@ LIB_OBJ   = $(patsubst %.c,$(B)/%.o,$(LIB_SRC))
 PIC_OBJ   = $(patsubst %.c,$(B)/pic/%.o,$(LIB_SRC))
 TEST_OBJ  = $(patsubst %.c,$(B)/%.o,$(wildcard tests/*.c))
 CLI_OBJ   = $(patsubst %.c,$(B)/%.o,$(wildcard tools/actlab/*.c))
+# orch/: the search's coordinator side (journal on SQLite), linked into the CLI and the tests
+# only; libactlab never needs SQLite.
+ORCH_SRC  = $(wildcard orch/*.c)
+ORCH_OBJ  = $(patsubst %.c,$(B)/%.o,$(ORCH_SRC))
+ORCH_LIBS = -lsqlite3
 
 EX_BIN    = $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))
 
@@ -90,6 +95,8 @@ $(B)/pic/%.o: %.c
 
 $(B)/tools/actlab/%.o: CPPFLAGS += $(PLOT_CFLAGS)
 $(B)/tools/gen_docs.o: CPPFLAGS += -Itools
+$(B)/orch/%.o: CPPFLAGS += -DACTLAB_VERSION='"$(VERSION)"'
+$(B)/tests/%.o $(B)/tools/actlab/%.o: CPPFLAGS += -I.
 
 $(B)/libactlab.a: $(LIB_OBJ)
 	@rm -f $@
@@ -98,11 +105,15 @@ $(B)/libactlab.a: $(LIB_OBJ)
 $(B)/libactlab.so: $(PIC_OBJ)
 	$(CC) -shared $(OMP) $(LDFLAGS) -Wl,-soname,libactlab.so.0 $^ $(LDLIBS) -o $@
 
-$(B)/actlab: $(CLI_OBJ) $(B)/libactlab.a
-	$(CC) $(OMP) $(LDFLAGS) $^ $(PLOT_LIBS) $(LDLIBS) -o $@
+$(B)/libactlab_orch.a: $(ORCH_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
 
-$(B)/tests/run: $(TEST_OBJ) $(B)/libactlab.a
-	$(CC) $(OMP) $(LDFLAGS) $^ $(LDLIBS) -o $@
+$(B)/actlab: $(CLI_OBJ) $(B)/libactlab_orch.a $(B)/libactlab.a
+	$(CC) $(OMP) $(LDFLAGS) $^ $(PLOT_LIBS) $(ORCH_LIBS) $(LDLIBS) -o $@
+
+$(B)/tests/run: $(TEST_OBJ) $(B)/libactlab_orch.a $(B)/libactlab.a
+	$(CC) $(OMP) $(LDFLAGS) $^ $(ORCH_LIBS) $(LDLIBS) -o $@
 
 $(B)/gen_docs: $(B)/tools/gen_docs.o $(B)/tools/actlab/cli.o $(B)/libactlab.a
 	$(CC) $(OMP) $(LDFLAGS) $^ $(LDLIBS) -o $@
@@ -134,4 +145,5 @@ clean:
 
 .PHONY: all deps run check asan bench bench-peers docs fuzz install clean
 .SECONDARY:
--include $(LIB_OBJ:.o=.d) $(PIC_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(B)/tools/gen_docs.d
+-include $(LIB_OBJ:.o=.d) $(PIC_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(B)/tools/gen_docs.d \
+    $(ORCH_OBJ:.o=.d)
