@@ -1,0 +1,9 @@
+/* list_orch.h -- tests of the orchestration component (orch/), in the order they run. */
+#define TEST_LIST_ORCH(X)               \
+    X(orch_journal_roundtrip)           \
+    X(orch_journal_refuses)             \
+    X(orch_journal_writer_lock)         \
+    X(orch_journal_operations)          \
+    X(orch_journal_top)                 \
+    X(orch_journal_full)                \
+    X(orch_journal_kill9)
