@@ -1119,7 +1119,7 @@ int orch_trial_get(orch_journal *j, int64_t id, orch_trial *out)
 static int collect_ids(orch_journal *j, sqlite3_stmt *s, int64_t *ids, size_t cap, size_t *n,
                        const char *what)
 {
-    int rc;
+    int rc = SQLITE_DONE;
     *n = 0;
     while (*n < cap && (rc = sqlite3_step(s)) == SQLITE_ROW)
         ids[(*n)++] = sqlite3_column_int64(s, 0);

@@ -6,4 +6,5 @@
     X(orch_journal_operations)          \
     X(orch_journal_top)                 \
     X(orch_journal_full)                \
+    X(orch_journal_commit_fails)        \
     X(orch_journal_kill9)

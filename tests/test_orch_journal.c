@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -698,10 +699,11 @@ void test_orch_journal_top(void)
     orch_journal *j = create(path);
     if (!j)
         goto out;
-    /* inserted in an order that differs from both id and rank; c3 and c1 tie, as do c5, c2 */
+    /* results inserted in an order that differs from both id and rank; c2 and c5 tie at
+     * 0.625, c1, c3 and c4 at 0.5 */
     int64_t id[7];
     for (int i = 0; i < 7; i++) {
-        char canon[8];
+        char canon[16];
         snprintf(canon, sizeof canon, "c%d", i);
         id[i] = add_cand(j, canon, i == 6 ? ORCH_CAND_REJECTED : ORCH_CAND_KEPT, 0);
     }
@@ -784,6 +786,74 @@ void test_orch_journal_full(void)
     sql_text(path, "PRAGMA integrity_check", s, sizeof s);
     CHECK(strcmp(s, "ok") == 0);
 out:
+    rmdir_all(dir);
+}
+
+/* The child of test_orch_journal_commit_fails: the file size limit lets a group of events
+ * into SQLite's cache but not into the WAL, so COMMIT itself fails. Exits 0 if the commit
+ * failed with ACT_EIO, left no transaction open, and a later commit (limit lifted) works. */
+static void commit_fails(const char *path)
+{
+    orch_journal *j = NULL;
+    if (orch_journal_open(path, 1, &j, NULL) != ACT_OK)
+        _exit(10);
+    struct stat sb;
+    char wal[160];
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    off_t now = stat(wal, &sb) == 0 ? sb.st_size : 0;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_FSIZE, &rl) != 0)
+        _exit(11);
+    rlim_t soft = rl.rlim_cur;
+    signal(SIGXFSZ, SIG_IGN);
+    char big[2048];
+    memset(big, 'y', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    if (orch_journal_begin(j) != ACT_OK)
+        _exit(12);
+    for (int i = 0; i < 20; i++)
+        if (orch_event_add(j, "group", big) != ACT_OK)
+            _exit(13);
+    rl.rlim_cur = (rlim_t)now + 8192;
+    if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+        _exit(14);
+    if (orch_journal_commit(j) != ACT_EIO)
+        _exit(15);
+    rl.rlim_cur = soft;
+    if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+        _exit(16);
+    /* no transaction left open: a new one starts and commits */
+    if (orch_journal_begin(j) != ACT_OK || orch_event_add(j, "after", "ok") != ACT_OK ||
+        orch_journal_commit(j) != ACT_OK)
+        _exit(17);
+    orch_journal_close(j);
+    _exit(0);
+}
+
+void test_orch_journal_commit_fails(void)
+{
+    char dir[64], path[128];
+    if (!tmpdir(dir))
+        return;
+    snprintf(path, sizeof path, "%s/s.journal", dir);
+    orch_journal *j = create(path);
+    if (j) {
+        CHECK(orch_event_add(j, "before", "committed") == ACT_OK);
+        orch_journal_close(j);
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid == 0)
+            commit_fails(path);
+        int status = -1;
+        CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+        CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+               "child status %d (exit code: the step that failed)", status);
+        CHECK(sql_int(path, "SELECT count(*) FROM event") == 2);
+        CHECK(sql_int(path, "SELECT count(*) FROM event WHERE kind = 'group'") == 0);
+        char s[64];
+        sql_text(path, "PRAGMA integrity_check", s, sizeof s);
+        CHECK(strcmp(s, "ok") == 0);
+    }
     rmdir_all(dir);
 }
 
