@@ -48,9 +48,10 @@ extern int test_failures;   /* defined in tests/main.c; the only global in tests
 #include "list_nn.h"
 #include "list_search.h"
 #include "list_orch.h"
+#include "list_proto.h"
 
 #define TEST_LIST(X) TEST_LIST_UTIL(X) TEST_LIST_ACT(X) TEST_LIST_EXPR(X) TEST_LIST_NN(X) \
-                     TEST_LIST_SEARCH(X) TEST_LIST_ORCH(X)
+                     TEST_LIST_SEARCH(X) TEST_LIST_ORCH(X) TEST_LIST_PROTO(X)
 
 #define X(name) void test_##name(void);
 TEST_LIST(X)

@@ -1,0 +1,7 @@
+/* list_proto.h -- tests of the coordinator/worker messages (orch/proto.h), in the order they run. */
+#define TEST_LIST_PROTO(X)              \
+    X(orch_proto_round_trip)            \
+    X(orch_proto_encode_refuses)        \
+    X(orch_proto_decode_refuses)        \
+    X(orch_proto_framing)               \
+    X(orch_proto_reader)
