@@ -94,6 +94,7 @@ static double clock_hz(void)
 #define OP_CMPSEL(a) a = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, c, _CMP_LT_OQ), a, b)
 #define OP_MASKMOV(a) a = _mm512_mask_mov_ps(a, _mm512_cmp_ps_mask(b, c, _CMP_LT_OQ), c)
 #define OP_FIXUP(a) a = _mm512_fixupimm_ps(a, b, _mm512_castps_si512(c), 0)
+#define OP_SQRT(a)  a = _mm512_sqrt_ps(a)
 #define OP_PERM(a)  a = _mm512_permutexvar_ps(_mm512_castps_si512(c), a)
 
 BENCH(fma, OP_FMA)
@@ -115,6 +116,7 @@ BENCH(cmpsel, OP_CMPSEL)
 BENCH(maskmov, OP_MASKMOV)
 BENCH(fixup, OP_FIXUP)
 BENCH(perm, OP_PERM)
+BENCH(sqrt, OP_SQRT)
 
 
 /* two instruction kinds mixed 1:1 on 12 chains: cycles per pair. 1 = they issue in the same
@@ -252,6 +254,9 @@ BESIDE(rcp14, OP_RCP14)
 BESIDE(scalef, OP_SCALEF)
 BESIDE(rnd, OP_RND)
 BESIDE(max, OP_MAX)
+BESIDE(sqrt, OP_SQRT)
+BESIDE(getexp, OP_GETEXP)
+BESIDE(fixup, OP_FIXUP)
 
 /* FMA and ADD mixed 1:1: do the FMA and FADD pipes issue in the same cycle? */
 static double tp_fma_add(void)
@@ -379,6 +384,7 @@ int main(void)
         { "vcmpps->vblendmps (dep)", tp_cmpsel, lat_cmpsel },
         { "vcmpps+vmovaps{k}", tp_maskmov, lat_maskmov },
         { "vfixupimmps", tp_fixup, lat_fixup }, { "vpermps", tp_perm, lat_perm },
+        { "vsqrtps", tp_sqrt, lat_sqrt },
     };
     double hz = clock_hz();
     printf("core clock %.3f GHz (dependent integer adds)\n", hz / 1e9);
@@ -409,6 +415,7 @@ int main(void)
         { "vpsrad", bes_srai }, { "vpternlogd", bes_tern }, { "vblendmps", bes_blendv },
         { "vmulps", bes_mul }, { "vaddps", bes_add }, { "vrcp14ps", bes_rcp14 },
         { "vscalefps", bes_scalef }, { "vrndscaleps", bes_rnd }, { "vmaxps", bes_max },
+        { "vsqrtps", bes_sqrt }, { "vgetexpps", bes_getexp }, { "vfixupimmps", bes_fixup },
     };
     printf("beside one vfmadd each, cycles per (op, FMA) pair (1: not on the FMA pipes)\n");
     for (size_t i = 0; i < sizeof bes / sizeof bes[0]; i++)

@@ -55,10 +55,11 @@ ACTV_FN V vexp(V x)
 ACTV_FN V vexp_le0(V x) { return vexp_core(VMAX(x, VSET1(-104.0f)), x, 0); }
 
 /* 1/a for a in [1, 2^100]; the one place the kernels take reciprocals. A correctly rounded
- * division: on Zen 4 the divider runs beside the FMA pipes, and the estimate plus one Newton
- * step (rcp14/rcp + 2 FMA, rel. error 2^-22) measured 0-15% slower on every sigmoid-, tanh-
- * and erfc-based kernel (both ISAs, side by side, dev/quick_bench.c), since these kernels are
- * bound by the FMA ports. */
+ * division: on Zen 4 a 512-bit vdivps occupies the divider for 6 cycles but the FMA pipes for
+ * only about 3 (dev/kernels/zen_ports.c), and the estimate plus one Newton step (rcp14/rcp + 2
+ * FMA, rel. error 2^-22) takes 3 FMA-pipe cycles too: it measured 0-15% slower on every
+ * sigmoid-, tanh- and erfc-based kernel (both ISAs, side by side, dev/quick_bench.c), since
+ * these kernels are bound by the FMA pipes. */
 ACTV_FN V vrcp(V a)
 {
     return VDIV(VSET1(1.0f), a);
