@@ -1,7 +1,11 @@
-/* list_proto.h -- tests of the coordinator/worker messages (orch/proto.h), in the order they run. */
+/* list_proto.h -- tests of the coordinator/worker messages (orch/proto.h) and the worker loop
+ * (orch/worker.h), in the order they run. */
 #define TEST_LIST_PROTO(X)              \
     X(orch_proto_round_trip)            \
     X(orch_proto_encode_refuses)        \
     X(orch_proto_decode_refuses)        \
     X(orch_proto_framing)               \
-    X(orch_proto_reader)
+    X(orch_proto_reader)                \
+    X(orch_worker_tasks)                \
+    X(orch_worker_heartbeats)           \
+    X(orch_worker_ends)
