@@ -1,5 +1,5 @@
-/* list_search.h -- tests of the search strategies (tests/test_search_strategy.c), in the order
- * they run. */
+/* list_search.h -- tests of the search strategies (tests/test_search_strategy.c,
+ * tests/test_search_ppo.c), in the order they run. */
 #define TEST_LIST_SEARCH(X)                 \
     X(search_strategy_names)                \
     X(search_strategy_bad_calls)            \
@@ -9,4 +9,6 @@
     X(search_evolution_children_valid)      \
     X(search_evolution_aging)               \
     X(search_evolution_tournament)          \
+    X(search_ppo_gradcheck)                 \
+    X(search_ppo_proposals_valid)           \
     X(search_synthetic_objective)

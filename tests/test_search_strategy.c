@@ -98,7 +98,8 @@ void test_search_strategy_names(void)
     CHECK(strcmp(act_strategy_name(ACT_STRATEGY_EVOLUTION), "evolution") == 0);
     CHECK(act_strategy_name(ACT_STRATEGY_COUNT) == NULL);
     act_strategy_kind k = ACT_STRATEGY_RANDOM;
-    CHECK(act_strategy_lookup("ppo", &k) == ACT_ENOTFOUND && k == ACT_STRATEGY_RANDOM);
+    CHECK(act_strategy_lookup("PPO", &k) == ACT_ENOTFOUND && k == ACT_STRATEGY_RANDOM);
+    CHECK(act_strategy_lookup("ppo", &k) == ACT_OK && k == ACT_STRATEGY_PPO);
     CHECK(act_strategy_lookup("Evolution", &k) == ACT_ENOTFOUND);
     CHECK(act_strategy_lookup("", &k) == ACT_ENOTFOUND);
     CHECK(act_strategy_lookup(NULL, &k) == ACT_EINVAL);

@@ -25,8 +25,13 @@
  *   random      uniform act_space_sample draws
  *   evolution   regularized (aging) evolution: random until P rewards are in, then tournament
  *               of S, mutate the winner; an observed reward joins, the oldest member leaves
- *   ppo         (reserved, not yet built) the paper's RNN controller trained with PPO; the
- *               proposal's logp and tokens and observe's status are there for it
+ *   ppo         the paper's controller: an LSTM emits per unit binary, input 1, input 2,
+ *               unary 1, unary 2 from masked softmaxes (Zoph & Le, arXiv 1611.01578); every
+ *               ppo_batch rewards, ppo_epochs Adam steps on PPO's clipped objective (Schulman et
+ *               al., arXiv 1707.06347) with advantage R - b, b an EMA of the rewards; the
+ *               proposal's logp (kept with the pending ticket) is the ratio's denominator.
+ *               Its arithmetic is double: the same machine and calls give the same bits;
+ *               across machines (libm, compiler) no bitwise promise
  * The design, defaults, mutation operators and byte format: docs/search.md, "Strategies".
  * Nothing here prints, exits or keeps global state.
  */
@@ -46,7 +51,8 @@ extern "C" {
 #define ACT_STRATEGY_LIST(X)      \
     X(EXHAUSTIVE, "exhaustive")   \
     X(RANDOM,     "random")       \
-    X(EVOLUTION,  "evolution")
+    X(EVOLUTION,  "evolution")    \
+    X(PPO,        "ppo")
 
 typedef enum act_strategy_kind {
 #define X(ID, name) ACT_STRATEGY_##ID,
@@ -87,9 +93,21 @@ typedef struct act_strategy_config {
     int                     tournament; /* evolution: S, 1..P (25) */
     double                  p_identity; /* evolution: probability of an unchanged child, [0, 1]
                                            (0.05) */
+    int                     ppo_hidden; /* ppo: the LSTM's hidden size, 1..256 (32) */
+    int                     ppo_batch;  /* ppo: rewards per policy update, 1..4096 (16) */
+    int                     ppo_epochs; /* ppo: Adam steps per update on that batch, 1..100 (4) */
+    double                  ppo_lr;     /* ppo: Adam's learning rate, (0, 1] (0.01) */
+    double                  ppo_decay;  /* ppo: the EMA baseline's decay d, [0, 1) (0.9) */
+    double                  ppo_clip;   /* ppo: the ratio's clip range eps, (0, 1) (0.2) */
+    double                  ppo_entropy; /* ppo: the entropy bonus's weight, [0, 1] (0.01) */
+    double                  ppo_temperature; /* ppo: T of the logits C tanh(z / T), [0.01, 100]
+                                           (5) */
+    double                  ppo_tanh;   /* ppo: C of those logits, [0, 100]; 0: logits z / T
+                                           (2.5) */
 } act_strategy_config;
 
-/* The defaults above for kind (Real et al.'s P = 100, S = 25, identity 0.05). */
+/* The defaults above for kind (Real et al.'s P = 100, S = 25, identity 0.05; ppo's: see
+ * docs/search.md, "ppo"). */
 ACT_API act_strategy_config act_strategy_config_default(act_strategy_kind kind);
 
 /* ACT_OK, or ACT_ENOTFOUND for a name not in ACT_STRATEGY_LIST (out untouched). */

@@ -1,6 +1,7 @@
 /* strategy.c -- the search-strategy interface (include/actlab/search.h): configs and names, the
  * pending tickets every strategy shares, the exhaustive and random strategies, and the
- * versioned byte format of a strategy's state. Aging evolution is in evolution.c. */
+ * versioned byte format of a strategy's state. Aging evolution is in evolution.c, the PPO
+ * controller in ppo.c. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,15 @@ act_strategy_config act_strategy_config_default(act_strategy_kind kind)
         .population = 100,          /* Real et al. 2019: P = 100, S = 25 was their best pair */
         .tournament = 25,
         .p_identity = 0.05,         /* their identity mutation's probability */
+        .ppo_hidden = 32,           /* ppo: measured on the synthetic objective, docs/search.md */
+        .ppo_batch = 16,
+        .ppo_epochs = 4,
+        .ppo_lr = 0.01,
+        .ppo_decay = 0.9,
+        .ppo_clip = 0.2,            /* Schulman et al.'s eps; Bello et al.'s clip */
+        .ppo_entropy = 0.01,
+        .ppo_temperature = 5.0,     /* Pham et al. (ENAS), arXiv 1802.03268: T = 5, C = 2.5 */
+        .ppo_tanh = 2.5,
     };
     return c;
 }
@@ -63,7 +73,17 @@ static int config_ok(const act_strategy_config *c)
            act_space_count(c->preset, c->n_units) > 0 &&
            c->population >= 1 && c->population <= ACT_STRATEGY_MAX_POPULATION &&
            c->tournament >= 1 && c->tournament <= c->population &&
-           c->p_identity >= 0.0 && c->p_identity <= 1.0;   /* false for NaN */
+           c->p_identity >= 0.0 && c->p_identity <= 1.0 &&   /* false for NaN */
+           c->ppo_hidden >= 1 && c->ppo_hidden <= 256 &&
+           c->ppo_batch >= 1 && c->ppo_batch <= 4096 &&
+           c->ppo_epochs >= 1 && c->ppo_epochs <= 100 &&
+           c->ppo_lr > 0.0 && c->ppo_lr <= 1.0 &&
+           c->ppo_decay >= 0.0 && c->ppo_decay < 1.0 &&
+           c->ppo_clip > 0.0 && c->ppo_clip < 1.0 &&
+           c->ppo_entropy >= 0.0 && c->ppo_entropy <= 1.0 &&
+           c->ppo_temperature >= 0.01 && c->ppo_temperature <= 100.0 &&
+           c->ppo_tanh >= 0.0 && c->ppo_tanh <= 100.0 &&
+           (c->kind != ACT_STRATEGY_PPO || acti_ppo_space_ok(c));
 }
 
 // ----------------------------------------------------------------------------
@@ -150,9 +170,16 @@ static void fill_tokens(act_strategy_proposal *p)
 static act_strategy *alloc_strategy(const act_strategy_config *cfg)
 {
     size_t n_slots = cfg->kind == ACT_STRATEGY_EVOLUTION ? (size_t)cfg->population : 0;
-    act_strategy *s = calloc(1, sizeof *s + n_slots * sizeof *s->pop);
+    size_t ppo_bytes = acti_ppo_bytes(cfg);
+    _Static_assert(sizeof(act_strategy) % 8 == 0 && sizeof(act_strategy_member) % 8 == 0,
+                   "the ppo block after them stays 8-byte aligned");
+    act_strategy *s = calloc(1, sizeof *s + n_slots * sizeof *s->pop + ppo_bytes);
     if (!s)
         return NULL;
+    if (ppo_bytes) {
+        s->ppo = (acti_ppo *)((char *)(s + 1) + n_slots * sizeof *s->pop);
+        acti_ppo_place(s->ppo, cfg, s->ppo + 1);
+    }
     s->cfg = *cfg;
     s->ps = *cfg->preset;
     s->cfg.preset = &s->ps;
@@ -171,6 +198,8 @@ int act_strategy_new(const act_strategy_config *cfg, act_strategy **out)
         return ACT_EINVAL;
     if (!(*out = alloc_strategy(cfg)))
         return ACT_ENOMEM;
+    if ((*out)->ppo)                        /* the initial weights: the seed's first draws */
+        acti_ppo_init((*out)->ppo, &(*out)->rng);
     return ACT_OK;
 }
 
@@ -247,6 +276,9 @@ int act_strategy_propose(act_strategy *s, act_strategy_proposal *out)
     case ACT_STRATEGY_EVOLUTION:
         rc = acti_evolution_propose(s, &rng, &p);
         break;
+    case ACT_STRATEGY_PPO:
+        rc = acti_ppo_propose(s, &rng, &p);
+        break;
     case ACT_STRATEGY_COUNT:
         rc = ACT_EINVAL;
         break;
@@ -273,6 +305,8 @@ int act_strategy_observe(act_strategy *s, uint64_t ticket, double reward)
         return ACT_ENOTFOUND;
     if (s->cfg.kind == ACT_STRATEGY_EVOLUTION)
         acti_evolution_join(s, &s->pend[i].cand, ticket, reward);
+    if (s->cfg.kind == ACT_STRATEGY_PPO)
+        acti_ppo_observe(s, &s->pend[i].cand, s->pend[i].logp, reward);
     remove_pending(s, (size_t)i);
     s->n_observed++;
     return ACT_OK;
@@ -331,6 +365,11 @@ int act_strategy_member_at(const act_strategy *s, size_t i, act_strategy_member 
 //            n_pending x { u64 ticket  cand  f64 logp  u64 parent  u8 mutation }
 //   exhaustive: u64 cursor;  random: nothing;
 //   evolution:  u64 n_members  n_members x { u64 ticket  cand  f64 reward } (oldest first)
+//   ppo:        u32 hidden  u32 batch  u32 epochs  f64 lr  f64 decay  f64 clip  f64 entropy
+//               f64 temperature  f64 tanh
+//               u64 n_params  n_params x f64 w  n_params x f64 m  n_params x f64 v
+//               u64 adam_step  u8 has_baseline  f64 baseline
+//               u64 n_obs  n_obs x { cand  f64 logp  f64 reward } (observation order)
 //   u32 CRC-32 (zlib's) of every byte before it
 // cand is u8 n_units then ACT_SPACE_MAX_UNITS x { u8 binary in1 in2 un1 un2 } (unused: zero).
 // f64 is the IEEE-754 bit pattern as a u64.
@@ -441,6 +480,33 @@ static void put_state(writer *w, const act_strategy *s)
             put_f64(w, m->reward);
         }
         break;
+    case ACT_STRATEGY_PPO: {
+        const acti_ppo *p = s->ppo;
+        put_u32(w, (uint32_t)c->ppo_hidden);
+        put_u32(w, (uint32_t)c->ppo_batch);
+        put_u32(w, (uint32_t)c->ppo_epochs);
+        put_f64(w, c->ppo_lr);
+        put_f64(w, c->ppo_decay);
+        put_f64(w, c->ppo_clip);
+        put_f64(w, c->ppo_entropy);
+        put_f64(w, c->ppo_temperature);
+        put_f64(w, c->ppo_tanh);
+        put_u64(w, (uint64_t)p->n_params);
+        const double *arr[3] = { p->w, p->m, p->v };
+        for (int a = 0; a < 3; a++)
+            for (size_t i = 0; i < p->n_params; i++)
+                put_f64(w, arr[a][i]);
+        put_u64(w, p->step);
+        put_u8(w, (unsigned)p->has_baseline);
+        put_f64(w, p->baseline);
+        put_u64(w, (uint64_t)p->n_obs);
+        for (size_t i = 0; i < p->n_obs; i++) {
+            put_cand(w, &p->obs[i].cand);
+            put_f64(w, p->obs[i].logp);
+            put_f64(w, p->obs[i].reward);
+        }
+        break;
+    }
     case ACT_STRATEGY_RANDOM:
     case ACT_STRATEGY_COUNT:
         break;
@@ -523,6 +589,59 @@ static int get_cand(reader *r, const act_strategy_config *cfg, act_space_cand *c
     return !r->bad && tail_zero && act_strategy_in_space(cfg, c);
 }
 
+static int same_f64(double a, double b)
+{
+    return memcmp(&a, &b, sizeof a) == 0;
+}
+
+/* ppo's section into s->ppo: ACT_EINVAL for another configuration, ACT_EFORMAT for bytes that
+ * are not a state (non-finite numbers, negative second moments, a full batch, ...). */
+static int get_ppo(reader *r, act_strategy *s)
+{
+    const act_strategy_config *c = &s->cfg;
+    acti_ppo *p = s->ppo;
+    uint64_t hid = get_le(r, 4), bat = get_le(r, 4), epo = get_le(r, 4);
+    double lr = get_f64(r), dec = get_f64(r), clip = get_f64(r), ent = get_f64(r);
+    double temp = get_f64(r), tc = get_f64(r);
+    if (r->bad)
+        return ACT_EFORMAT;
+    if (hid != (uint64_t)c->ppo_hidden || bat != (uint64_t)c->ppo_batch ||
+        epo != (uint64_t)c->ppo_epochs || !same_f64(lr, c->ppo_lr) ||
+        !same_f64(dec, c->ppo_decay) || !same_f64(clip, c->ppo_clip) ||
+        !same_f64(ent, c->ppo_entropy) || !same_f64(temp, c->ppo_temperature) ||
+        !same_f64(tc, c->ppo_tanh))
+        return ACT_EINVAL;
+    if (get_le(r, 8) != (uint64_t)p->n_params || r->bad)
+        return ACT_EFORMAT;
+    double *arr[3] = { p->w, p->m, p->v };
+    for (int a = 0; a < 3; a++)
+        for (size_t i = 0; i < p->n_params; i++) {
+            double v = get_f64(r);
+            if (!isfinite(v) || (a == 2 && v < 0.0))
+                return ACT_EFORMAT;
+            arr[a][i] = v;
+        }
+    p->step = get_le(r, 8);
+    uint64_t hb = get_le(r, 1);
+    p->baseline = get_f64(r);
+    uint64_t n_obs = get_le(r, 8);
+    if (r->bad || hb > 1 || !isfinite(p->baseline) || (!hb && p->baseline != 0.0) ||
+        (!hb && p->step != 0) || n_obs >= (uint64_t)c->ppo_batch || n_obs > s->n_observed)
+        return ACT_EFORMAT;
+    p->has_baseline = (int)hb;
+    for (uint64_t i = 0; i < n_obs; i++) {
+        acti_ppo_obs *o = &p->obs[i];
+        int ok = get_cand(r, c, &o->cand);
+        o->logp = get_f64(r);
+        o->reward = get_f64(r);
+        if (r->bad || !ok || o->cand.n_units != c->n_units || !(o->logp <= 0.0) ||
+            !isfinite(o->logp) || !isfinite(o->reward))
+            return ACT_EFORMAT;
+    }
+    p->n_obs = (size_t)n_obs;
+    return ACT_OK;
+}
+
 /* Reads the state after the CRC check into s (allocated for cfg). ACT_EFORMAT, ACT_EINVAL (a
  * state of another configuration), ACT_ENOMEM. */
 static int get_state(reader *r, act_strategy *s)
@@ -572,7 +691,8 @@ static int get_state(reader *r, act_strategy *s)
             (i > 0 && p->ticket <= s->pend[i - 1].ticket) || !isfinite(p->logp) ||
             p->parent >= p->ticket || m >= ACT_STRATEGY_MUT_COUNT ||
             (!evo && (p->parent != 0 || m != ACT_STRATEGY_MUT_NONE)) ||
-            (!evo && p->cand.n_units != c->n_units))
+            (!evo && p->cand.n_units != c->n_units) ||
+            (c->kind == ACT_STRATEGY_PPO && !(p->logp <= 0.0)))
             return ACT_EFORMAT;
         fill_tokens(p);
         s->n_pend = (size_t)i + 1;
@@ -598,6 +718,12 @@ static int get_state(reader *r, act_strategy *s)
         }
         s->n_pop = (size_t)n_pop;
         s->head = 0;
+        break;
+    }
+    case ACT_STRATEGY_PPO: {
+        int rc = get_ppo(r, s);
+        if (rc != ACT_OK)
+            return rc;
         break;
     }
     case ACT_STRATEGY_RANDOM:
