@@ -6,6 +6,7 @@
     X(search_exhaustive_enumerates)         \
     X(search_save_load_resumes)             \
     X(search_load_rejects_corrupt)          \
+    X(search_ppo_load_rejects)              \
     X(search_evolution_children_valid)      \
     X(search_evolution_aging)               \
     X(search_evolution_tournament)          \

@@ -335,6 +335,9 @@ static void check_resume(act_strategy_config c, const char *what)
     act_strategy_info info;
     CHECK(act_strategy_get_info(a, &info) == ACT_OK);
     CHECKF(info.n_pending > 0, "%s: the save should hold pending tickets", what);
+    CHECKF(c.kind != ACT_STRATEGY_PPO || (info.n_observed % (uint64_t)c.ppo_batch != 0 &&
+           info.n_observed > (uint64_t)c.ppo_batch), "%s: the save should be mid-batch, after "
+           "an update (%llu observed)", what, (unsigned long long)info.n_observed);
     CHECK(act_strategy_save(a, &buf, &len) == ACT_OK);
     act_rng script_b = script;
     la.n = 0;
@@ -376,6 +379,13 @@ void test_search_save_load_resumes(void)
     check_resume(e, "evolution");
     e = config(ACT_STRATEGY_EVOLUTION, "full", 1, 3);         /* the defaults, mid-population */
     check_resume(e, "evolution, P = 100");
+    act_strategy_config q = config(ACT_STRATEGY_PPO, "bxg", 3, 17);
+    q.ppo_batch = 7;
+    q.ppo_hidden = 8;
+    check_resume(q, "ppo, 3 units, batch 7");
+    q = config(ACT_STRATEGY_PPO, "full", 1, 4);               /* the defaults */
+    q.ppo_batch = 12;
+    check_resume(q, "ppo, batch 12");
 }
 
 /* Replaces the CRC of buf after an edit. */
@@ -497,6 +507,87 @@ void test_search_load_rejects_corrupt(void)
     CHECK(load_status(&other, buf, len) == ACT_EINVAL);
     CHECK(load_status(NULL, buf, len) == ACT_EINVAL);
     CHECK(act_strategy_load(&c, buf, len, NULL) == ACT_EINVAL);
+done:
+    free(buf);
+    free(b);
+}
+
+/* ppo's section: bytes of another state or another configuration */
+void test_search_ppo_load_rejects(void)
+{
+    act_strategy_config c = config(ACT_STRATEGY_PPO, "full", 2, 9);
+    c.ppo_hidden = 3;
+    c.ppo_batch = 6;
+    act_strategy *s = make(&c);
+    if (!s)
+        return;
+    act_rng script = act_rng_seed(8);
+    script_log *log = calloc(1, sizeof *log);
+    if (log)
+        drive(s, &script, 40, 4, log);
+    act_strategy_info info;
+    CHECK(act_strategy_get_info(s, &info) == ACT_OK && info.n_pending > 0 &&
+          info.n_observed > 6 && info.n_observed % 6 != 0);
+    uint8_t *buf = NULL, *b = NULL;
+    size_t len = 0;
+    CHECK(act_strategy_save(s, &buf, &len) == ACT_OK);
+    act_strategy_free(s);
+    free(log);
+    if (!buf || !(b = malloc(len)))
+        goto done;
+    CHECK(load_status(&c, buf, len) == ACT_OK);
+    int bad = 0;
+    for (size_t n = 0; n < len; n++)
+        bad += load_status(&c, buf, n) != ACT_EFORMAT;
+    for (size_t i = 0; i < len; i++) {
+        memcpy(b, buf, len);
+        b[i] ^= (uint8_t)(1u << (i % 8));
+        bad += load_status(&c, b, len) != ACT_EFORMAT;
+    }
+    CHECKF(bad == 0, "%d truncations or bit flips not refused", bad);
+
+    /* the ppo section starts after the pending proposals (66 bytes each) */
+    size_t ppo = OFF_PEND + info.n_pending * 66, w0 = ppo + 12 + 6 * 8 + 8;
+    size_t n_params = 0;
+    for (int i = 0; i < 8; i++)
+        n_params |= (size_t)buf[ppo + 60 + (size_t)i] << (8 * i);
+    size_t tail = w0 + 3 * 8 * n_params;        /* u64 adam step, u8 has_baseline, f64 b */
+    struct { size_t off; uint8_t val; const char *what; int want; } edit[] = {
+        { w0 + 7, 0x7f, "a NaN weight", ACT_EFORMAT },              /* exponent all ones */
+        { w0 + 6, 0xf0, "", ACT_EFORMAT },
+        { w0 + 16 * n_params + 7, 0x80, "a negative second moment", ACT_EFORMAT },
+        { ppo + 60, 1, "another parameter count", ACT_EFORMAT },
+        { tail + 8, 2, "has_baseline 2", ACT_EFORMAT },
+        { tail + 17, 9, "a full batch", ACT_EFORMAT },
+        { OFF_PEND + 8 + 41 + 7, 0x3f, "a pending logp > 0", ACT_EFORMAT },
+        { ppo, 4, "another hidden size", ACT_EINVAL },
+        { ppo + 4, 5, "another batch", ACT_EINVAL },
+        { ppo + 12 + 7, 0x40, "another lr", ACT_EINVAL },
+    };
+    for (size_t k = 0; k < sizeof edit / sizeof *edit; k++) {
+        memcpy(b, buf, len);
+        b[edit[k].off] = edit[k].val;
+        if (edit[k].off == w0 + 6)              /* with the byte after: an exponent of ones */
+            b[w0 + 7] = 0x7f;
+        if (edit[k].off == w0 + 7)
+            b[w0 + 6] = 0xff;
+        fix_crc(b, len);
+        int rc = load_status(&c, b, len);
+        CHECKF(rc == edit[k].want, "%s: %s", edit[k].what[0] ? edit[k].what : "an inf weight",
+               act_strerror(rc));
+    }
+    act_strategy_config other = c;
+    double *field[] = { &other.ppo_lr, &other.ppo_decay, &other.ppo_clip, &other.ppo_entropy,
+                        &other.ppo_temperature, &other.ppo_tanh };
+    for (size_t k = 0; k < sizeof field / sizeof *field; k++) {
+        other = c;
+        double *f = (double *)((char *)&other + ((char *)field[k] - (char *)&other));
+        *f *= 0.5;
+        CHECKF(load_status(&other, buf, len) == ACT_EINVAL, "ppo field %zu changed", k);
+    }
+    other = c;
+    other.ppo_epochs = 3;
+    CHECK(load_status(&other, buf, len) == ACT_EINVAL);
 done:
     free(buf);
     free(b);
