@@ -206,7 +206,8 @@ void test_search_ppo_proposals_valid(void)
                 CHECK(act_strategy_observe(s, p.ticket, r) == ACT_OK);
                 updates += s->ppo->step != before;
             }
-            CHECKF(bad == 0 && bad_logp == 0 && updates == 120 / 16,
+            CHECKF(bad == 0 && bad_logp == 0 &&
+                   updates == 120 / act_strategy_get_config(s)->ppo_batch,
                    "%s, %d units: %d invalid, %d wrong logp, %d updates", ps->name, n, bad,
                    bad_logp, updates);
             CHECKF(min_logp < -1.0, "%s, %d units: logp never below -1 (%g)", ps->name, n,

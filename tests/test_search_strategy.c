@@ -1,7 +1,7 @@
 /* test_search_strategy.c -- tests of the search strategies (include/actlab/search.h): names and
  * configs, exhaustive enumeration, resuming from saved bytes, refusal of corrupt bytes, the
  * validity and shape of evolution's children, aging, the tournament, and a synthetic objective
- * with a known optimum on which evolution must beat random search. */
+ * with a known optimum on which evolution and ppo must beat random search. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -897,15 +897,18 @@ void test_search_synthetic_objective(void)
     }
     /* evolution (Real et al.'s P = 100, S = 25) against random; seed k drives both, so their
      * first 100 proposals (evolution's random phase) are the same */
-    int ev[SEEDS], rd[SEEDS], evp[SEEDS], rdp[SEEDS];
+    int ev[SEEDS], rd[SEEDS], evp[SEEDS], rdp[SEEDS], pp[SEEDS], ppp[SEEDS], pp_missed = 0;
     for (int k = 0; k < SEEDS; k++) {
         act_strategy_config ce = config(ACT_STRATEGY_EVOLUTION, "full", 1, 1000 + (uint64_t)k);
         act_strategy_config cr = config(ACT_STRATEGY_RANDOM, "full", 1, 1000 + (uint64_t)k);
+        act_strategy_config cp = config(ACT_STRATEGY_PPO, "full", 1, 1000 + (uint64_t)k);
         ev[k] = evals_to_optimum(&ce, table, CAP, &evp[k]);
         rd[k] = evals_to_optimum(&cr, table, CAP, &rdp[k]);
+        pp[k] = evals_to_optimum(&cp, table, CAP, &ppp[k]);
+        pp_missed += ppp[k] > CAP;
     }
-    int *v[4] = { ev, rd, evp, rdp };
-    for (int k = 0; k < 4; k++)
+    int *v[6] = { ev, rd, evp, rdp, pp, ppp };
+    for (int k = 0; k < 6; k++)
         qsort(v[k], SEEDS, sizeof *ev, cmp_int);
     /* median, quartiles and range over the seeds (SEEDS is a multiple of 4) */
 #define MED(a) (0.5 * ((a)[SEEDS / 2 - 1] + (a)[SEEDS / 2]))
@@ -919,6 +922,10 @@ void test_search_synthetic_objective(void)
     printf("  proposals:            evolution median %.1f (quartiles %d, %d; range %d..%d), "
            "random %.1f (%d, %d; %d..%d)\n", MED(evp), Q1(evp), Q3(evp), evp[0],
            evp[SEEDS - 1], MED(rdp), Q1(rdp), Q3(rdp), rdp[0], rdp[SEEDS - 1]);
+    printf("  ppo (defaults): distinct median %.1f (quartiles %d, %d; range %d..%d), proposals "
+           "median %.1f (%d, %d); %d of %d seeds missed it in %d proposals (counted as %d)\n",
+           MED(pp), Q1(pp), Q3(pp), pp[0], pp[SEEDS - 1], MED(ppp), Q1(ppp), Q3(ppp),
+           pp_missed, SEEDS, CAP, CAP + 1);
     CHECKF(evp[SEEDS - 1] <= CAP, "evolution missed the optimum in %d proposals", CAP);
     /* random's median is about ln 2 * 6250 / n_opt (541 for 8 optima); evolution measured
      * 2-4 times fewer on other seed sets: the bounds leave room for other draws */
@@ -927,6 +934,10 @@ void test_search_synthetic_objective(void)
            Q3(rd));
     CHECKF(MED(evp) <= 0.8 * MED(rdp), "proposals: evolution median %.1f, random %.1f",
            MED(evp), MED(rdp));
+    /* ppo: a policy that settles on a near-optimum (reward 0.95 and more) before it sampled an
+     * optimum can miss it within the cap; the median must still be clearly below random's */
+    CHECKF(MED(pp) <= 0.7 * MED(rd) && pp_missed <= SEEDS / 4,
+           "ppo median %.1f, %d seeds missed; random median %.1f", MED(pp), pp_missed, MED(rd));
 #undef MED
 #undef Q1
 #undef Q3

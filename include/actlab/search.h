@@ -93,17 +93,17 @@ typedef struct act_strategy_config {
     int                     tournament; /* evolution: S, 1..P (25) */
     double                  p_identity; /* evolution: probability of an unchanged child, [0, 1]
                                            (0.05) */
-    int                     ppo_hidden; /* ppo: the LSTM's hidden size, 1..256 (32) */
-    int                     ppo_batch;  /* ppo: rewards per policy update, 1..4096 (16) */
-    int                     ppo_epochs; /* ppo: Adam steps per update on that batch, 1..100 (4) */
-    double                  ppo_lr;     /* ppo: Adam's learning rate, (0, 1] (0.01) */
+    int                     ppo_hidden; /* ppo: the LSTM's hidden size, 1..256 (16) */
+    int                     ppo_batch;  /* ppo: rewards per policy update, 1..4096 (8) */
+    int                     ppo_epochs; /* ppo: Adam steps per update on that batch, 1..100 (2) */
+    double                  ppo_lr;     /* ppo: Adam's learning rate, (0, 1] (0.1) */
     double                  ppo_decay;  /* ppo: the EMA baseline's decay d, [0, 1) (0.9) */
     double                  ppo_clip;   /* ppo: the ratio's clip range eps, (0, 1) (0.2) */
-    double                  ppo_entropy; /* ppo: the entropy bonus's weight, [0, 1] (0.01) */
+    double                  ppo_entropy; /* ppo: the entropy bonus's weight, [0, 1] (0.02) */
     double                  ppo_temperature; /* ppo: T of the logits C tanh(z / T), [0.01, 100]
                                            (5) */
     double                  ppo_tanh;   /* ppo: C of those logits, [0, 100]; 0: logits z / T
-                                           (2.5) */
+                                           (1.5) */
 } act_strategy_config;
 
 /* The defaults above for kind (Real et al.'s P = 100, S = 25, identity 0.05; ppo's: see
