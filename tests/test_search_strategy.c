@@ -135,9 +135,9 @@ void test_search_strategy_bad_calls(void)
     static const act_space_preset empty = { "empty", "no binaries", 0x3u, 0u, 0 };
     for (int k = 0; k < ACT_STRATEGY_COUNT; k++) {
         act_strategy_config base = act_strategy_config_default((act_strategy_kind)k);
-        act_strategy_config bad[12];
+        act_strategy_config bad[24];
         int n = 0;
-        for (int i = 0; i < 12; i++)
+        for (int i = 0; i < 24; i++)
             bad[i] = base;
         bad[n++].n_units = 0;
         bad[n++].n_units = ACT_SPACE_MAX_UNITS + 1;
@@ -151,6 +151,17 @@ void test_search_strategy_bad_calls(void)
         bad[n++].p_identity = 1.01;
         bad[n++].p_identity = NAN;
         bad[n++].kind = ACT_STRATEGY_COUNT;
+        bad[n++].ppo_hidden = 0;
+        bad[n++].ppo_hidden = 257;
+        bad[n++].ppo_batch = 0;
+        bad[n++].ppo_epochs = 0;
+        bad[n++].ppo_lr = 0.0;
+        bad[n++].ppo_lr = NAN;
+        bad[n++].ppo_decay = 1.0;
+        bad[n++].ppo_clip = 0.0;
+        bad[n++].ppo_entropy = -0.1;
+        bad[n++].ppo_temperature = 0.0;
+        bad[n++].ppo_tanh = -1.0;
         for (int i = 0; i < n; i++) {
             act_strategy *s = (act_strategy *)(uintptr_t)1;   /* must be overwritten with NULL */
             CHECKF(act_strategy_new(&bad[i], &s) == ACT_EINVAL && s == NULL, "kind %d, case %d",
@@ -161,7 +172,23 @@ void test_search_strategy_bad_calls(void)
             CHECK(act_strategy_in_space(&bad[i], &c) == 0);
         }
     }
-    act_strategy *s = NULL;
+    /* ppo masks betas; a space whose unaries all carry one cannot be masked past 8 betas */
+    static const act_space_preset betas = { "betas", "beta only", 1u << ACT_SPACE_U_BETA,
+                                            1u << ACT_SPACE_B_MIX, 0 };
+    act_strategy_config qc = act_strategy_config_default(ACT_STRATEGY_PPO);
+    qc.preset = &betas;
+    qc.n_units = 2;                             /* 6 betas at most: fine */
+    act_strategy *s = make(&qc);
+    act_strategy_free(s);
+    qc.n_units = 3;
+    s = NULL;
+    CHECK(act_strategy_new(&qc, &s) == ACT_EINVAL && s == NULL);
+    qc.kind = ACT_STRATEGY_RANDOM;              /* random is made; its draws fail instead */
+    s = make(&qc);
+    act_strategy_proposal none;
+    CHECK(s && act_strategy_propose(s, &none) == ACT_ELIMIT);
+    act_strategy_free(s);
+    s = NULL;
     CHECK(act_strategy_new(NULL, &s) == ACT_EINVAL && s == NULL);
     act_strategy_config c = act_strategy_config_default(ACT_STRATEGY_RANDOM);
     CHECK(act_strategy_new(&c, NULL) == ACT_EINVAL);
