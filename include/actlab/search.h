@@ -125,7 +125,9 @@ typedef struct act_strategy act_strategy;   /* opaque: owns its state in one all
                                                growable list of pending tickets */
 
 /* A new strategy in *out (caller frees with act_strategy_free). ACT_EINVAL for a bad config
- * (unknown kind, NULL or empty preset, n_units, P, S or p_identity out of range), ACT_ENOMEM. */
+ * (unknown kind, NULL or empty preset, n_units, P, S, p_identity or a ppo_ field out of range;
+ * ppo over a preset where some slot offers only primitives with a beta and n_units units could
+ * hold more than ACT_EXPR_MAX_PARAMS), ACT_ENOMEM. */
 ACT_API ACT_NODISCARD int act_strategy_new(const act_strategy_config *cfg, act_strategy **out);
 ACT_API void act_strategy_free(act_strategy *s);            /* NULL is a no-op */
 
@@ -196,7 +198,8 @@ ACT_API ACT_NODISCARD int act_strategy_member_at(const act_strategy *s, size_t i
  * The complete state of s as bytes in *buf (*len bytes, owned by the caller: free()): a magic,
  * a format version, the strategy's name and configuration, the RNG state, the ticket counter,
  * every pending proposal, the strategy's own state (exhaustive cursor, evolution population
- * oldest first), and a CRC-32 of all of it; little-endian, independent of the host. s is not
+ * oldest first; ppo's fields, controller parameters, Adam moments and step, EMA baseline and the
+ * observations awaiting an update), and a CRC-32 of all of it; little-endian, independent of the host. s is not
  * changed. ACT_ENOMEM.
  */
 ACT_API ACT_NODISCARD int act_strategy_save(const act_strategy *s, uint8_t **buf, size_t *len);
@@ -205,7 +208,7 @@ ACT_API ACT_NODISCARD int act_strategy_save(const act_strategy *s, uint8_t **buf
  * cfg. ACT_EFORMAT for bytes that are truncated, corrupt (CRC), of another format version or
  * inconsistent (a candidate outside the space, tickets out of order, ...); ACT_EINVAL for a bad
  * cfg or a state saved under another configuration (kind, preset masks and form, n_units,
- * seed, P, S, p_identity); ACT_ENOMEM. On failure *out is NULL. */
+ * seed, P, S, p_identity, the ppo_ fields); ACT_ENOMEM. On failure *out is NULL. */
 ACT_API ACT_NODISCARD int act_strategy_load(const act_strategy_config *cfg, const uint8_t *buf,
                                             size_t len, act_strategy **out);
 
