@@ -228,7 +228,7 @@ static double forward(acti_ppo *p, const act_space_preset *ps, int n_units, uint
         acti_ppo_step *st = &p->st[t];
         valid_choices(ps, n_units, t, tok, st);
         memset(pr, 0, C_MAX * sizeof *pr);
-        double zmax = -INFINITY, lg[C_MAX];
+        double zmax = -(double)INFINITY, lg[C_MAX];
         for (int a = 0; a < st->n_valid; a++) {
             int j = st->valid[a];
             const double *hw = w + f.L.head_w[k] + (size_t)j * H;
