@@ -1,12 +1,16 @@
 /* main.c -- the test runner: runs every test in TEST_LIST (or those whose name contains
  * argv[1]), prints ok/FAIL per test and ends with "N passed, N failed"; exits non-zero on
  * any failure. Every test starts on the instruction set in use at start-up (ACTLAB_ISA, or
- * the best one), whatever the tests before it set. */
+ * the best one), whatever the tests before it set. `run --orch-worker MS` is not a test: it is
+ * a synthetic search worker on stdin/stdout (MS milliseconds per trial), the program the local
+ * worker pool's tests (test_orch_local.c) execute. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "actlab/act.h"
+#include "../orch/worker.h"
 #include "test.h"
 
 int test_failures;
@@ -22,6 +26,12 @@ static const struct {
 
 int main(int argc, char **argv)
 {
+    if (argc == 3 && !strcmp(argv[1], "--orch-worker")) {
+        static int ms;
+        ms = atoi(argv[2]);
+        orch_worker_config cfg = { 0, 1, 30.0, orch_synthetic_eval, &ms };
+        return orch_worker_run(&cfg, NULL) == ACT_OK ? 0 : 1;
+    }
     const char *filter = argc > 1 ? argv[1] : "";
     int passed = 0, failed = 0;
     act_isa isa0 = act_isa_get();
