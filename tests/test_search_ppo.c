@@ -10,6 +10,7 @@
 
 #include "actlab/search.h"
 #include "search/strategy_int.h"
+#include "search_rules.h"
 #include "test.h"
 
 static act_strategy *make_ppo(const char *preset, int n_units, int hidden, uint64_t seed)
@@ -143,30 +144,10 @@ void test_search_ppo_gradcheck(void)
     }
 }
 
-/* The test's own statement of the space's rules (as test_search_strategy.c's valid_child),
- * exactly n_units units. */
+/* Exactly n_units units, and a candidate of ps by the tests' own rules (search_rules.h). */
 static int valid_cand(const act_space_preset *ps, int n_units, const act_space_cand *c)
 {
-    if (c->n_units != n_units)
-        return 0;
-    for (int u = 0; u < ACT_SPACE_MAX_UNITS; u++) {
-        const act_space_unit *q = &c->unit[u];
-        if (u >= c->n_units) {
-            if (q->binary || q->in1 || q->in2 || q->un1 || q->un2)
-                return 0;
-            continue;
-        }
-        int fixed = ps->bxg && u == c->n_units - 1;
-        if (!(ps->binary_mask & (1u << q->binary)) || !(ps->unary_mask & (1u << q->un2)) ||
-            q->in1 > u || q->in2 > u)
-            return 0;
-        if (fixed ? q->in1 != 0 || q->un1 != ACT_SPACE_U_X : !(ps->unary_mask & (1u << q->un1)))
-            return 0;
-    }
-    act_expr *e = NULL;
-    int rc = act_space_to_expr(c, &e);
-    act_expr_free(e);
-    return rc == ACT_OK;
+    return c->n_units == n_units && test_search_valid(ps, n_units, c);
 }
 
 void test_search_ppo_proposals_valid(void)

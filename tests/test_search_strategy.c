@@ -11,6 +11,7 @@
 
 #include "actlab/rng.h"
 #include "actlab/search.h"
+#include "search_rules.h"
 #include "test.h"
 
 // ----------------------------------------------------------------------------
@@ -52,35 +53,6 @@ static double hash_reward(const act_space_cand *c)
             h = (h ^ f[k]) * 0x100000001b3ULL;
     }
     return (double)(h >> 11) * 0x1.0p-53;
-}
-
-/* The test's own statement of the space's rules (not act_strategy_in_space): primitives of the
- * preset, inputs from x and earlier units, the b(x, g(x)) form, zero unused units, and an
- * expression that builds (at most ACT_EXPR_MAX_PARAMS betas). */
-static int valid_child(const act_space_preset *ps, int max_units, const act_space_cand *c)
-{
-    if (c->n_units < 1 || c->n_units > max_units)
-        return 0;
-    for (int u = 0; u < ACT_SPACE_MAX_UNITS; u++) {
-        const act_space_unit *q = &c->unit[u];
-        if (u >= c->n_units) {
-            if (q->binary || q->in1 || q->in2 || q->un1 || q->un2)
-                return 0;
-            continue;
-        }
-        int last = u == c->n_units - 1;
-        if (!(ps->binary_mask & (1u << q->binary)) || !(ps->unary_mask & (1u << q->un2)) ||
-            q->in1 > u || q->in2 > u)
-            return 0;
-        if (ps->bxg && last && (q->in1 != 0 || q->un1 != ACT_SPACE_U_X))
-            return 0;
-        if (!(ps->bxg && last) && !(ps->unary_mask & (1u << q->un1)))
-            return 0;
-    }
-    act_expr *e = NULL;
-    int rc = act_space_to_expr(c, &e);
-    act_expr_free(e);
-    return rc == ACT_OK;
 }
 
 // ----------------------------------------------------------------------------
@@ -704,7 +676,8 @@ void test_search_evolution_children_valid(void)
                     break;
                 }
                 seen[p.mutation]++;
-                invalid += !valid_child(ps, nu, &p.cand) || !act_strategy_in_space(&c, &p.cand);
+                invalid += !test_search_valid(ps, nu, &p.cand) ||
+                           !act_strategy_in_space(&c, &p.cand);
                 if (t < c.population)
                     misfit += p.mutation != ACT_STRATEGY_MUT_NONE || p.cand.n_units != nu;
                 if (p.mutation != ACT_STRATEGY_MUT_NONE) {

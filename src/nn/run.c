@@ -177,7 +177,7 @@ int act_run_config_hash(const act_run_config *c, uint64_t *hash)
     uint64_t h = 0xcbf29ce484222325ULL;
     for (const char *line = t; *line;) {
         const char *end = strchr(line, '\n');   /* every line ends with one */
-        if (!acti_run_key_varies(line, (size_t)(strchr(line, '=') - line)))
+        if (!acti_run_key_varies(line, strcspn(line, "=\n")))
             for (const char *p = line; p <= end; p++)
                 h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
         line = end + 1;
