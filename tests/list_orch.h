@@ -7,4 +7,9 @@
     X(orch_journal_top)                 \
     X(orch_journal_full)                \
     X(orch_journal_commit_fails)        \
-    X(orch_journal_kill9)
+    X(orch_journal_kill9)               \
+    X(orch_fidelity_table)              \
+    X(orch_fidelity_run_config)         \
+    X(orch_fidelity_train)              \
+    X(orch_fidelity_outcomes)           \
+    X(orch_fidelity_worker)
