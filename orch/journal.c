@@ -104,10 +104,15 @@ static int lookup(const char *const *names, int n, const char *s)
                          "lease_expiry = NULL, state = CASE WHEN attempts + 1 >= ?1 "        \
                          "THEN 'failed_infra' ELSE 'queued' END "                            \
                          "WHERE state = 'leased' RETURNING state")                           \
+    X(TRIAL_RELEASE_ALL, "UPDATE trial SET owner = NULL, lease_expiry = NULL, "              \
+                         "state = 'queued' WHERE state = 'leased'")                          \
     X(TRIAL_EXPIRED, "SELECT id FROM trial WHERE state = 'leased' AND lease_expiry < ?1 "    \
                      "ORDER BY id LIMIT ?2")                                                 \
     X(TRIAL_COUNTS, "SELECT state, COUNT(*) FROM trial WHERE ?1 IS NULL OR fidelity = ?1 "   \
                     "GROUP BY state")                                                        \
+    X(TRIAL_TIMES, "SELECT COUNT(*), MIN(started), MAX(finished), SUM(wall_s) FROM trial "  \
+                   "WHERE (?1 IS NULL OR fidelity = ?1) "                                  \
+                   "AND state IN ('done', 'failed_candidate')")                              \
     X(TOP,        "SELECT c.id, c.canon, c.expr, COUNT(*), AVG(t.val_acc), MIN(t.val_acc), "  \
                   "MAX(t.val_acc), AVG(t.test_acc) "                                         \
                   "FROM trial t JOIN candidate c ON c.id = t.candidate_id "                  \
@@ -1263,6 +1268,21 @@ int orch_trial_requeue_leased(orch_journal *j, int max_attempts, size_t *n_queue
     return requeue_rows(j, s, n_queued, n_failed, &last);
 }
 
+int orch_trial_release_leased(orch_journal *j, size_t *n)
+{
+    enter(j);
+    if (!n)
+        return fail_msg(j, ACT_EINVAL, "trial release: NULL count");
+    *n = 0;
+    sqlite3_stmt *s = stmt(j, S_TRIAL_RELEASE_ALL);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return fail(j, rc, "trial release");
+    *n = (size_t)sqlite3_changes(j->db);
+    return ACT_OK;
+}
+
 int orch_trial_counts(orch_journal *j, const char *fidelity, int64_t counts[ORCH_TRIAL_COUNT])
 {
     enter(j);
@@ -1281,6 +1301,24 @@ int orch_trial_counts(orch_journal *j, const char *fidelity, int64_t counts[ORCH
     int st = rc == SQLITE_DONE ? ACT_OK : fail(j, rc, "trial counts");
     sqlite3_reset(s);
     return st;
+}
+
+int orch_trial_times(orch_journal *j, const char *fidelity, orch_trial_times_t *out)
+{
+    enter(j);
+    if (!out)
+        return fail_msg(j, ACT_EINVAL, "trial times: NULL argument");
+    sqlite3_stmt *s = stmt(j, S_TRIAL_TIMES);
+    bind_text(s, 1, fidelity);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        out->n = sqlite3_column_int64(s, 0);
+        out->first_started = col_real(s, 1);
+        out->last_finished = col_real(s, 2);
+        out->sum_wall_s = col_real(s, 3);
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW ? ACT_OK : fail(j, rc, "trial times");
 }
 
 int orch_top(orch_journal *j, const char *fidelity, size_t k,

@@ -228,12 +228,24 @@ ACT_NODISCARD int orch_trial_requeue(orch_journal *j, int64_t id, int max_attemp
 /* orch_trial_requeue for every leased trial (on resume): counts into *n_queued, *n_failed. */
 ACT_NODISCARD int orch_trial_requeue_leased(orch_journal *j, int max_attempts,
                                             size_t *n_queued, size_t *n_failed);
+/* Returns every leased trial to the queue without counting an attempt (the coordinator stopped
+ * or died, not the trial's worker: on a clean stop and on resume); the number in *n. */
+ACT_NODISCARD int orch_trial_release_leased(orch_journal *j, size_t *n);
 /* The ids of up to cap leased trials with lease_expiry < now, in id order. */
 ACT_NODISCARD int orch_trial_expired(orch_journal *j, double now, int64_t *ids, size_t cap,
                                      size_t *n);
 /* The number of trials in each state, at fidelity (NULL: all). */
 ACT_NODISCARD int orch_trial_counts(orch_journal *j, const char *fidelity,
                                     int64_t counts[ORCH_TRIAL_COUNT]);
+
+/* Finished trials (done or failed_candidate) at fidelity (NULL: all): how many, the earliest
+ * start and latest finish (unix seconds) and the sum of their wall times (NaN when none). */
+typedef struct orch_trial_times_t {
+    int64_t n;
+    double  first_started, last_finished, sum_wall_s;
+} orch_trial_times_t;
+ACT_NODISCARD int orch_trial_times(orch_journal *j, const char *fidelity,
+                                   orch_trial_times_t *out);
 
 /* One leaderboard row: a kept candidate's done trials at one fidelity. */
 typedef struct orch_top_row {

@@ -10,6 +10,7 @@
     X(bench,   cmd_bench,   "time forward/backward kernels against the memory bound")         \
     X(expr,    cmd_expr,    "parse, print, evaluate, plot an activation expression")          \
     X(space,   cmd_space,   "enumerate, filter and deduplicate the search space")             \
+    X(search,  cmd_search,  "search the space for activation functions (journal, workers)") \
     X(train,   cmd_train,   "train a network with any activation on real data")               \
     X(compare, cmd_compare, "compare activations over seeds: table and plots")                \
     X(demo,    cmd_demo,    "the main job: plots, benchmark summary, quick comparison")

@@ -1,0 +1,925 @@
+/* cmd_search.c -- `actlab search`: run, resume, worker, status, top, export. The search itself
+ * is orch/ (coordinator, journal, workers) over the library's strategies and candidate
+ * pipeline; this file parses options, prints, and picks exit codes (docs/search.md). */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "actlab/expr.h"
+#include "actlab/run.h"
+#include "../../orch/coord.h"
+#include "../../orch/fidelity.h"
+#include "../../orch/train_eval.h"
+#include "cli.h"
+#include "commands.h"
+#include "search_cli.h"
+
+enum {
+    SEARCH_EXIT_MAX_FAILED  = 4,     /* stopped by --max-failed */
+    SEARCH_EXIT_INTERRUPTED = 130,   /* Ctrl-C (SIGINT) or SIGTERM: resume continues it */
+};
+
+static void search_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: actlab search ACTION ...\n"
+            "\n"
+            "actions:\n"
+            "  run     --journal FILE [OPTIONS]   start a search (FILE must not exist)\n"
+            "  resume  FILE [OPTIONS]             continue one (after Ctrl-C, kill -9, a crash)\n"
+            "  status  FILE [--json]              counts by state, best, throughput, ETA, config\n"
+            "  top     FILE [-k N] [--format table|csv|json] [--fidelity F]   the leaderboard\n"
+            "  export  FILE [--rank N] [--as expr|torch|c|latex] [-o OUT]     a found function\n"
+            "  worker  [--synthetic-ms N] [--threads N] [--data-dir D]   (started by run/resume)\n"
+            "\n"
+            "run/resume options (resume: only those that do not change the search, unless the\n"
+            "same as stored; a differing defining option is refused, naming the keys):\n"
+            "  --space NAME        a preset of `actlab space presets` (full)\n"
+            "  --units N           core units, 1..%d (1)\n"
+            "  --strategy NAME     exhaustive, random, evolution, ppo (exhaustive)\n"
+            "  --fidelity NAME     %s (proxy)\n"
+            "  --seed N            the strategy's seed and every trial's training seed (1)\n"
+            "  --seed-expr EXPR    train EXPR first (repeatable), e.g. relu's max(x, 0)\n"
+            "  --deterministic     synchronous batches: the same search for any worker count\n"
+            "  --batch N           deterministic: proposals per batch (8)\n"
+            "  --set KEY=VALUE     any key of the stored configuration, e.g. ppo.lr=0.05,\n"
+            "                      evolution.population=50, max_attempts=5, floor=0\n"
+            "  --budget N          stop once the journal holds N trials (trainings) at this\n"
+            "                      fidelity; proposals that reuse a result cost none (0: none)\n"
+            "  --time-budget T     stop after T seconds (or Tm, Th): no new trial starts then\n"
+            "  --max-failed N      stop after N failed trials (exit 4)\n"
+            "  --lease S           a worker silent for S seconds is killed, its trial re-queued\n"
+            "                      (60)\n"
+            "  --workers N         worker processes (default: the number of cores)\n"
+            "  --threads N         threads per worker (1)\n"
+            "  --synthetic-ms N    synthetic fidelity: each trial takes N ms (tests, demos)\n"
+            "  --data-dir D        where the Fashion-MNIST files are\n"
+            "  --quiet             no per-trial lines (a TTY still gets the progress line)\n"
+            "\n"
+            "exit: 0 finished (budget, time budget, space exhausted), 1 failure, 2 bad input,\n"
+            "4 --max-failed reached, 130 interrupted (resume continues). docs/search.md\n",
+            ACT_SPACE_MAX_UNITS, orch_fidelity_names());
+}
+
+// ----------------------------------------------------------------------------
+// worker
+
+static int search_worker(int argc, char **argv)
+{
+    const char *cmd = "search worker";
+    orch_train_ctx ctx;
+    orch_train_ctx_init(&ctx);
+    double silence = 60.0;
+    static const struct option opts[] = {
+        { "synthetic-ms", required_argument, NULL, 's' },
+        { "threads", required_argument, NULL, 't' },
+        { "data-dir", required_argument, NULL, 'd' },
+        { "silence", required_argument, NULL, 'w' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int c;
+    long v;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            if (cli_parse_long(optarg, &v) != 0 || v < 0 || v > 3600000) {
+                cli_error(cmd, "--synthetic-ms must be 0..3600000, got '%s'", optarg);
+                return CLI_EXIT_USAGE;
+            }
+            ctx.synthetic_ms = (int)v;
+            break;
+        case 't':
+            if (cli_parse_long(optarg, &v) != 0 || v < 1 || v > 256) {
+                cli_error(cmd, "--threads must be 1..256, got '%s'", optarg);
+                return CLI_EXIT_USAGE;
+            }
+            ctx.threads = (int)v;
+            break;
+        case 'd':
+            ctx.data_dir = optarg;
+            break;
+        case 'w':
+            if (cli_parse_double(optarg, &silence) != 0 || !(silence >= 0)) {
+                cli_error(cmd, "--silence must be >= 0 seconds, got '%s'", optarg);
+                return CLI_EXIT_USAGE;
+            }
+            break;
+        case 'h':
+            search_usage(stdout);
+            return CLI_EXIT_OK;
+        default:
+            return CLI_EXIT_USAGE;
+        }
+    }
+    /* Ctrl-C on a terminal reaches the whole process group: the coordinator decides what
+     * stops, and a worker leaves when it is told to or its coordinator is gone */
+    signal(SIGINT, SIG_IGN);
+    orch_worker_config wc = { STDIN_FILENO, STDOUT_FILENO, silence, orch_train_eval, &ctx };
+    act_diag d;
+    int st = orch_worker_run(&wc, &d);
+    orch_train_ctx_free(&ctx);
+    if (st == ACT_OK || st == ACT_ENOTFOUND || st == ACT_ECANCELED)
+        return CLI_EXIT_OK;   /* told to stop, or the coordinator is gone */
+    cli_error(cmd, "%s%s%s", act_strerror(st), d.msg[0] ? ": " : "", d.msg);
+    return CLI_EXIT_FAILURE;
+}
+
+// ----------------------------------------------------------------------------
+// run and resume
+
+typedef struct run_opts {
+    const char *journal;
+    const char *keys[64], *vals[64];   /* configuration overrides, in order given */
+    int         n_keys;
+    const char *seed_exprs[ORCH_MAX_SEED_EXPRS];
+    int         n_seed_exprs;
+    int         workers, threads, synthetic_ms, quiet;
+    const char *data_dir;
+} run_opts;
+
+static volatile sig_atomic_t g_stop;
+static void on_signal(int sig) { (void)sig; g_stop = 1; }
+
+static int add_key(const char *cmd, run_opts *o, const char *k, const char *v)
+{
+    if (o->n_keys == 64) {
+        cli_error(cmd, "too many options");
+        return -1;
+    }
+    o->keys[o->n_keys] = k;
+    o->vals[o->n_keys++] = v;
+    return 0;
+}
+
+/* "90", "90s", "15m", "2h" -> seconds */
+static int parse_duration(const char *s, char *buf, size_t cap)
+{
+    double v;
+    size_t n = strlen(s);
+    double mul = 1;
+    char num[64];
+    if (n == 0 || n >= sizeof num)
+        return -1;
+    memcpy(num, s, n + 1);
+    if (strchr("smh", num[n - 1])) {
+        mul = num[n - 1] == 'h' ? 3600 : num[n - 1] == 'm' ? 60 : 1;
+        num[n - 1] = 0;
+    }
+    if (cli_parse_double(num, &v) != 0 || !(v >= 0) || !isfinite(v))
+        return -1;
+    snprintf(buf, cap, "%.17g", v * mul);
+    return 0;
+}
+
+static int parse_run_opts(const char *cmd, int argc, char **argv, int resume, run_opts *o)
+{
+    static char dur[32];
+    static const struct option opts[] = {
+        { "journal", required_argument, NULL, 'j' },
+        { "space", required_argument, NULL, 'S' },
+        { "units", required_argument, NULL, 'u' },
+        { "strategy", required_argument, NULL, 'g' },
+        { "fidelity", required_argument, NULL, 'f' },
+        { "seed", required_argument, NULL, 'r' },
+        { "seed-expr", required_argument, NULL, 'e' },
+        { "deterministic", no_argument, NULL, 'D' },
+        { "batch", required_argument, NULL, 'b' },
+        { "set", required_argument, NULL, 'K' },
+        { "budget", required_argument, NULL, 'B' },
+        { "time-budget", required_argument, NULL, 'T' },
+        { "max-failed", required_argument, NULL, 'F' },
+        { "lease", required_argument, NULL, 'L' },
+        { "workers", required_argument, NULL, 'w' },
+        { "threads", required_argument, NULL, 't' },
+        { "synthetic-ms", required_argument, NULL, 's' },
+        { "data-dir", required_argument, NULL, 'd' },
+        { "quiet", no_argument, NULL, 'q' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    memset(o, 0, sizeof *o);
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    o->workers = ncpu > 0 ? (int)(ncpu < 64 ? ncpu : 64) : 1;
+    o->threads = 1;
+    int c;
+    long v;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        int bad = 0;
+        switch (c) {
+        case 'j': o->journal = optarg; break;
+        case 'S': bad = add_key(cmd, o, "space", optarg); break;
+        case 'u': bad = add_key(cmd, o, "units", optarg); break;
+        case 'g': bad = add_key(cmd, o, "strategy", optarg); break;
+        case 'f': bad = add_key(cmd, o, "fidelity", optarg); break;
+        case 'r': bad = add_key(cmd, o, "seed", optarg); break;
+        case 'D': bad = add_key(cmd, o, "deterministic", "1"); break;
+        case 'b': bad = add_key(cmd, o, "batch", optarg); break;
+        case 'B': bad = add_key(cmd, o, "budget", optarg); break;
+        case 'F': bad = add_key(cmd, o, "max_failed", optarg); break;
+        case 'L': bad = add_key(cmd, o, "lease_s", optarg); break;
+        case 'T':
+            if (parse_duration(optarg, dur, sizeof dur) != 0) {
+                cli_error(cmd, "--time-budget must be seconds (or Nm, Nh), got '%s'", optarg);
+                return CLI_EXIT_USAGE;
+            }
+            bad = add_key(cmd, o, "time_budget", dur);
+            break;
+        case 'K': {
+            char *eq = strchr(optarg, '=');
+            if (!eq || eq == optarg) {
+                cli_error(cmd, "--set takes KEY=VALUE, got '%s'", optarg);
+                return CLI_EXIT_USAGE;
+            }
+            *eq = 0;
+            bad = add_key(cmd, o, optarg, eq + 1);
+            break;
+        }
+        case 'e': {
+            if (o->n_seed_exprs == ORCH_MAX_SEED_EXPRS) {
+                cli_error(cmd, "at most %d --seed-expr", ORCH_MAX_SEED_EXPRS);
+                return CLI_EXIT_USAGE;
+            }
+            act_expr *e = NULL;
+            if (cli_parse_expr(cmd, optarg, &e) != 0)
+                return CLI_EXIT_USAGE;
+            act_expr_free(e);
+            o->seed_exprs[o->n_seed_exprs++] = optarg;
+            break;
+        }
+        case 'w':
+            if (cli_parse_long(optarg, &v) != 0 || v < 1 || v > ORCH_POOL_MAX) {
+                cli_error(cmd, "--workers must be 1..%d, got '%s'", ORCH_POOL_MAX, optarg);
+                return CLI_EXIT_USAGE;
+            }
+            o->workers = (int)v;
+            break;
+        case 't':
+            if (cli_parse_long(optarg, &v) != 0 || v < 1 || v > 256) {
+                cli_error(cmd, "--threads must be 1..256, got '%s'", optarg);
+                return CLI_EXIT_USAGE;
+            }
+            o->threads = (int)v;
+            break;
+        case 's':
+            if (cli_parse_long(optarg, &v) != 0 || v < 0 || v > 3600000) {
+                cli_error(cmd, "--synthetic-ms must be 0..3600000, got '%s'", optarg);
+                return CLI_EXIT_USAGE;
+            }
+            o->synthetic_ms = (int)v;
+            break;
+        case 'd': o->data_dir = optarg; break;
+        case 'q': o->quiet = 1; break;
+        case 'h':
+            search_usage(stdout);
+            return -1;
+        default:
+            return CLI_EXIT_USAGE;
+        }
+        if (bad)
+            return CLI_EXIT_USAGE;
+    }
+    if (resume) {
+        if (optind != argc - 1 || o->journal) {
+            cli_error(cmd, "usage: actlab search resume FILE [OPTIONS] (see --help)");
+            return CLI_EXIT_USAGE;
+        }
+        o->journal = argv[optind];
+    } else if (optind != argc) {
+        cli_error(cmd, "unexpected argument '%s' (see --help)", argv[optind]);
+        return CLI_EXIT_USAGE;
+    } else if (!o->journal) {
+        cli_error(cmd, "--journal FILE is required");
+        return CLI_EXIT_USAGE;
+    }
+    return CLI_EXIT_OK;
+}
+
+/* Applies the command line's keys to c: the strategy first (it resets its hyper-parameters),
+ * then the rest in order. */
+static int apply_keys(const char *cmd, const run_opts *o, orch_search_config *c)
+{
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < o->n_keys; i++) {
+            if ((pass == 0) != (strcmp(o->keys[i], "strategy") == 0))
+                continue;
+            int st = orch_search_config_set(c, o->keys[i], o->vals[i]);
+            if (st == ACT_ENOTFOUND) {
+                cli_error(cmd, "unknown configuration key '%s' (see docs/search.md, "
+                          "\"Configuration\")", o->keys[i]);
+                return CLI_EXIT_USAGE;
+            }
+            if (st != ACT_OK) {
+                if (!strcmp(o->keys[i], "strategy"))
+                    cli_error(cmd, "unknown strategy '%s' (valid: exhaustive, random, "
+                              "evolution, ppo)", o->vals[i]);
+                else
+                    cli_error(cmd, "bad value for %s: '%s'", o->keys[i], o->vals[i]);
+                return CLI_EXIT_USAGE;
+            }
+        }
+    if (o->n_seed_exprs) {
+        c->n_seed_exprs = o->n_seed_exprs;
+        for (int i = 0; i < o->n_seed_exprs; i++)
+            c->seed_exprs[i] = o->seed_exprs[i];
+    }
+    act_diag d;
+    if (orch_search_config_check(c, &d) != ACT_OK) {
+        cli_error(cmd, "%s", d.msg);
+        return CLI_EXIT_USAGE;
+    }
+    return CLI_EXIT_OK;
+}
+
+typedef struct progress_ctx {
+    int     tty, quiet;
+    int64_t budget;
+    int     line_len;
+} progress_ctx;
+
+static void fmt_hms(double s, char *buf, size_t cap)
+{
+    if (!isfinite(s) || s < 0) {
+        snprintf(buf, cap, "?");
+        return;
+    }
+    long t = (long)(s + 0.5);
+    snprintf(buf, cap, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+}
+
+static void on_progress(void *user, const orch_progress *p)
+{
+    progress_ctx *pc = user;
+    const int64_t *t = p->trials;
+    if (p->finished && !pc->quiet && !pc->tty) {
+        printf("trial %" PRId64 " %s", p->trial, orch_trial_state_name(p->state));
+        if (p->state == ORCH_TRIAL_DONE)
+            printf(" val %.4f", p->val_acc);
+        printf(" %.1fs %s%s%s\n", isfinite(p->wall_s) ? p->wall_s : 0.0, p->expr,
+               p->error[0] ? " -- " : "", p->error);
+        fflush(stdout);
+    }
+    if (!pc->tty)
+        return;
+    double rate = p->elapsed_s > 0 ? 3600.0 * (double)p->this_run_done / p->elapsed_s : 0;
+    int64_t all = 0;
+    for (int k = 0; k < ORCH_TRIAL_COUNT; k++)
+        all += t[k];
+    char eta[32] = "-";
+    if (pc->budget > 0 && rate > 0) {
+        int64_t left = pc->budget - (all - t[ORCH_TRIAL_QUEUED] - t[ORCH_TRIAL_LEASED]);
+        fmt_hms(3600.0 * (double)(left > 0 ? left : 0) / rate, eta, sizeof eta);
+    }
+    char line[400];
+    int n = snprintf(line, sizeof line, "done %" PRId64 " failed %" PRId64 " | running %"
+                     PRId64 " queued %" PRId64 " | rejected %" PRId64 " dup %" PRId64
+                     " | best %.4f %.40s | %.0f/h | ETA %s",
+                     t[ORCH_TRIAL_DONE], t[ORCH_TRIAL_FAILED_CANDIDATE] +
+                     t[ORCH_TRIAL_FAILED_INFRA], t[ORCH_TRIAL_LEASED], t[ORCH_TRIAL_QUEUED],
+                     p->rejected, p->duplicates, isnan(p->best_val) ? 0.0 : p->best_val,
+                     p->best_expr[0] ? p->best_expr : "-", rate, eta);
+    fprintf(stderr, "\r%s%*s", line, pc->line_len > n ? pc->line_len - n : 0, "");
+    pc->line_len = n;
+    fflush(stderr);
+}
+
+static int run_search(const char *cmd, orch_journal *j, const orch_search_config *cfg,
+                      const run_opts *o)
+{
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) {
+        cli_error(cmd, "cannot find this program's path (/proc/self/exe): %s", strerror(errno));
+        return CLI_EXIT_FAILURE;
+    }
+    self[n] = 0;
+    char ms[16], th[16], lease[32];
+    snprintf(ms, sizeof ms, "%d", o->synthetic_ms);
+    snprintf(th, sizeof th, "%d", o->threads);
+    snprintf(lease, sizeof lease, "%.17g", 2 * cfg->lease_s + 10);
+    char ddir[4096];
+    snprintf(ddir, sizeof ddir, "%s", o->data_dir ? o->data_dir : "");
+    char *argv[] = { self, "search", "worker", "--synthetic-ms", ms, "--threads", th,
+                     "--silence", lease, o->data_dir ? "--data-dir" : NULL, ddir, NULL };
+    orch_pool *pool = NULL;
+    act_diag d;
+    if (orch_pool_new(o->workers, argv, &pool, &d) != ACT_OK) {
+        cli_error(cmd, "cannot start the workers: %s", d.msg);
+        return CLI_EXIT_FAILURE;
+    }
+    orch_transport t = orch_pool_transport(pool);
+    progress_ctx pc = { isatty(STDERR_FILENO), o->quiet, cfg->budget, 0 };
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    orch_coord_opts co = { .transport = &t, .stop = &g_stop, .progress = on_progress,
+                           .user = &pc, .tick_s = pc.tty ? 0.5 : 3600 };
+    orch_coord_summary s;
+    int st = orch_coord_run(j, cfg, &co, &s, &d);
+    orch_pool_free(pool, 2.0);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    if (pc.tty && pc.line_len)
+        fputc('\n', stderr);
+    if (st != ACT_OK) {
+        cli_error(cmd, "%s%s%s", act_strerror(st), d.msg[0] ? ": " : "", d.msg);
+        return CLI_EXIT_FAILURE;
+    }
+    fprintf(stderr, "actlab %s: %s after %" PRId64 " trials in %.1f s (%" PRId64
+            " re-queued, %" PRId64 " workers replaced)%s\n", cmd, orch_stop_name(s.reason),
+            s.trials_done, s.elapsed_s, s.requeued, s.workers_replaced,
+            s.reason == ORCH_STOP_INTERRUPTED ? ": `actlab search resume` continues" : "");
+    return s.reason == ORCH_STOP_INTERRUPTED ? SEARCH_EXIT_INTERRUPTED
+         : s.reason == ORCH_STOP_MAX_FAILED ? SEARCH_EXIT_MAX_FAILED : CLI_EXIT_OK;
+}
+
+static int search_run(int argc, char **argv)
+{
+    const char *cmd = "search run";
+    run_opts o;
+    int rc = parse_run_opts(cmd, argc, argv, 0, &o);
+    if (rc != CLI_EXIT_OK)
+        return rc < 0 ? CLI_EXIT_OK : rc;
+    struct stat sb;
+    if (stat(o.journal, &sb) == 0) {
+        cli_error(cmd, "'%s' exists: to continue that search, `actlab search resume %s`; to "
+                  "start another, give a new --journal", o.journal, o.journal);
+        return CLI_EXIT_USAGE;
+    }
+    orch_search_config cfg = orch_search_config_default();
+    if ((rc = apply_keys(cmd, &o, &cfg)) != CLI_EXIT_OK)
+        return rc;
+    char *text = NULL;
+    if (orch_search_config_write(&cfg, &text) != ACT_OK) {
+        cli_error(cmd, "out of memory");
+        return CLI_EXIT_FAILURE;
+    }
+    orch_journal *j = NULL;
+    act_diag d;
+    int st = orch_journal_create(o.journal, text, orch_search_config_hash(text), &j, &d);
+    free(text);
+    if (st != ACT_OK) {
+        cli_error(cmd, "--journal '%s': %s", o.journal, d.msg);
+        return st == ACT_EIO || st == ACT_ENOTFOUND ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
+    }
+    rc = run_search(cmd, j, &cfg, &o);
+    orch_journal_close(j);
+    return rc;
+}
+
+static int search_resume(int argc, char **argv)
+{
+    const char *cmd = "search resume";
+    run_opts o;
+    int rc = parse_run_opts(cmd, argc, argv, 1, &o);
+    if (rc != CLI_EXIT_OK)
+        return rc < 0 ? CLI_EXIT_OK : rc;
+    orch_journal *j = NULL;
+    act_diag d;
+    int st = orch_journal_open(o.journal, 1, &j, &d);
+    if (st != ACT_OK) {
+        cli_error(cmd, "'%s': %s", o.journal, d.msg);
+        return st == ACT_EIO ? CLI_EXIT_FAILURE : CLI_EXIT_USAGE;
+    }
+    const char *stored = orch_journal_config_text(j);
+    orch_search_config cfg;
+    char *strings = NULL, *text = NULL;
+    st = orch_search_config_read(stored, &cfg, &strings, &d);
+    if (st != ACT_OK) {
+        cli_error(cmd, "'%s': the stored search configuration does not read back: %s",
+                  o.journal, d.msg);
+        orch_journal_close(j);
+        return CLI_EXIT_USAGE;
+    }
+    rc = apply_keys(cmd, &o, &cfg);
+    if (rc == CLI_EXIT_OK && orch_search_config_write(&cfg, &text) != ACT_OK)
+        rc = CLI_EXIT_FAILURE;
+    if (rc == CLI_EXIT_OK && orch_search_config_hash(text) != orch_journal_config_hash(j)) {
+        char diff[1024];
+        orch_search_config_diff(stored, text, diff, sizeof diff);
+        cli_error(cmd, "'%s' holds another search: %s (stored vs given). Resume without "
+                  "those options, or start a new journal", o.journal, diff);
+        rc = CLI_EXIT_USAGE;
+    }
+    if (rc == CLI_EXIT_OK)
+        rc = run_search(cmd, j, &cfg, &o);
+    free(text);
+    free(strings);
+    orch_journal_close(j);
+    return rc;
+}
+
+// ----------------------------------------------------------------------------
+// reading a journal: status, top, export
+
+static int open_ro(const char *cmd, const char *path, orch_journal **j, orch_search_config *cfg,
+                   char **strings)
+{
+    act_diag d;
+    int st = orch_journal_open(path, 0, j, &d);
+    if (st != ACT_OK) {
+        cli_error(cmd, "'%s': %s", path, d.msg);
+        return st == ACT_EIO ? CLI_EXIT_FAILURE : CLI_EXIT_USAGE;
+    }
+    if (orch_search_config_read(orch_journal_config_text(*j), cfg, strings, &d) != ACT_OK) {
+        cli_error(cmd, "'%s': the stored search configuration does not read back: %s", path,
+                  d.msg);
+        orch_journal_close(*j);
+        return CLI_EXIT_USAGE;
+    }
+    return CLI_EXIT_OK;
+}
+
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; s && *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            fprintf(f, "\\%c", ch);
+        else if (ch < 0x20)
+            fprintf(f, "\\u%04x", ch);
+        else
+            fputc(ch, f);
+    }
+    fputc('"', f);
+}
+
+static void json_num(FILE *f, double v)
+{
+    if (isfinite(v))
+        fprintf(f, "%.6g", v);
+    else
+        fputs("null", f);
+}
+
+typedef struct top_ctx {
+    int         format;      /* 0 table, 1 csv, 2 json */
+    const char *fidelity;
+    int         rank;
+    int         want;        /* export: the rank wanted; its canon copied into found */
+    char        found[ORCH_EXPR_MAX];
+    double      found_val;
+} top_ctx;
+
+static void csv_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static int top_row(void *u, const orch_top_row *r)
+{
+    top_ctx *t = u;
+    t->rank++;
+    if (t->want) {
+        if (t->rank == t->want) {
+            snprintf(t->found, sizeof t->found, "%s", r->canon);
+            t->found_val = r->val_acc;
+        }
+        return 0;
+    }
+    switch (t->format) {
+    case 0:
+        printf("%4d  %.4f  [%.4f, %.4f]  %3" PRId64 "  %s\n", t->rank, r->val_acc, r->val_min,
+               r->val_max, r->n_trials, r->canon);
+        break;
+    case 1:
+        printf("%d,", t->rank);
+        csv_str(stdout, r->canon);
+        printf(",%s,%.6f,%.6f,%.6f,%" PRId64 "\n", t->fidelity, r->val_acc, r->val_min,
+               r->val_max, r->n_trials);
+        break;
+    default:
+        printf("%s\n    {\"rank\": %d, \"expr\": ", t->rank > 1 ? "," : "", t->rank);
+        json_str(stdout, r->canon);
+        printf(", \"fidelity\": ");
+        json_str(stdout, t->fidelity);
+        printf(", \"val_acc\": ");
+        json_num(stdout, r->val_acc);
+        printf(", \"val_min\": ");
+        json_num(stdout, r->val_min);
+        printf(", \"val_max\": ");
+        json_num(stdout, r->val_max);
+        printf(", \"trials\": %" PRId64 "}", r->n_trials);
+        break;
+    }
+    return 0;
+}
+
+static int search_top(int argc, char **argv)
+{
+    const char *cmd = "search top";
+    static const struct option opts[] = {
+        { "format", required_argument, NULL, 'f' },
+        { "fidelity", required_argument, NULL, 'F' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    long k = 20;
+    top_ctx t = { 0 };
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "k:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'k':
+            if (cli_parse_long(optarg, &k) != 0 || k < 1) {
+                cli_error(cmd, "-k must be >= 1, got '%s'", optarg);
+                return CLI_EXIT_USAGE;
+            }
+            break;
+        case 'f':
+            if (!strcmp(optarg, "table"))
+                t.format = 0;
+            else if (!strcmp(optarg, "csv"))
+                t.format = 1;
+            else if (!strcmp(optarg, "json"))
+                t.format = 2;
+            else {
+                cli_error(cmd, "unknown --format '%s' (valid: table, csv, json)", optarg);
+                return CLI_EXIT_USAGE;
+            }
+            break;
+        case 'F':
+            t.fidelity = optarg;
+            break;
+        case 'h':
+            search_usage(stdout);
+            return CLI_EXIT_OK;
+        default:
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1) {
+        cli_error(cmd, "usage: actlab search top FILE [-k N] [--format table|csv|json]");
+        return CLI_EXIT_USAGE;
+    }
+    orch_journal *j;
+    orch_search_config cfg;
+    char *strings = NULL;
+    int rc = open_ro(cmd, argv[optind], &j, &cfg, &strings);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    if (!t.fidelity)
+        t.fidelity = cfg.fidelity;
+    if (t.format == 0)
+        printf("rank  val_acc  [min, max] over seeds  trials  function  (fidelity %s%s)\n",
+               t.fidelity, orch_fidelity_lookup(t.fidelity) &&
+               orch_fidelity_lookup(t.fidelity)->synthetic ? ": SYNTHETIC, no training" : "");
+    else if (t.format == 1)
+        printf("rank,expr,fidelity,val_acc,val_min,val_max,trials\n");
+    else
+        printf("[");
+    int st = orch_top(j, t.fidelity, (size_t)k, top_row, &t);
+    if (t.format == 2)
+        printf("%s]\n", t.rank ? "\n" : "");
+    if (st != ACT_OK) {
+        cli_error(cmd, "reading the journal: %s", orch_journal_error(j));
+        rc = CLI_EXIT_FAILURE;
+    }
+    orch_journal_close(j);
+    free(strings);
+    return rc;
+}
+
+static int search_export(int argc, char **argv)
+{
+    const char *cmd = "search export";
+    static const struct option opts[] = {
+        { "rank", required_argument, NULL, 'r' },
+        { "as", required_argument, NULL, 'a' },
+        { "output", required_argument, NULL, 'o' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    long rank = 1;
+    act_expr_format fmt = ACT_EXPR_TEXT;
+    const char *out = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'r':
+            if (cli_parse_long(optarg, &rank) != 0 || rank < 1 || rank > 1000000) {
+                cli_error(cmd, "--rank must be >= 1, got '%s'", optarg);
+                return CLI_EXIT_USAGE;
+            }
+            break;
+        case 'a':
+            if (!strcmp(optarg, "expr"))
+                fmt = ACT_EXPR_TEXT;
+            else if (!strcmp(optarg, "torch"))
+                fmt = ACT_EXPR_TORCH;
+            else if (!strcmp(optarg, "c"))
+                fmt = ACT_EXPR_C;
+            else if (!strcmp(optarg, "latex"))
+                fmt = ACT_EXPR_LATEX;
+            else {
+                cli_error(cmd, "unknown --as '%s' (valid: expr, torch, c, latex)", optarg);
+                return CLI_EXIT_USAGE;
+            }
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        case 'h':
+            search_usage(stdout);
+            return CLI_EXIT_OK;
+        default:
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1) {
+        cli_error(cmd, "usage: actlab search export FILE [--rank N] [--as expr|torch|c|latex]");
+        return CLI_EXIT_USAGE;
+    }
+    if (out && cli_check_output(cmd, "-o", out, 0) != CLI_EXIT_OK)
+        return CLI_EXIT_USAGE;
+    orch_journal *j;
+    orch_search_config cfg;
+    char *strings = NULL;
+    int rc = open_ro(cmd, argv[optind], &j, &cfg, &strings);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    top_ctx t = { 0 };
+    t.fidelity = cfg.fidelity;
+    t.want = (int)rank;
+    int st = orch_top(j, cfg.fidelity, (size_t)rank, top_row, &t);
+    orch_journal_close(j);
+    free(strings);
+    if (st != ACT_OK) {
+        cli_error(cmd, "reading the journal failed");
+        return CLI_EXIT_FAILURE;
+    }
+    if (!t.found[0]) {
+        cli_error(cmd, "no rank %ld: the journal has %d finished candidates at fidelity %s",
+                  rank, t.rank, cfg.fidelity);
+        return CLI_EXIT_USAGE;
+    }
+    act_expr *e = NULL;
+    if (act_expr_parse(t.found, &e, NULL) != ACT_OK) {
+        cli_error(cmd, "the stored expression '%s' does not parse", t.found);
+        return CLI_EXIT_FAILURE;
+    }
+    char *s = NULL;
+    st = act_expr_print(e, fmt, &s);
+    act_expr_free(e);
+    if (st != ACT_OK) {
+        cli_error(cmd, "printing failed: %s", act_strerror(st));
+        return CLI_EXIT_FAILURE;
+    }
+    size_t n = strlen(s);
+    int nl = n == 0 || s[n - 1] != '\n';
+    rc = CLI_EXIT_OK;
+    if (out) {
+        char err[1024];
+        char *t2 = realloc(s, n + 2);
+        if (t2) {
+            s = t2;
+            if (nl)
+                strcpy(s + n++, "\n");
+        }
+        if (!t2 || cli_write_atomic(out, s, n, err, sizeof err) != 0) {
+            cli_error(cmd, "%s", t2 ? err : "out of memory");
+            rc = CLI_EXIT_FAILURE;
+        }
+    } else
+        printf("%s%s", s, nl ? "\n" : "");
+    free(s);
+    return rc;
+}
+
+static int search_status(int argc, char **argv)
+{
+    const char *cmd = "search status";
+    int json = 0;
+    if (argc == 3 && !strcmp(argv[2], "--json"))
+        json = 1;
+    if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+        search_usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (argc != 2 + json) {
+        cli_error(cmd, "usage: actlab search status FILE [--json]");
+        return CLI_EXIT_USAGE;
+    }
+    orch_journal *j;
+    orch_search_config cfg;
+    char *strings = NULL;
+    int rc = open_ro(cmd, argv[1], &j, &cfg, &strings);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    int64_t n[ORCH_TRIAL_COUNT];
+    orch_trial_times_t tt;
+    top_ctx best = { 0 };
+    best.want = 1;
+    best.fidelity = cfg.fidelity;
+    int st = orch_trial_counts(j, cfg.fidelity, n);
+    if (st == ACT_OK)
+        st = orch_trial_times(j, cfg.fidelity, &tt);
+    if (st == ACT_OK)
+        st = orch_top(j, cfg.fidelity, 1, top_row, &best);
+    if (st != ACT_OK) {
+        cli_error(cmd, "reading the journal: %s", orch_journal_error(j));
+        orch_journal_close(j);
+        free(strings);
+        return CLI_EXIT_FAILURE;
+    }
+    int64_t total = 0;
+    for (int k = 0; k < ORCH_TRIAL_COUNT; k++)
+        total += n[k];
+    double span = tt.last_finished - tt.first_started;
+    double per_hour = tt.n > 0 && span > 0 ? 3600.0 * (double)tt.n / span : NAN;
+    double eta = NAN;
+    int64_t finished = tt.n + n[ORCH_TRIAL_FAILED_INFRA];
+    if (cfg.budget > 0 && per_hour > 0)
+        eta = 3600.0 * (double)(cfg.budget > finished ? cfg.budget - finished : 0) / per_hour;
+    const orch_fidelity *fid = orch_fidelity_lookup(cfg.fidelity);
+    if (json) {
+        printf("{\n  \"journal\": ");
+        json_str(stdout, argv[1]);
+        printf(",\n  \"fidelity\": ");
+        json_str(stdout, cfg.fidelity);
+        printf(",\n  \"synthetic\": %s,\n  \"trials\": {", fid && fid->synthetic ? "true"
+                                                                                 : "false");
+        for (int k = 0; k < ORCH_TRIAL_COUNT; k++)
+            printf("%s\"%s\": %" PRId64, k ? ", " : "", orch_trial_state_name(k), n[k]);
+        printf("},\n  \"best_val_acc\": ");
+        json_num(stdout, best.found[0] ? best.found_val : NAN);
+        printf(",\n  \"best_expr\": ");
+        if (best.found[0])
+            json_str(stdout, best.found);
+        else
+            printf("null");
+        printf(",\n  \"trials_per_hour\": ");
+        json_num(stdout, per_hour);
+        printf(",\n  \"eta_s\": ");
+        json_num(stdout, eta);
+        printf(",\n  \"config\": ");
+        json_str(stdout, orch_journal_config_text(j));
+        printf("\n}\n");
+    } else {
+        printf("journal   %s\nfidelity  %s%s\ntrials    %" PRId64 ":", argv[1], cfg.fidelity,
+               fid && fid->synthetic ? " (SYNTHETIC: an analytic score, no training)" : "",
+               total);
+        for (int k = 0; k < ORCH_TRIAL_COUNT; k++)
+            printf(" %s %" PRId64, orch_trial_state_name(k), n[k]);
+        if (best.found[0])
+            printf("\nbest      %.4f  %s\n", best.found_val, best.found);
+        else
+            printf("\nbest      -\n");
+        char e[32];
+        fmt_hms(eta, e, sizeof e);
+        printf("speed     %.0f trials/hour (finished trials over the time they span)\n"
+               "ETA       %s%s\nconfig:\n", isfinite(per_hour) ? per_hour : 0.0,
+               cfg.budget > 0 ? e : "-", cfg.budget > 0 ? " (to the budget)" : " (no budget)");
+        const char *p = orch_journal_config_text(j);
+        while (*p) {
+            const char *end = strchr(p, '\n');
+            int len = end ? (int)(end - p) : (int)strlen(p);
+            printf("  %.*s\n", len, p);
+            p += len + (end != NULL);
+        }
+    }
+    orch_journal_close(j);
+    free(strings);
+    return CLI_EXIT_OK;
+}
+
+int cmd_search(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+        search_usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
+    }
+    static const struct { const char *name; int (*fn)(int, char **); } actions[] = {
+        { "run", search_run },       { "resume", search_resume }, { "worker", search_worker },
+        { "status", search_status }, { "top", search_top },       { "export", search_export },
+        { "report", search_report },
+    };
+    for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++)
+        if (!strcmp(argv[1], actions[i].name))
+            return actions[i].fn(argc - 1, argv + 1);
+    cli_error("search", "unknown action '%s' (valid: run, resume, status, top, export, report, "
+              "worker)",
+              argv[1]);
+    return CLI_EXIT_USAGE;
+}
