@@ -78,6 +78,7 @@ static int lookup(const char *const *names, int n, const char *s)
     X(PROP_REWARD, "UPDATE proposal SET reward = ?2 WHERE ticket = ?1 AND reward IS NULL")   \
     X(PROP_WAIT_ALL, "SELECT " PROP_COLS " FROM proposal WHERE reward IS NULL "              \
                      "ORDER BY ticket")                                                      \
+    X(PROP_EACH,  "SELECT " PROP_COLS " FROM proposal ORDER BY ticket")                       \
     X(PROP_WAIT_TRIAL, "SELECT " PROP_COLS " FROM proposal WHERE trial_id = ?1 "             \
                        "AND reward IS NULL ORDER BY ticket")                                 \
     X(TRIAL_FIND, "SELECT id FROM trial WHERE candidate_id = ?1 AND fidelity = ?2 "          \
@@ -114,7 +115,8 @@ static int lookup(const char *const *names, int n, const char *s)
                    "WHERE (?1 IS NULL OR fidelity = ?1) "                                  \
                    "AND state IN ('done', 'failed_candidate')")                              \
     X(TOP,        "SELECT c.id, c.canon, c.expr, COUNT(*), AVG(t.val_acc), MIN(t.val_acc), "  \
-                  "MAX(t.val_acc), AVG(t.test_acc) "                                         \
+                  "MAX(t.val_acc), AVG(t.test_acc), AVG(t.val_acc * t.val_acc), "           \
+                  "COUNT(t.test_acc), AVG(t.test_acc * t.test_acc) "                         \
                   "FROM trial t JOIN candidate c ON c.id = t.candidate_id "                  \
                   "WHERE t.fidelity = ?1 AND t.state = 'done' AND t.val_acc IS NOT NULL "    \
                   "AND c.status = 'kept' GROUP BY c.id "                                     \
@@ -1008,15 +1010,11 @@ int orch_proposal_set_reward(orch_journal *j, uint64_t ticket, double reward)
     return st;
 }
 
-int orch_proposal_waiting(orch_journal *j, int64_t trial_id,
-                          int (*fn)(void *ctx, const orch_proposal *p), void *ctx)
+/* Calls fn for the rows of s (PROP_COLS), stopping at a non-zero return. */
+static int proposal_rows(orch_journal *j, sqlite3_stmt *s,
+                         int (*fn)(void *ctx, const orch_proposal *p), void *ctx,
+                         const char *what)
 {
-    enter(j);
-    if (!fn)
-        return fail_msg(j, ACT_EINVAL, "proposal waiting: NULL callback");
-    sqlite3_stmt *s = stmt(j, trial_id ? S_PROP_WAIT_TRIAL : S_PROP_WAIT_ALL);
-    if (trial_id)
-        sqlite3_bind_int64(s, 1, trial_id);
     int rc, st = ACT_OK;
     while (st == ACT_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
         orch_proposal p = { 0 };
@@ -1028,13 +1026,36 @@ int orch_proposal_waiting(orch_journal *j, int64_t trial_id,
         p.tokens = sqlite3_column_blob(s, 5);
         p.n_tokens = sqlite3_column_bytes(s, 5);
         p.trial_id = sqlite3_column_int64(s, 6);
+        p.has_reward = sqlite3_column_type(s, 7) != SQLITE_NULL;
+        p.reward = p.has_reward ? sqlite3_column_double(s, 7) : 0.0;
         if (fn(ctx, &p) != 0)
             st = ACT_ECANCELED;
     }
     if (st == ACT_OK && rc != SQLITE_DONE)
-        st = fail(j, rc, "proposal waiting");
+        st = fail(j, rc, what);
     sqlite3_reset(s);
     return st;
+}
+
+int orch_proposal_waiting(orch_journal *j, int64_t trial_id,
+                          int (*fn)(void *ctx, const orch_proposal *p), void *ctx)
+{
+    enter(j);
+    if (!fn)
+        return fail_msg(j, ACT_EINVAL, "proposal waiting: NULL callback");
+    sqlite3_stmt *s = stmt(j, trial_id ? S_PROP_WAIT_TRIAL : S_PROP_WAIT_ALL);
+    if (trial_id)
+        sqlite3_bind_int64(s, 1, trial_id);
+    return proposal_rows(j, s, fn, ctx, "proposal waiting");
+}
+
+int orch_proposal_each(orch_journal *j, int (*fn)(void *ctx, const orch_proposal *p),
+                       void *ctx)
+{
+    enter(j);
+    if (!fn)
+        return fail_msg(j, ACT_EINVAL, "proposal each: NULL callback");
+    return proposal_rows(j, stmt(j, S_PROP_EACH), fn, ctx, "proposal each");
 }
 
 // ----------------------------------------------------------------------------
@@ -1321,6 +1342,15 @@ int orch_trial_times(orch_journal *j, const char *fidelity, orch_trial_times_t *
     return rc == SQLITE_ROW ? ACT_OK : fail(j, rc, "trial times");
 }
 
+/* The sample standard deviation of n values from their mean and mean square (NaN if n < 2). */
+static double sample_sd(int64_t n, double mean, double mean_sq)
+{
+    if (n < 2 || !isfinite(mean) || !isfinite(mean_sq))
+        return NAN;
+    double var = (mean_sq - mean * mean) * (double)n / (double)(n - 1);
+    return var > 0 ? sqrt(var) : 0.0;
+}
+
 int orch_top(orch_journal *j, const char *fidelity, size_t k,
              int (*fn)(void *ctx, const orch_top_row *r), void *ctx)
 {
@@ -1341,6 +1371,9 @@ int orch_top(orch_journal *j, const char *fidelity, size_t k,
         r.val_min = col_real(s, 5);
         r.val_max = col_real(s, 6);
         r.test_acc = col_real(s, 7);
+        r.n_test = sqlite3_column_int64(s, 9);
+        r.val_sd = sample_sd(r.n_trials, r.val_acc, col_real(s, 8));
+        r.test_sd = sample_sd(r.n_test, r.test_acc, col_real(s, 10));
         if (fn(ctx, &r) != 0)
             st = ACT_ECANCELED;
     }

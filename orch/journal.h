@@ -176,6 +176,11 @@ ACT_NODISCARD int orch_proposal_set_reward(orch_journal *j, uint64_t ticket, dou
 ACT_NODISCARD int orch_proposal_waiting(orch_journal *j, int64_t trial_id,
                                         int (*fn)(void *ctx, const orch_proposal *p), void *ctx);
 
+/* Calls fn for every proposal in ticket order (has_reward and reward set), e.g. the learning
+ * curve of a strategy. As orch_candidate_each. */
+ACT_NODISCARD int orch_proposal_each(orch_journal *j,
+                                     int (*fn)(void *ctx, const orch_proposal *p), void *ctx);
+
 // ----------------------------------------------------------------------------
 // trials: one training of a candidate at a fidelity and seed
 
@@ -255,6 +260,9 @@ typedef struct orch_top_row {
     double      val_acc;          /* their mean */
     double      val_min, val_max; /* the spread over seeds */
     double      test_acc;         /* mean over those with one; NAN if none */
+    double      val_sd;           /* sample standard deviation over seeds; NAN below 2 */
+    int64_t     n_test;           /* trials with a test_acc */
+    double      test_sd;
 } orch_top_row;
 
 /* Calls fn for the k best kept candidates at fidelity: by mean val_acc, highest first, ties by
