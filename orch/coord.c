@@ -19,6 +19,7 @@
 #include "actlab/expr.h"
 #include "actlab/space.h"
 #include "coord.h"
+#include "fidelity.h"
 
 const char *orch_stop_name(orch_stop_reason r)
 {
@@ -67,6 +68,8 @@ typedef struct waiter {     /* a proposal whose reward the strategy has not rece
 typedef struct coord {
     orch_journal              *j;
     const orch_search_config  *cfg;
+    const orch_trial_plan     *plan;         /* a fixed list of trials (finalize); NULL: search */
+    const char                *fid;          /* the fidelity this run trains at */
     const orch_coord_opts     *o;
     orch_transport            *t;
     act_diag                  *diag;
@@ -329,7 +332,7 @@ static int pipeline(coord *c, const act_expr *e, int64_t *cand, int64_t *train)
 /* The trial of candidate train at the search's fidelity and seed (new or existing). */
 static int trial_for(coord *c, int64_t train, int64_t *trial, int *is_new)
 {
-    int st = orch_trial_add(c->j, train, c->cfg->fidelity, c->cfg->seed, trial, is_new);
+    int st = orch_trial_add(c->j, train, c->fid, c->cfg->seed, trial, is_new);
     if (st != ACT_OK)
         return jfail(c, st, "trial add");
     if (*is_new) {
@@ -407,9 +410,39 @@ static int add_seeds(coord *c)
     return ACT_OK;
 }
 
+/* finalize: every expression of the plan at its fidelity with seeds 1..n_seeds (idempotent) */
+static int add_plan(coord *c)
+{
+    const orch_trial_plan *p = c->plan;
+    for (int i = 0; i < p->n_exprs; i++) {
+        act_expr *e = NULL;
+        int st = act_expr_parse(p->exprs[i], &e, NULL);
+        if (st != ACT_OK) {
+            if (c->diag)
+                snprintf(c->diag->msg, sizeof c->diag->msg, "'%.200s' does not parse",
+                         p->exprs[i]);
+            return st;
+        }
+        int64_t cand = 0, train = 0;
+        st = pipeline(c, e, &cand, &train);
+        act_expr_free(e);
+        if (st != ACT_OK)
+            return st;
+        p->cand_ids[i] = train;
+        for (int k = 1; train && k <= p->n_seeds; k++) {
+            int64_t trial;
+            int is_new;
+            st = orch_trial_add(c->j, train, c->fid, (uint64_t)k, &trial, &is_new);
+            if (st != ACT_OK)
+                return jfail(c, st, "trial add");
+        }
+    }
+    return ACT_OK;
+}
+
 static int can_propose(const coord *c)
 {
-    return !c->exhausted && !c->no_new && !c->time_up &&
+    return !c->plan && !c->exhausted && !c->no_new && !c->time_up &&
            (c->cfg->budget == 0 || c->n_trials < c->cfg->budget);
 }
 
@@ -472,7 +505,7 @@ static int dispatch(coord *c)
             continue;
         int64_t id;
         size_t n = 0;
-        int st = orch_trial_next(c->j, &id, 1, &n);
+        int st = orch_trial_next_at(c->j, c->fid, &id, 1, &n);
         if (st != ACT_OK)
             return jfail(c, st, "trial next");
         if (n == 0) {
@@ -546,7 +579,7 @@ static void note_finished(coord *c, const orch_trial *t)
     p->wall_s = t->result.wall_s;
     snprintf(p->expr, sizeof p->expr, "%s", t->canon);
     snprintf(p->error, sizeof p->error, "%s", t->result.error ? t->result.error : "");
-    if (t->state == ORCH_TRIAL_DONE && strcmp(t->fidelity, c->cfg->fidelity) == 0 &&
+    if (t->state == ORCH_TRIAL_DONE && strcmp(t->fidelity, c->fid) == 0 &&
         isfinite(t->result.val_acc) && !(t->result.val_acc <= p->best_val)) {
         p->best_val = t->result.val_acc;
         snprintf(p->best_expr, sizeof p->best_expr, "%s", t->canon);
@@ -822,26 +855,27 @@ static int start(coord *c)
     if ((st = orch_candidate_each(c->j, ORCH_CAND_COUNT, count_cand, c)) != ACT_OK)
         return jfail(c, st, "candidates");
     c->pr.best_val = NAN;
-    if ((st = orch_top(c->j, c->cfg->fidelity, 1, best_row, c)) != ACT_OK)
+    if ((st = orch_top(c->j, c->fid, 1, best_row, c)) != ACT_OK)
         return jfail(c, st, "top");
     if ((st = tx_begin(c)) != ACT_OK)
         return st;
     size_t released = 0;
     if ((st = orch_trial_release_leased(c->j, &released)) != ACT_OK)
         return jfail(c, st, "release");
-    if ((st = load_strategy(c)) != ACT_OK)
+    if (c->plan)
+        st = add_plan(c);
+    else if ((st = load_strategy(c)) == ACT_OK)
+        st = add_seeds(c);
+    if (st != ACT_OK)
         return st;
-    if ((st = add_seeds(c)) != ACT_OK)
-        return st;
-    int64_t n[ORCH_TRIAL_COUNT], all[ORCH_TRIAL_COUNT];
-    if ((st = orch_trial_counts(c->j, c->cfg->fidelity, n)) != ACT_OK ||
-        (st = orch_trial_counts(c->j, NULL, all)) != ACT_OK)
+    int64_t n[ORCH_TRIAL_COUNT];
+    if ((st = orch_trial_counts(c->j, c->fid, n)) != ACT_OK)
         return jfail(c, st, "counts");
     c->n_trials = 0;
     for (int k = 0; k < ORCH_TRIAL_COUNT; k++)
         c->n_trials += n[k];
     memcpy(c->pr.trials, n, sizeof n);
-    c->n_queued = all[ORCH_TRIAL_QUEUED];
+    c->n_queued = n[ORCH_TRIAL_QUEUED];
     c->n_leased = 0;
     c->n_failed = n[ORCH_TRIAL_FAILED_CANDIDATE] + n[ORCH_TRIAL_FAILED_INFRA];
     char msg[96];
@@ -932,12 +966,16 @@ static int loop(coord *c)
     }
 }
 
-int orch_coord_run(orch_journal *j, const orch_search_config *cfg, const orch_coord_opts *o,
-                   orch_coord_summary *s, act_diag *diag)
+static int run(orch_journal *j, const orch_search_config *cfg, const orch_trial_plan *plan,
+               const orch_coord_opts *o, orch_coord_summary *s, act_diag *diag)
 {
     if (diag)
         memset(diag, 0, sizeof *diag);
     if (!j || !cfg || !o || !o->transport || !s)
+        return ACT_EINVAL;
+    if (plan && (!plan->fidelity || !orch_fidelity_lookup(plan->fidelity) || !plan->cand_ids ||
+                 plan->n_exprs < 0 || (plan->n_exprs && !plan->exprs) || plan->n_seeds < 1 ||
+                 plan->n_seeds > 1000))
         return ACT_EINVAL;
     memset(s, 0, sizeof *s);
     orch_search_config checked = *cfg;
@@ -948,6 +986,8 @@ int orch_coord_run(orch_journal *j, const orch_search_config *cfg, const orch_co
     memset(&c, 0, sizeof c);
     c.j = j;
     c.cfg = &checked;
+    c.plan = plan;
+    c.fid = plan ? plan->fidelity : checked.fidelity;
     c.o = o;
     c.t = o->transport;
     c.diag = diag;
@@ -994,4 +1034,19 @@ int orch_coord_run(orch_journal *j, const orch_search_config *cfg, const orch_co
     free(c.w);
     free(c.ws);
     return st;
+}
+
+int orch_coord_run(orch_journal *j, const orch_search_config *cfg, const orch_coord_opts *o,
+                   orch_coord_summary *s, act_diag *diag)
+{
+    return run(j, cfg, NULL, o, s, diag);
+}
+
+int orch_coord_run_plan(orch_journal *j, const orch_search_config *cfg,
+                        const orch_trial_plan *plan, const orch_coord_opts *o,
+                        orch_coord_summary *s, act_diag *diag)
+{
+    if (!plan)
+        return ACT_EINVAL;
+    return run(j, cfg, plan, o, s, diag);
 }

@@ -108,4 +108,22 @@ ACT_NODISCARD int orch_coord_run(orch_journal *j, const orch_search_config *cfg,
                                  const orch_coord_opts *o, orch_coord_summary *s,
                                  act_diag *diag);
 
+/* A fixed list of trials instead of a strategy (`actlab search finalize`): every expression
+ * through the candidate pipeline, trained at fidelity with seeds 1..n_seeds. Idempotent: the
+ * trials that exist are not trained again, so an interrupted finalize resumes. */
+typedef struct orch_trial_plan {
+    const char        *fidelity;
+    const char *const *exprs;
+    int                n_exprs;
+    int                n_seeds;    /* 1..1000 */
+    int64_t           *cand_ids;   /* out, n_exprs: the candidate whose trials stand for
+                                      exprs[i] (the kept one it equals); 0 if rejected */
+} orch_trial_plan;
+
+/* orch_coord_run for plan: the journal's strategy is not touched, the stop keys of cfg apply
+ * (its budget does not), only the plan's trials run. */
+ACT_NODISCARD int orch_coord_run_plan(orch_journal *j, const orch_search_config *cfg,
+                                      const orch_trial_plan *plan, const orch_coord_opts *o,
+                                      orch_coord_summary *s, act_diag *diag);
+
 #endif

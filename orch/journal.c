@@ -90,7 +90,8 @@ static int lookup(const char *const *names, int n, const char *s)
                   "t.test_acc, t.train_loss, t.epochs, t.wall_s, t.error "                   \
                   "FROM trial t JOIN candidate c ON c.id = t.candidate_id WHERE t.id = ?1")  \
     X(TRIAL_STATE, "SELECT state FROM trial WHERE id = ?1")                                  \
-    X(TRIAL_NEXT, "SELECT id FROM trial WHERE state = 'queued' ORDER BY id LIMIT ?1")        \
+    X(TRIAL_NEXT, "SELECT id FROM trial WHERE state = 'queued' "                             \
+                  "AND (?2 IS NULL OR fidelity = ?2) ORDER BY id LIMIT ?1")                  \
     X(TRIAL_LEASE, "UPDATE trial SET state = 'leased', owner = ?2, lease_expiry = ?3, "      \
                    "started = ?4 WHERE id = ?1 AND state = 'queued'")                        \
     X(TRIAL_FINISH, "UPDATE trial SET state = ?2, val_acc = ?3, test_acc = ?4, "             \
@@ -1156,11 +1157,18 @@ static int collect_ids(orch_journal *j, sqlite3_stmt *s, int64_t *ids, size_t ca
 
 int orch_trial_next(orch_journal *j, int64_t *ids, size_t cap, size_t *n)
 {
+    return orch_trial_next_at(j, NULL, ids, cap, n);
+}
+
+int orch_trial_next_at(orch_journal *j, const char *fidelity, int64_t *ids, size_t cap,
+                       size_t *n)
+{
     enter(j);
     if ((!ids && cap) || !n)
         return fail_msg(j, ACT_EINVAL, "trial next: NULL argument");
     sqlite3_stmt *s = stmt(j, S_TRIAL_NEXT);
     sqlite3_bind_int64(s, 1, cap > INT64_MAX ? INT64_MAX : (int64_t)cap);
+    bind_text(s, 2, fidelity);
     return collect_ids(j, s, ids, cap, n, "trial next");
 }
 

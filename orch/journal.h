@@ -216,6 +216,9 @@ ACT_NODISCARD int orch_trial_add(orch_journal *j, int64_t candidate_id, const ch
 ACT_NODISCARD int orch_trial_get(orch_journal *j, int64_t id, orch_trial *out);
 /* The ids of up to cap queued trials in id order into ids[0..*n). */
 ACT_NODISCARD int orch_trial_next(orch_journal *j, int64_t *ids, size_t cap, size_t *n);
+/* The same among the trials at fidelity (NULL: any). */
+ACT_NODISCARD int orch_trial_next_at(orch_journal *j, const char *fidelity, int64_t *ids,
+                                     size_t cap, size_t *n);
 /* Leases a queued trial to owner until expiry (unix seconds); started = now. ACT_EINVAL if the
  * trial is not queued. */
 ACT_NODISCARD int orch_trial_lease(orch_journal *j, int64_t id, const char *owner,

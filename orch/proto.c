@@ -212,8 +212,8 @@ int orch_msg_decode(const char *buf, size_t len, orch_msg *m, act_diag *diag)
         nl = memchr(line, '\n', (size_t)(endbuf - line));
         const char *eq = memchr(line, '=', (size_t)(nl - line));
         if (!eq)
-            return fail(diag, ln, "line %d: no '=' in '%.*s'", ln, (int)(nl - line < 40 ? nl - line : 40),
-                        line);
+            return fail(diag, ln, "line %d: no '=' in '%.*s'", ln,
+                        (int)(nl - line < 40 ? nl - line : 40), line);
         size_t keyl = (size_t)(eq - line), vl = (size_t)(nl - eq - 1);
         int f = -1, f_kinds = 0, i = 0;
 #define X(key, kinds, type, member)                                             \

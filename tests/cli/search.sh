@@ -26,7 +26,8 @@ grep -q "SYNTHETIC" "$tmp/top" || fail "top must label the synthetic fidelity"
 head -n 1 "$tmp/top.csv" | grep -qx "rank,expr,fidelity,val_acc,val_min,val_max,trials" ||
     fail "csv header"
 # the synthetic score's optimum is its target, x*sigmoid(x)
-sed -n 2p "$tmp/top.csv" | grep -q '^1,"x\*sigmoid(x)",synthetic,' || fail "rank 1: $(cat "$tmp/top.csv")"
+sed -n 2p "$tmp/top.csv" | grep -q '^1,"x\*sigmoid(x)",synthetic,' ||
+    fail "rank 1: $(cat "$tmp/top.csv")"
 "$A" search top "$S" --format json | grep -q '"rank": 1, "expr": "x\*sigmoid(x)"' ||
     fail "top json"
 "$A" search export "$S" --rank 1 | grep -qx 'x\*sigmoid(x)' || fail "export expr"
@@ -40,6 +41,28 @@ kept|3316
 rejected|798" ] || fail "candidate verdicts: $q"
 [ "$(sqlite3 -batch "$S" "SELECT COUNT(*), COUNT(reward) FROM proposal")" = "6250|6250" ] ||
     fail "every one of the 6250 proposals journaled with its reward"
+
+# finalize: the top 3 again with 3 seeds beside relu and swish (here at the synthetic fidelity)
+"$A" search finalize "$S" -k 3 --seeds 3 --workers 2 --quiet > "$tmp/fin" 2>/dev/null ||
+    fail "finalize"
+# x*sigmoid(beta*x) is found (the synthetic score's optimum) and a baseline: "both"
+[ "$(grep -c " found \| both " "$tmp/fin")" -eq 3 ] || fail "finalize: 3 found: $(cat "$tmp/fin")"
+grep -q "baseline  max(x, 0)" "$tmp/fin" && grep -q "both      x\*sigmoid(beta\*x)" "$tmp/fin" ||
+    fail "finalize: the baselines relu and swish: $(cat "$tmp/fin")"
+grep -q "± " "$tmp/fin" || fail "finalize: confidence intervals"
+n=$(sqlite3 -batch "$S" "SELECT COUNT(*) FROM trial WHERE seed IN (2, 3)")
+[ "$n" -eq 8 ] || fail "finalize: 4 functions x seeds 2 and 3 = 8 new trials, got $n"
+"$A" search finalize "$S" -k 3 --seeds 3 --format csv --quiet > "$tmp/fin.csv" 2>"$tmp/err" ||
+    fail "finalize again"
+grep -q "after 0 trials" "$tmp/err" || fail "finalize again must train nothing: $(cat "$tmp/err")"
+
+# a short real search: Fashion-MNIST, the mlp fidelity, with relu as a seed expression
+"$A" search run --journal "$tmp/r.db" --fidelity mlp --strategy random --budget 3 --workers 2 \
+    --seed-expr "max(x, 0)" > "$tmp/out" 2>"$tmp/err" || fail "real search: $(cat "$tmp/err")"
+[ "$(grep -c "^trial " "$tmp/out")" -eq 3 ] || fail "one line per finished trial: $(cat "$tmp/out")"
+v=$("$A" search top "$tmp/r.db" --format csv |
+    sed -n 's/^[0-9]*,"max(0, x)",mlp,\([0-9.]*\),.*/\1/p')
+awk -v v="$v" 'BEGIN { exit !(v > 0.6 && v < 1) }' || fail "relu at the mlp fidelity: val '$v'"
 
 # resume: stored configuration; a finished search has nothing to do; a differing key refused
 "$A" search resume "$S" --quiet 2>"$tmp/err" || fail "resume a finished search"

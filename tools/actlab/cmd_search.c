@@ -38,6 +38,9 @@ static void search_usage(FILE *f)
             "  status  FILE [--json]              counts by state, best, throughput, ETA, config\n"
             "  top     FILE [-k N] [--format table|csv|json] [--fidelity F]   the leaderboard\n"
             "  export  FILE [--rank N] [--as expr|torch|c|latex] [-o OUT]     a found function\n"
+            "  report  FILE -o DIR [-k K]         leaderboard, plots, learning curve (HTML)\n"
+            "  finalize FILE [-k 8] [--seeds 3] [--fidelity F]   the top k again, beside relu\n"
+            "          and swish, mean and 95%% CI of validation and test accuracy\n"
             "  worker  [--synthetic-ms N] [--threads N] [--data-dir D]   (started by run/resume)\n"
             "\n"
             "run/resume options (resume: only those that do not change the search, unless the\n"
@@ -393,8 +396,8 @@ static void on_progress(void *user, const orch_progress *p)
     fflush(stderr);
 }
 
-static int run_search(const char *cmd, orch_journal *j, const orch_search_config *cfg,
-                      const run_opts *o)
+static int run_any(const char *cmd, orch_journal *j, const orch_search_config *cfg,
+                   const orch_trial_plan *plan, const run_opts *o)
 {
     char self[4096];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -418,7 +421,8 @@ static int run_search(const char *cmd, orch_journal *j, const orch_search_config
         return CLI_EXIT_FAILURE;
     }
     orch_transport t = orch_pool_transport(pool);
-    progress_ctx pc = { isatty(STDERR_FILENO), o->quiet, cfg->budget, 0 };
+    progress_ctx pc = { isatty(STDERR_FILENO), o->quiet,
+                        plan ? (int64_t)plan->n_exprs * plan->n_seeds : cfg->budget, 0 };
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -428,7 +432,8 @@ static int run_search(const char *cmd, orch_journal *j, const orch_search_config
     orch_coord_opts co = { .transport = &t, .stop = &g_stop, .progress = on_progress,
                            .user = &pc, .tick_s = pc.tty ? 0.5 : 3600 };
     orch_coord_summary s;
-    int st = orch_coord_run(j, cfg, &co, &s, &d);
+    int st = plan ? orch_coord_run_plan(j, cfg, plan, &co, &s, &d)
+                  : orch_coord_run(j, cfg, &co, &s, &d);
     orch_pool_free(pool, 2.0);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
@@ -439,11 +444,24 @@ static int run_search(const char *cmd, orch_journal *j, const orch_search_config
         return CLI_EXIT_FAILURE;
     }
     fprintf(stderr, "actlab %s: %s after %" PRId64 " trials in %.1f s (%" PRId64
-            " re-queued, %" PRId64 " workers replaced)%s\n", cmd, orch_stop_name(s.reason),
+            " re-queued, %" PRId64 " workers replaced)%s\n", cmd,
+            plan && s.reason == ORCH_STOP_BUDGET ? "all trials finished" : orch_stop_name(s.reason),
             s.trials_done, s.elapsed_s, s.requeued, s.workers_replaced,
             s.reason == ORCH_STOP_INTERRUPTED ? ": `actlab search resume` continues" : "");
     return s.reason == ORCH_STOP_INTERRUPTED ? SEARCH_EXIT_INTERRUPTED
          : s.reason == ORCH_STOP_MAX_FAILED ? SEARCH_EXIT_MAX_FAILED : CLI_EXIT_OK;
+}
+
+static int run_search(const char *cmd, orch_journal *j, const orch_search_config *cfg,
+                      const run_opts *o)
+{
+    return run_any(cmd, j, cfg, NULL, o);
+}
+
+static int run_plan(const char *cmd, orch_journal *j, const orch_search_config *cfg,
+                    const orch_trial_plan *plan, const run_opts *o)
+{
+    return run_any(cmd, j, cfg, plan, o);
 }
 
 static int search_run(int argc, char **argv)
@@ -904,6 +922,252 @@ static int search_status(int argc, char **argv)
     return CLI_EXIT_OK;
 }
 
+// ----------------------------------------------------------------------------
+// finalize: the top k again at a higher fidelity, several seeds, beside relu and swish
+
+/* t_{0.975, dof}: the two-sided 95% quantile of Student's t (dof >= 1; 1.96 past 30). */
+static double t975(int64_t dof)
+{
+    static const double t[] = { 0, 12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306,
+                                2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110,
+                                2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+                                2.052, 2.048, 2.045, 2.042 };
+    return dof < 1 ? NAN : dof <= 30 ? t[dof] : 1.96;
+}
+
+typedef struct fin_ctx {
+    const int64_t *ids;
+    const char   **exprs;      /* as given (a baseline may be trained as an equal function) */
+    const char   **labels;
+    int            n;
+    int            format;   /* 0 table, 1 csv */
+    int            rank;
+    const char    *fidelity;
+} fin_ctx;
+
+static int fin_row(void *u, const orch_top_row *r)
+{
+    fin_ctx *f = u;
+    int k = -1, both = 0;
+    for (int i = 0; i < f->n; i++)
+        if (f->ids[i] == r->candidate_id) {
+            both |= k >= 0 && strcmp(f->labels[k], f->labels[i]) != 0;
+            if (k < 0)
+                k = i;   /* a found function first: its canonical text */
+        }
+    if (k < 0)
+        return 0;
+    const char *label = both ? "both" : f->labels[k];   /* found and a baseline */
+    f->rank++;
+    double vci = t975(r->n_trials - 1) * r->val_sd / sqrt((double)r->n_trials);
+    double tci = t975(r->n_test - 1) * r->test_sd / sqrt((double)r->n_test);
+    if (f->format == 1) {
+        printf("%d,", f->rank);
+        csv_str(stdout, f->exprs[k]);
+        printf(",%s,%s,%" PRId64 ",%.6f,%.6f,%.6f,%.6f\n", label, f->fidelity,
+               r->n_trials, r->val_acc, isfinite(vci) ? vci : NAN, r->test_acc,
+               isfinite(tci) ? tci : NAN);
+    } else
+        printf("%4d  %.4f ± %.4f  %.4f ± %.4f  %5" PRId64 "  %-9s %s\n", f->rank, r->val_acc,
+               isfinite(vci) ? vci : 0.0, r->test_acc, isfinite(tci) ? tci : 0.0, r->n_trials,
+               label, f->exprs[k]);
+    if (f->format == 0 && strcmp(f->exprs[k], r->canon) != 0)
+        printf("%*s(trained as the equal function %s)\n", 58, "", r->canon);
+    return 0;
+}
+
+static int search_finalize(int argc, char **argv)
+{
+    const char *cmd = "search finalize";
+    static const struct option opts[] = {
+        { "seeds", required_argument, NULL, 'n' },
+        { "fidelity", required_argument, NULL, 'f' },
+        { "baseline", required_argument, NULL, 'b' },
+        { "format", required_argument, NULL, 'F' },
+        { "workers", required_argument, NULL, 'w' },
+        { "threads", required_argument, NULL, 't' },
+        { "synthetic-ms", required_argument, NULL, 's' },
+        { "data-dir", required_argument, NULL, 'd' },
+        { "quiet", no_argument, NULL, 'q' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    long k = 8, seeds = 3, v;
+    const char *fid = NULL;
+    const char *base[16];
+    int n_base = 0, format = 0;
+    run_opts o;
+    memset(&o, 0, sizeof o);
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    o.workers = ncpu > 0 ? (int)(ncpu < 64 ? ncpu : 64) : 1;
+    o.threads = 1;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "k:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'k':
+            if (cli_parse_long(optarg, &k) != 0 || k < 1 || k > 1000) {
+                cli_error(cmd, "-k must be 1..1000, got '%s'", optarg);
+                return CLI_EXIT_USAGE;
+            }
+            break;
+        case 'n':
+            if (cli_parse_long(optarg, &seeds) != 0 || seeds < 1 || seeds > 100) {
+                cli_error(cmd, "--seeds must be 1..100, got '%s'", optarg);
+                return CLI_EXIT_USAGE;
+            }
+            break;
+        case 'f':
+            if (!orch_fidelity_lookup(optarg)) {
+                cli_error(cmd, "unknown fidelity '%s' (valid: %s)", optarg,
+                          orch_fidelity_names());
+                return CLI_EXIT_USAGE;
+            }
+            fid = optarg;
+            break;
+        case 'b': {
+            act_expr *e = NULL;
+            if (n_base == 16) {
+                cli_error(cmd, "at most 16 --baseline");
+                return CLI_EXIT_USAGE;
+            }
+            if (cli_parse_expr(cmd, optarg, &e) != 0)
+                return CLI_EXIT_USAGE;
+            act_expr_free(e);
+            base[n_base++] = optarg;
+            break;
+        }
+        case 'F':
+            if (strcmp(optarg, "table") && strcmp(optarg, "csv")) {
+                cli_error(cmd, "unknown --format '%s' (valid: table, csv)", optarg);
+                return CLI_EXIT_USAGE;
+            }
+            format = !strcmp(optarg, "csv");
+            break;
+        case 'w':
+            if (cli_parse_long(optarg, &v) != 0 || v < 1 || v > ORCH_POOL_MAX) {
+                cli_error(cmd, "--workers must be 1..%d, got '%s'", ORCH_POOL_MAX, optarg);
+                return CLI_EXIT_USAGE;
+            }
+            o.workers = (int)v;
+            break;
+        case 't':
+            if (cli_parse_long(optarg, &v) != 0 || v < 1 || v > 256) {
+                cli_error(cmd, "--threads must be 1..256, got '%s'", optarg);
+                return CLI_EXIT_USAGE;
+            }
+            o.threads = (int)v;
+            break;
+        case 's':
+            if (cli_parse_long(optarg, &v) != 0 || v < 0 || v > 3600000) {
+                cli_error(cmd, "--synthetic-ms must be 0..3600000, got '%s'", optarg);
+                return CLI_EXIT_USAGE;
+            }
+            o.synthetic_ms = (int)v;
+            break;
+        case 'd': o.data_dir = optarg; break;
+        case 'q': o.quiet = 1; break;
+        case 'h':
+            printf("usage: actlab search finalize FILE [-k 8] [--seeds 3] [--fidelity F]\n"
+                   "       [--baseline EXPR ...] [--format table|csv] [--workers N] "
+                   "[--threads N]\n\n"
+                   "Trains the top k functions of the search again at fidelity F (default: the "
+                   "next one\nabove the search's: mlp -> proxy -> resnet1 -> paper) with seeds "
+                   "1..N, beside the\nbaselines (default: relu max(x, 0) and swish "
+                   "x*sigmoid(beta*x)), and prints the\nmean and 95%% confidence interval "
+                   "(Student's t) of validation and test accuracy.\nThe trials go into the "
+                   "journal: an interrupted finalize resumes.\n");
+            return CLI_EXIT_OK;
+        default:
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1) {
+        cli_error(cmd, "usage: actlab search finalize FILE [-k 8] [--seeds 3] (see --help)");
+        return CLI_EXIT_USAGE;
+    }
+    o.journal = argv[optind];
+    orch_journal *j = NULL;
+    act_diag d;
+    int st = orch_journal_open(o.journal, 1, &j, &d);
+    if (st != ACT_OK) {
+        cli_error(cmd, "'%s': %s", o.journal, d.msg);
+        return st == ACT_EIO ? CLI_EXIT_FAILURE : CLI_EXIT_USAGE;
+    }
+    orch_search_config cfg;
+    char *strings = NULL;
+    if (orch_search_config_read(orch_journal_config_text(j), &cfg, &strings, &d) != ACT_OK) {
+        cli_error(cmd, "'%s': the stored search configuration does not read back: %s",
+                  o.journal, d.msg);
+        orch_journal_close(j);
+        return CLI_EXIT_USAGE;
+    }
+    if (!fid) {
+        const orch_fidelity *f = orch_fidelity_lookup(cfg.fidelity);
+        fid = cfg.fidelity;
+        for (int i = 0; !f->synthetic && orch_fidelity_at(i); i++)
+            if (orch_fidelity_at(i) == f && orch_fidelity_at(i + 1))
+                fid = orch_fidelity_at(i + 1)->name;
+    }
+    if (n_base == 0) {
+        base[n_base++] = "max(x, 0)";
+        base[n_base++] = "x*sigmoid(beta*x)";
+    }
+    /* the top k at the search's fidelity, then the baselines */
+    int n = 0;
+    const char **exprs = calloc((size_t)k + (size_t)n_base, sizeof *exprs);
+    const char **labels = calloc((size_t)k + (size_t)n_base, sizeof *labels);
+    int64_t *ids = calloc((size_t)k + (size_t)n_base, sizeof *ids);
+    char (*found)[ORCH_EXPR_MAX] = calloc((size_t)k, sizeof *found);
+    int rc = CLI_EXIT_OK;
+    if (!exprs || !labels || !ids || !found) {
+        cli_error(cmd, "out of memory");
+        rc = CLI_EXIT_FAILURE;
+    }
+    for (long r = 1; rc == CLI_EXIT_OK && r <= k; r++) {
+        top_ctx t = { 0 };
+        t.want = (int)r;
+        if (orch_top(j, cfg.fidelity, (size_t)r, top_row, &t) != ACT_OK) {
+            cli_error(cmd, "reading the journal: %s", orch_journal_error(j));
+            rc = CLI_EXIT_FAILURE;
+        } else if (t.found[0]) {
+            memcpy(found[n], t.found, sizeof t.found);
+            exprs[n] = found[n];
+            labels[n++] = "found";
+        }
+    }
+    for (int i = 0; rc == CLI_EXIT_OK && i < n_base; i++) {
+        exprs[n] = base[i];
+        labels[n++] = "baseline";
+    }
+    if (rc == CLI_EXIT_OK) {
+        orch_trial_plan plan = { fid, exprs, n, (int)seeds, ids };
+        rc = run_plan(cmd, j, &cfg, &plan, &o);
+    }
+    if (rc == CLI_EXIT_OK) {
+        const orch_fidelity *f = orch_fidelity_lookup(fid);
+        if (format == 0)
+            printf("finalize: %d functions at fidelity %s%s, seeds 1..%ld; mean ± 95%% CI "
+                   "(Student's t)\nrank  val_acc           test_acc          seeds  kind      "
+                   "function\n", n, fid, f->synthetic ? " (SYNTHETIC: no training)" : "",
+                   seeds);
+        else
+            printf("rank,expr,kind,fidelity,seeds,val_acc,val_ci95,test_acc,test_ci95\n");
+        fin_ctx fc = { ids, exprs, labels, n, format, 0, fid };
+        if (orch_top(j, fid, (size_t)-1, fin_row, &fc) != ACT_OK) {
+            cli_error(cmd, "reading the journal: %s", orch_journal_error(j));
+            rc = CLI_EXIT_FAILURE;
+        }
+    }
+    free(exprs);
+    free(labels);
+    free(ids);
+    free(found);
+    free(strings);
+    orch_journal_close(j);
+    return rc;
+}
+
 int cmd_search(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
@@ -913,13 +1177,13 @@ int cmd_search(int argc, char **argv)
     static const struct { const char *name; int (*fn)(int, char **); } actions[] = {
         { "run", search_run },       { "resume", search_resume }, { "worker", search_worker },
         { "status", search_status }, { "top", search_top },       { "export", search_export },
-        { "report", search_report },
+        { "report", search_report }, { "finalize", search_finalize },
     };
     for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++)
         if (!strcmp(argv[1], actions[i].name))
             return actions[i].fn(argc - 1, argv + 1);
     cli_error("search", "unknown action '%s' (valid: run, resume, status, top, export, report, "
-              "worker)",
+              "finalize, worker)",
               argv[1]);
     return CLI_EXIT_USAGE;
 }
