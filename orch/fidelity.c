@@ -24,7 +24,7 @@ enum {
  * as dev/proxy_validate.sh ran them. The time caps are 15-100x the slowest trial that script
  * measured at one thread (dev/proxy/results.csv): a cap fails runaway trials, not slow ones. */
 #define FIDELITY_LIST(X)                                                                       \
-    X("synthetic", 1, NULL, 0, 0, 0, 0, 0.0f, 0.0,                                           \
+    X("synthetic", 1, NULL, 0, 0, 0, 9, 0.0f, 0.0,                                           \
       "analytic score against x*sigmoid(x), no training (tests and demonstrations)")         \
     X("mlp", 0, "mlp:256x2", 12000, DEFAULT_VAL, 5000, 2, 0.0f, 120.0,                        \
       "mlp:256x2, 12k images x 2 epochs (~1 s a trial): cheap, but ranks poorly")           \
@@ -63,6 +63,46 @@ const orch_fidelity *orch_fidelity_lookup(const char *name)
         if (!strcmp(table[i].name, name))
             return &table[i];
     return NULL;
+}
+
+const orch_fidelity *orch_fidelity_rung(const char *name, int *stop_epoch)
+{
+    const orch_fidelity *f = orch_fidelity_lookup(name);
+    if (f) {
+        if (stop_epoch)
+            *stop_epoch = f->epochs;
+        return f;
+    }
+    const char *dash = name ? strrchr(name, '-') : NULL;
+    if (!dash || dash[1] != 'e' || dash[2] < '1' || dash[2] > '9')
+        return NULL;
+    int k = 0;
+    for (const char *p = dash + 2; *p; p++) {
+        if (*p < '0' || *p > '9' || k > 100000)
+            return NULL;
+        k = 10 * k + (*p - '0');
+    }
+    char base[32];
+    size_t n = (size_t)(dash - name);
+    if (n >= sizeof base)
+        return NULL;
+    memcpy(base, name, n);
+    base[n] = 0;
+    f = orch_fidelity_lookup(base);
+    if (!f || k >= f->epochs)
+        return NULL;
+    if (stop_epoch)
+        *stop_epoch = k;
+    return f;
+}
+
+int orch_fidelity_rung_name(const orch_fidelity *f, int epoch, char *buf, size_t cap)
+{
+    if (!f || !buf || epoch < 1 || epoch > f->epochs)
+        return ACT_EINVAL;
+    int n = epoch == f->epochs ? snprintf(buf, cap, "%s", f->name)
+                               : snprintf(buf, cap, "%s-e%d", f->name, epoch);
+    return n < 0 || (size_t)n >= cap ? ACT_ELIMIT : ACT_OK;
 }
 
 const char *orch_fidelity_names(void)

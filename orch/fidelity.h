@@ -43,6 +43,16 @@ const orch_fidelity *orch_fidelity_at(int i);
  * error messages. Static storage. */
 const char *orch_fidelity_names(void);
 
+/* A rung of a fidelity (ASHA, docs/search.md "Multi-fidelity"): "NAME" is the row with all its
+ * epochs, "NAME-eK" (1 <= K < epochs) the same run -- the same configuration, learning-rate
+ * schedule and data order, on the full budget -- stopped after epoch K. The row, and K in
+ * *stop_epoch (may be NULL); NULL for a name that is neither. The synthetic row has a nominal 9
+ * epochs so that its rungs exist (a rung takes K/9 of --synthetic-ms). */
+const orch_fidelity *orch_fidelity_rung(const char *name, int *stop_epoch);
+/* The name of f's rung at epoch (1..epochs) into buf: "NAME" at f->epochs, else "NAME-eK". */
+ACT_NODISCARD int orch_fidelity_rung_name(const orch_fidelity *f, int epoch, char *buf,
+                                          size_t cap);
+
 /* The run configuration of one trial of a real row f: act_run_config_default() with model
  * f->model, data ORCH_FIDELITY_DATA, act "expr:" expr, per_channel 1, train.seed = seed (also
  * the weights' seed), f's val_size, train_limit, test_limit, epochs and lr, and threads. out's

@@ -89,6 +89,11 @@ static int lookup(const char *const *names, int n, const char *s)
                   "t.owner, t.lease_expiry, t.attempts, t.started, t.finished, t.val_acc, "   \
                   "t.test_acc, t.train_loss, t.epochs, t.wall_s, t.error "                   \
                   "FROM trial t JOIN candidate c ON c.id = t.candidate_id WHERE t.id = ?1")  \
+    X(TRIAL_EACH, "SELECT t.id, t.candidate_id, c.canon, c.expr, t.fidelity, t.seed, t.state, " \
+                  "t.owner, t.lease_expiry, t.attempts, t.started, t.finished, t.val_acc, "   \
+                  "t.test_acc, t.train_loss, t.epochs, t.wall_s, t.error "                   \
+                  "FROM trial t JOIN candidate c ON c.id = t.candidate_id "                  \
+                  "WHERE ?1 IS NULL OR t.fidelity = ?1 ORDER BY t.id")                       \
     X(TRIAL_STATE, "SELECT state FROM trial WHERE id = ?1")                                  \
     X(TRIAL_NEXT, "SELECT id FROM trial WHERE state = 'queued' "                             \
                   "AND (?2 IS NULL OR fidelity = ?2) ORDER BY id LIMIT ?1")                  \
@@ -1096,6 +1101,37 @@ int orch_trial_add(orch_journal *j, int64_t candidate_id, const char *fidelity, 
     return st;
 }
 
+/* Fills t from the row of s (TRIAL_GET's columns); strings copied into j's buffer when copy,
+ * else the row's own (valid until the next step). ACT_EFORMAT for an unknown state. */
+static int trial_row(orch_journal *j, sqlite3_stmt *s, orch_trial *t, int copy)
+{
+    memset(t, 0, sizeof *t);
+    t->id = sqlite3_column_int64(s, 0);
+    t->candidate_id = sqlite3_column_int64(s, 1);
+#define TEXT(c) (copy ? col_text(j, s, c) : (const char *)sqlite3_column_text(s, c))
+    t->canon = TEXT(2);
+    t->expr = TEXT(3);
+    t->fidelity = TEXT(4);
+    t->owner = TEXT(7);
+    t->result.error = TEXT(17);
+#undef TEXT
+    t->seed = (uint64_t)sqlite3_column_int64(s, 5);
+    int k = lookup(state_names, ORCH_TRIAL_COUNT, (const char *)sqlite3_column_text(s, 6));
+    t->lease_expiry = col_real(s, 8);
+    t->attempts = sqlite3_column_int(s, 9);
+    t->started = col_real(s, 10);
+    t->finished = col_real(s, 11);
+    t->result.val_acc = col_real(s, 12);
+    t->result.test_acc = col_real(s, 13);
+    t->result.train_loss = col_real(s, 14);
+    t->result.epochs = sqlite3_column_int(s, 15);
+    t->result.wall_s = col_real(s, 16);
+    if (k < 0)
+        return fail_msg(j, ACT_EFORMAT, "trial %lld has an unknown state", (long long)t->id);
+    t->state = t->result.state = (orch_trial_state)k;
+    return ACT_OK;
+}
+
 int orch_trial_get(orch_journal *j, int64_t id, orch_trial *out)
 {
     enter(j);
@@ -1112,32 +1148,29 @@ int orch_trial_get(orch_journal *j, int64_t id, orch_trial *out)
     static const int tcols[] = { 2, 3, 4, 7, 17 };
     if (st == ACT_OK)
         st = reserve(j, text_need(s, tcols, 5));
-    if (st == ACT_OK) {
-        orch_trial *t = out;
-        memset(t, 0, sizeof *t);
-        t->id = sqlite3_column_int64(s, 0);
-        t->candidate_id = sqlite3_column_int64(s, 1);
-        t->canon = col_text(j, s, 2);
-        t->expr = col_text(j, s, 3);
-        t->fidelity = col_text(j, s, 4);
-        t->seed = (uint64_t)sqlite3_column_int64(s, 5);
-        int k = lookup(state_names, ORCH_TRIAL_COUNT, (const char *)sqlite3_column_text(s, 6));
-        t->owner = col_text(j, s, 7);
-        t->lease_expiry = col_real(s, 8);
-        t->attempts = sqlite3_column_int(s, 9);
-        t->started = col_real(s, 10);
-        t->finished = col_real(s, 11);
-        t->result.val_acc = col_real(s, 12);
-        t->result.test_acc = col_real(s, 13);
-        t->result.train_loss = col_real(s, 14);
-        t->result.epochs = sqlite3_column_int(s, 15);
-        t->result.wall_s = col_real(s, 16);
-        t->result.error = col_text(j, s, 17);
-        if (k < 0)
-            st = fail_msg(j, ACT_EFORMAT, "trial %lld has an unknown state", (long long)id);
-        else
-            t->state = t->result.state = (orch_trial_state)k;
+    if (st == ACT_OK)
+        st = trial_row(j, s, out, 1);
+    sqlite3_reset(s);
+    return st;
+}
+
+int orch_trial_each(orch_journal *j, const char *fidelity,
+                    int (*fn)(void *ctx, const orch_trial *t), void *ctx)
+{
+    enter(j);
+    if (!fn)
+        return fail_msg(j, ACT_EINVAL, "trial each: NULL callback");
+    sqlite3_stmt *s = stmt(j, S_TRIAL_EACH);
+    bind_text(s, 1, fidelity);
+    int rc, st = ACT_OK;
+    while (st == ACT_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        orch_trial t;
+        st = trial_row(j, s, &t, 0);
+        if (st == ACT_OK && fn(ctx, &t) != 0)
+            st = ACT_ECANCELED;
     }
+    if (st == ACT_OK && rc != SQLITE_DONE)
+        st = fail(j, rc, "trial each");
     sqlite3_reset(s);
     return st;
 }

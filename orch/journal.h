@@ -214,6 +214,10 @@ ACT_NODISCARD int orch_trial_add(orch_journal *j, int64_t candidate_id, const ch
                                  uint64_t seed, int64_t *id, int *is_new);
 /* The trial with id (strings borrowed from j until its next call). */
 ACT_NODISCARD int orch_trial_get(orch_journal *j, int64_t id, orch_trial *out);
+/* Calls fn for every trial at fidelity (NULL: all) in id order, strings valid during the call.
+ * As orch_candidate_each. */
+ACT_NODISCARD int orch_trial_each(orch_journal *j, const char *fidelity,
+                                  int (*fn)(void *ctx, const orch_trial *t), void *ctx);
 /* The ids of up to cap queued trials in id order into ids[0..*n). */
 ACT_NODISCARD int orch_trial_next(orch_journal *j, int64_t *ids, size_t cap, size_t *n);
 /* The same among the trials at fidelity (NULL: any). */

@@ -5,7 +5,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "actlab/run.h"
 #include "train_eval.h"
@@ -60,6 +62,8 @@ typedef struct trial {
     double       t0, last_beat;
     double       cap_s;      /* the fidelity's time cap, 0: none */
     int          epochs;
+    int          stop;       /* the rung's last epoch (< epochs: stop there, ASHA) */
+    int          stopped;    /* stopped at the rung */
     int          capped;     /* stopped by the time cap */
     int          lost;       /* a heartbeat could not be sent: the coordinator is gone */
 } trial;
@@ -93,6 +97,8 @@ static int on_batch(void *user, const act_train_progress *p)
 static int on_epoch(void *user, const act_epoch_stats *s)
 {
     trial *t = user;
+    if (s->epoch >= t->stop && t->stop < t->epochs)
+        return t->stopped = 1;   /* the rung is done; its checkpoint is written */
     if (s->epoch < t->epochs && over_cap(t))
         return 1;
     return beat(t, s->epoch, s->train_loss);
@@ -101,13 +107,44 @@ static int on_epoch(void *user, const act_epoch_stats *s)
 // ----------------------------------------------------------------------------
 // the evaluator
 
+/* FNV-1a 64 of the bytes of s, continuing h. */
+static uint64_t fnv(uint64_t h, const void *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        h ^= ((const unsigned char *)s)[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+/* The checkpoint of (fidelity, expression, seed) in dir: every rung of one candidate's run
+ * continues the same file. */
+static int ckpt_path(const char *dir, const orch_fidelity *f, const orch_msg *task, char *buf,
+                     size_t cap)
+{
+    uint64_t h = fnv(0xcbf29ce484222325ULL, task->expr, strlen(task->expr));
+    h = fnv(h, &task->seed, sizeof task->seed);
+    int n = snprintf(buf, cap, "%s/%s-%016llx.ckpt", dir, f->name, (unsigned long long)h);
+    return n > 0 && (size_t)n < cap;
+}
+
 int orch_train_eval_at(orch_worker *w, const orch_fidelity *f, const orch_msg *task,
                        orch_msg *result, orch_train_ctx *c)
 {
-    if (!f || !task || !result || !c)
+    return orch_train_eval_rung(w, f, f ? f->epochs : 0, task, result, c);
+}
+
+int orch_train_eval_rung(orch_worker *w, const orch_fidelity *f, int stop,
+                         const orch_msg *task, orch_msg *result, orch_train_ctx *c)
+{
+    if (!f || !task || !result || !c || stop < 1 || stop > f->epochs)
         return ACT_EINVAL;
-    if (f->synthetic)
-        return orch_synthetic_eval(w, task, result, &c->synthetic_ms);
+    if (f->synthetic) {
+        int ms = (int)((long long)c->synthetic_ms * stop / f->epochs);
+        int st = orch_synthetic_eval(w, task, result, &ms);
+        result->epochs = stop;
+        return st;
+    }
     result->error[0] = '\0';
     char act[ORCH_EXPR_MAX + 8];
     act_run_config rc;
@@ -142,13 +179,45 @@ int orch_train_eval_at(orch_worker *w, const orch_fidelity *f, const orch_msg *t
         c->loaded = 1;
     }
 
-    trial t = { w, now_s(), 0.0, f->time_cap_s, f->epochs, 0, 0 };
+    /* A rung continues the candidate's checkpoint when there is one (ASHA's promotion): the
+     * configuration is the full run's, so the continuation is the run from scratch, epoch for
+     * epoch (a checkpoint stores parameters, optimiser moments and the dropout RNG; each
+     * epoch's data order depends only on the seed and the epoch). Without a checkpoint
+     * directory, or with an unusable file, the rung trains from scratch: the same numbers. */
+    char path[4096];
+    int have_path = c->ckpt_dir && f->epochs > 1 &&
+                    ckpt_path(c->ckpt_dir, f, task, path, sizeof path);
+    if (have_path) {
+        act_ckpt_meta m = { 0 };
+        act_diag d2;
+        if (act_ckpt_read_meta(path, &m, &d2) == ACT_OK && m.epoch >= 1 && m.epoch < stop)
+            rc.train.resume = path;
+        else if (m.epoch >= stop)
+            have_path = 0;   /* a later epoch than this rung's: leave it, train from scratch */
+        act_ckpt_meta_free(&m);
+        if (have_path && stop < f->epochs)
+            rc.train.checkpoint = path;
+    }
+    trial t = { w, now_s(), 0.0, f->time_cap_s, f->epochs, stop, 0, 0, 0 };
     t.last_beat = t.t0 - BEAT_S;   /* the first batch sends one: the trial has started */
     rc.train.on_batch = on_batch;
     rc.train.on_epoch = on_epoch;
     rc.train.user = &t;
     act_run_result r;
     st = act_run_train(&rc, &c->train, &c->test, &r, &d);
+    if (st != ACT_OK && rc.train.resume && !t.stopped && !t.capped && !t.lost &&
+        st != ACT_EDIVERGED && st != ACT_ERANGE) {
+        /* the checkpoint does not continue this run (another build's record, damage):
+         * from scratch, which gives the same numbers */
+        rc.train.resume = NULL;
+        t.t0 = now_s();
+        st = act_run_train(&rc, &c->train, &c->test, &r, &d);
+    }
+    if (t.stopped && st == ACT_ECANCELED)
+        st = ACT_OK;
+    c->resumed = r.resumed;
+    if (have_path && (stop == f->epochs || st != ACT_OK))
+        (void)unlink(path);   /* the top rung, or a run that ended: nothing continues it */
     if (t.lost)
         return ACT_EIO;
     result->epochs = r.epochs;
@@ -190,11 +259,12 @@ int orch_train_eval(orch_worker *w, const orch_msg *task, orch_msg *result, void
 {
     if (!task || !result || !ctx)
         return ACT_EINVAL;
-    const orch_fidelity *f = orch_fidelity_lookup(task->fidelity);
+    int stop = 0;
+    const orch_fidelity *f = orch_fidelity_rung(task->fidelity, &stop);
     if (!f) {
         outcome(result, ORCH_OUTCOME_ERROR, "unknown fidelity '%.31s' (known: %s)",
                 task->fidelity, orch_fidelity_names());
         return ACT_OK;
     }
-    return orch_train_eval_at(w, f, task, result, ctx);
+    return orch_train_eval_rung(w, f, stop, task, result, ctx);
 }

@@ -30,11 +30,14 @@ typedef struct orch_train_ctx {
     const char *data_dir;      /* NULL: the default search path act_data_open uses */
     int         threads;       /* per trial (1) */
     int         synthetic_ms;  /* for the synthetic fidelity: passed to orch_synthetic_eval */
+    const char *ckpt_dir;      /* ASHA: where a candidate's run is checkpointed between rungs
+                                  (NULL: every rung trains from scratch, the same numbers) */
     size_t      max_batches;   /* tests and benchmarks only: > 0 stops every epoch after this
                                   many batches (act_train_config.max_batches); 0: off. A trial
                                   run so is not the fidelity's trial */
     /* private: set by the evaluator */
     int         loads;         /* times the data was read (once per worker: tests check it) */
+    int         resumed;       /* epochs the last trial took from a checkpoint (ASHA) */
     int         loaded;        /* train and test hold the data */
     act_dataset train, test;
 } orch_train_ctx;
@@ -57,5 +60,12 @@ ACT_NODISCARD int orch_train_eval(orch_worker *w, const orch_msg *task, orch_msg
  * huge learning rate). */
 ACT_NODISCARD int orch_train_eval_at(orch_worker *w, const orch_fidelity *f,
                                      const orch_msg *task, orch_msg *result, orch_train_ctx *c);
+
+/* orch_train_eval_at stopped after epoch stop (1..f->epochs) of the full run: an ASHA rung
+ * ("NAME-eK" names, orch_fidelity_rung). With c->ckpt_dir, it continues the candidate's
+ * checkpoint from an earlier rung and leaves one for the next (removed at the top rung). */
+ACT_NODISCARD int orch_train_eval_rung(orch_worker *w, const orch_fidelity *f, int stop,
+                                       const orch_msg *task, orch_msg *result,
+                                       orch_train_ctx *c);
 
 #endif

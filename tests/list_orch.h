@@ -12,4 +12,5 @@
     X(orch_fidelity_run_config)         \
     X(orch_fidelity_train)              \
     X(orch_fidelity_outcomes)           \
-    X(orch_fidelity_worker)
+    X(orch_fidelity_worker)             \
+    X(orch_fidelity_rungs)

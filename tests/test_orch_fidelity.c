@@ -8,6 +8,7 @@
  * time cap, missing data, the synthetic row; and through the worker loop: heartbeats, and a
  * trial stopped with ACT_EIO once the coordinator is gone. */
 #include <ctype.h>
+#include <dirent.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -367,5 +368,85 @@ void test_orch_fidelity_worker(void)
     CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
     CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == 10, "worker status %#x", status);
     close(down[1]);
+    orch_train_ctx_free(&c);
+}
+
+// ----------------------------------------------------------------------------
+// rungs (ASHA)
+
+static int count_files(const char *dir, char *one, size_t cap)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.') {
+            n++;
+            if (one)
+                snprintf(one, cap, "%s/%s", dir, e->d_name);
+        }
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* A rung is the full run stopped early; promoting it continues the checkpoint, and the
+ * continuation gives the numbers of the full run from scratch, bit for bit. */
+void test_orch_fidelity_rungs(void)
+{
+    int k = 0;
+    CHECK(orch_fidelity_rung("mlp-e1", &k) == orch_fidelity_lookup("mlp") && k == 1);
+    CHECK(orch_fidelity_rung("mlp", &k) == orch_fidelity_lookup("mlp") && k == 2);
+    CHECK(orch_fidelity_rung("synthetic-e3", &k) && k == 3);
+    CHECK(!orch_fidelity_rung("mlp-e2", NULL) && !orch_fidelity_rung("mlp-e0", NULL) &&
+          !orch_fidelity_rung("mlp-x1", NULL) && !orch_fidelity_rung("proxy-e1", NULL) &&
+          !orch_fidelity_rung("mlp-e1x", NULL) && !orch_fidelity_rung("nope-e1", NULL));
+    char name[32];
+    CHECK(orch_fidelity_rung_name(orch_fidelity_lookup("mlp"), 1, name, sizeof name) ==
+          ACT_OK && !strcmp(name, "mlp-e1"));
+    CHECK(orch_fidelity_rung_name(orch_fidelity_lookup("mlp"), 2, name, sizeof name) ==
+          ACT_OK && !strcmp(name, "mlp"));
+    CHECK(orch_fidelity_rung_name(orch_fidelity_lookup("mlp"), 3, name, sizeof name) ==
+          ACT_EINVAL);
+
+    orch_train_ctx c = quick_ctx();
+    orch_msg full = task("mlp", SWISH, 3), rung = task("mlp-e1", SWISH, 3);
+    orch_msg a = eval(&c, NULL, &full, NULL);    /* from scratch, no checkpoints */
+    orch_msg b = eval(&c, NULL, &rung, NULL);
+    if (!c.loaded) {
+        orch_train_ctx_free(&c);
+        return;   /* no data: test_orch_fidelity_train said so */
+    }
+    CHECKF(a.outcome == ORCH_OUTCOME_OK && b.outcome == ORCH_OUTCOME_OK && a.epochs == 2 &&
+           b.epochs == 1, "%s %s, epochs %d %d", a.error, b.error, a.epochs, b.epochs);
+    char dir[] = "/tmp/actlab-rungs-XXXXXX", file[4200];
+    CHECK(mkdtemp(dir) != NULL);
+    c.ckpt_dir = dir;
+    orch_msg b2 = eval(&c, NULL, &rung, NULL);
+    CHECKF(!memcmp(&b2.val_acc, &b.val_acc, sizeof b.val_acc) && b2.epochs == 1,
+           "rung 1 with a checkpoint: %.9g vs %.9g", b2.val_acc, b.val_acc);
+    CHECKF(count_files(dir, file, sizeof file) == 1, "%d checkpoints after rung 1",
+           count_files(dir, NULL, 0));
+    orch_msg a2 = eval(&c, NULL, &full, NULL);    /* the promotion */
+    CHECKF(c.resumed == 1, "the promotion trained from epoch %d, not from rung 1's checkpoint",
+           c.resumed);
+    CHECKF(!memcmp(&a2.val_acc, &a.val_acc, sizeof a.val_acc) &&
+           !memcmp(&a2.test_acc, &a.test_acc, sizeof a.test_acc) && a2.epochs == 2,
+           "continued %.9g / %.9g vs from scratch %.9g / %.9g", a2.val_acc, a2.test_acc,
+           a.val_acc, a.test_acc);
+    CHECKF(count_files(dir, NULL, 0) == 0, "the top rung must remove the checkpoint");
+
+    /* a damaged checkpoint: the rung trains from scratch, the same numbers */
+    b2 = eval(&c, NULL, &rung, NULL);
+    CHECK(count_files(dir, file, sizeof file) == 1);
+    FILE *f = fopen(file, "r+b");
+    CHECK(f && fseek(f, 200, SEEK_SET) == 0 && fputs("damage", f) >= 0);
+    if (f)
+        fclose(f);
+    a2 = eval(&c, NULL, &full, NULL);
+    CHECKF(a2.outcome == ORCH_OUTCOME_OK && !memcmp(&a2.val_acc, &a.val_acc, sizeof a.val_acc),
+           "after a damaged checkpoint: %s %.9g vs %.9g", a2.error, a2.val_acc, a.val_acc);
+    CHECK(count_files(dir, NULL, 0) == 0);
+    CHECK(rmdir(dir) == 0);
     orch_train_ctx_free(&c);
 }
