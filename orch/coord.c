@@ -69,7 +69,16 @@ typedef struct coord {
     orch_journal              *j;
     const orch_search_config  *cfg;
     const orch_trial_plan     *plan;         /* a fixed list of trials (finalize); NULL: search */
-    const char                *fid;          /* the fidelity this run trains at */
+    const char                *fid;          /* the fidelity new candidates train at (ASHA's
+                                                rung 0; budget and rewards are counted there) */
+    const char                *top_fid;      /* the fidelity of the leaderboard (top rung) */
+    int                        n_rungs;      /* 1 without ASHA */
+    char                       rung[ORCH_MAX_RUNGS][48];   /* fidelity names, lowest first */
+    int64_t                    rung_done[ORCH_MAX_RUNGS];  /* done trials at rung k */
+    int64_t                    rung_up[ORCH_MAX_RUNGS];    /* promotions out of rung k */
+    uint8_t                   *promoted[ORCH_MAX_RUNGS];   /* by candidate id: has a trial
+                                                              at rung k + 1 */
+    size_t                     promoted_cap[ORCH_MAX_RUNGS];
     const orch_coord_opts     *o;
     orch_transport            *t;
     act_diag                  *diag;
@@ -83,8 +92,8 @@ typedef struct coord {
     wslot                     *ws;
     int                        n_workers;
     int                        in_tx, strat_dirty;
-    int64_t                    n_trials;     /* trials at the search's fidelity (budget) */
-    int64_t                    n_queued, n_leased, n_failed;
+    int64_t                    n_trials;     /* trials at c->fid (the budget) */
+    int64_t                    n_queued, n_leased, n_failed;   /* over every rung */
     int                        exhausted, no_new, time_up;
     int                        deaths_without_hello;
     double                     t0, next_keepalive, next_tick;
@@ -410,6 +419,94 @@ static int add_seeds(coord *c)
     return ACT_OK;
 }
 
+// ----------------------------------------------------------------------------
+// ASHA (Li et al., "A System for Massively Parallel Hyperparameter Tuning", arXiv 1810.05934):
+// a result at rung k makes the top floor(n_k / eta) of rung k promotable; a free worker takes a
+// promotion (highest rung first) before a new candidate.
+
+static int rung_of(const coord *c, const char *fidelity)
+{
+    for (int k = 0; k < c->n_rungs; k++)
+        if (!strcmp(c->rung[k], fidelity))
+            return k;
+    return -1;
+}
+
+static int mark_promoted(coord *c, int k, int64_t cand)
+{
+    size_t need = (size_t)cand + 1;
+    if (need > c->promoted_cap[k]) {
+        size_t cap = need * 2 > 1024 ? need * 2 : 1024;
+        uint8_t *p = realloc(c->promoted[k], cap);
+        if (!p)
+            return ACT_ENOMEM;
+        memset(p + c->promoted_cap[k], 0, cap - c->promoted_cap[k]);
+        c->promoted[k] = p;
+        c->promoted_cap[k] = cap;
+    }
+    if (!c->promoted[k][cand]) {
+        c->promoted[k][cand] = 1;
+        c->rung_up[k]++;
+    }
+    return ACT_OK;
+}
+
+static int is_promoted(const coord *c, int k, int64_t cand)
+{
+    return (size_t)cand < c->promoted_cap[k] && c->promoted[k][cand];
+}
+
+static int can_promote(const coord *c)
+{
+    for (int k = 0; k + 1 < c->n_rungs; k++)
+        if (c->rung_up[k] < c->rung_done[k] / c->cfg->asha_eta)
+            return 1;
+    return 0;
+}
+
+typedef struct pick_ctx { const coord *c; int k; int64_t cand; } pick_ctx;
+
+static int pick_unpromoted(void *u, const orch_top_row *r)
+{
+    pick_ctx *p = u;
+    if (is_promoted(p->c, p->k, r->candidate_id))
+        return 0;
+    p->cand = r->candidate_id;
+    return 1;   /* found: stop */
+}
+
+/* One promotion, from the highest rung that has one; *done 1 if it queued a trial. */
+static int promote_one(coord *c, int *done)
+{
+    *done = 0;
+    for (int k = c->n_rungs - 2; k >= 0; k--) {
+        int64_t q = c->rung_done[k] / c->cfg->asha_eta;
+        if (c->rung_up[k] >= q)
+            continue;
+        /* fewer promoted than q, so some of the top q is not: the best of those goes up */
+        pick_ctx p = { c, k, 0 };
+        int st = orch_top(c->j, c->rung[k], (size_t)q, pick_unpromoted, &p);
+        if (st != ACT_OK && st != ACT_ECANCELED)
+            return jfail(c, st, "top");
+        if (!p.cand)
+            continue;
+        int64_t trial;
+        int is_new;
+        st = orch_trial_add(c->j, p.cand, c->rung[k + 1], c->cfg->seed, &trial, &is_new);
+        if (st != ACT_OK)
+            return jfail(c, st, "trial add");
+        if ((st = mark_promoted(c, k, p.cand)) != ACT_OK)
+            return st;
+        if (is_new) {
+            c->n_queued++;
+            c->pr.trials[ORCH_TRIAL_QUEUED]++;
+            *done = 1;
+            return ACT_OK;
+        }
+    }
+    return ACT_OK;
+}
+
 /* finalize: every expression of the plan at its fidelity with seeds 1..n_seeds (idempotent) */
 static int add_plan(coord *c)
 {
@@ -478,10 +575,18 @@ static int refill(coord *c)
         }
         return ACT_OK;
     }
-    while (c->n_queued < idle && can_propose(c)) {
+    while (c->n_queued < idle) {
+        int promoted;
+        int st = promote_one(c, &promoted);
+        if (st != ACT_OK)
+            return st;
+        if (promoted)
+            continue;
+        if (!can_propose(c))
+            break;
         int made;
         int64_t trial = 0;
-        int st = propose_one(c, &made, &trial);
+        st = propose_one(c, &made, &trial);
         if (st == ACT_OK)
             st = deliver_ready(c, trial);
         if (st != ACT_OK)
@@ -505,7 +610,9 @@ static int dispatch(coord *c)
             continue;
         int64_t id;
         size_t n = 0;
-        int st = orch_trial_next_at(c->j, c->fid, &id, 1, &n);
+        int st = ACT_OK;
+        for (int k = c->n_rungs - 1; k >= 0 && n == 0 && st == ACT_OK; k--)
+            st = orch_trial_next_at(c->j, c->rung[k], &id, 1, &n);   /* promotions first */
         if (st != ACT_OK)
             return jfail(c, st, "trial next");
         if (n == 0) {
@@ -579,7 +686,7 @@ static void note_finished(coord *c, const orch_trial *t)
     p->wall_s = t->result.wall_s;
     snprintf(p->expr, sizeof p->expr, "%s", t->canon);
     snprintf(p->error, sizeof p->error, "%s", t->result.error ? t->result.error : "");
-    if (t->state == ORCH_TRIAL_DONE && strcmp(t->fidelity, c->fid) == 0 &&
+    if (t->state == ORCH_TRIAL_DONE && strcmp(t->fidelity, c->top_fid) == 0 &&
         isfinite(t->result.val_acc) && !(t->result.val_acc <= p->best_val)) {
         p->best_val = t->result.val_acc;
         snprintf(p->best_expr, sizeof p->best_expr, "%s", t->canon);
@@ -645,6 +752,9 @@ static int on_result(coord *c, int i, const orch_msg *m)
     orch_trial t;
     if ((st = orch_trial_get(c->j, m->trial, &t)) != ACT_OK)
         return jfail(c, st, "trial get");
+    int k = rung_of(c, t.fidelity);
+    if (k >= 0 && r.state == ORCH_TRIAL_DONE)
+        c->rung_done[k]++;
     note_finished(c, &t);
     progress(c, 1);
     return deliver_ready(c, m->trial);
@@ -839,6 +949,15 @@ mismatch:
     return ACT_EFORMAT;
 }
 
+typedef struct promo_ctx { coord *c; int k; int st; } promo_ctx;
+
+static int mark_row(void *u, const orch_trial *t)
+{
+    promo_ctx *p = u;
+    p->st = mark_promoted(p->c, p->k, t->candidate_id);
+    return p->st != ACT_OK;
+}
+
 static int start(coord *c)
 {
     int st;
@@ -855,7 +974,7 @@ static int start(coord *c)
     if ((st = orch_candidate_each(c->j, ORCH_CAND_COUNT, count_cand, c)) != ACT_OK)
         return jfail(c, st, "candidates");
     c->pr.best_val = NAN;
-    if ((st = orch_top(c->j, c->fid, 1, best_row, c)) != ACT_OK)
+    if ((st = orch_top(c->j, c->top_fid, 1, best_row, c)) != ACT_OK)
         return jfail(c, st, "top");
     if ((st = tx_begin(c)) != ACT_OK)
         return st;
@@ -869,15 +988,25 @@ static int start(coord *c)
     if (st != ACT_OK)
         return st;
     int64_t n[ORCH_TRIAL_COUNT];
-    if ((st = orch_trial_counts(c->j, c->fid, n)) != ACT_OK)
-        return jfail(c, st, "counts");
-    c->n_trials = 0;
-    for (int k = 0; k < ORCH_TRIAL_COUNT; k++)
-        c->n_trials += n[k];
-    memcpy(c->pr.trials, n, sizeof n);
-    c->n_queued = n[ORCH_TRIAL_QUEUED];
-    c->n_leased = 0;
-    c->n_failed = n[ORCH_TRIAL_FAILED_CANDIDATE] + n[ORCH_TRIAL_FAILED_INFRA];
+    memset(c->pr.trials, 0, sizeof c->pr.trials);
+    c->n_trials = c->n_queued = c->n_leased = c->n_failed = 0;
+    for (int r = 0; r < c->n_rungs; r++) {
+        if ((st = orch_trial_counts(c->j, c->rung[r], n)) != ACT_OK)
+            return jfail(c, st, "counts");
+        for (int k = 0; k < ORCH_TRIAL_COUNT; k++) {
+            c->pr.trials[k] += n[k];
+            c->n_trials += r == 0 ? n[k] : 0;
+        }
+        c->n_queued += n[ORCH_TRIAL_QUEUED];
+        c->n_failed += n[ORCH_TRIAL_FAILED_CANDIDATE] + n[ORCH_TRIAL_FAILED_INFRA];
+        c->rung_done[r] = n[ORCH_TRIAL_DONE];
+        if (r > 0) {
+            promo_ctx pc = { c, r - 1, ACT_OK };
+            st = orch_trial_each(c->j, c->rung[r], mark_row, &pc);
+            if (st != ACT_OK)
+                return pc.st != ACT_OK ? pc.st : jfail(c, st, "trials");
+        }
+    }
     char msg[96];
     snprintf(msg, sizeof msg, "%lld trials done, %zu returned to the queue",
              (long long)n[ORCH_TRIAL_DONE], released);
@@ -900,7 +1029,8 @@ static int stop_now(const coord *c)
 static int finished(coord *c)
 {
     return c->n_leased == 0 &&
-           (c->time_up || (c->n_queued == 0 && c->n_w == 0 && !can_propose(c)));
+           (c->time_up || (c->n_queued == 0 && c->n_w == 0 && !can_propose(c) &&
+                           !can_promote(c)));
 }
 
 static int loop(coord *c)
@@ -987,7 +1117,20 @@ static int run(orch_journal *j, const orch_search_config *cfg, const orch_trial_
     c.j = j;
     c.cfg = &checked;
     c.plan = plan;
-    c.fid = plan ? plan->fidelity : checked.fidelity;
+    int ep[ORCH_MAX_RUNGS];
+    if (plan) {
+        c.n_rungs = 1;
+        snprintf(c.rung[0], sizeof c.rung[0], "%s", plan->fidelity);
+    } else {
+        const orch_fidelity *f = orch_fidelity_lookup(checked.fidelity);
+        st = orch_search_rungs(&checked, ep, &c.n_rungs, diag);
+        for (int k = 0; st == ACT_OK && k < c.n_rungs; k++)
+            st = orch_fidelity_rung_name(f, ep[k], c.rung[k], sizeof c.rung[k]);
+        if (st != ACT_OK)
+            return st;
+    }
+    c.fid = c.rung[0];
+    c.top_fid = c.rung[c.n_rungs - 1];
     c.o = o;
     c.t = o->transport;
     c.diag = diag;
@@ -1033,6 +1176,8 @@ static int run(orch_journal *j, const orch_search_config *cfg, const orch_trial_
     free(c.cand_of_rep);
     free(c.w);
     free(c.ws);
+    for (int k = 0; k < ORCH_MAX_RUNGS; k++)
+        free(c.promoted[k]);
     return st;
 }
 

@@ -24,6 +24,7 @@ orch_search_config orch_search_config_default(void)
     c.max_attempts = 3;
     c.floor = 0.0;
     c.lease_s = 60.0;
+    c.asha_eta = 3;
     return c;
 }
 
@@ -81,6 +82,13 @@ int orch_search_config_check(orch_search_config *c, act_diag *d)
         return bad(d, ACT_EINVAL, "max_attempts must be in 1..100%s%s", "", NULL);
     if (!isfinite(c->floor))
         return bad(d, ACT_EINVAL, "floor must be finite%s%s", "", NULL);
+    if (c->asha < 0 || c->asha > 1 || c->asha_eta < 2 || c->asha_eta > 100 ||
+        c->asha_rungs < 0 || c->asha_rungs == 1 || c->asha_rungs > ORCH_MAX_RUNGS)
+        return bad(d, ACT_EINVAL, "asha.eta must be 2..100 and asha.rungs 0 or 2..8%s%s", "",
+                   NULL);
+    if (c->asha && c->deterministic)
+        return bad(d, ACT_EINVAL, "ASHA is asynchronous by design: --asha and --deterministic "
+                   "do not go together%s%s", "", NULL);
     if (c->n_seed_exprs < 0 || c->n_seed_exprs > ORCH_MAX_SEED_EXPRS)
         return bad(d, ACT_EINVAL, "at most 64 seed expressions%s%s", "", NULL);
     for (int i = 0; i < c->n_seed_exprs; i++)
@@ -91,6 +99,10 @@ int orch_search_config_check(orch_search_config *c, act_diag *d)
         !isfinite(c->time_budget_s) || !(c->lease_s > 0) || !isfinite(c->lease_s))
         return bad(d, ACT_EINVAL, "budget, max_failed and time_budget must be >= 0, lease_s "
                    "> 0%s%s", "", NULL);
+    int ep[ORCH_MAX_RUNGS], n;
+    int st0 = orch_search_rungs(c, ep, &n, d);
+    if (st0 != ACT_OK)
+        return st0;
     c->strat.preset = ps;
     c->strat.seed = c->seed;
     act_strategy *s = NULL;
@@ -103,6 +115,38 @@ int orch_search_config_check(orch_search_config *c, act_diag *d)
     return ACT_OK;
 }
 
+int orch_search_rungs(const orch_search_config *c, int epochs[ORCH_MAX_RUNGS], int *n,
+                      act_diag *d)
+{
+    const orch_fidelity *f = c && c->fidelity ? orch_fidelity_lookup(c->fidelity) : NULL;
+    if (!f || !epochs || !n)
+        return ACT_EINVAL;
+    int e = f->epochs > 0 ? f->epochs : 1;
+    if (!c->asha) {
+        epochs[0] = e;
+        *n = 1;
+        return ACT_OK;
+    }
+    /* rung k of R: E / eta^(R-1-k) epochs (integer division), as many as stay >= 1 */
+    int r = 1;
+    for (long p = c->asha_eta; e / p >= 1 && r < ORCH_MAX_RUNGS; p *= c->asha_eta)
+        r++;
+    if (c->asha_rungs && c->asha_rungs < r)
+        r = c->asha_rungs;
+    if (r < 2) {
+        if (d)
+            snprintf(d->msg, sizeof d->msg, "ASHA needs a fidelity of at least eta = %d epochs "
+                     "(%s has %d): choose another fidelity or a smaller --set asha.eta",
+                     c->asha_eta, f->name, f->epochs);
+        return ACT_EINVAL;
+    }
+    long p = 1;
+    for (int k = r - 1; k >= 0; k--, p *= c->asha_eta)
+        epochs[k] = (int)(e / p);
+    *n = r;
+    return ACT_OK;
+}
+
 // ----------------------------------------------------------------------------
 // text
 
@@ -110,6 +154,7 @@ int orch_search_config_check(orch_search_config *c, act_diag *d)
 #define KEY_LIST(X)                                                                         \
     X(format, 1) X(strategy, 1) X(space, 1) X(units, 1) X(seed, 1) X(fidelity, 1)           \
     X(deterministic, 1) X(batch, 1) X(max_attempts, 1) X(floor, 1)                          \
+    X(asha, 1) X(asha.eta, 1) X(asha.rungs, 1)                                              \
     X(evolution.population, 1) X(evolution.tournament, 1) X(evolution.p_identity, 1)        \
     X(ppo.hidden, 1) X(ppo.batch, 1) X(ppo.epochs, 1) X(ppo.lr, 1) X(ppo.decay, 1)          \
     X(ppo.clip, 1) X(ppo.entropy, 1) X(ppo.temperature, 1) X(ppo.tanh, 1)                   \
@@ -183,6 +228,8 @@ int orch_search_config_write(const orch_search_config *c0, char **out)
         c.fidelity);
     put(&b, "deterministic=%d\nbatch=%d\nmax_attempts=%d\nfloor=%.17g\n", c.deterministic,
         c.batch, c.max_attempts, c.floor);
+    if (c.asha)
+        put(&b, "asha=1\nasha.eta=%d\nasha.rungs=%d\n", c.asha_eta, c.asha_rungs);
     if (s->kind == ACT_STRATEGY_EVOLUTION)
         put(&b, "evolution.population=%d\nevolution.tournament=%d\nevolution.p_identity=%.17g\n",
             s->population, s->tournament, s->p_identity);
@@ -258,6 +305,9 @@ static int set_key(orch_search_config *c, const char *k, const char *v)
     INT("batch", 1, 4096, c->batch)
     INT("max_attempts", 1, 100, c->max_attempts)
     DBL("floor", c->floor)
+    INT("asha", 0, 1, c->asha)
+    INT("asha.eta", 2, 100, c->asha_eta)
+    INT("asha.rungs", 0, ORCH_MAX_RUNGS, c->asha_rungs)
     INT("evolution.population", 1, ACT_STRATEGY_MAX_POPULATION, s->population)
     INT("evolution.tournament", 1, ACT_STRATEGY_MAX_POPULATION, s->tournament)
     DBL("evolution.p_identity", s->p_identity)

@@ -29,6 +29,11 @@ typedef struct orch_search_config {
     int         batch;               /* deterministic: proposals per batch, 1..4096 (8) */
     int         max_attempts;        /* a trial whose worker died this often is failed_infra (3) */
     double      floor;               /* the reward of a rejected or failed candidate (0) */
+    int         asha;                /* 1: asynchronous successive halving over the fidelity's
+                                        epochs (docs/search.md, "Multi-fidelity") */
+    int         asha_eta;            /* promote the top 1/eta of each rung, 2..100 (3) */
+    int         asha_rungs;          /* at most this many rungs, 2..8; 0: as many as the
+                                        fidelity's epochs allow (up to 8) */
     int         n_seed_exprs;        /* trained first, before any proposal of the strategy */
     const char *seed_exprs[ORCH_MAX_SEED_EXPRS];
     /* when to stop (not hashed) */
@@ -62,6 +67,14 @@ ACT_NODISCARD int orch_search_config_read(const char *text, orch_search_config *
  * a bad value (names are checked later, by orch_search_config_check). */
 ACT_NODISCARD int orch_search_config_set(orch_search_config *c, const char *key,
                                          const char *value);
+
+#define ORCH_MAX_RUNGS 8
+
+/* ASHA's rungs for c (checked): their epochs, lowest first, into epochs[0..n) (n <= 8); the
+ * last is the fidelity's. Without asha: one rung. ACT_EINVAL when the fidelity has too few
+ * epochs for two rungs (diag says so). */
+ACT_NODISCARD int orch_search_rungs(const orch_search_config *c, int epochs[ORCH_MAX_RUNGS],
+                                    int *n, act_diag *diag);
 
 /* FNV-1a 64 of the lines that define the search (not budget, time_budget, max_failed,
  * lease_s). */

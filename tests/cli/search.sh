@@ -64,6 +64,38 @@ v=$("$A" search top "$tmp/r.db" --format csv |
     sed -n 's/^[0-9]*,"max(0, x)",mlp,\([0-9.]*\),.*/\1/p')
 awk -v v="$v" 'BEGIN { exit !(v > 0.6 && v < 1) }' || fail "relu at the mlp fidelity: val '$v'"
 
+# ASHA: 243 candidates at the synthetic fidelity's first rung (1 of its nominal 9 epochs), the
+# top third promoted to 3 epochs, the top third of those to 9; the best of the first rung is
+# the best at the top (the synthetic score does not change with epochs)
+"$A" search run --journal "$tmp/a.db" --fidelity synthetic --strategy random --budget 243 \
+    --asha --workers 2 --quiet 2>/dev/null || fail "asha run"
+q=$(sqlite3 -batch "$tmp/a.db" "SELECT fidelity, COUNT(*), SUM(epochs) FROM trial
+                                 WHERE state = 'done' GROUP BY 1 ORDER BY 2 DESC")
+[ "$q" = "synthetic-e1|243|243
+synthetic-e3|81|243
+synthetic|27|243" ] || fail "asha rungs: $q"
+b1=$("$A" search top "$tmp/a.db" -k 1 --fidelity synthetic-e1 --format csv | sed -n 2p)
+b9=$("$A" search top "$tmp/a.db" -k 1 --format csv | sed -n 2p)
+[ "${b1%%,synthetic*}" = "${b9%%,synthetic*}" ] || fail "asha lost the best: $b1 vs $b9"
+"$A" search run --journal "$tmp/x.db" --fidelity proxy --asha 2>"$tmp/err"; [ $? -eq 2 ] ||
+    fail "asha on a 1-epoch fidelity must be refused"
+grep -q "epochs" "$tmp/err" || fail "asha refusal: $(cat "$tmp/err")"
+"$A" search run --journal "$tmp/x.db" --fidelity synthetic --asha --deterministic 2>/dev/null
+[ $? -eq 2 ] || fail "asha with --deterministic must be refused"
+
+# a real ASHA promotion continues the first rung's checkpoint and gives what the full run from
+# scratch gives, bit for bit (mlp: 2 epochs, eta 2)
+"$A" search run --journal "$tmp/b.db" --fidelity mlp --asha --set asha.eta=2 --budget 2 \
+    --seed-expr "max(x, 0)" --seed-expr "x*sigmoid(beta*x)" --workers 2 --quiet 2>/dev/null ||
+    fail "real asha run"
+p=$("$A" search top "$tmp/b.db" -k 1 --format csv | sed -n 2p)
+[ -n "$p" ] || fail "nothing promoted to the full mlp run"
+e=$(echo "$p" | sed 's/^1,"\(.*\)",mlp,.*/\1/')
+"$A" search run --journal "$tmp/e.db" --fidelity mlp --seed-expr "$e" --budget 1 --workers 1 \
+    --quiet 2>/dev/null || fail "the same function without asha"
+s=$("$A" search top "$tmp/e.db" -k 1 --format csv | sed -n 2p)
+[ "$p" = "$s" ] || fail "promoted ($p) and from scratch ($s) differ"
+
 # resume: stored configuration; a finished search has nothing to do; a differing key refused
 "$A" search resume "$S" --quiet 2>"$tmp/err" || fail "resume a finished search"
 grep -q "after 0 trials" "$tmp/err" || fail "resume re-ran something: $(cat "$tmp/err")"

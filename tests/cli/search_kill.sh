@@ -95,4 +95,26 @@ wait "$pid" || fail "the search did not survive a stopped worker: $(cat l.err)"
     fail "not every trial done after a stopped worker"
 q l.db "SELECT detail FROM event WHERE kind = 'requeue'" | grep -q "died" ||
     fail "the stopped worker's trial was not re-queued"
+
+# 4. ASHA killed and resumed: the promotions are rebuilt from the journal, the rungs complete
+a="--fidelity synthetic --strategy random --budget 81 --asha --workers 2 --synthetic-ms 200"
+# shellcheck disable=SC2086
+"$A" search run --journal a.db $a --quiet >/dev/null 2>&1 &
+pid=$!
+akills=0
+for k in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+    sleep 0.4
+    kill -KILL "$pid" 2>/dev/null && akills=$((akills + 1))
+    wait "$pid" 2>/dev/null && break
+    # shellcheck disable=SC2086
+    "$A" search resume a.db --workers 2 --synthetic-ms 200 --quiet >/dev/null 2>&1 &
+    pid=$!
+done
+wait "$pid" 2>/dev/null
+"$A" search resume a.db --quiet 2>/dev/null || fail "asha resume"
+q=$(q a.db "SELECT fidelity, COUNT(*) FROM trial WHERE state = 'done' GROUP BY 1 ORDER BY 2 DESC")
+[ "$q" = "synthetic-e1|81
+synthetic-e3|27
+synthetic|9" ] || fail "asha after $akills kills: $q"
+[ "$akills" -ge 2 ] || fail "asha: only $akills kills landed"
 exit 0

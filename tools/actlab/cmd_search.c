@@ -52,6 +52,9 @@ static void search_usage(FILE *f)
             "  --seed N            the strategy's seed and every trial's training seed (1)\n"
             "  --seed-expr EXPR    train EXPR first (repeatable), e.g. relu's max(x, 0)\n"
             "  --deterministic     synchronous batches: the same search for any worker count\n"
+            "  --asha              asynchronous successive halving over the fidelity's epochs:\n"
+            "                      the top 1/eta (3) of each rung trains on; --budget counts\n"
+            "                      the candidates of the first rung\n"
             "  --batch N           deterministic: proposals per batch (8)\n"
             "  --set KEY=VALUE     any key of the stored configuration, e.g. ppo.lr=0.05,\n"
             "                      evolution.population=50, max_attempts=5, floor=0\n"
@@ -86,6 +89,7 @@ static int search_worker(int argc, char **argv)
         { "threads", required_argument, NULL, 't' },
         { "data-dir", required_argument, NULL, 'd' },
         { "silence", required_argument, NULL, 'w' },
+        { "ckpt-dir", required_argument, NULL, 'c' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -110,6 +114,9 @@ static int search_worker(int argc, char **argv)
             break;
         case 'd':
             ctx.data_dir = optarg;
+            break;
+        case 'c':
+            ctx.ckpt_dir = optarg;
             break;
         case 'w':
             if (cli_parse_double(optarg, &silence) != 0 || !(silence >= 0)) {
@@ -196,6 +203,7 @@ static int parse_run_opts(const char *cmd, int argc, char **argv, int resume, ru
         { "seed", required_argument, NULL, 'r' },
         { "seed-expr", required_argument, NULL, 'e' },
         { "deterministic", no_argument, NULL, 'D' },
+        { "asha", no_argument, NULL, 'A' },
         { "batch", required_argument, NULL, 'b' },
         { "set", required_argument, NULL, 'K' },
         { "budget", required_argument, NULL, 'B' },
@@ -227,6 +235,7 @@ static int parse_run_opts(const char *cmd, int argc, char **argv, int resume, ru
         case 'f': bad = add_key(cmd, o, "fidelity", optarg); break;
         case 'r': bad = add_key(cmd, o, "seed", optarg); break;
         case 'D': bad = add_key(cmd, o, "deterministic", "1"); break;
+        case 'A': bad = add_key(cmd, o, "asha", "1"); break;
         case 'b': bad = add_key(cmd, o, "batch", optarg); break;
         case 'B': bad = add_key(cmd, o, "budget", optarg); break;
         case 'F': bad = add_key(cmd, o, "max_failed", optarg); break;
@@ -410,10 +419,27 @@ static int run_any(const char *cmd, orch_journal *j, const orch_search_config *c
     snprintf(ms, sizeof ms, "%d", o->synthetic_ms);
     snprintf(th, sizeof th, "%d", o->threads);
     snprintf(lease, sizeof lease, "%.17g", 2 * cfg->lease_s + 10);
-    char ddir[4096];
+    char ddir[4096], cdir[4200];
     snprintf(ddir, sizeof ddir, "%s", o->data_dir ? o->data_dir : "");
-    char *argv[] = { self, "search", "worker", "--synthetic-ms", ms, "--threads", th,
-                     "--silence", lease, o->data_dir ? "--data-dir" : NULL, ddir, NULL };
+    /* ASHA: a candidate's run is checkpointed between rungs beside the journal */
+    snprintf(cdir, sizeof cdir, "%s.ckpt", o->journal);
+    if (cfg->asha && mkdir(cdir, 0777) != 0 && errno != EEXIST) {
+        cli_error(cmd, "cannot create the checkpoint directory '%s': %s", cdir,
+                  strerror(errno));
+        return CLI_EXIT_FAILURE;
+    }
+    char *argv[16] = { self, "search", "worker", "--synthetic-ms", ms, "--threads", th,
+                       "--silence", lease };
+    int ac = 9;
+    if (o->data_dir) {
+        argv[ac++] = "--data-dir";
+        argv[ac++] = ddir;
+    }
+    if (cfg->asha) {
+        argv[ac++] = "--ckpt-dir";
+        argv[ac++] = cdir;
+    }
+    argv[ac] = NULL;
     orch_pool *pool = NULL;
     act_diag d;
     if (orch_pool_new(o->workers, argv, &pool, &d) != ACT_OK) {
