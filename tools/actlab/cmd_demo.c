@@ -26,11 +26,12 @@ typedef struct demo_ctx {
 
 typedef int demo_step(demo_ctx *ctx);   /* 0, or a CLI_EXIT_* code; prints its own errors */
 
-static demo_step step_activation_plots, step_composite_plots, step_compare, step_index,
-                 step_benchmark;
+static demo_step step_search, step_activation_plots, step_composite_plots, step_compare,
+                 step_index, step_benchmark;
 
 /* X(function, title) -- run in order. */
 #define DEMO_STEP_LIST(X)                                                      \
+    X(step_search,           "a search for activation functions on Fashion-MNIST") \
     X(step_activation_plots, "every activation with its derivative")          \
     X(step_composite_plots,  "composite figures")                             \
     X(step_compare,          "training comparison on Fashion-MNIST")          \
@@ -229,6 +230,69 @@ static int step_compare(demo_ctx *ctx)
     return 0;
 }
 
+/* A real search, small enough for the main job: aging evolution over the b(x, g(x)) space at
+ * the proxy fidelity (a CNN on 6k Fashion-MNIST images, one epoch), 24 trainings with relu and
+ * swish among them, then the leaderboard, the report and the winner as PyTorch code. The
+ * journal makes a second `make run` a resume that has nothing left to do. */
+static int demo_search_cmd(char **args)
+{
+    int argc = 0;
+    while (args[argc])
+        argc++;
+    fflush(stdout);
+    optind = 0;
+    int rc = cmd_search(argc, args);
+    fflush(stdout);
+    return rc;
+}
+
+static int step_search(demo_ctx *ctx)
+{
+    if (ctx->quick) {
+        printf("  skipped (--quick); see `actlab search --help`\n");
+        return 0;
+    }
+    char dir[4096], db[4200], html[4200], py[4200];
+    if (snprintf(dir, sizeof dir, "%s/search", ctx->out) >= (int)sizeof dir) {
+        cli_error(ctx->cmd, "output directory name too long");
+        return CLI_EXIT_FAILURE;
+    }
+    char err[4300];
+    if (cli_out_dir(dir, err, sizeof err) != 0) {
+        cli_error(ctx->cmd, "%s", err);
+        return CLI_EXIT_FAILURE;
+    }
+    snprintf(db, sizeof db, "%s/search.db", dir);
+    snprintf(html, sizeof html, "%s/index.html", dir);
+    snprintf(py, sizeof py, "%s/winner.py", dir);
+    struct stat st;
+    int resume = stat(db, &st) == 0;
+    char *run[] = { "search", "run", "--journal", db, "--space", "bxg", "--strategy",
+                          "evolution", "--set", "evolution.population=8", "--set",
+                          "evolution.tournament=3", "--fidelity", "proxy", "--budget", "24",
+                          "--seed-expr", "max(x, 0)", "--seed-expr", "x*sigmoid(beta*x)",
+                          "--quiet", NULL };
+    char *again[] = { "search", "resume", db, "--quiet", NULL };
+    printf("  %s (about a minute on 2 cores)\n", resume ? "actlab search resume" :
+           "actlab search run --space bxg --strategy evolution --fidelity proxy --budget 24");
+    int rc = demo_search_cmd(resume ? again : run);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    char *top[] = { "search", "top", db, "-k", "10", NULL };
+    char *report[] = { "search", "report", db, "-o", dir, "-k", "10", "--png", NULL };
+    char *export[] = { "search", "export", db, "--rank", "1", "--as", "torch", "-o", py,
+                             NULL };
+    if ((rc = demo_search_cmd(top)) != CLI_EXIT_OK ||
+        (rc = demo_search_cmd(report)) != CLI_EXIT_OK ||
+        (rc = demo_search_cmd(export)) != CLI_EXIT_OK)
+        return rc;
+    if ((rc = add_file(ctx, "search/search.db", "actlab search run ... (the journal)")) != 0 ||
+        (rc = add_file(ctx, "search/index.html", "actlab search report")) != 0 ||
+        (rc = add_file(ctx, "search/winner.py", "actlab search export --rank 1 --as torch")))
+        return rc;
+    return 0;
+}
+
 static int step_benchmark(demo_ctx *ctx)
 {
     if (ctx->quick) {
@@ -251,7 +315,10 @@ static void demo_usage(FILE *f)
     fprintf(f,
             "usage: actlab demo [--out DIR] [--quick]\n"
             "\n"
-            "The main job (`make run`): writes to DIR a plot of every activation with its\n"
+            "The main job (`make run`): a small real search for activation functions (aging\n"
+            "evolution, 24 trainings at the proxy fidelity, relu and swish among them) into\n"
+            "DIR/search: its journal, leaderboard, report and the winner as PyTorch code; then\n"
+            "a plot of every activation with its\n"
             "derivative, composite figures (smooth maximum relu/swish, ACON-C beta sweep,\n"
             "SMU/SMU-1/leaky ReLU, GELU/SiLU/Mish) and index.md with the command behind each\n"
             "figure; a quick training comparison (relu, swish, acon_c, smu on a Fashion-MNIST\n"

@@ -150,6 +150,7 @@ static int search_worker(int argc, char **argv)
 typedef struct run_opts {
     const char *journal;
     const char *keys[64], *vals[64];   /* configuration overrides, in order given */
+    char        keybuf[64][64];        /* --set's keys (argv is not written to) */
     int         n_keys;
     const char *seed_exprs[ORCH_MAX_SEED_EXPRS];
     int         n_seed_exprs;
@@ -248,13 +249,15 @@ static int parse_run_opts(const char *cmd, int argc, char **argv, int resume, ru
             bad = add_key(cmd, o, "time_budget", dur);
             break;
         case 'K': {
-            char *eq = strchr(optarg, '=');
-            if (!eq || eq == optarg) {
+            const char *eq = strchr(optarg, '=');
+            size_t kl = eq ? (size_t)(eq - optarg) : 0;
+            if (!eq || kl == 0 || kl >= sizeof o->keybuf[0] || o->n_keys == 64) {
                 cli_error(cmd, "--set takes KEY=VALUE, got '%s'", optarg);
                 return CLI_EXIT_USAGE;
             }
-            *eq = 0;
-            bad = add_key(cmd, o, optarg, eq + 1);
+            memcpy(o->keybuf[o->n_keys], optarg, kl);
+            o->keybuf[o->n_keys][kl] = 0;
+            bad = add_key(cmd, o, o->keybuf[o->n_keys], eq + 1);
             break;
         }
         case 'e': {

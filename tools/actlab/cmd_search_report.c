@@ -82,6 +82,7 @@ typedef struct report {
     orch_search_config   cfg;
     const char          *cfg_text;       /* the journal's, borrowed */
     size_t               k;
+    int                  png;            /* --png: every figure also as FIGURE.png */
     int                  failed;         /* a callback ran out of memory */
     // read from the journal
     int64_t              trials_all;                 /* at every fidelity */
@@ -106,7 +107,7 @@ typedef struct report {
 static void report_usage(FILE *f)
 {
     fprintf(f,
-            "usage: actlab search report FILE -o DIR [-k K] [--fidelity F]\n"
+            "usage: actlab search report FILE -o DIR [-k K] [--fidelity F] [--png]\n"
             "\n"
             "Writes into DIR (created if needed; existing files are replaced):\n"
             "  index.html            configuration, counts, fidelity, leaderboard, figures\n"
@@ -121,6 +122,7 @@ static void report_usage(FILE *f)
             "  -k N                leaderboard rows (%d)\n"
             "  --fidelity F        the fidelity of the leaderboard and the histogram (the\n"
             "                      search's)\n"
+            "  --png               every figure also as a PNG beside its SVG\n"
             "\n"
             "exit: 0 written, 1 a write failed, 2 bad input (not a journal, bad option)\n",
             REPORT_TOP_DEFAULT, REPORT_MAX_CURVES, REPORT_TOP_DEFAULT);
@@ -387,6 +389,17 @@ static int write_figure(report *r, report_figure id, const plot_figure *fig)
     }
     r->fig_written[id] = 1;
     printf("%s\n", path);
+    if (r->png) {   /* for pages that do not take SVG, such as a README's first screen */
+        size_t n = strlen(path);
+        if (n > 4 && !strcmp(path + n - 4, ".svg")) {
+            memcpy(path + n - 4, ".png", 4);
+            if (plot_write(path, fig, err, sizeof err) != 0) {
+                cli_error(r->cmd, "%s", err);
+                return CLI_EXIT_FAILURE;
+            }
+            printf("%s\n", path);
+        }
+    }
     return CLI_EXIT_OK;
 }
 
@@ -523,7 +536,7 @@ static int write_function_figures(report *r)
 
 /* The strategy's reward per proposal in ticket order: a short tick per proposal (the plot
  * writer draws lines only: two points and a break), the running mean over a trailing window of
- * clamp(n/20, 1, 50) proposals, and the running best. */
+ * clamp(n/20, 5, 50) proposals (all n when fewer than 5), and the running best. */
 static int write_learning_curve(report *r)
 {
     size_t n = r->n_prop;
@@ -544,8 +557,8 @@ static int write_learning_curve(report *r)
         return CLI_EXIT_FAILURE;
     }
     double *mean = tx + 3 * n, *best = mean + n;
-    size_t w = n / 20;
-    w = w < 1 ? 1 : w > 50 ? 50 : w;
+    size_t w = n / 20;   /* at least 5, so a short search's mean is a mean */
+    w = w < 5 ? (n < 5 ? n : 5) : w > 50 ? 50 : w;
     double hw = fmax(0.3, r->prop_x[n - 1] / 400.0);   /* tick half-width, about 2 px */
     double sum = 0.0, top = -INFINITY;
     for (size_t i = 0; i < n; i++) {
@@ -923,6 +936,7 @@ int search_report(int argc, char **argv)
     static const struct option opts[] = {
         { "output", required_argument, NULL, 'o' },
         { "fidelity", required_argument, NULL, 'F' },
+        { "png", no_argument, NULL, 'P' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -944,6 +958,9 @@ int search_report(int argc, char **argv)
             break;
         case 'F':
             r.fidelity = optarg;
+            break;
+        case 'P':
+            r.png = 1;
             break;
         case 'h':
             report_usage(stdout);
