@@ -77,6 +77,8 @@ synthetic|27|243" ] || fail "asha rungs: $q"
 b1=$("$A" search top "$tmp/a.db" -k 1 --fidelity synthetic-e1 --format csv | sed -n 2p)
 b9=$("$A" search top "$tmp/a.db" -k 1 --format csv | sed -n 2p)
 [ "${b1%%,synthetic*}" = "${b9%%,synthetic*}" ] || fail "asha lost the best: $b1 vs $b9"
+"$A" search status "$tmp/a.db" | grep -q "^rung 1    synthetic-e3 (3 epochs):.* done 81 " ||
+    fail "status: the rungs"
 "$A" search run --journal "$tmp/x.db" --fidelity proxy --asha 2>"$tmp/err"; [ $? -eq 2 ] ||
     fail "asha on a 1-epoch fidelity must be refused"
 grep -q "epochs" "$tmp/err" || fail "asha refusal: $(cat "$tmp/err")"

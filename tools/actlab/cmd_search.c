@@ -854,6 +854,33 @@ static int search_export(int argc, char **argv)
     return rc;
 }
 
+/* ASHA's rungs, lowest first, with their trial counts (text lines, or JSON objects). */
+static void print_rungs(orch_journal *j, const orch_search_config *cfg, int json)
+{
+    int ep[ORCH_MAX_RUNGS], n = 0;
+    const orch_fidelity *f = orch_fidelity_lookup(cfg->fidelity);
+    if (!f || orch_search_rungs(cfg, ep, &n, NULL) != ACT_OK)
+        return;
+    for (int r = 0; r < n; r++) {
+        char name[48];
+        int64_t c[ORCH_TRIAL_COUNT];
+        if (orch_fidelity_rung_name(f, ep[r], name, sizeof name) != ACT_OK ||
+            orch_trial_counts(j, name, c) != ACT_OK)
+            return;
+        if (json) {
+            printf("%s{\"fidelity\": \"%s\", \"epochs\": %d", r ? ", " : "", name, ep[r]);
+            for (int k = 0; k < ORCH_TRIAL_COUNT; k++)
+                printf(", \"%s\": %" PRId64, orch_trial_state_name(k), c[k]);
+            printf("}");
+        } else {
+            printf("rung %d    %s (%d epoch%s):", r, name, ep[r], ep[r] == 1 ? "" : "s");
+            for (int k = 0; k < ORCH_TRIAL_COUNT; k++)
+                printf(" %s %" PRId64, orch_trial_state_name(k), c[k]);
+            printf("\n");
+        }
+    }
+}
+
 static int search_status(int argc, char **argv)
 {
     const char *cmd = "search status";
@@ -920,7 +947,9 @@ static int search_status(int argc, char **argv)
         json_num(stdout, per_hour);
         printf(",\n  \"eta_s\": ");
         json_num(stdout, eta);
-        printf(",\n  \"config\": ");
+        printf(",\n  \"rungs\": [");
+        print_rungs(j, &cfg, 1);
+        printf("],\n  \"config\": ");
         json_str(stdout, orch_journal_config_text(j));
         printf("\n}\n");
     } else {
@@ -933,6 +962,8 @@ static int search_status(int argc, char **argv)
             printf("\nbest      %.4f  %s\n", best.found_val, best.found);
         else
             printf("\nbest      -\n");
+        if (cfg.asha)
+            print_rungs(j, &cfg, 0);
         char e[32];
         fmt_hms(eta, e, sizeof e);
         printf("speed     %.0f trials/hour (finished trials over the time they span)\n"
