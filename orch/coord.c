@@ -633,6 +633,7 @@ static int dispatch(coord *c)
         m.seed = t.seed;
         snprintf(m.fidelity, sizeof m.fidelity, "%s", t.fidelity);
         snprintf(m.expr, sizeof m.expr, "%s", t.canon);
+        m.test = c->plan != NULL;   /* the test set is for finalize's report, never a reward */
         c->n_queued--;
         c->n_leased++;
         c->pr.trials[ORCH_TRIAL_QUEUED]--;

@@ -52,6 +52,7 @@ orch_msg orch_msg_init(orch_msg_kind k)
     X("fidelity", K(TASK), STR, fidelity)                                         \
     X("seed", K(TASK), U64, seed)                                                 \
     X("expr", K(TASK), STR, expr)                                                 \
+    X("test", K(TASK), INT, test)                                                 \
     X("epoch", K(HEARTBEAT), INT, epoch)                                          \
     X("loss", K(HEARTBEAT), DBL, loss)                                            \
     X("outcome", K(RESULT), OUTCOME, outcome)                                     \
@@ -249,6 +250,7 @@ int orch_msg_decode(const char *buf, size_t len, orch_msg *m, act_diag *diag)
             if (!bad)
                 memcpy(m->expr, v, vl + 1);
             break;
+        case F_test: bad = parse_i64(v, 0, 1, &i64); m->test = (int)i64; break;
         case F_epoch: bad = parse_i64(v, 0, INT32_MAX, &i64); m->epoch = (int)i64; break;
         case F_loss: bad = parse_dbl(v, &m->loss); break;
         case F_outcome:

@@ -21,14 +21,14 @@
 
 #include "actlab/status.h"
 
-#define ORCH_PROTO_VERSION 1
+#define ORCH_PROTO_VERSION 2   /* 2: task.test */
 #define ORCH_MSG_MAX       8192        /* bytes of one encoded message */
 #define ORCH_EXPR_MAX      2048        /* bytes of an expression, with its NUL */
 
 /* X(ID, name, direction) -- the message kinds. */
 #define ORCH_MSG_LIST(X)                                                                       \
     X(HELLO,     "hello",     "worker -> coordinator: pid, version; sent once at start")      \
-    X(TASK,      "task",      "coordinator -> worker: trial, fidelity, seed, expr")           \
+    X(TASK,      "task",      "coordinator -> worker: trial, fidelity, seed, expr, test")     \
     X(HEARTBEAT, "heartbeat", "worker -> coordinator: trial, epoch, loss; while training")    \
     X(RESULT,    "result",    "worker -> coordinator: trial, outcome and the figures")        \
     X(KEEPALIVE, "keepalive", "coordinator -> worker: the coordinator is alive")              \
@@ -64,6 +64,8 @@ typedef struct orch_msg {
     char     fidelity[32];           /* a fidelity's name: [a-z0-9_-]+ */
     uint64_t seed;
     char     expr[ORCH_EXPR_MAX];    /* no newline */
+    int      test;                   /* 1: also evaluate the test set (reported, never the
+                                        reward: finalize); 0: validation only (a search) */
     /* heartbeat */
     int      epoch;                  /* >= 0 */
     double   loss;

@@ -204,14 +204,15 @@ int orch_train_eval_rung(orch_worker *w, const orch_fidelity *f, int stop,
     rc.train.on_epoch = on_epoch;
     rc.train.user = &t;
     act_run_result r;
-    st = act_run_train(&rc, &c->train, &c->test, &r, &d);
+    const act_dataset *test = task->test ? &c->test : NULL;   /* a search needs no test set */
+    st = act_run_train(&rc, &c->train, test, &r, &d);
     if (st != ACT_OK && rc.train.resume && !t.stopped && !t.capped && !t.lost &&
         st != ACT_EDIVERGED && st != ACT_ERANGE) {
         /* the checkpoint does not continue this run (another build's record, damage):
          * from scratch, which gives the same numbers */
         rc.train.resume = NULL;
         t.t0 = now_s();
-        st = act_run_train(&rc, &c->train, &c->test, &r, &d);
+        st = act_run_train(&rc, &c->train, test, &r, &d);
     }
     if (t.stopped && st == ACT_ECANCELED)
         st = ACT_OK;

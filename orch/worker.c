@@ -163,6 +163,8 @@ int orch_synthetic_eval(orch_worker *w, const orch_msg *task, orch_msg *result, 
     result->outcome = ORCH_OUTCOME_OK;
     result->val_acc = score + 0.002 * (2.0 * act_rng_uniform(&r) - 1.0);
     result->test_acc = score + 0.002 * (2.0 * act_rng_uniform(&r) - 1.0);
+    if (!task->test)
+        result->test_acc = NAN;   /* as a training worker: no test set unless asked */
     result->train_loss = mse;
     return ACT_OK;
 }

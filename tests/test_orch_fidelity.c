@@ -29,6 +29,7 @@ static orch_msg task(const char *fidelity, const char *expr, uint64_t seed)
     m.seed = seed;
     snprintf(m.fidelity, sizeof m.fidelity, "%s", fidelity);
     snprintf(m.expr, sizeof m.expr, "%s", expr);
+    m.test = 1;
     return m;
 }
 
@@ -220,6 +221,15 @@ void test_orch_fidelity_train(void)
     orch_msg other = eval(&c, NULL, &t, NULL);
     CHECK(other.outcome == ORCH_OUTCOME_OK && other.val_acc != r.val_acc);
     CHECKF(c.loads == 1, "the data was read %d times for three trials", c.loads);
+
+    /* a search's trial (test 0) skips the test set; its validation accuracy is the same */
+    t.seed = 1;
+    t.test = 0;
+    orch_msg vo = eval(&c, NULL, &t, NULL);
+    CHECKF(vo.outcome == ORCH_OUTCOME_OK && isnan(vo.test_acc) &&
+           !memcmp(&vo.val_acc, &r.val_acc, sizeof r.val_acc),
+           "without the test set: val %.9g (with: %.9g), test %g", vo.val_acc, r.val_acc,
+           vo.test_acc);
     orch_train_ctx_free(&c);
     CHECK(!c.loaded && c.train.x == NULL);
 }
