@@ -96,6 +96,9 @@ typedef struct coord {
     int64_t                    n_queued, n_leased, n_failed;   /* over every rung */
     int                        exhausted, no_new, time_up;
     int                        deaths_without_hello;
+    int                        infra_streak;   /* trials in a row lost to a worker's death or
+                                                  error, without a result between them */
+    char                       last_error[160];
     double                     t0, next_keepalive, next_tick;
     orch_progress              pr;
     orch_coord_summary        *sum;
@@ -668,6 +671,7 @@ static int requeue(coord *c, int i, const char *why)
     else
         c->n_failed++;
     c->sum->requeued++;
+    c->infra_streak++;
     char msg[160];
     snprintf(msg, sizeof msg, "trial %lld %s after worker %d %s", (long long)id,
              after == ORCH_TRIAL_QUEUED ? "re-queued" : "failed_infra", i, why);
@@ -715,6 +719,7 @@ static int on_result(coord *c, int i, const orch_msg *m)
         c->ws[i].trial = m->trial;
         char why[300];
         snprintf(why, sizeof why, "reported an error: %s", m->error);
+        snprintf(c->last_error, sizeof c->last_error, "%.150s", m->error);
         int st = requeue(c, i, why);
         c->ws[i].trial = keep;
         return st;
@@ -750,6 +755,7 @@ static int on_result(coord *c, int i, const orch_msg *m)
         c->n_failed++;
     c->sum->trials_done++;
     c->pr.this_run_done++;
+    c->infra_streak = 0;
     orch_trial t;
     if ((st = orch_trial_get(c->j, m->trial, &t)) != ACT_OK)
         return jfail(c, st, "trial get");
@@ -1034,6 +1040,10 @@ static int finished(coord *c)
                            !can_promote(c)));
 }
 
+/* A search whose workers cannot train (data missing, a broken build) would otherwise turn
+ * every trial into failed_infra, max_attempts deaths at a time. */
+enum { INFRA_STREAK_MAX = 10 };
+
 static int loop(coord *c)
 {
     const orch_coord_opts *o = c->o;
@@ -1054,6 +1064,14 @@ static int loop(coord *c)
         if ((st = tx_begin(c)) != ACT_OK || (st = refill(c)) != ACT_OK ||
             (st = (c->time_up ? ACT_OK : dispatch(c))) != ACT_OK || (st = tx_commit(c)) != ACT_OK)
             return st;
+        if (c->infra_streak >= INFRA_STREAK_MAX) {
+            if (c->diag)
+                snprintf(c->diag->msg, sizeof c->diag->msg, "%d trials in a row ended without "
+                         "a result (workers died or reported errors%s%.100s); the journal is "
+                         "intact: fix the cause and resume", c->infra_streak,
+                         c->last_error[0] ? ", the last: " : "", c->last_error);
+            return ACT_EIO;
+        }
         int alive = 0;
         for (int i = 0; i < c->n_workers; i++)
             alive += c->ws[i].state != W_DEAD;

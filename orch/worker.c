@@ -86,8 +86,12 @@ int orch_worker_run(const orch_worker_config *cfg, act_diag *diag)
             double t0 = now_s();
             rc = cfg->eval(&w, &m, &r, cfg->ctx);
             w.trial = 0;
-            if (rc != ACT_OK)
+            if (rc != ACT_OK) {
+                if (diag && !diag->msg[0] && r.error[0])   /* why the worker cannot go on */
+                    snprintf(diag->msg, sizeof diag->msg, "trial %lld: %.200s",
+                             (long long)m.trial, r.error);
                 break;
+            }
             r.kind = ORCH_MSG_RESULT;
             r.trial = m.trial;
             if (isnan(r.wall_s))

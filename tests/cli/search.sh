@@ -160,6 +160,13 @@ echo "not a journal" > "$tmp/n.db"
 "$A" search status "$tmp/none.db" 2>/dev/null; [ $? -eq 2 ] || fail "missing journal"
 "$A" search run --journal /proc/x.db --fidelity synthetic 2>/dev/null; [ $? -eq 2 ] ||
     fail "unwritable path"
+# workers that cannot train (no data): a clear error after 10 lost trials, not a journal of
+# failed_infra trials
+"$A" search run --journal "$tmp/nd.db" --fidelity mlp --budget 50 --workers 2 \
+    --data-dir "$tmp/no-such-dir" --quiet 2>"$tmp/err"; [ $? -eq 1 ] ||
+    fail "missing data must stop the search with exit 1"
+grep -q "no-such-dir" "$tmp/err" && grep -q "in a row" "$tmp/err" ||
+    fail "missing data: the message: $(cat "$tmp/err")"
 "$A" search frob 2>/dev/null; [ $? -eq 2 ] || fail "unknown action"
 "$A" search --help | grep -q "usage: actlab search" || fail "--help"
 exit 0
