@@ -1051,15 +1051,15 @@ static int loop(coord *c)
     double tick = o->tick_s > 0 ? o->tick_s : 1.0;
     for (;;) {
         int st;
-        if (stop_now(c)) {
+        if (stop_now(c)) {   /* keep the results handled since the last commit */
             c->sum->reason = ORCH_STOP_INTERRUPTED;
-            return ACT_OK;
+            return tx_commit(c);
         }
         if (c->cfg->time_budget_s > 0 && mono() - c->t0 >= c->cfg->time_budget_s)
             c->time_up = 1;
         if (c->cfg->max_failed > 0 && c->n_failed >= c->cfg->max_failed) {
             c->sum->reason = ORCH_STOP_MAX_FAILED;
-            return ACT_OK;
+            return tx_commit(c);
         }
         if ((st = tx_begin(c)) != ACT_OK || (st = refill(c)) != ACT_OK ||
             (st = (c->time_up ? ACT_OK : dispatch(c))) != ACT_OK || (st = tx_commit(c)) != ACT_OK)
