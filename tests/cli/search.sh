@@ -160,6 +160,15 @@ echo "not a journal" > "$tmp/n.db"
 "$A" search status "$tmp/none.db" 2>/dev/null; [ $? -eq 2 ] || fail "missing journal"
 "$A" search run --journal /proc/x.db --fidelity synthetic 2>/dev/null; [ $? -eq 2 ] ||
     fail "unwritable path"
+# candidates that diverge: failed_candidate with the floor reward; --max-failed stops (exit 4)
+"$A" search run --journal "$tmp/mf.db" --fidelity mlp --strategy random --budget 40 \
+    --seed-expr "max(sin(x), cosh(x))" --seed-expr "beta + x + x^2" --max-failed 2 --workers 1 \
+    --quiet 2>"$tmp/err"; rc=$?
+[ "$rc" -eq 4 ] || fail "--max-failed: exit $rc, want 4: $(cat "$tmp/err")"
+n=$(sqlite3 -batch "$tmp/mf.db" "SELECT COUNT(*) FROM trial WHERE state = 'failed_candidate'
+                                  AND error LIKE 'diverged%'")
+[ "$n" -ge 2 ] || fail "--max-failed: $n diverged trials journaled"
+
 # workers that cannot train (no data): a clear error after 10 lost trials, not a journal of
 # failed_infra trials
 "$A" search run --journal "$tmp/nd.db" --fidelity mlp --budget 50 --workers 2 \
