@@ -391,13 +391,21 @@ static int propose_one(coord *c, int *made_trial, int64_t *trial_out)
     return waiter_push(c, p.ticket, trial);
 }
 
-/* The seed expressions' candidates and trials (idempotent: run at every start). */
+/* The seed expressions' candidates and trials (idempotent: run at every start). On a fresh
+ * search, a seed the strategy's space holds is also given to the strategy as its first
+ * proposals (act_strategy_inject), so it joins evolution's first population and ppo's first
+ * batch, journaled with mutation "seed"; one outside the space is trained and ranked only. */
 static int add_seeds(coord *c)
 {
+    act_strategy_info info;
+    int st = act_strategy_get_info(c->s, &info);
+    if (st != ACT_OK)
+        return st;
+    int fresh = info.n_proposed == 0;
     for (int i = 0; i < c->cfg->n_seed_exprs; i++) {
         act_expr *e = NULL;
         act_diag d;
-        int st = act_expr_parse(c->cfg->seed_exprs[i], &e, &d);
+        st = act_expr_parse(c->cfg->seed_exprs[i], &e, &d);
         if (st != ACT_OK) {
             if (c->diag)
                 snprintf(c->diag->msg, sizeof c->diag->msg, "seed expression '%.60s': %.160s",
@@ -406,6 +414,10 @@ static int add_seeds(coord *c)
         }
         int64_t cand = 0, train = 0, trial = 0;
         int is_new = 0;
+        act_space_cand sc;
+        act_strategy_proposal p;
+        int inject = fresh && act_space_from_expr(e, &sc) == ACT_OK &&
+                     act_strategy_inject(c->s, &sc, &p) == ACT_OK;
         st = pipeline(c, e, &cand, &train);
         act_expr_free(e);
         if (st == ACT_OK && train)
@@ -414,7 +426,17 @@ static int add_seeds(coord *c)
             char msg[ORCH_EXPR_MAX + 64];
             snprintf(msg, sizeof msg, "seed expression '%s' rejected by the filters",
                      c->cfg->seed_exprs[i]);
-            st = orch_event_add(c->j, is_new ? "seed" : "seed-rejected", msg);
+            st = orch_event_add(c->j, "seed-rejected", msg);
+        }
+        if (st == ACT_OK && inject) {
+            orch_proposal jp = { p.ticket, cand, 0, "seed", p.logp, p.token, p.n_tokens, trial,
+                                 0, 0.0 };
+            c->strat_dirty = 1;
+            c->pr.proposals++;
+            st = orch_proposal_add(c->j, &jp);
+            if (st != ACT_OK)
+                return jfail(c, st, "proposal add");
+            st = waiter_push(c, p.ticket, trial);
         }
         if (st != ACT_OK)
             return st;

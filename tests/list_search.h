@@ -3,6 +3,7 @@
 #define TEST_LIST_SEARCH(X)                 \
     X(search_strategy_names)                \
     X(search_strategy_bad_calls)            \
+    X(search_strategy_inject)               \
     X(search_exhaustive_enumerates)         \
     X(search_save_load_resumes)             \
     X(search_load_rejects_corrupt)          \

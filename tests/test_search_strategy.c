@@ -9,6 +9,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "actlab/expr.h"
 #include "actlab/rng.h"
 #include "actlab/search.h"
 #include "search_rules.h"
@@ -942,4 +943,68 @@ void test_search_synthetic_objective(void)
 #undef Q1
 #undef Q3
     free(table);
+}
+
+// ----------------------------------------------------------------------------
+// inject: a known function as a proposal
+
+/* An injected candidate gets the next ticket and joins evolution's population when rewarded;
+ * it changes nothing else (the proposals after it are those without it, shifted by one
+ * ticket); ppo records its log-probability; outside the space it is refused. */
+void test_search_strategy_inject(void)
+{
+    act_strategy_config c = config(ACT_STRATEGY_EVOLUTION, "full", 2, 11);
+    c.population = 4;
+    c.tournament = 2;
+    act_strategy *a = make(&c), *b = make(&c);
+    if (!a || !b) {
+        act_strategy_free(a);
+        act_strategy_free(b);
+        return;
+    }
+    act_space_cand swish;   /* x * sigmoid(beta*x) as one unit: mul(x, sigmoid(beta x)) */
+    act_expr *e = NULL;
+    CHECK(act_expr_parse("x*sigmoid(beta*x)", &e, NULL) == ACT_OK &&
+          act_space_from_expr(e, &swish) == ACT_OK);
+    act_expr_free(e);
+    act_strategy_proposal p, q;
+    CHECK(act_strategy_inject(a, &swish, &p) == ACT_OK && p.ticket == 1 &&
+          same_cand(&p.cand, &swish) && p.mutation == ACT_STRATEGY_MUT_NONE && p.logp == 0);
+    CHECK(act_strategy_observe(a, p.ticket, 0.9) == ACT_OK);
+    act_strategy_member m;
+    CHECK(act_strategy_member_at(a, 0, &m) == ACT_OK && same_cand(&m.cand, &swish) &&
+          m.ticket == 1 && m.reward == 0.9);
+    /* until a's population is full (P = 4: the injected member and 3 more), both draw at
+     * random from the same RNG: a's proposals are b's, one ticket later */
+    for (int i = 0; i < 3; i++) {
+        CHECK(act_strategy_propose(a, &p) == ACT_OK && act_strategy_propose(b, &q) == ACT_OK);
+        CHECK(same_cand(&p.cand, &q.cand) && p.ticket == q.ticket + 1);
+        CHECK(act_strategy_observe(a, p.ticket, 0.5) == ACT_OK &&
+              act_strategy_observe(b, q.ticket, 0.5) == ACT_OK);
+    }
+    /* a candidate outside the space: 3 units in a 2-unit search */
+    act_space_cand big = swish;
+    big.n_units = 3;
+    big.unit[1] = big.unit[2] = swish.unit[0];
+    CHECK(act_strategy_inject(a, &big, &p) == ACT_EINVAL);
+    act_strategy_free(a);
+    act_strategy_free(b);
+
+    /* ppo: the policy's log-probability of the injected tokens, kept across save and load */
+    act_strategy_config pc = config(ACT_STRATEGY_PPO, "full", 1, 3);
+    act_strategy *s = make(&pc);
+    if (!s)
+        return;
+    CHECK(act_strategy_inject(s, &swish, &p) == ACT_OK && isfinite(p.logp) && p.logp < 0 &&
+          p.n_tokens == ACT_STRATEGY_TOKENS_PER_UNIT);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    act_strategy *t = NULL;
+    CHECK(act_strategy_save(s, &buf, &len) == ACT_OK &&
+          act_strategy_load(&pc, buf, len, &t) == ACT_OK);
+    CHECK(t && act_strategy_pending(t, 0, &q) == ACT_OK && q.ticket == p.ticket &&
+          q.logp == p.logp && same_cand(&q.cand, &swish));
+    free(buf);
+    act_strategy_free(t);
+    act_strategy_free(s);
 }

@@ -156,6 +156,15 @@ typedef struct act_strategy_proposal {
  * s is unchanged); ACT_ENOMEM (s unchanged); ACT_EINVAL for NULL arguments. */
 ACT_API ACT_NODISCARD int act_strategy_propose(act_strategy *s, act_strategy_proposal *out);
 
+/* A candidate chosen by the caller (a known function to start from: `--seed-expr`) as the
+ * next proposal, with a new pending ticket, exactly as if the strategy had proposed it: its
+ * reward makes it an evolution member like any other; ppo records the log-probability its
+ * policy gives it now (an off-policy sample, which PPO's clipped ratio tolerates). The RNG,
+ * the exhaustive cursor and everything else are unchanged. ACT_EINVAL for a candidate outside
+ * the space (act_strategy_in_space; for ppo also fewer units than n_units), ACT_ENOMEM. */
+ACT_API ACT_NODISCARD int act_strategy_inject(act_strategy *s, const act_space_cand *c,
+                                              act_strategy_proposal *out);
+
 /* The reward of a pending ticket (higher is better; a rejected or failed candidate gets
  * whatever floor the caller chooses). May update the strategy (evolution: the candidate joins
  * the population and the oldest member leaves; ppo: a policy update when a batch is complete).

@@ -296,6 +296,30 @@ int act_strategy_propose(act_strategy *s, act_strategy_proposal *out)
     return ACT_OK;
 }
 
+int act_strategy_inject(act_strategy *s, const act_space_cand *c, act_strategy_proposal *out)
+{
+    if (!s || !c || !out || !act_strategy_in_space(&s->cfg, c) ||
+        (s->cfg.kind == ACT_STRATEGY_PPO && c->n_units != s->cfg.n_units))
+        return ACT_EINVAL;
+    int rc = reserve_pending(s, s->n_pend + 1);
+    if (rc != ACT_OK)
+        return rc;
+    act_strategy_proposal p;
+    memset(&p, 0, sizeof p);
+    p.cand = *c;
+    acti_strategy_clear_tail(&p.cand);
+    fill_tokens(&p);
+    if (s->cfg.kind == ACT_STRATEGY_PPO) {
+        double entropy;
+        p.logp = acti_ppo_logp(s, &p.cand, &entropy);   /* as if the policy had sampled it */
+    }
+    p.ticket = s->last_ticket + 1;
+    s->last_ticket = p.ticket;
+    s->pend[s->n_pend++] = p;
+    *out = p;
+    return ACT_OK;
+}
+
 int act_strategy_observe(act_strategy *s, uint64_t ticket, double reward)
 {
     if (!s || !isfinite(reward))

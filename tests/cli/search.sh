@@ -123,6 +123,15 @@ grep -q "search resume" "$tmp/err" || fail "run on an existing journal must poin
 cmp -s "$tmp/p1" "$tmp/p3" || fail "deterministic: 1 and 3 workers differ"
 grep -q '"max(0, x)"' "$tmp/p1" || fail "the seed expression max(x, 0) was not trained"
 
+# a seed expression in the strategy's space is its first proposal: evolution's first member
+"$A" search run --journal "$tmp/i.db" --fidelity synthetic --strategy evolution --budget 30 \
+    --set evolution.population=5 --set evolution.tournament=2 --seed-expr "x*sigmoid(beta*x)" \
+    --quiet 2>/dev/null || fail "evolution with a seed expression"
+q=$(sqlite3 -batch "$tmp/i.db" "SELECT p.ticket, p.mutation, c.canon, p.reward IS NOT NULL
+                                 FROM proposal p JOIN candidate c ON c.id = p.candidate_id
+                                 WHERE p.ticket = 1")
+[ "$q" = "1|seed|x*sigmoid(beta*x)|1" ] || fail "the seed as the first proposal: $q"
+
 # the writer lock; Ctrl-C stops cleanly (exit 130) and resume finishes the work
 "$A" search run --journal "$tmp/c.db" --fidelity synthetic --strategy random --budget 30 \
     --workers 2 --synthetic-ms 200 --quiet 2>/dev/null &
