@@ -75,6 +75,61 @@ static void search_usage(FILE *f)
             ACT_SPACE_MAX_UNITS, orch_fidelity_names());
 }
 
+/* The options of run, resume, finalize and worker, and the machine ones among them. */
+typedef struct run_opts {
+    const char *journal;
+    const char *keys[64], *vals[64];   /* configuration overrides, in order given */
+    char        keybuf[64][64];        /* --set's keys (argv is not written to) */
+    int         n_keys;
+    const char *seed_exprs[ORCH_MAX_SEED_EXPRS];
+    int         n_seed_exprs;
+    int         workers, threads, synthetic_ms, quiet;
+    const char *data_dir;
+} run_opts;
+
+/* --workers, --threads, --synthetic-ms, --data-dir, --quiet (getopt codes w, t, s, d, q): 1
+ * when c was one of them, 0 when not, -1 after printing a bad value's error. */
+/* An integer option's value in lo..hi into *out: 1, or -1 after printing the error. */
+static int int_opt(const char *cmd, const char *name, const char *arg, long lo, long hi,
+                   int *out)
+{
+    long v;
+    if (cli_parse_long(arg, &v) != 0 || v < lo || v > hi) {
+        cli_error(cmd, "--%s must be %ld..%ld, got '%s'", name, lo, hi, arg);
+        return -1;
+    }
+    *out = (int)v;
+    return 1;
+}
+
+static int machine_opt(const char *cmd, int c, const char *arg, run_opts *o)
+{
+    switch (c) {
+    case 'w':
+        return int_opt(cmd, "workers", arg, 1, ORCH_POOL_MAX, &o->workers);
+    case 't':
+        return int_opt(cmd, "threads", arg, 1, 256, &o->threads);
+    case 's':
+        return int_opt(cmd, "synthetic-ms", arg, 0, 3600000, &o->synthetic_ms);
+    case 'd':
+        o->data_dir = arg;
+        return 1;
+    case 'q':
+        o->quiet = 1;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static void machine_defaults(run_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    o->workers = ncpu > 0 ? (int)(ncpu < 64 ? ncpu : 64) : 1;
+    o->threads = 1;
+}
+
 // ----------------------------------------------------------------------------
 // worker
 
@@ -88,37 +143,26 @@ static int search_worker(int argc, char **argv)
         { "synthetic-ms", required_argument, NULL, 's' },
         { "threads", required_argument, NULL, 't' },
         { "data-dir", required_argument, NULL, 'd' },
-        { "silence", required_argument, NULL, 'w' },
+        { "silence", required_argument, NULL, 'W' },
         { "ckpt-dir", required_argument, NULL, 'c' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     int c;
-    long v;
+    run_opts mo;
+    machine_defaults(&mo);
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        int m = c == 'q' || c == 'w' ? 0 : machine_opt(cmd, c, optarg, &mo);
+        if (m < 0)
+            return CLI_EXIT_USAGE;
+        if (m > 0)
+            continue;
         switch (c) {
-        case 's':
-            if (cli_parse_long(optarg, &v) != 0 || v < 0 || v > 3600000) {
-                cli_error(cmd, "--synthetic-ms must be 0..3600000, got '%s'", optarg);
-                return CLI_EXIT_USAGE;
-            }
-            ctx.synthetic_ms = (int)v;
-            break;
-        case 't':
-            if (cli_parse_long(optarg, &v) != 0 || v < 1 || v > 256) {
-                cli_error(cmd, "--threads must be 1..256, got '%s'", optarg);
-                return CLI_EXIT_USAGE;
-            }
-            ctx.threads = (int)v;
-            break;
-        case 'd':
-            ctx.data_dir = optarg;
-            break;
         case 'c':
             ctx.ckpt_dir = optarg;
             break;
-        case 'w':
+        case 'W':
             if (cli_parse_double(optarg, &silence) != 0 || !(silence >= 0)) {
                 cli_error(cmd, "--silence must be >= 0 seconds, got '%s'", optarg);
                 return CLI_EXIT_USAGE;
@@ -131,6 +175,9 @@ static int search_worker(int argc, char **argv)
             return CLI_EXIT_USAGE;
         }
     }
+    ctx.synthetic_ms = mo.synthetic_ms;
+    ctx.threads = mo.threads;
+    ctx.data_dir = mo.data_dir;
     /* Ctrl-C on a terminal reaches the whole process group: the coordinator decides what
      * stops, and a worker leaves when it is told to or its coordinator is gone */
     signal(SIGINT, SIG_IGN);
@@ -147,16 +194,6 @@ static int search_worker(int argc, char **argv)
 // ----------------------------------------------------------------------------
 // run and resume
 
-typedef struct run_opts {
-    const char *journal;
-    const char *keys[64], *vals[64];   /* configuration overrides, in order given */
-    char        keybuf[64][64];        /* --set's keys (argv is not written to) */
-    int         n_keys;
-    const char *seed_exprs[ORCH_MAX_SEED_EXPRS];
-    int         n_seed_exprs;
-    int         workers, threads, synthetic_ms, quiet;
-    const char *data_dir;
-} run_opts;
 
 static volatile sig_atomic_t g_stop;
 static void on_signal(int sig) { (void)sig; g_stop = 1; }
@@ -219,15 +256,15 @@ static int parse_run_opts(const char *cmd, int argc, char **argv, int resume, ru
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    memset(o, 0, sizeof *o);
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    o->workers = ncpu > 0 ? (int)(ncpu < 64 ? ncpu : 64) : 1;
-    o->threads = 1;
+    machine_defaults(o);
     int c;
-    long v;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        int bad = 0;
+        int bad = machine_opt(cmd, c, optarg, o);
+        if (bad < 0)
+            return CLI_EXIT_USAGE;
+        if (bad > 0)
+            continue;
         switch (c) {
         case 'j': o->journal = optarg; break;
         case 'S': bad = add_key(cmd, o, "space", optarg); break;
@@ -272,29 +309,6 @@ static int parse_run_opts(const char *cmd, int argc, char **argv, int resume, ru
             o->seed_exprs[o->n_seed_exprs++] = optarg;
             break;
         }
-        case 'w':
-            if (cli_parse_long(optarg, &v) != 0 || v < 1 || v > ORCH_POOL_MAX) {
-                cli_error(cmd, "--workers must be 1..%d, got '%s'", ORCH_POOL_MAX, optarg);
-                return CLI_EXIT_USAGE;
-            }
-            o->workers = (int)v;
-            break;
-        case 't':
-            if (cli_parse_long(optarg, &v) != 0 || v < 1 || v > 256) {
-                cli_error(cmd, "--threads must be 1..256, got '%s'", optarg);
-                return CLI_EXIT_USAGE;
-            }
-            o->threads = (int)v;
-            break;
-        case 's':
-            if (cli_parse_long(optarg, &v) != 0 || v < 0 || v > 3600000) {
-                cli_error(cmd, "--synthetic-ms must be 0..3600000, got '%s'", optarg);
-                return CLI_EXIT_USAGE;
-            }
-            o->synthetic_ms = (int)v;
-            break;
-        case 'd': o->data_dir = optarg; break;
-        case 'q': o->quiet = 1; break;
         case 'h':
             search_usage(stdout);
             return -1;
@@ -633,6 +647,19 @@ static void csv_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
+void search_csv_header(FILE *f)
+{
+    fprintf(f, "rank,expr,fidelity,val_acc,val_min,val_max,trials\n");
+}
+
+void search_csv_row(FILE *f, int rank, const orch_top_row *r, const char *fidelity)
+{
+    fprintf(f, "%d,", rank);
+    csv_str(f, r->canon);
+    fprintf(f, ",%s,%.6f,%.6f,%.6f,%" PRId64 "\n", fidelity, r->val_acc, r->val_min, r->val_max,
+            r->n_trials);
+}
+
 static int top_row(void *u, const orch_top_row *r)
 {
     top_ctx *t = u;
@@ -650,10 +677,7 @@ static int top_row(void *u, const orch_top_row *r)
                r->val_max, r->n_trials, r->canon);
         break;
     case 1:
-        printf("%d,", t->rank);
-        csv_str(stdout, r->canon);
-        printf(",%s,%.6f,%.6f,%.6f,%" PRId64 "\n", t->fidelity, r->val_acc, r->val_min,
-               r->val_max, r->n_trials);
+        search_csv_row(stdout, t->rank, r, t->fidelity);
         break;
     default:
         printf("%s\n    {\"rank\": %d, \"expr\": ", t->rank > 1 ? "," : "", t->rank);
@@ -732,7 +756,7 @@ static int search_top(int argc, char **argv)
                t.fidelity, orch_fidelity_lookup(t.fidelity) &&
                orch_fidelity_lookup(t.fidelity)->synthetic ? ": SYNTHETIC, no training" : "");
     else if (t.format == 1)
-        printf("rank,expr,fidelity,val_acc,val_min,val_max,trials\n");
+        search_csv_header(stdout);
     else
         printf("[");
     int st = orch_top(j, t.fidelity, (size_t)k, top_row, &t);
@@ -1052,18 +1076,20 @@ static int search_finalize(int argc, char **argv)
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    long k = 8, seeds = 3, v;
+    long k = 8, seeds = 3;
     const char *fid = NULL;
     const char *base[16];
     int n_base = 0, format = 0;
     run_opts o;
-    memset(&o, 0, sizeof o);
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    o.workers = ncpu > 0 ? (int)(ncpu < 64 ? ncpu : 64) : 1;
-    o.threads = 1;
+    machine_defaults(&o);
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "k:h", opts, NULL)) != -1) {
+        int m = machine_opt(cmd, c, optarg, &o);
+        if (m < 0)
+            return CLI_EXIT_USAGE;
+        if (m > 0)
+            continue;
         switch (c) {
         case 'k':
             if (cli_parse_long(optarg, &k) != 0 || k < 1 || k > 1000) {
@@ -1104,29 +1130,6 @@ static int search_finalize(int argc, char **argv)
             }
             format = !strcmp(optarg, "csv");
             break;
-        case 'w':
-            if (cli_parse_long(optarg, &v) != 0 || v < 1 || v > ORCH_POOL_MAX) {
-                cli_error(cmd, "--workers must be 1..%d, got '%s'", ORCH_POOL_MAX, optarg);
-                return CLI_EXIT_USAGE;
-            }
-            o.workers = (int)v;
-            break;
-        case 't':
-            if (cli_parse_long(optarg, &v) != 0 || v < 1 || v > 256) {
-                cli_error(cmd, "--threads must be 1..256, got '%s'", optarg);
-                return CLI_EXIT_USAGE;
-            }
-            o.threads = (int)v;
-            break;
-        case 's':
-            if (cli_parse_long(optarg, &v) != 0 || v < 0 || v > 3600000) {
-                cli_error(cmd, "--synthetic-ms must be 0..3600000, got '%s'", optarg);
-                return CLI_EXIT_USAGE;
-            }
-            o.synthetic_ms = (int)v;
-            break;
-        case 'd': o.data_dir = optarg; break;
-        case 'q': o.quiet = 1; break;
         case 'h':
             printf("usage: actlab search finalize FILE [-k 8] [--seeds 3] [--fidelity F]\n"
                    "       [--baseline EXPR ...] [--format table|csv] [--workers N] "

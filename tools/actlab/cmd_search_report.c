@@ -340,17 +340,6 @@ static int out_path(const report *r, const char *name, char *buf, size_t cap)
     return 0;
 }
 
-static void csv_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 /* leaderboard.csv: byte for byte what `actlab search top -k K --format csv` prints. */
 static int write_csv(report *r)
 {
@@ -362,14 +351,9 @@ static int write_csv(report *r)
         cli_error(r->cmd, "%s", err);
         return CLI_EXIT_FAILURE;
     }
-    fprintf(o.f, "rank,expr,fidelity,val_acc,val_min,val_max,trials\n");
-    for (size_t i = 0; i < r->main.n_top; i++) {
-        const orch_top_row *t = &r->main.top[i].row;
-        fprintf(o.f, "%d,", (int)(i + 1));
-        csv_str(o.f, t->canon);
-        fprintf(o.f, ",%s,%.6f,%.6f,%.6f,%" PRId64 "\n", r->fidelity, t->val_acc, t->val_min,
-                t->val_max, t->n_trials);
-    }
+    search_csv_header(o.f);
+    for (size_t i = 0; i < r->main.n_top; i++)
+        search_csv_row(o.f, (int)(i + 1), &r->main.top[i].row, r->fidelity);
     if (cli_out_commit(&o, err, sizeof err) != 0) {
         cli_error(r->cmd, "%s", err);
         return CLI_EXIT_FAILURE;
