@@ -835,16 +835,16 @@ static int search_export(int argc, char **argv)
     t.want = (int)rank;
     int st = orch_top(j, cfg.fidelity, (size_t)rank, top_row, &t);
     orch_journal_close(j);
+    if (st != ACT_OK || !t.found[0]) {
+        if (st != ACT_OK)
+            cli_error(cmd, "reading the journal failed");
+        else
+            cli_error(cmd, "no rank %ld: the journal has %d finished candidates at fidelity %s",
+                      rank, t.rank, cfg.fidelity);
+        free(strings);   /* cfg's strings: after their last use */
+        return st != ACT_OK ? CLI_EXIT_FAILURE : CLI_EXIT_USAGE;
+    }
     free(strings);
-    if (st != ACT_OK) {
-        cli_error(cmd, "reading the journal failed");
-        return CLI_EXIT_FAILURE;
-    }
-    if (!t.found[0]) {
-        cli_error(cmd, "no rank %ld: the journal has %d finished candidates at fidelity %s",
-                  rank, t.rank, cfg.fidelity);
-        return CLI_EXIT_USAGE;
-    }
     act_expr *e = NULL;
     if (act_expr_parse(t.found, &e, NULL) != ACT_OK) {
         cli_error(cmd, "the stored expression '%s' does not parse", t.found);
