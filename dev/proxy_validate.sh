@@ -44,6 +44,7 @@ fi
 # name | actlab train arguments
 FIDELITIES="mlp12k2|--model mlp:256x2 --train-limit 12000 --epochs 2
 cnn6k1|--model cnn --train-limit 6000 --epochs 1
+resnet1_6k1|--model resnet:1 --train-limit 6000 --epochs 1
 ref_resnet1_30k3|--model resnet:1 --train-limit 30000 --epochs 3"
 
 echo "$FIDELITIES" | while IFS='|' read -r fid args; do

@@ -89,7 +89,7 @@ void test_orch_fidelity_table(void)
         CHECKF(f->model && f->epochs >= 1 && f->val_size == act_train_config_default().val_size
                && f->time_cap_s >= 0 && f->lr >= 0, "%s: row values", f->name);
     }
-    CHECKF(n == 5, "%d rows", n);
+    CHECKF(n == 6, "%d rows", n);
     CHECKF(!strcmp(orch_fidelity_names(), expect), "names '%s', rows '%s'",
            orch_fidelity_names(), expect);
     CHECK(orch_fidelity_at(-1) == NULL && orch_fidelity_at(n) == NULL);
@@ -101,7 +101,8 @@ void test_orch_fidelity_table(void)
     /* dev/proxy_validate.sh's FIDELITIES, with --per-channel on --test-limit 5000 */
     static const struct { const char *name, *model; size_t train_limit; int epochs; } dev[] = {
         { "mlp", "mlp:256x2", 12000, 2 },      /* mlp12k2 */
-        { "proxy", "cnn", 6000, 1 },           /* cnn6k1 */
+        { "cnn", "cnn", 6000, 1 },             /* cnn6k1 */
+        { "proxy", "resnet:1", 6000, 1 },      /* resnet1_6k1 */
         { "resnet1", "resnet:1", 30000, 3 },   /* ref_resnet1_30k3 */
     };
     for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++) {
