@@ -153,6 +153,7 @@ int orch_search_rungs(const orch_search_config *c, int epochs[ORCH_MAX_RUNGS], i
 /* X(key, hashed) -- every key, in the text's order. */
 #define KEY_LIST(X)                                                                         \
     X(format, 1) X(strategy, 1) X(space, 1) X(units, 1) X(seed, 1) X(fidelity, 1)           \
+    X(fidelity.def, 1)                                                                      \
     X(deterministic, 1) X(batch, 1) X(max_attempts, 1) X(floor, 1)                          \
     X(asha, 1) X(asha.eta, 1) X(asha.rungs, 1)                                              \
     X(evolution.population, 1) X(evolution.tournament, 1) X(evolution.p_identity, 1)        \
@@ -226,6 +227,15 @@ int orch_search_config_write(const orch_search_config *c0, char **out)
     put(&b, "format=%s\nstrategy=%s\nspace=%s\nunits=%d\nseed=%" PRIu64 "\nfidelity=%s\n",
         ORCH_SEARCH_FORMAT, act_strategy_name(s->kind), c.space, s->n_units, c.seed,
         c.fidelity);
+    /* what the fidelity's name means in this build: a table that changed under a journal
+     * makes its resume refused, naming this key, instead of mixing two trainings */
+    const orch_fidelity *f = orch_fidelity_lookup(c.fidelity);
+    if (f->synthetic)
+        put(&b, "fidelity.def=synthetic epochs=%d\n", f->epochs);
+    else
+        put(&b, "fidelity.def=%s train_limit=%zu val=%zu test_limit=%zu epochs=%d lr=%.9g "
+            "cap=%.9g\n", f->model, f->train_limit, f->val_size, f->test_limit, f->epochs,
+            (double)f->lr, f->time_cap_s);
     put(&b, "deterministic=%d\nbatch=%d\nmax_attempts=%d\nfloor=%.17g\n", c.deterministic,
         c.batch, c.max_attempts, c.floor);
     if (c.asha)
@@ -296,6 +306,8 @@ static int set_key(orch_search_config *c, const char *k, const char *v)
     }
     if (!strcmp(k, "space"))
         return c->space = v, 1;
+    if (!strcmp(k, "fidelity.def"))
+        return 1;   /* written from the table; a resume compares the two texts */
     if (!strcmp(k, "fidelity"))
         return c->fidelity = v, 1;
     if (!strcmp(k, "seed"))
@@ -351,8 +363,8 @@ int orch_search_config_set(orch_search_config *c, const char *key, const char *v
         }
         return ACT_OK;
     }
-    if (!strcmp(key, "format"))
-        return ACT_ENOTFOUND;
+    if (!strcmp(key, "format") || !strcmp(key, "fidelity.def"))
+        return ACT_ENOTFOUND;   /* not settable: the format, and what the table says */
     int r = set_key(c, key, value);
     return r > 0 ? ACT_OK : r == 0 ? ACT_EINVAL : ACT_ENOTFOUND;
 }

@@ -13,4 +13,6 @@
     X(orch_fidelity_train)              \
     X(orch_fidelity_outcomes)           \
     X(orch_fidelity_worker)             \
-    X(orch_fidelity_rungs)
+    X(orch_fidelity_rungs)              \
+    X(orch_search_config_text)          \
+    X(orch_search_config_values)

@@ -571,8 +571,14 @@ static int search_resume(int argc, char **argv)
     if (rc == CLI_EXIT_OK && orch_search_config_hash(text) != orch_journal_config_hash(j)) {
         char diff[1024];
         orch_search_config_diff(stored, text, diff, sizeof diff);
-        cli_error(cmd, "'%s' holds another search: %s (stored vs given). Resume without "
-                  "those options, or start a new journal", o.journal, diff);
+        if (strstr(diff, "fidelity.def"))   /* the build's fidelity table changed */
+            cli_error(cmd, "'%s': its fidelity '%s' is defined differently in this build: "
+                      "%s (stored vs this build). Its results would not compare with new "
+                      "ones: start a new journal, or resume with the actlab that made it",
+                      o.journal, cfg.fidelity, diff);
+        else
+            cli_error(cmd, "'%s' holds another search: %s (stored vs given). Resume without "
+                      "those options, or start a new journal", o.journal, diff);
         rc = CLI_EXIT_USAGE;
     }
     if (rc == CLI_EXIT_OK)
