@@ -18,29 +18,30 @@ enum {
     PAPER_EPOCHS    = (PAPER_STEPS + EPOCH_STEPS - 1) / EPOCH_STEPS,
 };
 
-/* X(name, synthetic, model, train_limit, val_size, test_limit, epochs, lr, time_cap_s, help)
+/* X(name, synthetic, model, train_limit, val_size, test_limit, epochs, lr, time_cap_s, higher,
+ *   help) -- higher: the row finalize trains the winners at by default
  * Every real row holds out actlab train's default validation split (5,000 images): the rows
  * are `actlab train --model M --train-limit N --epochs E --per-channel on --test-limit T`,
  * as dev/proxy_validate.sh ran them. The time caps are 15-100x the slowest trial that script
  * measured at one thread (dev/proxy/results.csv): a cap fails runaway trials, not slow ones. */
 #define FIDELITY_LIST(X)                                                                       \
-    X("synthetic", 1, NULL, 0, 0, 0, 9, 0.0f, 0.0,                                           \
-      "analytic score against x*sigmoid(x), no training (tests and demonstrations)")         \
-    X("mlp", 0, "mlp:256x2", 12000, DEFAULT_VAL, 5000, 2, 0.0f, 120.0,                        \
-      "mlp:256x2, 12k images x 2 epochs (~1 s a trial): cheap, but ranks poorly")           \
-    X("cnn", 0, "cnn", 6000, DEFAULT_VAL, 5000, 1, 0.0f, 300.0,                               \
-      "cnn, 6k images x 1 epoch (~5 s a trial): separates good from poor, ranks less well")   \
-    X("proxy", 0, "resnet:1", 6000, DEFAULT_VAL, 5000, 1, 0.0f, 300.0,                        \
-      "resnet:1, 6k images x 1 epoch (~6 s a trial): the default, validated against resnet1")\
-    X("resnet1", 0, "resnet:1", 30000, DEFAULT_VAL, 5000, 3, 0.0f, 1800.0,                    \
-      "resnet:1, 30k images x 3 epochs (~85 s): the reference the proxy is validated by")    \
-    X("paper", 0, "resnet:3", 0, DEFAULT_VAL, 0, PAPER_EPOCHS, 0.0f, 0.0,                     \
-      "ResNet-20 (resnet:3), all 55k images for the paper's 10K steps: a scale-out setting, "\
+    X("synthetic", 1, NULL, 0, 0, 0, 9, 0.0f, 0.0, "synthetic",                                \
+      "analytic score against x*sigmoid(x), no training (tests and demonstrations)")           \
+    X("mlp", 0, "mlp:256x2", 12000, DEFAULT_VAL, 5000, 2, 0.0f, 120.0, "proxy",                \
+      "mlp:256x2, 12k images x 2 epochs (~1 s a trial): cheap, but ranks poorly")              \
+    X("cnn", 0, "cnn", 6000, DEFAULT_VAL, 5000, 1, 0.0f, 300.0, "resnet1",                     \
+      "cnn, 6k images x 1 epoch (~5 s a trial): separates good from poor, ranks less well")    \
+    X("proxy", 0, "resnet:1", 6000, DEFAULT_VAL, 5000, 1, 0.0f, 300.0, "resnet1",              \
+      "resnet:1, 6k images x 1 epoch (~6 s a trial): the default, validated against resnet1")  \
+    X("resnet1", 0, "resnet:1", 30000, DEFAULT_VAL, 5000, 3, 0.0f, 1800.0, "paper",            \
+      "resnet:1, 30k images x 3 epochs (~85 s): the reference the proxy is validated by")      \
+    X("paper", 0, "resnet:3", 0, DEFAULT_VAL, 0, PAPER_EPOCHS, 0.0f, 0.0, "paper",             \
+      "ResNet-20 (resnet:3), all 55k images for the paper's 10K steps: a scale-out setting, "  \
       "hours per trial on one core")
 
 static const orch_fidelity table[] = {
-#define X(name, syn, model, tl, val, test, ep, lr, cap, help) \
-    { name, help, syn, model, tl, val, test, ep, lr, cap },
+#define X(name, syn, model, tl, val, test, ep, lr, cap, up, help) \
+    { name, help, syn, model, tl, val, test, ep, lr, cap, up },
     FIDELITY_LIST(X)
 #undef X
 };
@@ -49,7 +50,7 @@ static const orch_fidelity table[] = {
 
 /* ", synthetic, mlp, ...": the names from the same list; the leading ", " is skipped. */
 static const char names[] =
-#define X(name, syn, model, tl, val, test, ep, lr, cap, help) ", " name
+#define X(name, syn, model, tl, val, test, ep, lr, cap, up, help) ", " name
     FIDELITY_LIST(X)
 #undef X
     ;

@@ -33,6 +33,7 @@ typedef struct orch_fidelity {
     int         epochs;
     float       lr;          /* 0: the optimiser's default (act_run_default_lr) */
     double      time_cap_s;  /* a trial training longer fails ("time cap"); 0: none */
+    const char *higher;      /* the row `search finalize` trains the winners at by default */
 } orch_fidelity;
 
 /* The row named name, or NULL if there is none (name may be NULL). Static storage. */

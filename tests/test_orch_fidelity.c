@@ -90,6 +90,11 @@ void test_orch_fidelity_table(void)
                && f->time_cap_s >= 0 && f->lr >= 0, "%s: row values", f->name);
     }
     CHECKF(n == 6, "%d rows", n);
+    for (int i = 0; i < n; i++) {   /* finalize's default: a row, real above real */
+        const orch_fidelity *f = orch_fidelity_at(i), *up = orch_fidelity_lookup(f->higher);
+        CHECKF(up && up->synthetic == f->synthetic, "%s: higher '%s'", f->name, f->higher);
+    }
+    CHECK(!strcmp(orch_fidelity_lookup("proxy")->higher, "resnet1"));
     CHECKF(!strcmp(orch_fidelity_names(), expect), "names '%s', rows '%s'",
            orch_fidelity_names(), expect);
     CHECK(orch_fidelity_at(-1) == NULL && orch_fidelity_at(n) == NULL);

@@ -1141,7 +1141,7 @@ static int search_finalize(int argc, char **argv)
                    "       [--baseline EXPR ...] [--format table|csv] [--workers N] "
                    "[--threads N]\n\n"
                    "Trains the top k functions of the search again at fidelity F (default: the "
-                   "next one\nabove the search's: mlp -> proxy -> resnet1 -> paper) with seeds "
+                   "next one\nabove the search's: mlp -> proxy -> resnet1 -> paper, cnn -> resnet1) with seeds "
                    "1..N, beside the\nbaselines (default: relu max(x, 0) and swish "
                    "x*sigmoid(beta*x)), and prints the\nmean and 95%% confidence interval "
                    "(Student's t) of validation and test accuracy.\nThe trials go into the "
@@ -1171,13 +1171,8 @@ static int search_finalize(int argc, char **argv)
         orch_journal_close(j);
         return CLI_EXIT_USAGE;
     }
-    if (!fid) {
-        const orch_fidelity *f = orch_fidelity_lookup(cfg.fidelity);
-        fid = cfg.fidelity;
-        for (int i = 0; !f->synthetic && orch_fidelity_at(i); i++)
-            if (orch_fidelity_at(i) == f && orch_fidelity_at(i + 1))
-                fid = orch_fidelity_at(i + 1)->name;
-    }
+    if (!fid)
+        fid = orch_fidelity_lookup(cfg.fidelity)->higher;
     if (n_base == 0) {
         base[n_base++] = "max(x, 0)";
         base[n_base++] = "x*sigmoid(beta*x)";
