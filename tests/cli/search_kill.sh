@@ -7,7 +7,9 @@
 #     no proposal rewarded twice), and the final leaderboard equals that of the same search run
 #     without interruption with another worker count;
 #  2. workers SIGKILLed mid-trial: every trial still completes, exit 0, the deaths re-queued;
-#  3. a worker that stops answering (SIGSTOP) is killed at lease expiry, its trial re-queued.
+#  3. a worker that stops answering (SIGSTOP) is killed at lease expiry, its trial re-queued;
+#  4. a full disk stops the search with exit 1, the journal intact, and a resume finishes;
+#  5. ASHA killed and resumed completes its rungs.
 set -u
 : "${ACTLAB:=./build/actlab}"
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -96,7 +98,22 @@ wait "$pid" || fail "the search did not survive a stopped worker: $(cat l.err)"
 q l.db "SELECT detail FROM event WHERE kind = 'requeue'" | grep -q "died" ||
     fail "the stopped worker's trial was not re-queued"
 
-# 4. ASHA killed and resumed: the promotions are rebuilt from the journal, the rungs complete
+# 4. A full disk: the journal cannot grow past 200 KB (ulimit -f, with
+# SIGXFSZ ignored so the write fails instead of killing): the search stops with exit 1 and a
+# message, the committed state is intact, and a resume with room finishes every trial
+(trap '' XFSZ; ulimit -f 400; "$A" search run --journal f.db --fidelity synthetic \
+    --strategy random --budget 3000 --workers 2 --quiet 2>f.err)
+rc=$?
+[ "$rc" -eq 1 ] || fail "a full disk: exit $rc, want 1: $(cat f.err)"
+grep -q "intact" f.err || fail "a full disk: the message: $(cat f.err)"
+q f.db "PRAGMA integrity_check" | grep -qx ok || fail "a full disk: integrity"
+n=$(q f.db "SELECT COUNT(*) FROM trial WHERE state = 'done'")
+[ "$n" -gt 0 ] && [ "$n" -lt 3000 ] || fail "a full disk: $n trials done before it filled"
+"$A" search resume f.db --quiet 2>/dev/null || fail "resume after the disk filled"
+[ "$(q f.db "SELECT COUNT(*) FROM trial WHERE state = 'done'")" -eq 3000 ] ||
+    fail "not every trial done after the disk filled and a resume"
+
+# 5. ASHA killed and resumed: the promotions are rebuilt from the journal, the rungs complete
 a="--fidelity synthetic --strategy random --budget 81 --asha --workers 2 --synthetic-ms 200"
 # shellcheck disable=SC2086
 "$A" search run --journal a.db $a --quiet >/dev/null 2>&1 &
