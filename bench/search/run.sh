@@ -8,12 +8,14 @@
 #   3. worker scaling at the proxy fidelity: the same candidates with 1 and 2 workers
 #      (target 2 workers >= 1.8x trials per hour);
 #   4. actlab search vs a plain PyTorch 1.13 loop (bench/search/torch_search.py) on the same
-#      candidates, model, data and budget, at mlp and proxy, 1 and 2 processes
-#      (targets: >= 1.2x at mlp, >= 3x at proxy); with the mean validation accuracy of each.
+#      candidates, model, data and budget, at mlp, cnn and proxy (resnet:1), 1 and 2
+#      processes (targets: >= 1.2x at mlp, >= 3x at cnn and resnet fidelities); with the mean
+#      validation accuracy of each side (a check that both train the same thing).
 # Every timed command holds /tmp/actlab-bench.lock; sides alternate (actlab, torch, ...).
 # Env: N_OVERHEAD (10000 trials), WORKERS ("1 2 4 8 16 32"), REPS (2: part 1 best of),
-# N_CAND (20 candidates, 10 1-unit + 10 2-unit interleaved), FIDS ("mlp proxy"),
-# SKIP_TORCH=1, SKIP_TRAIN=1 (parts 1 and 2 only), KEEP=DIR (keep journals and logs there).
+# N_CAND (20 candidates, 10 1-unit + 10 2-unit interleaved), FIDS ("mlp cnn proxy"),
+# SKIP_TORCH=1, SKIP_TRAIN=1 (parts 1 and 2 only), SKIP_OVERHEAD=1 (parts 3 and 4 only),
+# KEEP=DIR (keep journals and logs there).
 set -u
 B=${1:-build}
 cd "$(dirname "$0")/../.."
@@ -24,7 +26,7 @@ N_OVERHEAD=${N_OVERHEAD:-10000}
 WORKERS=${WORKERS:-"1 2 4 8 16 32"}
 REPS=${REPS:-2}
 N_CAND=${N_CAND:-20}
-FIDS=${FIDS:-"mlp proxy"}
+FIDS=${FIDS:-"mlp cnn proxy"}
 W=${KEEP:-$(mktemp -d /tmp/actlab-search-bench.XXXXXX)}
 mkdir -p "$W"
 [ -x "$A" ] || { echo "no $A: make B=$B all" >&2; exit 2; }
@@ -49,6 +51,7 @@ echo "actlab search benchmark, $(date -u +%Y-%m-%d) $(uname -n)"
 echo "cpu: $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1) x $(nproc)"
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg); work dir $W"
 
+if [ "${SKIP_OVERHEAD:-0}" != 1 ]; then
 echo
 echo "== 1. coordinator overhead: random 2-unit synthetic search, --synthetic-ms 0, budget" \
     "$N_OVERHEAD, best of $REPS (target >= 1000 trials/s)"
@@ -104,6 +107,7 @@ echo "rejections by reason: $(q "$j" "select reject_reason || ' ' || count(*) fr
 echo "removed before training: 1 - $trials/6250 = $(echo "$trials" | \
     awk '{printf "%.1f%%", 100 * (1 - $1 / 6250)}')"
 
+fi   # SKIP_OVERHEAD
 [ "${SKIP_TRAIN:-0}" = 1 ] && exit 0
 
 # The candidates: 1-unit functions (the paper's and common ones) interleaved with 2-unit ones
@@ -179,7 +183,14 @@ actlab_run() {
 # share; sets wall, cpu, t_ok.
 torch_run() {
     o=$W/torch-$1-p$2
-    case $1 in mlp) set -- "$2" mlp:256x2 12000 2 ;; *) set -- "$2" cnn 6000 1 ;; esac
+    # the model, training images and epochs of each row of orch/fidelity.c
+    case $1 in
+        mlp) set -- "$2" mlp:256x2 12000 2 ;;
+        cnn) set -- "$2" cnn 6000 1 ;;
+        proxy) set -- "$2" resnet:1 6000 1 ;;
+        resnet1) set -- "$2" resnet:1 30000 3 ;;
+        *) echo "torch_run: no PyTorch model for fidelity $1" >&2; exit 2 ;;
+    esac
     if [ "$1" = 1 ]; then
         timed "$o.log" "$PY" bench/search/torch_search.py "$A" "$2" "$3" "$4" "$W/cands"
     else
@@ -227,7 +238,7 @@ for f in $FIDS; do
             "$(per_h "$NC" "$t2w")" "$t_ok"
         echo "  $f actlab / torch (4.): 1 process $(div "$t1w" "$a1w")x, 2 processes" \
             "$(div "$t2w" "$a2w")x in wall time; cpu $(div "$t1c" "$a1c")x," \
-            "$(div "$t2c" "$a2c")x (targets: mlp >= 1.2, proxy >= 3)"
+            "$(div "$t2c" "$a2c")x (targets: mlp >= 1.2, cnn and proxy >= 3)"
         acc_compare "$f"
     fi
 done

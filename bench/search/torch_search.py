@@ -5,7 +5,7 @@ another, the data loaded once.
 
 Usage: torch_search.py ACTLAB MODEL TRAIN_LIMIT EPOCHS CANDFILE [PART NPARTS]
   ACTLAB      the actlab binary (`actlab expr torch EXPR` gives each candidate's nn.Module)
-  MODEL       mlp:256x2 or cnn (as src/nn/models.c builds them)
+  MODEL       mlp:WxD, cnn or resnet:N (as src/nn/models.c builds them)
   CANDFILE    one expression a line; PART/NPARTS: this process takes lines i with
               i % NPARTS == PART (default 0 1)
 
@@ -15,7 +15,8 @@ permutation with seed 1: validation its last 5,000 images, training its first TR
 same per-epoch shuffles, normalisation by the training split's mean and std, batch 128 (the last
 batch partial), cross-entropy, SGD lr 0.02 momentum 0.9 no weight decay, constant lr, He-normal
 weights and zero biases, the activation at every position (the stem too) with per-channel betas
-starting at the module's defaults, validation and test (first 5,000) accuracy after every epoch,
+starting at the module's defaults, the validation accuracy after every epoch (a search's trial
+evaluates no test set, on either side),
 a non-finite loss ends the candidate as failed. torch.set_num_threads(1).
 
 Prints one tab-separated line per candidate: torch_cand, expr, val_acc (nan when failed),
@@ -59,7 +60,7 @@ def main():
     train_limit, epochs = int(train_limit), int(epochs)
     part, nparts = (int(sys.argv[6]), int(sys.argv[7])) if len(sys.argv) > 7 else (0, 1)
     torch.set_num_threads(1)
-    seed, batch, n_val, test_limit, lr = 1, 128, 5000, 5000, 0.02
+    seed, batch, n_val, lr = 1, 128, 5000, 0.02
     with open(candfile) as f:
         cands = [ln.strip() for ln in f if ln.strip()]
     cands = [c for i, c in enumerate(cands) if i % nparts == part]
@@ -68,7 +69,6 @@ def main():
     d = "/usr/share/datasets/fashion-mnist/"
     xtr = read_idx(d + "train-images-idx3-ubyte.gz")
     ytr = read_idx(d + "train-labels-idx1-ubyte.gz")
-    xte, yte = read_idx(d + "t10k-images-idx3-ubyte.gz"), read_idx(d + "t10k-labels-idx1-ubyte.gz")
     N = len(xtr)
     perm = list(range(N))
     shuffle(perm, seed ^ 0x9e3779b97f4a7c15)
@@ -80,7 +80,6 @@ def main():
         return torch.from_numpy(((a.astype(np.float32) / 255.0 - np.float32(mean))
                                  / np.float32(std)).astype(np.float32)).unsqueeze(1)
     X, Y = norm(xtr), torch.from_numpy(ytr.astype(np.int64))
-    Xte, Yte = norm(xte[:test_limit]), torch.from_numpy(yte[:test_limit].astype(np.int64))
     Xv, Yv = X[val_idx], Y[val_idx]
     orders = []
     for ep in range(epochs):
@@ -101,12 +100,37 @@ def main():
             net = nn.Sequential(nn.Conv2d(1, 32, 3), Act(32), nn.Conv2d(32, 64, 3), Act(64),
                                 nn.MaxPool2d(2), nn.Flatten(), nn.Linear(9216, 128), Act(128),
                                 nn.Linear(128, 10))
+        elif model.startswith("resnet:"):
+            class Block(nn.Module):   # bench/train/torch_bench.py's, per-channel activations
+                def __init__(self, cin, cout, stride):
+                    super().__init__()
+                    self.c1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+                    self.b1 = nn.BatchNorm2d(cout)
+                    self.c2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+                    self.b2 = nn.BatchNorm2d(cout)
+                    self.a1, self.a2 = Act(cout), Act(cout)
+                    self.sc = None
+                    if stride != 1 or cin != cout:
+                        self.sc = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
+                                                nn.BatchNorm2d(cout))
+
+                def forward(self, x):
+                    h = self.b2(self.c2(self.a1(self.b1(self.c1(x)))))
+                    return self.a2(h + (x if self.sc is None else self.sc(x)))
+            layers, cin = [nn.Conv2d(1, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), Act(16)], 16
+            for st in range(3):
+                for b in range(int(model[7:])):
+                    cout = 16 << st
+                    layers.append(Block(cin, cout, 2 if st > 0 and b == 0 else 1))
+                    cin = cout
+            net = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10))
         else:
             sys.exit("unknown model " + model)
         for m in net.modules():
             if isinstance(m, (nn.Linear, nn.Conv2d)):
                 nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
-                nn.init.zeros_(m.bias)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
         return net
 
     def accuracy(net, x, y):
@@ -143,8 +167,7 @@ def main():
             if not ok:
                 break
             net.eval()
-            val = accuracy(net, Xv, Yv)
-            accuracy(net, Xte, Yte)   # actlab evaluates the test images every epoch too
+            val = accuracy(net, Xv, Yv)   # a search's trial: validation only, as actlab's
         if not ok or not math.isfinite(val):
             val = float("nan")
         print(f"torch_cand\t{expr}\t{val:.4f}\t{time.perf_counter() - t0:.3f}", flush=True)
