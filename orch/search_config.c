@@ -409,8 +409,9 @@ int orch_search_config_read(const char *text, orch_search_config *c, char **stri
         *eq = 0;
         for (int i = 0; i < N_KEYS; i++)
             if (!strcmp(keys[i].key, p) && seen[i]++) {
-                free(copy);
-                return bad(d, ACT_EFORMAT, "search config: key '%s' repeated%s", p, NULL);
+                int st = bad(d, ACT_EFORMAT, "search config: key '%s' repeated%s", p, NULL);
+                free(copy);   /* after the message: p points into it */
+                return st;
             }
         int r = set_key(c, p, eq + 1);
         if (r <= 0) {
