@@ -273,7 +273,7 @@ static int step_search(demo_ctx *ctx)
                           "--seed-expr", "max(x, 0)", "--seed-expr", "x*sigmoid(beta*x)",
                           "--quiet", NULL };
     char *again[] = { "search", "resume", db, "--quiet", NULL };
-    printf("  %s (about a minute on 2 cores)\n", resume ? "actlab search resume" :
+    printf("  %s (one to three minutes on 2 cores)\n", resume ? "actlab search resume" :
            "actlab search run --space bxg --strategy evolution --fidelity proxy --budget 24");
     int rc = demo_search_cmd(resume ? again : run);
     if (rc != CLI_EXIT_OK)
