@@ -27,7 +27,7 @@ enum {
 #define FIDELITY_LIST(X)                                                                       \
     X("synthetic", 1, NULL, 0, 0, 0, 9, 0.0f, 0.0, "synthetic",                                \
       "analytic score against x*sigmoid(x), no training (tests and demonstrations)")           \
-    X("mlp", 0, "mlp:256x2", 12000, DEFAULT_VAL, 5000, 2, 0.0f, 120.0, "proxy",                \
+    X("mlp", 0, "mlp:256x2", 12000, DEFAULT_VAL, 5000, 2, 0.0f, 120.0, "resnet1",              \
       "mlp:256x2, 12k images x 2 epochs (~1 s a trial): cheap, but ranks poorly")              \
     X("cnn", 0, "cnn", 6000, DEFAULT_VAL, 5000, 1, 0.0f, 300.0, "resnet1",                     \
       "cnn, 6k images x 1 epoch (~5 s a trial): separates good from poor, ranks less well")    \

@@ -208,8 +208,8 @@ ACT_API ACT_NODISCARD int act_strategy_member_at(const act_strategy *s, size_t i
  * a format version, the strategy's name and configuration, the RNG state, the ticket counter,
  * every pending proposal, the strategy's own state (exhaustive cursor, evolution population
  * oldest first; ppo's fields, controller parameters, Adam moments and step, EMA baseline and the
- * observations awaiting an update), and a CRC-32 of all of it; little-endian, independent of the host. s is not
- * changed. ACT_ENOMEM.
+ * observations awaiting an update), and a CRC-32 of all of it; little-endian, independent of
+ * the host. s is not changed. ACT_ENOMEM.
  */
 ACT_API ACT_NODISCARD int act_strategy_save(const act_strategy *s, uint8_t **buf, size_t *len);
 

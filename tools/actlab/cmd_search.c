@@ -488,7 +488,8 @@ static int run_any(const char *cmd, orch_journal *j, const orch_search_config *c
     }
     fprintf(stderr, "actlab %s: %s after %" PRId64 " trials in %.1f s (%" PRId64
             " re-queued, %" PRId64 " workers replaced)%s\n", cmd,
-            plan && s.reason == ORCH_STOP_BUDGET ? "all trials finished" : orch_stop_name(s.reason),
+            plan && s.reason == ORCH_STOP_BUDGET ? "all trials finished"
+                                                 : orch_stop_name(s.reason),
             s.trials_done, s.elapsed_s, s.requeued, s.workers_replaced,
             s.reason == ORCH_STOP_INTERRUPTED ? ": `actlab search resume` continues" : "");
     return s.reason == ORCH_STOP_INTERRUPTED ? SEARCH_EXIT_INTERRUPTED
@@ -1141,7 +1142,7 @@ static int search_finalize(int argc, char **argv)
                    "       [--baseline EXPR ...] [--format table|csv] [--workers N] "
                    "[--threads N]\n\n"
                    "Trains the top k functions of the search again at fidelity F (default: the "
-                   "next one\nabove the search's: mlp -> proxy -> resnet1 -> paper, cnn -> resnet1) with seeds "
+                   "one above\nthe search's: mlp, cnn, proxy -> resnet1 -> paper) with seeds "
                    "1..N, beside the\nbaselines (default: relu max(x, 0) and swish "
                    "x*sigmoid(beta*x)), and prints the\nmean and 95%% confidence interval "
                    "(Student's t) of validation and test accuracy.\nThe trials go into the "
