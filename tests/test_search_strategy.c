@@ -990,6 +990,41 @@ void test_search_strategy_inject(void)
     act_strategy_free(a);
     act_strategy_free(b);
 
+    /* every kind keeps an injected ticket across save and load, also a candidate with fewer
+     * units than the search's (the exhaustive cursor then lags the ticket counter) */
+    for (int k = 0; k < ACT_STRATEGY_COUNT; k++) {
+        if (k == ACT_STRATEGY_PPO)
+            continue;   /* below: ppo takes only n_units-unit candidates */
+        act_strategy_config kc = config((act_strategy_kind)k, "full", 2, 5);
+        if (k == ACT_STRATEGY_EVOLUTION) {
+            kc.population = 4;
+            kc.tournament = 2;
+        }
+        act_strategy *x = make(&kc);
+        if (!x)
+            continue;
+        act_strategy_proposal pi, pn, got;
+        CHECK(act_strategy_propose(x, &pn) == ACT_OK && act_strategy_inject(x, &swish, &pi) ==
+              ACT_OK && pi.ticket == 2);
+        uint8_t *bytes = NULL;
+        size_t nb = 0;
+        act_strategy *y = NULL;
+        int rc = act_strategy_save(x, &bytes, &nb);
+        if (rc == ACT_OK)
+            rc = act_strategy_load(&kc, bytes, nb, &y);
+        CHECKF(rc == ACT_OK, "%s with an injected 1-unit ticket: load %s",
+               act_strategy_name((act_strategy_kind)k), act_strerror(rc));
+        CHECK(y && act_strategy_pending(y, 1, &got) == ACT_OK && got.ticket == 2 &&
+              same_cand(&got.cand, &swish));
+        if (y) {   /* and the loaded strategy goes on as the original */
+            CHECK(act_strategy_propose(x, &pn) == ACT_OK && act_strategy_propose(y, &got) ==
+                  ACT_OK && same_cand(&pn.cand, &got.cand) && pn.ticket == got.ticket);
+        }
+        free(bytes);
+        act_strategy_free(x);
+        act_strategy_free(y);
+    }
+
     /* ppo: the policy's log-probability of the injected tokens, kept across save and load */
     act_strategy_config pc = config(ACT_STRATEGY_PPO, "full", 1, 3);
     act_strategy *s = make(&pc);

@@ -715,7 +715,7 @@ static int get_state(reader *r, act_strategy *s)
             (i > 0 && p->ticket <= s->pend[i - 1].ticket) || !isfinite(p->logp) ||
             p->parent >= p->ticket || m >= ACT_STRATEGY_MUT_COUNT ||
             (!evo && (p->parent != 0 || m != ACT_STRATEGY_MUT_NONE)) ||
-            (!evo && p->cand.n_units != c->n_units) ||
+            (c->kind == ACT_STRATEGY_PPO && p->cand.n_units != c->n_units) ||
             (c->kind == ACT_STRATEGY_PPO && !(p->logp <= 0.0)))
             return ACT_EFORMAT;
         fill_tokens(p);
@@ -724,7 +724,8 @@ static int get_state(reader *r, act_strategy *s)
     switch (c->kind) {
     case ACT_STRATEGY_EXHAUSTIVE:
         s->cursor = get_le(r, 8);
-        if (r->bad || s->cursor > s->space_size || s->cursor != s->last_ticket)
+        /* every ticket is an enumerated candidate or an injected one (act_strategy_inject) */
+        if (r->bad || s->cursor > s->space_size || s->cursor > s->last_ticket)
             return ACT_EFORMAT;
         break;
     case ACT_STRATEGY_EVOLUTION: {

@@ -133,8 +133,10 @@ q=$(sqlite3 -batch "$tmp/i.db" "SELECT p.ticket, p.mutation, c.canon, p.reward I
 [ "$q" = "1|seed|x*sigmoid(beta*x)|1" ] || fail "the seed as the first proposal: $q"
 
 # the writer lock; Ctrl-C stops cleanly (exit 130) and resume finishes the work
-"$A" search run --journal "$tmp/c.db" --fidelity synthetic --strategy random --budget 30 \
-    --workers 2 --synthetic-ms 200 --quiet 2>/dev/null &
+# (exhaustive with a seed expression: the injected ticket makes its cursor lag the ticket
+# counter, which a resume must load)
+"$A" search run --journal "$tmp/c.db" --fidelity synthetic --strategy exhaustive --budget 30 \
+    --seed-expr "x*sigmoid(beta*x)" --workers 2 --synthetic-ms 200 --quiet 2>/dev/null &
 pid=$!
 sleep 1
 "$A" search resume "$tmp/c.db" 2>"$tmp/err"; rc=$?

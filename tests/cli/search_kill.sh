@@ -22,7 +22,8 @@ cd "$tmp" || exit 1
 
 # 1. repeated kill -9 of the coordinator
 args="--fidelity synthetic --strategy evolution --set evolution.population=20
-      --set evolution.tournament=5 --budget 400 --deterministic --batch 8 --seed 5 --quiet"
+      --set evolution.tournament=5 --budget 400 --deterministic --batch 8 --seed 5 --quiet
+      --seed-expr x*sigmoid(beta*x)"
 # shellcheck disable=SC2086
 "$A" search run --journal u.db $args --workers 3 2>/dev/null || fail "uninterrupted run"
 "$A" search top u.db -k 400 --format csv > u.top || fail "top u.db"
@@ -114,7 +115,8 @@ n=$(q f.db "SELECT COUNT(*) FROM trial WHERE state = 'done'")
     fail "not every trial done after the disk filled and a resume"
 
 # 5. ASHA killed and resumed: the promotions are rebuilt from the journal, the rungs complete
-a="--fidelity synthetic --strategy random --budget 81 --asha --workers 2 --synthetic-ms 200"
+a="--fidelity synthetic --strategy random --budget 81 --asha --workers 2 --synthetic-ms 200
+   --seed-expr x*sigmoid(beta*x)"
 # shellcheck disable=SC2086
 "$A" search run --journal a.db $a --quiet >/dev/null 2>&1 &
 pid=$!
