@@ -254,6 +254,18 @@ static void remove_pending(act_strategy *s, size_t i)
     s->n_pend--;
 }
 
+/* Completes p (zero tail, tokens, the next ticket) and appends it to the pending list (room
+ * reserved by the caller); tickets increase, so the list stays sorted. */
+static void push_pending(act_strategy *s, act_strategy_proposal *p, act_strategy_proposal *out)
+{
+    acti_strategy_clear_tail(&p->cand);
+    fill_tokens(p);
+    p->ticket = s->last_ticket + 1;
+    s->last_ticket = p->ticket;
+    s->pend[s->n_pend++] = *p;
+    *out = *p;
+}
+
 int act_strategy_propose(act_strategy *s, act_strategy_proposal *out)
 {
     if (!s || !out)
@@ -285,14 +297,9 @@ int act_strategy_propose(act_strategy *s, act_strategy_proposal *out)
     }
     if (rc != ACT_OK)
         return rc;
-    acti_strategy_clear_tail(&p.cand);
-    fill_tokens(&p);
-    p.ticket = s->last_ticket + 1;
     s->rng = rng;
-    s->last_ticket = p.ticket;
     s->cursor += s->cfg.kind == ACT_STRATEGY_EXHAUSTIVE;
-    s->pend[s->n_pend++] = p;               /* tickets increase: the list stays sorted */
-    *out = p;
+    push_pending(s, &p, out);
     return ACT_OK;
 }
 
@@ -307,16 +314,11 @@ int act_strategy_inject(act_strategy *s, const act_space_cand *c, act_strategy_p
     act_strategy_proposal p;
     memset(&p, 0, sizeof p);
     p.cand = *c;
-    acti_strategy_clear_tail(&p.cand);
-    fill_tokens(&p);
     if (s->cfg.kind == ACT_STRATEGY_PPO) {
         double entropy;
         p.logp = acti_ppo_logp(s, &p.cand, &entropy);   /* as if the policy had sampled it */
     }
-    p.ticket = s->last_ticket + 1;
-    s->last_ticket = p.ticket;
-    s->pend[s->n_pend++] = p;
-    *out = p;
+    push_pending(s, &p, out);
     return ACT_OK;
 }
 
