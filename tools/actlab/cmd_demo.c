@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -252,7 +253,7 @@ static int step_search(demo_ctx *ctx)
         printf("  skipped (--quick); see `actlab search --help`\n");
         return 0;
     }
-    char dir[4096], db[4200], html[4200], py[4200];
+    char dir[4096], db[4200], py[4200], old[4300];
     if (snprintf(dir, sizeof dir, "%s/search", ctx->out) >= (int)sizeof dir) {
         cli_error(ctx->cmd, "output directory name too long");
         return CLI_EXIT_FAILURE;
@@ -263,25 +264,39 @@ static int step_search(demo_ctx *ctx)
         return CLI_EXIT_FAILURE;
     }
     snprintf(db, sizeof db, "%s/search.db", dir);
-    snprintf(html, sizeof html, "%s/index.html", dir);
     snprintf(py, sizeof py, "%s/winner.py", dir);
-    struct stat st;
-    int resume = stat(db, &st) == 0;
     char *run[] = { "search", "run", "--journal", db, "--space", "bxg", "--strategy",
-                          "evolution", "--set", "evolution.population=8", "--set",
-                          "evolution.tournament=3", "--fidelity", "proxy", "--budget", "24",
-                          "--seed-expr", "max(x, 0)", "--seed-expr", "x*sigmoid(beta*x)",
-                          "--quiet", NULL };
+                    "evolution", "--set", "evolution.population=8", "--set",
+                    "evolution.tournament=3", "--fidelity", "proxy", "--budget", "24",
+                    "--seed-expr", "max(x, 0)", "--seed-expr", "x*sigmoid(beta*x)", "--quiet",
+                    NULL };
     char *again[] = { "search", "resume", db, "--quiet", NULL };
-    printf("  %s (one to three minutes on 2 cores)\n", resume ? "actlab search resume" :
-           "actlab search run --space bxg --strategy evolution --fidelity proxy --budget 24");
-    int rc = demo_search_cmd(resume ? again : run);
+    struct stat st;
+    int rc = CLI_EXIT_USAGE;
+    if (stat(db, &st) == 0) {   /* an earlier make run: resume (nothing left, or the rest) */
+        printf("  actlab search resume %s\n", db);
+        rc = demo_search_cmd(again);
+        if (rc == CLI_EXIT_USAGE) {
+            /* made by another build (its fidelity means something else now): keep it aside,
+             * never overwrite a journal, and search again */
+            snprintf(old, sizeof old, "%s/search-%ld.db", dir, (long)time(NULL));
+            if (rename(db, old) != 0) {
+                cli_error(ctx->cmd, "cannot move '%s' aside", db);
+                return CLI_EXIT_FAILURE;
+            }
+            printf("  kept the earlier journal as %s\n", old);
+        }
+    }
+    if (rc == CLI_EXIT_USAGE) {
+        printf("  actlab search run --space bxg --strategy evolution --fidelity proxy "
+               "--budget 24 (one to three minutes on 2 cores)\n");
+        rc = demo_search_cmd(run);
+    }
     if (rc != CLI_EXIT_OK)
         return rc;
     char *top[] = { "search", "top", db, "-k", "10", NULL };
     char *report[] = { "search", "report", db, "-o", dir, "-k", "10", "--png", NULL };
-    char *export[] = { "search", "export", db, "--rank", "1", "--as", "torch", "-o", py,
-                             NULL };
+    char *export[] = { "search", "export", db, "--rank", "1", "--as", "torch", "-o", py, NULL };
     if ((rc = demo_search_cmd(top)) != CLI_EXIT_OK ||
         (rc = demo_search_cmd(report)) != CLI_EXIT_OK ||
         (rc = demo_search_cmd(export)) != CLI_EXIT_OK)
