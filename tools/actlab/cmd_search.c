@@ -932,14 +932,25 @@ static int search_status(int argc, char **argv)
     int rc = open_ro(cmd, argv[1], &j, &cfg, &strings);
     if (rc != CLI_EXIT_OK)
         return rc;
-    int64_t n[ORCH_TRIAL_COUNT];
+    int64_t n[ORCH_TRIAL_COUNT], n0[ORCH_TRIAL_COUNT];
     orch_trial_times_t tt;
     top_ctx best = { 0 };
     best.want = 1;
     best.fidelity = cfg.fidelity;
+    /* the budget counts trials at the first rung (the fidelity itself without ASHA): the
+     * speed and ETA are those of that rung */
+    char rung0[48];
+    int ep[ORCH_MAX_RUNGS], n_rungs = 0;
+    snprintf(rung0, sizeof rung0, "%s", cfg.fidelity);
+    if (cfg.asha && orch_search_rungs(&cfg, ep, &n_rungs, NULL) == ACT_OK &&
+        orch_fidelity_rung_name(orch_fidelity_lookup(cfg.fidelity), ep[0], rung0,
+                                sizeof rung0) != ACT_OK)
+        snprintf(rung0, sizeof rung0, "%s", cfg.fidelity);
     int st = orch_trial_counts(j, cfg.fidelity, n);
     if (st == ACT_OK)
-        st = orch_trial_times(j, cfg.fidelity, &tt);
+        st = orch_trial_counts(j, rung0, n0);
+    if (st == ACT_OK)
+        st = orch_trial_times(j, rung0, &tt);
     if (st == ACT_OK)
         st = orch_top(j, cfg.fidelity, 1, top_row, &best);
     if (st != ACT_OK) {
@@ -954,7 +965,7 @@ static int search_status(int argc, char **argv)
     double span = tt.last_finished - tt.first_started;
     double per_hour = tt.n > 0 && span > 0 ? 3600.0 * (double)tt.n / span : NAN;
     double eta = NAN;
-    int64_t finished = tt.n + n[ORCH_TRIAL_FAILED_INFRA];
+    int64_t finished = tt.n + n0[ORCH_TRIAL_FAILED_INFRA];
     if (cfg.budget > 0 && per_hour > 0)
         eta = 3600.0 * (double)(cfg.budget > finished ? cfg.budget - finished : 0) / per_hour;
     const orch_fidelity *fid = orch_fidelity_lookup(cfg.fidelity);
@@ -997,8 +1008,8 @@ static int search_status(int argc, char **argv)
             print_rungs(j, &cfg, 0);
         char e[32];
         fmt_hms(eta, e, sizeof e);
-        printf("speed     %.0f trials/hour (finished trials over the time they span)\n"
-               "ETA       %s%s\nconfig:\n", isfinite(per_hour) ? per_hour : 0.0,
+        printf("speed     %.0f trials/hour at %s (finished trials over the time they span)\n"
+               "ETA       %s%s\nconfig:\n", isfinite(per_hour) ? per_hour : 0.0, rung0,
                cfg.budget > 0 ? e : "-", cfg.budget > 0 ? " (to the budget)" : " (no budget)");
         const char *p = orch_journal_config_text(j);
         while (*p) {
