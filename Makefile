@@ -44,10 +44,20 @@ CLI_OBJ   = $(patsubst %.c,$(B)/%.o,$(wildcard tools/actlab/*.c))
 ORCH_SRC  = $(wildcard orch/*.c)
 ORCH_OBJ  = $(patsubst %.c,$(B)/%.o,$(ORCH_SRC))
 ORCH_LIBS = -lsqlite3
+# The search's MPI transport (orch/mpi.c) when `pkg-config mpi-c` finds an MPI (Debian:
+# libopenmpi-dev, or libmpich-dev); MPI=0 builds without it (`--transport mpi` then says so),
+# MPI=1 requires it. Only the CLI links MPI; the asan build does not use it.
+MPI ?= $(shell pkg-config --exists mpi-c 2>/dev/null && echo 1 || echo 0)
+ifeq ($(MPI),1)
+MPI_CFLAGS := -DACTLAB_MPI $(shell pkg-config --cflags mpi-c)
+MPI_LIBS   := $(shell pkg-config --libs mpi-c)
+NOMPI_BIN  := $(B)/tests/actlab-nompi
+endif
 
 EX_BIN    = $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))
 
-all: $(B)/libactlab.a $(B)/libactlab.so $(B)/actlab $(B)/gen_docs $(B)/tests/run $(EX_BIN)
+all: $(B)/libactlab.a $(B)/libactlab.so $(B)/actlab $(B)/gen_docs $(B)/tests/run $(EX_BIN) \
+     $(NOMPI_BIN)
 
 deps:
 	@scripts/install-deps.sh
@@ -63,7 +73,7 @@ check: deps
 	scripts/run-tests.sh $(B)
 
 asan: deps                     # separate build dir: never mixes with normal objects
-	$(MAKE) all B=build/asan \
+	$(MAKE) all B=build/asan MPI=0 \
 	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
 	    LDFLAGS="-fsanitize=address,undefined"
 	SAN_CFLAGS="-fsanitize=address,undefined" ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp:print_suppressions=0 \
@@ -96,6 +106,7 @@ $(B)/pic/%.o: %.c
 $(B)/tools/actlab/%.o: CPPFLAGS += $(PLOT_CFLAGS)
 $(B)/tools/gen_docs.o: CPPFLAGS += -Itools
 $(B)/orch/%.o: CPPFLAGS += -DACTLAB_VERSION='"$(VERSION)"'
+$(B)/orch/mpi.o: CPPFLAGS += $(MPI_CFLAGS)
 $(B)/tests/%.o $(B)/tools/actlab/%.o: CPPFLAGS += -I.
 
 $(B)/libactlab.a: $(LIB_OBJ)
@@ -110,6 +121,15 @@ $(B)/libactlab_orch.a: $(ORCH_OBJ)
 	$(AR) rcs $@ $^
 
 $(B)/actlab: $(CLI_OBJ) $(B)/libactlab_orch.a $(B)/libactlab.a
+	$(CC) $(OMP) $(LDFLAGS) $^ $(PLOT_LIBS) $(ORCH_LIBS) $(MPI_LIBS) $(LDLIBS) -o $@
+
+# The CLI as a build without MPI makes it, from the same objects but orch/mpi.c compiled
+# without MPI (tests/cli/search_mpi.sh checks what it says to --transport mpi).
+$(B)/orch/mpi_none.o: orch/mpi.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(WARN) $(CPPFLAGS) -DACTLAB_VERSION='"$(VERSION)"' $(OMP) $(CFLAGS) -c $< -o $@
+
+$(B)/tests/actlab-nompi: $(CLI_OBJ) $(B)/orch/mpi_none.o $(B)/libactlab_orch.a $(B)/libactlab.a
 	$(CC) $(OMP) $(LDFLAGS) $^ $(PLOT_LIBS) $(ORCH_LIBS) $(LDLIBS) -o $@
 
 $(B)/tests/run: $(TEST_OBJ) $(B)/libactlab_orch.a $(B)/libactlab.a
@@ -146,4 +166,4 @@ clean:
 .PHONY: all deps run check asan bench bench-peers docs fuzz install clean
 .SECONDARY:
 -include $(LIB_OBJ:.o=.d) $(PIC_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(B)/tools/gen_docs.d \
-    $(ORCH_OBJ:.o=.d)
+    $(ORCH_OBJ:.o=.d) $(B)/orch/mpi_none.d

@@ -12,8 +12,8 @@
 #include "worker.h"
 
 struct orch_worker {
-    int     out_fd;
-    int64_t trial;    /* the running trial, 0 between trials */
+    orch_channel ch;
+    int64_t      trial;    /* the running trial, 0 between trials */
 };
 
 static double now_s(void)
@@ -29,12 +29,18 @@ int orch_worker_heartbeat(orch_worker *w, int epoch, double loss)
     m.trial = w->trial;
     m.epoch = epoch < 0 ? 0 : epoch;
     m.loss = loss;
-    return orch_msg_write(w->out_fd, &m);
+    return w->ch.send(w->ch.impl, &m);
 }
 
+/* The descriptor channel: impl points to the worker's two descriptors. */
+typedef struct fd_pair {
+    int in, out;
+} fd_pair;
+
 /* Waits up to timeout_s (< 0: forever) for input: 1 readable (or closed), 0 timed out, -1 error. */
-static int wait_input(int fd, double timeout_s)
+static int fd_wait(void *impl, double timeout_s)
 {
+    int fd = ((const fd_pair *)impl)->in;
     double end = now_s() + timeout_s;
     for (;;) {
         int ms = -1;
@@ -52,18 +58,33 @@ static int wait_input(int fd, double timeout_s)
     }
 }
 
+static int fd_recv(void *impl, orch_msg *m, act_diag *diag)
+{
+    return orch_msg_read(((const fd_pair *)impl)->in, m, diag);
+}
+
+static int fd_send(void *impl, const orch_msg *m)
+{
+    return orch_msg_write(((const fd_pair *)impl)->out, m);
+}
+
 int orch_worker_run(const orch_worker_config *cfg, act_diag *diag)
 {
     if (diag)
         memset(diag, 0, sizeof *diag);
-    if (!cfg || !cfg->eval || cfg->in_fd < 0 || cfg->out_fd < 0 || !(cfg->silence_s >= 0))
+    if (!cfg || !cfg->eval || !(cfg->silence_s >= 0) ||
+        (cfg->chan ? !cfg->chan->wait || !cfg->chan->recv || !cfg->chan->send
+                   : cfg->in_fd < 0 || cfg->out_fd < 0))
         return ACT_EINVAL;
-    orch_worker w = { cfg->out_fd, 0 };
+    fd_pair fds = { cfg->in_fd, cfg->out_fd };
+    orch_worker w = { { &fds, fd_wait, fd_recv, fd_send }, 0 };
+    if (cfg->chan)
+        w.ch = *cfg->chan;
     orch_msg m = orch_msg_init(ORCH_MSG_HELLO);
     m.pid = (int64_t)getpid();
-    int rc = orch_msg_write(cfg->out_fd, &m);
+    int rc = w.ch.send(w.ch.impl, &m);
     while (rc == ACT_OK) {
-        int ready = wait_input(cfg->in_fd, cfg->silence_s > 0 ? cfg->silence_s : -1.0);
+        int ready = w.ch.wait(w.ch.impl, cfg->silence_s > 0 ? cfg->silence_s : -1.0);
         if (ready == 0) {
             if (diag)
                 snprintf(diag->msg, sizeof diag->msg,
@@ -72,7 +93,7 @@ int orch_worker_run(const orch_worker_config *cfg, act_diag *diag)
         }
         if (ready < 0)
             return ACT_EIO;
-        rc = orch_msg_read(cfg->in_fd, &m, diag);
+        rc = w.ch.recv(w.ch.impl, &m, diag);
         if (rc != ACT_OK)
             break;
         switch (m.kind) {
@@ -96,7 +117,7 @@ int orch_worker_run(const orch_worker_config *cfg, act_diag *diag)
             r.trial = m.trial;
             if (isnan(r.wall_s))
                 r.wall_s = now_s() - t0;
-            rc = orch_msg_write(cfg->out_fd, &r);
+            rc = w.ch.send(w.ch.impl, &r);
             break;
         }
         case ORCH_MSG_HELLO:

@@ -20,11 +20,23 @@ ACT_NODISCARD int orch_worker_heartbeat(orch_worker *w, int epoch, double loss);
  * other status ends the loop with it (the worker cannot go on, e.g. its data is unreadable). */
 typedef int orch_eval_fn(orch_worker *w, const orch_msg *task, orch_msg *result, void *ctx);
 
+/* Where a worker's messages come from and go to when they are not a pair of descriptors (an
+ * MPI rank: orch/mpi.h). wait: 1 when a message is ready (or the input is closed), 0 after
+ * timeout_s (< 0: wait forever), -1 on an error; recv: as orch_msg_read; send: as
+ * orch_msg_write. */
+typedef struct orch_channel {
+    void *impl;
+    int (*wait)(void *impl, double timeout_s);
+    int (*recv)(void *impl, orch_msg *m, act_diag *diag);
+    int (*send)(void *impl, const orch_msg *m);
+} orch_channel;
+
 typedef struct orch_worker_config {
-    int           in_fd, out_fd;     /* messages from / to the coordinator */
+    int           in_fd, out_fd;     /* messages from / to the coordinator (without chan) */
     double        silence_s;         /* exit after this long without any message (0: never) */
     orch_eval_fn *eval;
     void         *ctx;
+    const orch_channel *chan;        /* NULL: in_fd and out_fd */
 } orch_worker_config;
 
 /* The loop. Returns ACT_OK after a stop message, ACT_ENOTFOUND at the end of the input,

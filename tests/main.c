@@ -29,7 +29,7 @@ int main(int argc, char **argv)
     if (argc == 3 && !strcmp(argv[1], "--orch-worker")) {
         static int ms;
         ms = atoi(argv[2]);
-        orch_worker_config cfg = { 0, 1, 30.0, orch_synthetic_eval, &ms };
+        orch_worker_config cfg = { 0, 1, 30.0, orch_synthetic_eval, &ms, NULL };
         return orch_worker_run(&cfg, NULL) == ACT_OK ? 0 : 1;
     }
     const char *filter = argc > 1 ? argv[1] : "";

@@ -333,7 +333,7 @@ void test_orch_fidelity_worker(void)
     orch_msg stop = orch_msg_init(ORCH_MSG_STOP);
     CHECK(orch_msg_write(down[1], &t1) == ACT_OK && orch_msg_write(down[1], &t2) == ACT_OK &&
           orch_msg_write(down[1], &stop) == ACT_OK);
-    orch_worker_config cfg = { down[0], up[1], 0.0, orch_train_eval, &c };
+    orch_worker_config cfg = { down[0], up[1], 0.0, orch_train_eval, &c, NULL };
     act_diag d;
     int rc = orch_worker_run(&cfg, &d);
     CHECKF(rc == ACT_OK, "worker loop: %d %s", rc, d.msg);
@@ -371,7 +371,7 @@ void test_orch_fidelity_worker(void)
     if (pid == 0) {
         close(down[1]);
         close(up[0]);
-        orch_worker_config wc = { down[0], up[1], 30.0, eval_and_exit, &c };
+        orch_worker_config wc = { down[0], up[1], 30.0, eval_and_exit, &c, NULL };
         ACT_IGNORE(orch_worker_run(&wc, NULL));   /* the evaluator exits */
         _exit(12);
     }

@@ -43,7 +43,8 @@ static int start(child *c, double silence_s, int ms)
         close(up[0]);
         static int delay;
         delay = ms;
-        orch_worker_config cfg = { down[0], up[1], silence_s, orch_synthetic_eval, &delay };
+        orch_worker_config cfg = { down[0], up[1], silence_s, orch_synthetic_eval, &delay,
+                                   NULL };
         _exit(code_of(orch_worker_run(&cfg, NULL)));
     }
     close(down[0]);

@@ -17,6 +17,7 @@
 #include "actlab/run.h"
 #include "../../orch/coord.h"
 #include "../../orch/fidelity.h"
+#include "../../orch/mpi.h"
 #include "../../orch/train_eval.h"
 #include "cli.h"
 #include "commands.h"
@@ -65,6 +66,8 @@ static void search_usage(FILE *f)
             "  --lease S           a worker silent for S seconds is killed, its trial re-queued\n"
             "                      (60)\n"
             "  --workers N         worker processes (default: the number of cores)\n"
+            "  --transport T       local (worker processes) or mpi: under mpirun, rank 0\n"
+            "                      coordinates and every other rank is a worker (local)\n"
             "  --threads N         threads per worker (1)\n"
             "  --synthetic-ms N    synthetic fidelity: each trial takes N ms (tests, demos)\n"
             "  --data-dir D        where the Fashion-MNIST files are\n"
@@ -84,11 +87,10 @@ typedef struct run_opts {
     const char *seed_exprs[ORCH_MAX_SEED_EXPRS];
     int         n_seed_exprs;
     int         workers, threads, synthetic_ms, quiet;
+    int         workers_set, mpi;      /* --workers given; --transport mpi */
     const char *data_dir;
 } run_opts;
 
-/* --workers, --threads, --synthetic-ms, --data-dir, --quiet (getopt codes w, t, s, d, q): 1
- * when c was one of them, 0 when not, -1 after printing a bad value's error. */
 /* An integer option's value in lo..hi into *out: 1, or -1 after printing the error. */
 static int int_opt(const char *cmd, const char *name, const char *arg, long lo, long hi,
                    int *out)
@@ -102,11 +104,21 @@ static int int_opt(const char *cmd, const char *name, const char *arg, long lo, 
     return 1;
 }
 
+/* --workers, --threads, --synthetic-ms, --data-dir, --quiet, --transport (getopt codes w, t,
+ * s, d, q, M): 1 when c was one of them, 0 when not, -1 after printing a bad value's error. */
 static int machine_opt(const char *cmd, int c, const char *arg, run_opts *o)
 {
     switch (c) {
     case 'w':
+        o->workers_set = 1;
         return int_opt(cmd, "workers", arg, 1, ORCH_POOL_MAX, &o->workers);
+    case 'M':
+        if (strcmp(arg, "local") && strcmp(arg, "mpi")) {
+            cli_error(cmd, "unknown --transport '%s' (valid: local, mpi)", arg);
+            return -1;
+        }
+        o->mpi = !strcmp(arg, "mpi");
+        return 1;
     case 't':
         return int_opt(cmd, "threads", arg, 1, 256, &o->threads);
     case 's':
@@ -133,7 +145,16 @@ static void machine_defaults(run_opts *o)
 // ----------------------------------------------------------------------------
 // worker
 
-static int search_worker(int argc, char **argv)
+/* --transport mpi: where this process stands (cmd_search ends MPI after the action). */
+static struct {
+    int active, rank;
+    int setup_sent;      /* rank 0: the workers have their options (or were told to exit) */
+    int peer_gone;       /* a worker rank whose coordinator is gone: no MPI_Finalize */
+} g_mpi;
+
+/* The worker loop over stdin/stdout (a local worker process), or over MPI (mpi: a worker rank;
+ * argv is rank 0's setup). */
+static int worker_main(int argc, char **argv, int mpi)
 {
     const char *cmd = "search worker";
     orch_train_ctx ctx;
@@ -181,14 +202,90 @@ static int search_worker(int argc, char **argv)
     /* Ctrl-C on a terminal reaches the whole process group: the coordinator decides what
      * stops, and a worker leaves when it is told to or its coordinator is gone */
     signal(SIGINT, SIG_IGN);
-    orch_worker_config wc = { STDIN_FILENO, STDOUT_FILENO, silence, orch_train_eval, &ctx };
+    orch_worker_config wc = { STDIN_FILENO, STDOUT_FILENO, silence, orch_train_eval, &ctx,
+                              NULL };
     act_diag d;
-    int st = orch_worker_run(&wc, &d);
+    orch_channel ch;
+    int st = ACT_OK;
+    if (mpi) {
+        st = orch_mpi_channel_new(&ch, silence > 0 ? silence : 60.0, &d);
+        wc.chan = &ch;
+    }
+    if (st == ACT_OK)
+        st = orch_worker_run(&wc, &d);
+    if (mpi && wc.chan)
+        orch_mpi_channel_free(&ch, 2.0);
     orch_train_ctx_free(&ctx);
+    if (mpi && (st == ACT_ECANCELED || st == ACT_EIO))
+        g_mpi.peer_gone = 1;
     if (st == ACT_OK || st == ACT_ENOTFOUND || st == ACT_ECANCELED)
         return CLI_EXIT_OK;   /* told to stop, or the coordinator is gone */
     cli_error(cmd, "%s%s%s", act_strerror(st), d.msg[0] ? ": " : "", d.msg);
     return CLI_EXIT_FAILURE;
+}
+
+static int search_worker(int argc, char **argv)
+{
+    return worker_main(argc, argv, 0);
+}
+
+/* --transport mpi, after the options parsed: initialises MPI, and on a rank other than 0 runs
+ * the worker here with the options rank 0 sends. 1 when this process is done (*rc: its exit
+ * code), 0 when it goes on as the coordinator (or o is not MPI). */
+static int mpi_enter(const char *cmd, const run_opts *o, int *rc)
+{
+    if (!o->mpi)
+        return 0;
+    if (o->workers_set) {
+        cli_error(cmd, "--workers does not go with --transport mpi: every rank but 0 is a "
+                  "worker (mpirun -np N+1 for N workers)");
+        *rc = CLI_EXIT_USAGE;
+        return 1;
+    }
+    int rank = 0, size = 0;
+    act_diag d;
+    int st = orch_mpi_init(&rank, &size, &d);
+    if (st != ACT_OK) {
+        cli_error(cmd, "--transport mpi: %s", d.msg);
+        *rc = st == ACT_EUNSUPPORTED ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
+        return 1;
+    }
+    g_mpi.active = 1;
+    g_mpi.rank = rank;
+    if (rank == 0 && size < 2) {
+        cli_error(cmd, "--transport mpi needs workers: start it with mpirun -np N+1 for N "
+                  "workers (this is a single rank)");
+        *rc = CLI_EXIT_USAGE;
+        return 1;
+    }
+    if (rank == 0)
+        return 0;
+    int ac = 0;
+    char **av = NULL;
+    /* rank 0 opens the journal first (and rebuilds its dedup index): minutes at most */
+    st = orch_mpi_recv_setup(600.0, &ac, &av, &d);
+    if (st != ACT_OK) {
+        g_mpi.peer_gone = st == ACT_ECANCELED;
+        cli_error("search worker", "rank %d: %s", rank, d.msg);
+        *rc = CLI_EXIT_FAILURE;
+        return 1;
+    }
+    *rc = ac == 0 ? CLI_EXIT_OK : worker_main(ac, av, 1);   /* 0: rank 0 could not start */
+    return 1;
+}
+
+/* The end of an action under --transport mpi: rank 0 tells workers still waiting for their
+ * options to exit; every rank finalizes (but a worker whose coordinator is gone). Rank 0's
+ * exit code is the search's, but mpirun --enable-recovery exits 0 whatever its ranks' codes
+ * (measured, even after MPI_Abort(2)): docs/search.md, "MPI". */
+static void mpi_leave(void)
+{
+    if (!g_mpi.active)
+        return;
+    if (g_mpi.rank == 0 && !g_mpi.setup_sent)
+        ACT_IGNORE(orch_mpi_send_setup(0, NULL, NULL));
+    orch_mpi_finalize(!g_mpi.peer_gone);
+    g_mpi.active = 0;
 }
 
 // ----------------------------------------------------------------------------
@@ -249,6 +346,7 @@ static int parse_run_opts(const char *cmd, int argc, char **argv, int resume, ru
         { "max-failed", required_argument, NULL, 'F' },
         { "lease", required_argument, NULL, 'L' },
         { "workers", required_argument, NULL, 'w' },
+        { "transport", required_argument, NULL, 'M' },
         { "threads", required_argument, NULL, 't' },
         { "synthetic-ms", required_argument, NULL, 's' },
         { "data-dir", required_argument, NULL, 'd' },
@@ -458,12 +556,25 @@ static int run_any(const char *cmd, orch_journal *j, const orch_search_config *c
     }
     argv[ac] = NULL;
     orch_pool *pool = NULL;
+    orch_mpi *mp = NULL;
     act_diag d;
-    if (orch_pool_new(o->workers, argv, &pool, &d) != ACT_OK) {
-        cli_error(cmd, "cannot start the workers: %s", d.msg);
-        return CLI_EXIT_FAILURE;
+    orch_transport t;
+    if (o->mpi) {   /* the workers are the other ranks: they get the worker's options */
+        if (orch_mpi_new(&mp, &d) != ACT_OK ||
+            orch_mpi_send_setup(ac - 2, argv + 2, &d) != ACT_OK) {
+            cli_error(cmd, "cannot start the MPI workers: %s", d.msg);
+            orch_mpi_free(mp, 0);
+            return CLI_EXIT_FAILURE;
+        }
+        g_mpi.setup_sent = 1;
+        t = orch_mpi_transport(mp);
+    } else {
+        if (orch_pool_new(o->workers, argv, &pool, &d) != ACT_OK) {
+            cli_error(cmd, "cannot start the workers: %s", d.msg);
+            return CLI_EXIT_FAILURE;
+        }
+        t = orch_pool_transport(pool);
     }
-    orch_transport t = orch_pool_transport(pool);
     progress_ctx pc = { isatty(STDERR_FILENO), o->quiet,
                         plan ? (int64_t)plan->n_exprs * plan->n_seeds : cfg->budget, 0 };
     struct sigaction sa, old_int, old_term;
@@ -478,6 +589,7 @@ static int run_any(const char *cmd, orch_journal *j, const orch_search_config *c
     int st = plan ? orch_coord_run_plan(j, cfg, plan, &co, &s, &d)
                   : orch_coord_run(j, cfg, &co, &s, &d);
     orch_pool_free(pool, 2.0);
+    orch_mpi_free(mp, 2.0);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     if (pc.tty && pc.line_len)
@@ -515,6 +627,8 @@ static int search_run(int argc, char **argv)
     int rc = parse_run_opts(cmd, argc, argv, 0, &o);
     if (rc != CLI_EXIT_OK)
         return rc < 0 ? CLI_EXIT_OK : rc;
+    if (mpi_enter(cmd, &o, &rc))
+        return rc;
     struct stat sb;
     if (stat(o.journal, &sb) == 0) {
         cli_error(cmd, "'%s' exists: to continue that search, `actlab search resume %s`; to "
@@ -549,6 +663,8 @@ static int search_resume(int argc, char **argv)
     int rc = parse_run_opts(cmd, argc, argv, 1, &o);
     if (rc != CLI_EXIT_OK)
         return rc < 0 ? CLI_EXIT_OK : rc;
+    if (mpi_enter(cmd, &o, &rc))
+        return rc;
     orch_journal *j = NULL;
     act_diag d;
     int st = orch_journal_open(o.journal, 1, &j, &d);
@@ -1087,6 +1203,7 @@ static int search_finalize(int argc, char **argv)
         { "baseline", required_argument, NULL, 'b' },
         { "format", required_argument, NULL, 'F' },
         { "workers", required_argument, NULL, 'w' },
+        { "transport", required_argument, NULL, 'M' },
         { "threads", required_argument, NULL, 't' },
         { "synthetic-ms", required_argument, NULL, 's' },
         { "data-dir", required_argument, NULL, 'd' },
@@ -1151,7 +1268,7 @@ static int search_finalize(int argc, char **argv)
         case 'h':
             printf("usage: actlab search finalize FILE [-k 8] [--seeds 3] [--fidelity F]\n"
                    "       [--baseline EXPR ...] [--format table|csv] [--workers N] "
-                   "[--threads N]\n\n"
+                   "[--threads N]\n       [--transport local|mpi]\n\n"
                    "Trains the top k functions of the search again at fidelity F (default: the "
                    "one above\nthe search's: mlp, cnn, proxy -> resnet1 -> paper) with seeds "
                    "1..N, beside the\nbaselines (default: relu max(x, 0) and swish "
@@ -1168,6 +1285,9 @@ static int search_finalize(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     o.journal = argv[optind];
+    int wrc;
+    if (mpi_enter(cmd, &o, &wrc))
+        return wrc;
     orch_journal *j = NULL;
     act_diag d;
     int st = orch_journal_open(o.journal, 1, &j, &d);
@@ -1256,8 +1376,11 @@ int cmd_search(int argc, char **argv)
         { "report", search_report }, { "finalize", search_finalize },
     };
     for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++)
-        if (!strcmp(argv[1], actions[i].name))
-            return actions[i].fn(argc - 1, argv + 1);
+        if (!strcmp(argv[1], actions[i].name)) {
+            int rc = actions[i].fn(argc - 1, argv + 1);
+            mpi_leave();
+            return rc;
+        }
     cli_error("search", "unknown action '%s' (valid: run, resume, status, top, export, report, "
               "finalize, worker)",
               argv[1]);
