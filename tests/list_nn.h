@@ -14,6 +14,7 @@
     X(nn_grad_act_layers)               \
     X(nn_grad_meta_acon)                \
     X(nn_grad_frelu)                    \
+    X(nn_grad_shuffle)                  \
     X(nn_grad_models)                   \
     X(nn_grad_expr_models)              \
     X(nn_optim_step)                    \

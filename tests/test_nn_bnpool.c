@@ -222,13 +222,13 @@ static void bn_matches_reference(void)
 /* ---------------------------------------------------------------------------------------------
  * Max pooling, through a net (input -> maxpool -> flatten -> dense) whose layer 0 is run
  * directly. */
-typedef struct mp_shape { int c, h, w, k, stride; } mp_shape;
+typedef struct mp_shape { int c, h, w, k, stride, pad; } mp_shape;
 
 static int mp_build(act_net *net, void *ctx, act_diag *diag)
 {
     (void)diag;
     const mp_shape *sh = ctx;
-    int t = acti_pool_add(net, ACTI_L_MAXPOOL, 0, sh->k, sh->stride);
+    int t = acti_pool_add(net, ACTI_L_MAXPOOL, 0, sh->k, sh->stride, sh->pad);
     if (t >= 0)
         t = acti_flatten_add(net, t);
     if (t >= 0)
@@ -236,8 +236,8 @@ static int mp_build(act_net *net, void *ctx, act_diag *diag)
     return t;
 }
 
-/* The documented semantics: the window's first value, replaced by each later one (row by row)
- * that is strictly greater; backward adds dy to the argmax, outputs in order. */
+/* The documented semantics: the window's first value inside the plane, replaced by each later
+ * one (row by row) that is strictly greater; backward adds dy to the argmax, outputs in order. */
 static void mp_ref(const mp_shape *sh, int OH, int OW, size_t planes, const float *x,
                    const float *dy, float *y, int32_t *arg, float *dx)
 {
@@ -249,7 +249,11 @@ static void mp_ref(const mp_shape *sh, int OH, int OW, size_t planes, const floa
                 float m = 0.0f;
                 for (int kh = 0; kh < sh->k; kh++)
                     for (int kw = 0; kw < sh->k; kw++) {
-                        int j = (oh * sh->stride + kh) * sh->w + ow * sh->stride + kw;
+                        int ih = oh * sh->stride - sh->pad + kh;
+                        int iw = ow * sh->stride - sh->pad + kw;
+                        if (ih < 0 || ih >= sh->h || iw < 0 || iw >= sh->w)
+                            continue;
+                        int j = ih * sh->w + iw;
                         float v = x[p * ihw + (size_t)j];
                         if (best < 0 || v > m) {
                             m = v;
@@ -274,8 +278,8 @@ static void mp_one(mp_shape sh, size_t n, uint64_t seed)
     cfg.n_classes = 2;
     act_net *net = NULL;
     int rc = acti_net_create(&cfg, mp_build, &sh, &net, NULL);
-    CHECKF(rc == ACT_OK, "maxpool net %dx%dx%d k %d s %d: %s", sh.c, sh.h, sh.w, sh.k,
-           sh.stride, act_strerror(rc));
+    CHECKF(rc == ACT_OK, "maxpool net %dx%dx%d k %d s %d p %d: %s", sh.c, sh.h, sh.w, sh.k,
+           sh.stride, sh.pad, act_strerror(rc));
     if (rc != ACT_OK)
         return;
     acti_layer *l = &net->layers[0];
@@ -325,19 +329,19 @@ static void mp_one(mp_shape sh, size_t n, uint64_t seed)
                 what = "backward";
                 rc = acti_maxpool_backward(net, l, n);
             }
-            CHECKF(rc == ACT_OK, "maxpool %dx%dx%d k %d s %d n %zu: %s %d threads: %s: %s", sh.c,
-                   sh.h, sh.w, sh.k, sh.stride, n, act_isa_name((act_isa)isa), nt, what,
-                   act_strerror(rc));
+            CHECKF(rc == ACT_OK, "maxpool %dx%dx%d k %d s %d p %d n %zu: %s %d threads: %s: %s",
+                   sh.c, sh.h, sh.w, sh.k, sh.stride, sh.pad, n, act_isa_name((act_isa)isa), nt,
+                   what, act_strerror(rc));
             if (rc != ACT_OK)
                 continue;
             /* bitwise: NaN and -0 must come through exactly as the reference has them */
             CHECKF(!memcmp(y, ry, no * sizeof(float)) && !memcmp(arg, rarg, no * sizeof(int32_t)),
-                   "maxpool %dx%dx%d k %d s %d n %zu: %s %d threads: y / argmax differ from "
-                   "the reference", sh.c, sh.h, sh.w, sh.k, sh.stride, n,
+                   "maxpool %dx%dx%d k %d s %d p %d n %zu: %s %d threads: y / argmax differ from "
+                   "the reference", sh.c, sh.h, sh.w, sh.k, sh.stride, sh.pad, n,
                    act_isa_name((act_isa)isa), nt);
-            CHECKF(!memcmp(dx, rdx, ni * sizeof(float)), "maxpool %dx%dx%d k %d s %d n %zu: "
+            CHECKF(!memcmp(dx, rdx, ni * sizeof(float)), "maxpool %dx%dx%d k %d s %d p %d n %zu: "
                    "%s %d threads: dx differs from the reference", sh.c, sh.h, sh.w, sh.k,
-                   sh.stride, n, act_isa_name((act_isa)isa), nt);
+                   sh.stride, sh.pad, n, act_isa_name((act_isa)isa), nt);
             if (first) {
                 memcpy(fy, y, no * sizeof(float));
                 memcpy(farg, arg, no * sizeof(int32_t));
@@ -364,9 +368,13 @@ static void mp_one(mp_shape sh, size_t n, uint64_t seed)
 static void maxpool_matches_reference(void)
 {
     static const mp_shape shapes[] = {
-        { 3, 2, 2, 2, 2 },   { 2, 5, 5, 2, 2 },   { 3, 7, 7, 2, 2 },   { 2, 24, 24, 2, 2 },
-        { 1, 28, 28, 2, 2 }, { 2, 9, 6, 2, 2 },   { 1, 3, 35, 2, 2 },  { 2, 14, 68, 2, 2 },
-        { 1, 4, 33, 2, 2 },  { 2, 7, 7, 3, 2 },   { 2, 6, 5, 2, 1 },   { 1, 9, 9, 3, 3 },
+        { 3, 2, 2, 2, 2, 0 },   { 2, 5, 5, 2, 2, 0 },  { 3, 7, 7, 2, 2, 0 },
+        { 2, 24, 24, 2, 2, 0 }, { 1, 28, 28, 2, 2, 0 }, { 2, 9, 6, 2, 2, 0 },
+        { 1, 3, 35, 2, 2, 0 },  { 2, 14, 68, 2, 2, 0 }, { 1, 4, 33, 2, 2, 0 },
+        { 2, 7, 7, 3, 2, 0 },   { 2, 6, 5, 2, 1, 0 },   { 1, 9, 9, 3, 3, 0 },
+        /* padded (tfnet's 3x3 stride 2 pad 1: 28 -> 14 -> 7 -> 4 -> 2), one plane of 1x1 */
+        { 2, 28, 28, 3, 2, 1 }, { 3, 7, 7, 3, 2, 1 },   { 2, 4, 4, 3, 2, 1 },
+        { 1, 1, 1, 3, 2, 1 },   { 2, 6, 9, 2, 2, 1 },   { 1, 8, 5, 5, 1, 2 },
     };
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
         for (size_t n = 1; n <= 3; n += 2)

@@ -368,8 +368,8 @@ static int b_pool(act_net *net, const act_nn_act *a)
     TRY(acti_conv_add(net, 0, 3, 3, 1, 1, 1));
     TRY(acti_nn_act_add(net, t, a));
     u = t;
-    TRY(acti_pool_add(net, ACTI_L_MAXPOOL, u, 2, 2));
-    TRY(acti_pool_add(net, ACTI_L_AVGPOOL, t, 2, 1));
+    TRY(acti_pool_add(net, ACTI_L_MAXPOOL, u, 2, 2, 0));
+    TRY(acti_pool_add(net, ACTI_L_AVGPOOL, t, 2, 1, 0));
     TRY(acti_gap_add(net, t));
     TRY(acti_dense_add(net, t, 2));
     return t;
@@ -441,6 +441,46 @@ void test_nn_grad_frelu(void)
     run_check("acon_frelu", b_act, act_nn_act_default(ACT_NN_ACT_ACON_FRELU), 2, 5, 5, 3, 1, 2);
     run_check("acon_frelu eval", b_act, act_nn_act_default(ACT_NN_ACT_ACON_FRELU), 2, 5, 5, 3,
               0, 1);
+}
+
+/* ShuffleNetV2's channel plumbing: two overlapping slices of the input (their gradients add
+ * into it), a concat whose first input it writes first (=) and whose second has a later consumer
+ * (+=), a tensor concatenated with itself, shuffles of 3 and 2 groups, one of them adding into a
+ * gradient another layer wrote first; GAPs and concats to the 2 outputs. */
+static int b_shuffle(act_net *net, const act_nn_act *a)
+{
+    int t, s0, s1, c1, u, g1, g2;
+    TRY(acti_slice_add(net, 0, 0, 2));
+    s0 = t;
+    TRY(acti_slice_add(net, 0, 1, 3));
+    TRY(acti_conv_add(net, t, 4, 1, 1, 0, 1));
+    TRY(acti_nn_act_add(net, t, a));
+    s1 = t;
+    TRY(acti_concat_add(net, s0, s1));          /* 6 channels */
+    c1 = t;
+    TRY(acti_shuffle_add(net, c1, 3));
+    u = t;
+    TRY(acti_concat_add(net, u, u));            /* 12 channels */
+    TRY(acti_shuffle_add(net, t, 2));
+    TRY(acti_dwconv_add(net, t, 3, 2, 1, 1));
+    TRY(acti_nn_act_add(net, t, a));
+    TRY(acti_gap_add(net, t));
+    g1 = t;
+    TRY(acti_slice_add(net, s1, 1, 2));         /* s1's gradient: this slice, then the concat */
+    TRY(acti_gap_add(net, t));
+    TRY(acti_concat_add(net, g1, t));
+    g2 = t;
+    TRY(acti_gap_add(net, c1));                 /* c1's gradient: this GAP (=), then a shuffle */
+    TRY(acti_concat_add(net, g2, t));           /* 12 + 2 + 6 channels */
+    TRY(acti_dense_add(net, t, 2));
+    return t;
+}
+
+void test_nn_grad_shuffle(void)
+{
+    run_check("slice, concat, shuffle", b_shuffle, silu(), 4, 5, 5, 3, 1, 1);
+    run_check("slice, concat, shuffle 2 threads", b_shuffle, silu(), 4, 5, 5, 3, 1, 2);
+    run_check("slice, concat, shuffle batch 1", b_shuffle, silu(), 4, 5, 5, 1, 1, 2);
 }
 
 /* Whole models from spec strings, with the softmax cross-entropy (label smoothing) loss. */

@@ -1,8 +1,8 @@
 /* layers.h -- level 1 of the training engine (src/nn): every layer kind's constructor and its
  * forward / backward, one .c per layer (dense.c, conv2d.c, dwconv.c, batchnorm.c, pool.c,
- * misc.c, act_layer.c, meta_acon.c, frelu.c), and the kernels they share (gemm.c, conv3x3.c,
- * winograd.c, batchnorm.c, dwconv.c). Uses net.h only; the layers know nothing of models or of
- * act_nn_act. Order: net.h <- layers.h (and pass.c) <- models.h <- nn_impl.h. */
+ * misc.c, act_layer.c, meta_acon.c, frelu.c, shuffle.c), and the kernels they share (gemm.c,
+ * conv3x3.c, winograd.c, batchnorm.c, dwconv.c). Uses net.h only; the layers know nothing of
+ * models or of act_nn_act. Order: net.h <- layers.h (and pass.c) <- models.h <- nn_impl.h. */
 #ifndef ACTLAB_NN_LAYERS_H
 #define ACTLAB_NN_LAYERS_H
 
@@ -43,7 +43,10 @@ void   acti_wino_fwd(const float *x, const float *u, const float *b, float *y, s
 void   acti_wino_bwd(const float *x, const float *ut, const float *dy, float *dx, float *g,
                      size_t n, int C, int OC, int H, int W, int pad, float *ws);
 ACT_NODISCARD int acti_bn_add(act_net *net, int in);
-ACT_NODISCARD int acti_pool_add(act_net *net, acti_layer_kind kind, int in, int k, int stride);
+/* pool.c: max or average pooling, k x k, stride; pad (max pooling only, pad <= k/2): windows
+ * clipped to the plane, as PyTorch's -inf padding. */
+ACT_NODISCARD int acti_pool_add(act_net *net, acti_layer_kind kind, int in, int k, int stride,
+                                int pad);
 ACT_NODISCARD int acti_gap_add(act_net *net, int in);
 ACT_NODISCARD int acti_dwconv_add(act_net *net, int in, int k, int stride, int pad, int bias);
 ACT_NODISCARD int acti_add_add(act_net *net, int a, int b);
@@ -59,6 +62,12 @@ ACT_NODISCARD int acti_act_add(act_net *net, int in, const act_fn *f, int per_ch
 ACT_NODISCARD int acti_meta_acon_add(act_net *net, int in, int r, int bn);
 /* frelu.c: FReLU (acon 0) or ACON-FReLU (acon 1). */
 ACT_NODISCARD int acti_frelu_add(act_net *net, int in, int acon);
+/* shuffle.c, ShuffleNetV2's channel plumbing. slice: channels [c0, c0 + c) of in (a channel
+ * split is two slices); concat: a's channels then b's (same H, W; a may be b); shuffle: channel
+ * q * (C/groups) + j of in becomes channel j * groups + q (groups must divide C). */
+ACT_NODISCARD int acti_slice_add(act_net *net, int in, int c0, int c);
+ACT_NODISCARD int acti_concat_add(act_net *net, int a, int b);
+ACT_NODISCARD int acti_shuffle_add(act_net *net, int in, int groups);
 
 /* Forward / backward of each kind. n is the batch; train the mode. They return ACT_OK, or the
  * status of a kernel that refused its input (an activation whose parameters left its domain):

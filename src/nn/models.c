@@ -138,7 +138,7 @@ static int build_cnn(act_net *net, const char *args, act_diag *diag)
     TRY(act_here(net, t, 1));
     TRY(acti_conv_add(net, t, 64, 3, 1, 0, 1));
     TRY(act_here(net, t, 0));
-    TRY(acti_pool_add(net, ACTI_L_MAXPOOL, t, 2, 2));
+    TRY(acti_pool_add(net, ACTI_L_MAXPOOL, t, 2, 2, 0));
     TRY(acti_flatten_add(net, t));
     TRY(acti_dense_add(net, t, 128));
     TRY(act_here(net, t, 0));

@@ -229,11 +229,13 @@ static int init_params(act_net *net)
     return ACT_OK;
 }
 
-/* Layer kinds whose backward can write (=) an input's gradient instead of adding to it. */
+/* Layer kinds whose backward can write (=) an input's gradient instead of adding to it (all of
+ * it: a SLICE writes only its channels, so it adds). */
 static int can_assign(acti_layer_kind k)
 {
     return k == ACTI_L_ACT || k == ACTI_L_ADD || k == ACTI_L_DROPOUT || k == ACTI_L_DENSE ||
-           k == ACTI_L_BN || k == ACTI_L_MAXPOOL || k == ACTI_L_GAP;
+           k == ACTI_L_BN || k == ACTI_L_MAXPOOL || k == ACTI_L_GAP || k == ACTI_L_CONCAT ||
+           k == ACTI_L_SHUFFLE;
 }
 
 /* The first writer of a gradient buffer in backward order (the last consumer in forward order)
@@ -247,7 +249,7 @@ static void plan_grads(act_net *net)
         net->tensors[i].clear = 0;
     for (int i = net->n_layers - 1; i >= 0; i--) {
         acti_layer *l = &net->layers[i];
-        int ids[2] = { l->in0, l->kind == ACTI_L_ADD ? l->in1 : -1 };
+        int ids[2] = { l->in0, l->in1 };   /* in1: ADD and CONCAT's second input, else -1 */
         l->assign = 0;
         for (int k = 0; k < 2; k++) {
             if (ids[k] < 0 || !net->tensors[ids[k]].needs_grad || l->kind == ACTI_L_FLATTEN)
@@ -442,6 +444,9 @@ static unsigned layer_flags(const acti_layer *l)
     case ACTI_L_DROPOUT:
     case ACTI_L_FLATTEN:
     case ACTI_L_ACT:
+    case ACTI_L_SLICE:
+    case ACTI_L_CONCAT:
+    case ACTI_L_SHUFFLE:
     case ACTI_L_COUNT:
         break;
     }

@@ -26,7 +26,7 @@
 #endif
 
 /* X(ID, name) -- every layer kind; each has acti_<name>_forward / _backward (layers.h). */
-#define ACTI_LAYER_LIST(X)  \
+#define ACTI_LAYER_LIST(X)    \
     X(DENSE,      dense)      \
     X(CONV,       conv)       \
     X(DWCONV,     dwconv)     \
@@ -40,7 +40,10 @@
     X(ACT,        act)        \
     X(META_ACON,  meta_acon)  \
     X(FRELU,      frelu)      \
-    X(ACON_FRELU, acon_frelu)
+    X(ACON_FRELU, acon_frelu) \
+    X(SLICE,      slice)      \
+    X(CONCAT,     concat)     \
+    X(SHUFFLE,    shuffle)
 
 typedef enum acti_layer_kind {
 #define X(ID, name) ACTI_L_##ID,
@@ -62,8 +65,8 @@ typedef struct acti_tensor {
 
 typedef struct acti_layer {
     acti_layer_kind kind;
-    int    in0, in1, out;  /* tensor ids (in1 only for ADD) */
-    int    k, stride, pad; /* conv, dwconv, pools */
+    int    in0, in1, out;  /* tensor ids (in1 only for ADD and CONCAT; -1 otherwise) */
+    int    k, stride, pad; /* conv, dwconv, pools; SLICE: k = first channel; SHUFFLE: k = groups */
     int    oc;             /* output channels / features */
     int    chunk;          /* CONV: samples per im2col GEMM */
     int    hidden;         /* META_ACON generator width */

@@ -1,6 +1,6 @@
-/* pool.c -- max pooling and average pooling (k x k, stride, no padding; argmax kept for the
- * backward pass, ties go to the first; 2x2 stride 2 forward in AVX-512 / AVX2), and global
- * average pooling (N, C, H, W) -> (N, C). */
+/* pool.c -- max pooling and average pooling (k x k, stride; max pooling may pad, its windows
+ * clipped to the plane; argmax kept for the backward pass, ties go to the first; 2x2 stride 2
+ * forward in AVX-512 / AVX2), and global average pooling (N, C, H, W) -> (N, C). */
 #include <stdint.h>
 #include <string.h>
 
@@ -13,10 +13,12 @@
 
 enum { ARGMAX };
 
-int acti_pool_add(act_net *net, acti_layer_kind kind, int in, int k, int stride)
+int acti_pool_add(act_net *net, acti_layer_kind kind, int in, int k, int stride, int pad)
 {
     const acti_tensor src = net->tensors[in];
-    if (k < 1 || stride < 1 || src.h < k || src.w < k)
+    if (pad < 0 || (pad > 0 && kind != ACTI_L_MAXPOOL) || pad > k / 2)
+        return ACT_EINVAL;
+    if (k < 1 || stride < 1 || src.h + 2 * pad < k || src.w + 2 * pad < k)
         return ACT_ESHAPE;
     acti_layer *l;
     int li = acti_layer_new(net, kind, in, &l);
@@ -24,7 +26,8 @@ int acti_pool_add(act_net *net, acti_layer_kind kind, int in, int k, int stride)
         return li;
     l->k = k;
     l->stride = stride;
-    int oh = (src.h - k) / stride + 1, ow = (src.w - k) / stride + 1;
+    l->pad = pad;
+    int oh = (src.h + 2 * pad - k) / stride + 1, ow = (src.w + 2 * pad - k) / stride + 1;
     int t = acti_tensor_new(net, src.c, oh, ow);
     if (t < 0)
         return t;
@@ -34,19 +37,26 @@ int acti_pool_add(act_net *net, acti_layer_kind kind, int in, int k, int stride)
     return t;
 }
 
-/* One plane, any k and stride: the reference. The window's first value, replaced by each later
- * value (row by row) that is greater: ties go to the first, a NaN is kept only where it comes
- * first (no comparison with it is true). */
-static void mp_fwd_ref(const float *xp, float *yp, int32_t *ap, int W, int OH, int OW, int k,
-                       int stride)
+/* One plane, any k, stride and pad: the reference. The window (clipped to the plane: pad <= k/2
+ * leaves it at least one value) starts at its first value, replaced by each later value (row by
+ * row) that is greater: ties go to the first, a NaN is kept only where it comes first (no
+ * comparison with it is true). */
+static void mp_fwd_ref(const float *xp, float *yp, int32_t *ap, int H, int W, int OH, int OW,
+                       int k, int stride, int pad)
 {
-    for (int oh = 0; oh < OH; oh++)
+    for (int oh = 0; oh < OH; oh++) {
+        int h0 = oh * stride - pad, h1 = h0 + k;
+        h0 = h0 < 0 ? 0 : h0;
+        h1 = h1 > H ? H : h1;
         for (int ow = 0; ow < OW; ow++) {
-            int best = (oh * stride) * W + ow * stride;
+            int w0 = ow * stride - pad, w1 = w0 + k;
+            w0 = w0 < 0 ? 0 : w0;
+            w1 = w1 > W ? W : w1;
+            int best = h0 * W + w0;
             float m = xp[best];
-            for (int kh = 0; kh < k; kh++)
-                for (int kw = 0; kw < k; kw++) {
-                    int j = (oh * stride + kh) * W + ow * stride + kw;
+            for (int ih = h0; ih < h1; ih++)
+                for (int iw = w0; iw < w1; iw++) {
+                    int j = ih * W + iw;
                     if (xp[j] > m) {
                         m = xp[j];
                         best = j;
@@ -55,6 +65,7 @@ static void mp_fwd_ref(const float *xp, float *yp, int32_t *ap, int W, int OH, i
             yp[oh * OW + ow] = m;
             ap[oh * OW + ow] = best;
         }
+    }
 }
 
 static void mp_bwd_ref(const float *dyp, const int32_t *ap, float *dxp, int ohw)
@@ -191,7 +202,7 @@ static T256 void mp2_fwd256(const float *xp, float *yp, int32_t *ap, int H, int 
 static int mp_vec(const acti_layer *l)
 {
 #ifdef MP_X86
-    if (l->k == 2 && l->stride == 2) {
+    if (l->k == 2 && l->stride == 2 && l->pad == 0) {
         act_isa isa = act_isa_get();
         return isa == ACT_ISA_AVX512 ? 2 : isa == ACT_ISA_AVX2 ? 1 : 0;
     }
@@ -223,7 +234,8 @@ int acti_maxpool_forward(act_net *net, acti_layer *l, size_t n, int train)
             continue;
         }
 #endif
-        mp_fwd_ref(x + p * ihw, y + p * ohw, arg + p * ohw, ti->w, to->h, to->w, l->k, l->stride);
+        mp_fwd_ref(x + p * ihw, y + p * ohw, arg + p * ohw, ti->h, ti->w, to->h, to->w, l->k,
+                   l->stride, l->pad);
     }
     return ACT_OK;
 }
