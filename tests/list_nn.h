@@ -16,6 +16,7 @@
     X(nn_grad_frelu)                    \
     X(nn_grad_shuffle)                  \
     X(nn_grad_models)                   \
+    X(nn_grad_mobile_models)            \
     X(nn_grad_expr_models)              \
     X(nn_optim_step)                    \
     X(nn_optim_threads)                 \
@@ -32,6 +33,8 @@
     X(nn_data_labels)                   \
     X(nn_bad_specs)                     \
     X(nn_learns_synthetic)              \
+    X(nn_mobile_models_act)             \
+    X(nn_mobile_models_learn)           \
     X(nn_deterministic_and_resume)      \
     X(nn_act_params_refused)            \
     X(nn_act_params_leave_domain)       \

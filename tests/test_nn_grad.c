@@ -487,7 +487,8 @@ void test_nn_grad_shuffle(void)
 /* ce: the softmax cross-entropy (label smoothing 0.1) as the loss; else the projection r . y,
  * whose larger directional derivatives keep float rounding (about 1e-7 of the logits) well
  * below the tolerance in the BN-heavy ResNets, where the CE's derivatives are ~1e-3. */
-static void model_check(const char *model, act_nn_act a, int side, size_t n, int ce)
+static void model_check_at(const char *model, act_nn_act a, int side, size_t n, int ce,
+                           uint64_t perturb_seed)
 {
     act_net_config cfg = act_net_config_default();
     cfg.model = model;
@@ -502,7 +503,8 @@ static void model_check(const char *model, act_nn_act a, int side, size_t n, int
     CHECKF(rc == ACT_OK, "%s: %s", model, dg.msg);
     if (rc != ACT_OK)
         return;
-    perturb(net, 3);
+    if (perturb_seed)
+        perturb(net, perturb_seed);
     want_input_grad(net);
     gc ctx = { 0 };
     int labels[8];
@@ -525,11 +527,20 @@ static void model_check(const char *model, act_nn_act a, int side, size_t n, int
         r[i] = (float)(2.0 * acti_rng_uniform(&s) - 1.0);
     fill_away_from_kinks(&ctx);
     char what[128];
-    snprintf(what, sizeof what, "%s / %s", model, a.kind == ACT_NN_ACT_META_ACON ? "meta_acon" : a.kind == ACT_NN_ACT_ACON_FRELU ? "acon_frelu" :
-             a.fn->name);
+    const char *an = a.kind == ACT_NN_ACT_META_ACON    ? "meta_acon"
+                     : a.kind == ACT_NN_ACT_ACON_FRELU ? "acon_frelu"
+                     : a.kind == ACT_NN_ACT_FRELU      ? "frelu"
+                                                       : a.fn->name;
+    snprintf(what, sizeof what, "%s / %s%s", model, an, perturb_seed ? "" : " (initial)");
     gc_check(&ctx, 3, what);
     free(ctx.x);
     act_net_free(net);
+}
+
+/* At perturbed parameters (seed 3). */
+static void model_check(const char *model, act_nn_act a, int side, size_t n, int ce)
+{
+    model_check_at(model, a, side, n, ce, 3);
 }
 
 void test_nn_grad_models(void)
@@ -555,6 +566,211 @@ void test_nn_grad_models(void)
      * from 4e-4 to 1.3e-3, analytic values equal to 2e-6); with 5 the worst is 2e-4. */
     model_check("resnet:1", meta, 6, 5, 0);
     model_check("resnet:1", act_nn_act_default(ACT_NN_ACT_ACON_FRELU), 8, 3, 0);
+}
+
+typedef int layer_fwd_fn(act_net *net, acti_layer *l, size_t n, int train);
+static layer_fwd_fn *const fwd_of[] = {
+#define X(ID, name) [ACTI_L_##ID] = acti_##name##_forward,
+    ACTI_LAYER_LIST(X)
+#undef X
+};
+
+/* c's projection loss from an eval-mode forward in which every max-pooling layer takes the
+ * argmax it stored at the check's base point (saved: their argmax arrays one after another in
+ * layer order), so that the loss stays on one piece of its piecewise-linear function. */
+static double frozen_loss(gc *c, const int32_t *saved)
+{
+    act_net *net = c->net;
+    memcpy(acti_val(net, 0), c->x, c->nx * sizeof(float));
+    net->n_cur = c->n;
+    net->train = 0;
+    for (int i = 0; i < net->n_layers; i++) {
+        acti_layer *l = &net->layers[i];
+        if (l->kind != ACTI_L_MAXPOOL) {
+            int rc = fwd_of[l->kind](net, l, c->n, 0);
+            CHECKF(rc == ACT_OK, "frozen forward, layer %d: %s", i, act_strerror(rc));
+            continue;
+        }
+        const acti_tensor *ti = &net->tensors[l->in0], *to = &net->tensors[l->out];
+        size_t ihw = (size_t)ti->h * (size_t)ti->w, ohw = (size_t)to->h * (size_t)to->w;
+        const float *x = acti_val(net, l->in0);
+        float *y = acti_val(net, l->out);
+        for (size_t o = 0; o < c->n * to->size; o++)
+            y[o] = x[o / ohw * ihw + (size_t)saved[o]];
+        saved += c->n * to->size;
+    }
+    const float *y = acti_val(net, net->logits_t);
+    double s = 0.0;
+    for (size_t i = 0; i < c->ny; i++)
+        s += (double)c->r[i] * (double)y[i];
+    return s;
+}
+
+/* Block-wise check of c's net, built with the identity activation and run in eval mode: on the
+ * max-pooling piece of the base point (frozen_loss) the loss is then affine in each parameter
+ * block and in the input, so a central difference along a direction inside one block is exact
+ * for any step h, up to float rounding. That rounding is a fraction (~1e-7 times the depth's
+ * growth) of the loss's size, |L0| + h |g.v|, so h = |L0| / |g.v| (at least 1) leaves it at
+ * ~1e-5 of g.v. Every LEARN segment and the input are checked, each along a seeded direction
+ * (redrawn, at most 4 times, when nearly orthogonal to the block's gradient). Every block must
+ * reach the loss. */
+static void block_check(gc *c, const char *what)
+{
+    act_net *net = c->net;
+    size_t np = net->n_params, nx = c->nx;
+    float *g = calloc(np, sizeof *g), *gx = calloc(nx, sizeof *gx);
+    float *w0 = malloc(np * sizeof *w0), *x0 = malloc(nx * sizeof *x0);
+    double *v = malloc((np > nx ? np : nx) * sizeof *v);
+    gc_grad(c, g, gx);
+    memcpy(w0, net->params, np * sizeof *w0);
+    memcpy(x0, c->x, nx * sizeof *x0);
+    size_t n_arg = 0;
+    for (int i = 0; i < net->n_layers; i++)
+        if (net->layers[i].kind == ACTI_L_MAXPOOL)
+            n_arg += c->n * net->tensors[net->layers[i].out].size;
+    int32_t *saved = malloc((n_arg ? n_arg : 1) * sizeof *saved), *at = saved;
+    for (int i = 0; i < net->n_layers; i++) {
+        const acti_layer *l = &net->layers[i];
+        if (l->kind != ACTI_L_MAXPOOL)
+            continue;
+        size_t m = c->n * net->tensors[l->out].size;
+        memcpy(at, acti_ws(net, l->ws[0]), m * sizeof *at);
+        at += m;
+    }
+    double l0 = frozen_loss(c, saved);
+    int blocks = 0, checked = 0;
+    for (int b = 0; b <= net->n_segs; b++) {
+        int input = b == net->n_segs;
+        if (!input && !(net->segs[b].flags & ACT_SEG_LEARN))
+            continue;
+        const char *name = input ? "input" : net->segs[b].name;
+        size_t size = input ? nx : net->segs[b].size;
+        float *p = input ? c->x : net->params + net->segs[b].offset;
+        const float *p0 = input ? x0 : w0 + net->segs[b].offset;
+        const float *gb = input ? gx : g + net->segs[b].offset;
+        double gn = 0.0;
+        for (size_t i = 0; i < size; i++)
+            gn += (double)gb[i] * (double)gb[i];
+        gn = sqrt(gn);
+        blocks++;
+        CHECKF(gn > 0.0, "%s: %s: zero gradient", what, name);
+        for (int d = 0; gn > 0.0 && d < 4; d++) {
+            uint64_t s = 2000 + 4 * (uint64_t)b + (uint64_t)d;
+            double norm = 0.0, gv = 0.0;
+            for (size_t i = 0; i < size; i++) {
+                v[i] = (double)(sm64(&s) >> 11) * 0x1.0p-53 - 0.5;
+                norm += v[i] * v[i];
+            }
+            norm = sqrt(norm);
+            for (size_t i = 0; i < size; i++) {
+                v[i] /= norm;
+                gv += (double)gb[i] * v[i];
+            }
+            if (fabs(gv) < 0.2 * gn / sqrt((double)size))
+                continue;
+            double h = fmin(1e6, fmax(1.0, fabs(l0) / fabs(gv)));
+            for (size_t i = 0; i < size; i++)
+                p[i] = (float)((double)p0[i] + h * v[i]);
+            double lp = frozen_loss(c, saved);
+            for (size_t i = 0; i < size; i++)
+                p[i] = (float)((double)p0[i] - h * v[i]);
+            double lm = frozen_loss(c, saved);
+            memcpy(p, p0, size * sizeof *p);
+            double num = (lp - lm) / (2.0 * h);
+            double err = fabs(gv - num) / fmax(1e-8, fabs(gv) + fabs(num));
+            CHECKF(err <= 1e-3, "%s: %s: analytic %.9g vs numeric %.9g (rel %.3g, step %g)",
+                   what, name, gv, num, err, h);
+            checked++;
+            break;
+        }
+    }
+    CHECKF(checked == blocks, "%s: %d of %d blocks checked", what, checked, blocks);
+    free(g);
+    free(gx);
+    free(w0);
+    free(x0);
+    free(v);
+    free(saved);
+}
+
+/* model (side x side inputs, batch n, 3 classes, 1 thread) with the activation ident (the
+ * identity), its BN running statistics moved off their initial values by three training
+ * forwards, checked block-wise in eval mode; at the initialisation (perturb_seed 0) or at
+ * parameters perturbed from it. */
+static void model_check_blocks(const char *model, const act_fn *ident, int side, size_t n,
+                               uint64_t perturb_seed)
+{
+    act_net_config cfg = act_net_config_default();
+    cfg.model = model;
+    cfg.in_h = cfg.in_w = side;
+    cfg.max_batch = n;
+    cfg.n_classes = 3;
+    cfg.act.fn = ident;
+    cfg.threads = 1;   /* the thread counts give the same bits: nn_threads_same_bits */
+    act_net *net = NULL;
+    act_diag dg;
+    int rc = act_net_new(&cfg, &net, &dg);
+    CHECKF(rc == ACT_OK, "%s: %s", model, dg.msg);
+    if (rc != ACT_OK)
+        return;
+    if (perturb_seed)
+        perturb(net, perturb_seed);
+    want_input_grad(net);
+    gc ctx = { 0 };
+    float r[24];
+    ctx.net = net;
+    ctx.n = n;
+    ctx.nx = n * (size_t)(side * side);
+    ctx.ny = n * 3;
+    ctx.x = malloc(ctx.nx * sizeof(float));
+    ctx.r = r;
+    uint64_t s = 9;
+    for (size_t i = 0; i < ctx.nx; i++)
+        ctx.x[i] = (float)(2.0 * acti_rng_uniform(&s) - 1.0);
+    for (size_t i = 0; i < ctx.ny; i++)
+        r[i] = (float)(2.0 * acti_rng_uniform(&s) - 1.0);
+    for (int i = 0; i < 3; i++)
+        CHECK(act_net_forward(net, ctx.x, n, 1, NULL) == ACT_OK);
+    char what[96];
+    snprintf(what, sizeof what, "%s%s", model, perturb_seed ? "" : " (initial)");
+    block_check(&ctx, what);
+    free(ctx.x);
+    act_net_free(net);
+}
+
+/* The mobile models of issue 12, whole, with their real structure on 8x8 inputs (ShuffleNetV2
+ * and MobileNet 8 -> 4 -> 2 -> 1, TFNet 8 -> 4 -> 2 -> 1 -> 1), every parameter block and the
+ * input, at the initialisation and at perturbed parameters. Block-wise on the linearised net
+ * (block_check), because the directional check above cannot resolve these nets: 80 to 210
+ * layers of float rounding and batch statistics over 1x1 planes gave 1e-3 to 1e-1 on gc_check's
+ * directions with silu, ACON-C or ACON-FReLU in train mode (up to 1 where a depthwise weight
+ * near 0 feeds a BN over 4 values) and 3e-4 to 4e-3 in eval mode, growing as h shrank
+ * (rounding, not truncation); block-wise with the identity, the worst block of each model
+ * measured 3e-6 to 1.4e-5. The activations are checked in their layers above (ACON-FReLU also
+ * inside resnet:1), the training-mode batch statistics by nn_grad_batchnorm and the resnet
+ * checks, the models' gradient plans in training mode by nn_backward_ignores_stale_grads and
+ * nn_threads_same_bits. */
+void test_nn_grad_mobile_models(void)
+{
+    static const struct { const char *model; size_t n; } cases[] = {
+        { "shufflenetv2:0.5", 4 }, { "mobilenet:0.25", 4 }, { "tfnet", 2 },
+    };
+    act_expr *e = NULL;
+    act_expr_prog *prog = NULL;
+    act_fn ident;
+    act_diag d;
+    int rc = act_expr_parse("x", &e, &d);
+    if (rc == ACT_OK)
+        rc = act_expr_compile(e, &prog);
+    if (rc == ACT_OK)
+        rc = act_expr_fn(prog, &ident);
+    CHECKF(rc == ACT_OK, "the identity: %s", act_strerror(rc));
+    for (size_t i = 0; rc == ACT_OK && i < sizeof cases / sizeof cases[0]; i++) {
+        model_check_blocks(cases[i].model, &ident, 8, cases[i].n, 0);
+        model_check_blocks(cases[i].model, &ident, 8, cases[i].n, 3);
+    }
+    act_expr_prog_free(prog);
+    act_expr_free(e);
 }
 
 // ----------------------------------------------------------------------------

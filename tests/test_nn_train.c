@@ -325,10 +325,157 @@ void test_nn_bad_specs(void)
         int rc = act_net_new(&c, &net, &d);
         CHECKF(rc != ACT_OK && net == NULL && d.msg[0], "spec '%s' accepted", bad[i]);
     }
+    /* the width multipliers are the papers' (a message names them), nothing else */
+    static const struct { const char *spec, *says; } widths[] = {
+        { "shufflenetv2:0.3", "0.5, 1.0, 1.5, 2.0" }, { "shufflenetv2", "shufflenetv2:W" },
+        { "shufflenetv2:0.5,bn", "0.5, 1.0" },         { "shufflenetv2: 0.5", "0.5, 1.0" },
+        { "mobilenet:x", "0.25, 0.5, 0.75, 1.0" },    { "mobilenet", "mobilenet:ALPHA" },
+        { "mobilenet:0.3", "0.25, 0.5" },             { "tfnet:0.7", "tfnet or tfnet:W" },
+        { "tfnet:", "0.5, 1.0, 1.5, 2.0" },
+    };
+    for (size_t i = 0; i < sizeof widths / sizeof widths[0]; i++) {
+        act_net_config c = act_net_config_default();
+        c.model = widths[i].spec;
+        act_net *net = (act_net *)1;
+        act_diag d;
+        int rc = act_net_new(&c, &net, &d);
+        CHECKF(rc == ACT_EPARSE && net == NULL && strstr(d.msg, widths[i].says),
+               "spec '%s': %d '%s'", widths[i].spec, rc, d.msg);
+    }
+    static const char *const good[] = { "shufflenetv2:1", "shufflenetv2:2.0", "mobilenet:1.00",
+                                        "mobilenet:0.75", "tfnet", "tfnet:1.5" };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        act_net_config c = act_net_config_default();
+        c.model = good[i];
+        c.max_batch = 1;
+        act_net *net = NULL;
+        act_diag d;
+        CHECKF(act_net_new(&c, &net, &d) == ACT_OK, "spec '%s': %s", good[i], d.msg);
+        act_net_free(net);
+    }
     act_nn_act a;
     CHECK(act_nn_act_parse("nope", &a) == ACT_ENOTFOUND);
     CHECK(act_nn_act_parse("meta_acon", &a) == ACT_OK && a.kind == ACT_NN_ACT_META_ACON);
     CHECK(act_nn_act_parse("expr:x", &a) == ACT_EUNSUPPORTED);
+}
+
+/* The models of issue 12 on 28x28 inputs: their parameter counts (10 classes; ShuffleNetV2
+ * 0.5x and 1.0x are torchvision's shufflenet_v2_x0_5 / x1_0 less the 1000-class fc and two input
+ * channels of the stem, plus a 10-class fc); every activation is the run's: built with frelu
+ * (or acon_frelu, or an expression) each has as many of those layers as it has ACT layers with
+ * relu and no other, with --keep-stem (act_stem 0) all but the stem. */
+void test_nn_mobile_models_act(void)
+{
+    static const struct { const char *model; size_t params; } cases[] = {
+        { "shufflenetv2:0.5", 351610 }, { "shufflenetv2:1.0", 1263422 },
+        { "mobilenet:0.25", 215498 },   { "tfnet", 285442 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int n_act[4] = { 0, 0, 0, 0 };   /* relu: ACT; frelu: FRELU; acon_frelu; keep-stem */
+        for (int k = 0; k < 4; k++) {
+            act_net_config c = act_net_config_default();
+            c.model = cases[i].model;
+            c.max_batch = 1;
+            c.act = act_nn_act_default(k == 0 ? ACT_NN_ACT_FN
+                                       : k == 2 ? ACT_NN_ACT_ACON_FRELU : ACT_NN_ACT_FRELU);
+            c.act_stem = k != 3;
+            act_net *net = NULL;
+            act_diag d;
+            int rc = act_net_new(&c, &net, &d);
+            CHECKF(rc == ACT_OK, "%s: %s", cases[i].model, d.msg);
+            if (rc != ACT_OK)
+                continue;
+            if (k == 0)
+                CHECKF(act_net_n_learnable(net) == cases[i].params, "%s: %zu parameters",
+                       cases[i].model, act_net_n_learnable(net));
+            int acts = 0, frelu = 0, acon = 0;
+            for (int j = 0; j < net->n_layers; j++) {
+                acts += net->layers[j].kind == ACTI_L_ACT;
+                frelu += net->layers[j].kind == ACTI_L_FRELU;
+                acon += net->layers[j].kind == ACTI_L_ACON_FRELU;
+            }
+            n_act[k] = k == 0 ? acts : k == 2 ? acon : frelu;
+            CHECKF(k == 0 || acts == (k == 3), "%s (%d): %d ACT layers", cases[i].model, k, acts);
+            CHECKF(k == 2 || acon == 0, "%s (%d): %d ACON-FReLU", cases[i].model, k, acon);
+            act_net_free(net);
+        }
+        CHECKF(n_act[0] > 10 && n_act[1] == n_act[0] && n_act[2] == n_act[0] &&
+               n_act[3] == n_act[0] - 1, "%s: %d relu, %d frelu, %d acon_frelu, %d frelu with "
+               "--keep-stem", cases[i].model, n_act[0], n_act[1], n_act[2], n_act[3]);
+    }
+}
+
+/* The models of issue 12 learn: 12 SGD steps (lr 0.05, momentum 0.9) on one batch of 32
+ * synthetic 8x8 images (3 classes) halve the training loss, with silu, per-channel ACON-C and
+ * FReLU (TFNet with ACON-FReLU, whose last stages are 1x1 planes here, swings at this rate: it
+ * trains on 28x28, tests/cli/train.sh). 1 and 3 threads give the same parameters, bit for bit
+ * (as nn_threads_same_bits for the other models; 3 threads split the batch 11/11/10). */
+void test_nn_mobile_models_learn(void)
+{
+    static const struct { const char *model; act_nn_act_kind kind; act_act_id id; } cases[] = {
+        { "shufflenetv2:0.5", ACT_NN_ACT_FN, ACT_ACT_SILU },
+        { "mobilenet:0.25", ACT_NN_ACT_FN, ACT_ACT_ACON_C },
+        { "tfnet", ACT_NN_ACT_FRELU, ACT_ACT_RELU },
+    };
+    enum { N = 32 };
+    act_dataset ds;
+    test_synth(&ds, N, 1, 7);
+    static float x[N * 64];
+    int labels[N];
+    for (size_t i = 0; i < N * 64; i++)
+        x[i] = (float)ds.x[i] / 255.0f - 0.5f;
+    for (int i = 0; i < N; i++)
+        labels[i] = ds.y[i];
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+        float *res[2] = { NULL, NULL };
+        size_t np = 0;
+        for (int k = 0; k < 2; k++) {
+            act_net_config c = act_net_config_default();
+            c.model = cases[ci].model;
+            c.in_h = c.in_w = 8;
+            c.max_batch = N;
+            c.n_classes = 3;
+            c.threads = k ? 3 : 1;
+            c.act = act_nn_act_default(cases[ci].kind);
+            if (cases[ci].kind == ACT_NN_ACT_FN)
+                c.act.fn = act_act_fn(cases[ci].id);
+            act_net *net = NULL;
+            act_diag d;
+            int rc = act_net_new(&c, &net, &d);
+            CHECKF(rc == ACT_OK, "%s: %s", cases[ci].model, d.msg);
+            if (rc != ACT_OK)
+                break;
+            act_optim_config oc = act_optim_config_default(ACT_OPT_SGD);
+            act_optim *o = act_optim_new(&oc, net);
+            CHECK(o != NULL);
+            double first = 0.0, last = 0.0;
+            for (int step = 0; o && rc == ACT_OK && step < 12; step++) {
+                double loss = 0.0;
+                rc = act_net_forward(net, x, N, 1, NULL);
+                if (rc == ACT_OK)
+                    rc = act_net_loss(net, labels, N, 0.0f, &loss, NULL);
+                if (rc == ACT_OK)
+                    rc = act_net_backward(net);
+                if (rc == ACT_OK)
+                    rc = act_optim_step(o, net, 0.05f);
+                first = step == 0 ? loss : first;
+                last = loss;
+            }
+            CHECKF(rc == ACT_OK && last < 0.5 * first, "%s, %d threads: loss %.4f -> %.4f (%s)",
+                   cases[ci].model, c.threads, first, last, act_strerror(rc));
+            np = net->n_params;
+            res[k] = malloc(np * sizeof(float));
+            if (res[k])
+                memcpy(res[k], net->params, np * sizeof(float));
+            act_optim_free(o);
+            act_net_free(net);
+        }
+        CHECKF(res[0] && res[1] && !memcmp(res[0], res[1], np * sizeof(float)),
+               "%s: 1 and 3 threads differ", cases[ci].model);
+        free(res[0]);
+        free(res[1]);
+    }
+    act_data_free(&ds);
 }
 
 /* The acceptance test: mlp:256x2 with relu, 2 epochs on all of Fashion-MNIST, >= 85% test. */
@@ -362,14 +509,16 @@ void test_nn_fashion_mnist_85(void)
 /* Backward clears only the gradient buffers whose first writer accumulates (plan_grads in
  * net.c); the others are written with = by their first writer. Filling every activation
  * gradient with NaN before backward must not change a single bit of the parameter gradients,
- * for every model shape (views, residual fan-out, dropout, Meta-ACON, FReLU) and thread count. */
+ * for every model shape (views, residual fan-out, dropout, Meta-ACON, FReLU, channel slices,
+ * concats and shuffles) and thread count. */
 void test_nn_backward_ignores_stale_grads(void)
 {
     static const struct { const char *model; act_nn_act_kind kind; } cases[] = {
         { "mlp:16x3,bn,dropout=0.2", ACT_NN_ACT_FN }, { "cnn", ACT_NN_ACT_FN },
         { "resnet:1", ACT_NN_ACT_FN }, { "resnet:1,preact", ACT_NN_ACT_FN },
         { "resnet:1", ACT_NN_ACT_META_ACON }, { "cnn", ACT_NN_ACT_FRELU },
-        { "resnet:1", ACT_NN_ACT_ACON_FRELU },
+        { "resnet:1", ACT_NN_ACT_ACON_FRELU }, { "shufflenetv2:0.5", ACT_NN_ACT_FN },
+        { "mobilenet:0.25", ACT_NN_ACT_FN }, { "tfnet", ACT_NN_ACT_ACON_FRELU },
     };
     enum { N = 3, SIDE = 12 };
     float x[N * SIDE * SIDE];

@@ -110,7 +110,9 @@ ACT_API int act_gemm_supported(act_gemm g);                  /* 1 if this build 
 ACT_API act_gemm act_gemm_default(void);
 
 typedef struct act_net_config {
-    const char *model;       /* "mlp:WxD[,bn][,dropout=p]", "cnn", "resnet:N[,preact]" */
+    const char *model;       /* "mlp:WxD[,bn][,dropout=p]", "cnn", "resnet:N[,preact]",
+                                "shufflenetv2:W", "mobilenet:ALPHA", "tfnet[:W]"
+                                (docs/training.md) */
     int         in_c, in_h, in_w;
     int         n_classes;
     act_nn_act  act;         /* the activation that replaces the model's ReLUs */

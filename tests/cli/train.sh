@@ -3,7 +3,7 @@
 # (metrics.csv, summary.json, checkpoint), resume (the stored run, its whole record, conflicting
 # flags refused), --clip, refused -p values, option errors that name the option, outputs checked
 # before training, one run per directory, usage errors, --conv winograd vs gemm and
-# --init torch on a cnn epoch, the divergence exit code,
+# --init torch on a cnn epoch, the divergence exit code, the mobile models and their width errors,
 # a corrupt data file named in the error, and compare's table and plots.
 set -eu
 A=${ACTLAB:-./build/actlab}
@@ -129,6 +129,24 @@ grep -q "in use by another actlab run (pid $pid)" "$d/err" || exit 1
 [ "$(wc -l < "$d/busy/metrics.csv")" -eq 4 ] || exit 1
 grep -q '"epochs": 3' "$d/busy/summary.json" || exit 1
 ls -A "$d/busy" | grep -q -e tmp -e "^\.checkpoint" -e "^\.metrics" -e "^\.summary" && exit 1
+set -e
+
+# the mobile models (issue 12): shufflenetv2:0.5 and tfnet with ACON-FReLU train a short epoch
+# on 28x28 images; a width multiplier outside the papers' is a usage error naming the valid ones
+"$A" train --model shufflenetv2:0.5 --epochs 1 --train-limit 300 --test-limit 200 --val 100 \
+    --batch 50 --quiet --out "$d/shuf"
+grep -q '"model": "shufflenetv2:0.5"' "$d/shuf/summary.json"
+grep -q '"status": "ok"' "$d/shuf/summary.json"
+"$A" train --model tfnet --act acon_frelu --epochs 1 --train-limit 300 --test-limit 200 \
+    --val 100 --batch 50 --quiet --out "$d/tfnet"
+grep -q '"status": "ok"' "$d/tfnet/summary.json"
+set +e
+"$A" train --model shufflenetv2:0.3 --quiet 2>"$d/err"; [ $? -eq 2 ] || exit 1
+grep -q "shufflenetv2:W with W one of 0.5, 1.0, 1.5, 2.0" "$d/err" || exit 1
+"$A" train --model mobilenet:x --quiet 2>"$d/err"; [ $? -eq 2 ] || exit 1
+grep -q "mobilenet:ALPHA with ALPHA one of 0.25, 0.5, 0.75, 1.0" "$d/err" || exit 1
+"$A" train --model nonsense --quiet 2>"$d/err"; [ $? -eq 2 ] || exit 1
+grep -q "shufflenetv2:W, mobilenet:ALPHA, tfnet\[:W\]" "$d/err" || exit 1
 set -e
 
 # usage errors exit 2
