@@ -227,18 +227,18 @@ static int build_resnet(act_net *net, const char *args, act_diag *diag)
     return t;
 }
 
-/* The width multiplier in args if it is one of list[0..n) (as numbers: "1", "1.0" and "1.00"
- * are one), else 0. */
-static double pick_width(const char *args, const double *list, int n)
+/* The index of the width multiplier in args in list[0..n) (as numbers: "1", "1.0" and "1.00"
+ * are one), or -1 where args is none of them. */
+static int pick_width(const char *args, const double *list, int n)
 {
     char *end;
     if (!isdigit((unsigned char)args[0]))
-        return 0.0;
+        return -1;
     double v = strtod(args, &end);
     for (int i = 0; *end == '\0' && i < n; i++)
         if (fabs(v - list[i]) < 1e-9)
-            return list[i];
-    return 0.0;
+            return i;
+    return -1;
 }
 
 /* conv1x1 (oc) + BN, and the act when act is set. */
@@ -299,13 +299,12 @@ static int build_shufflenetv2(act_net *net, const char *args, act_diag *diag)
     static const int chans[][3] = { { 48, 96, 192 }, { 116, 232, 464 }, { 176, 352, 704 },
                                     { 244, 488, 976 } };
     static const int units[3] = { 4, 8, 4 };
-    double wm = pick_width(args, widths, 4);
-    if (wm == 0.0) {
+    int w = pick_width(args, widths, 4), t;
+    if (w < 0) {
         snprintf(diag->msg, sizeof diag->msg,
                  "shufflenetv2: expected shufflenetv2:W with W one of 0.5, 1.0, 1.5, 2.0");
         return ACT_EPARSE;
     }
-    int w = wm == 0.5 ? 0 : wm == 1.0 ? 1 : wm == 1.5 ? 2 : 3, t;
     TRY(acti_conv_add(net, 0, 24, 3, 1, 1, 0));
     TRY(acti_bn_add(net, t));
     TRY(act_here(net, t, 1));
@@ -333,20 +332,20 @@ static int build_mobilenet(act_net *net, const char *args, act_diag *diag)
     static const int chans[13] = { 64, 128, 128, 256, 256, 512, 512, 512, 512, 512, 512, 1024,
                                    1024 };
     static const int strides[13] = { 1, 1, 1, 2, 1, 2, 1, 1, 1, 1, 1, 2, 1 };
-    double a = pick_width(args, alphas, 4);
-    if (a == 0.0) {
+    int i = pick_width(args, alphas, 4), t;
+    if (i < 0) {
         snprintf(diag->msg, sizeof diag->msg,
                  "mobilenet: expected mobilenet:ALPHA with ALPHA one of 0.25, 0.5, 0.75, 1.0");
         return ACT_EPARSE;
     }
-    int t;
+    double a = alphas[i];
     TRY(acti_conv_add(net, 0, (int)(32 * a), 3, 1, 1, 0));
     TRY(acti_bn_add(net, t));
     TRY(act_here(net, t, 1));
-    for (int i = 0; i < 13; i++) {
-        TRY(dw_bn(net, t, strides[i]));
+    for (int b = 0; b < 13; b++) {
+        TRY(dw_bn(net, t, strides[b]));
         TRY(act_here(net, t, 0));
-        TRY(pw_bn(net, t, (int)(chans[i] * a), 1));
+        TRY(pw_bn(net, t, (int)(chans[b] * a), 1));
     }
     TRY(acti_gap_add(net, t));
     TRY(acti_dense_add(net, t, net->cfg.n_classes));
@@ -387,13 +386,13 @@ static int build_tfnet(act_net *net, const char *args, act_diag *diag)
 {
     static const double widths[] = { 0.5, 1.0, 1.5, 2.0 };
     static const int blocks[4] = { 2, 3, 8, 3 };
-    double w = strchr(net->cfg.model, ':') ? pick_width(args, widths, 4) : 0.5;
-    if (w == 0.0) {
+    int i = strchr(net->cfg.model, ':') ? pick_width(args, widths, 4) : 0, t;
+    if (i < 0) {
         snprintf(diag->msg, sizeof diag->msg,
                  "tfnet: expected tfnet or tfnet:W with W one of 0.5, 1.0, 1.5, 2.0");
         return ACT_EPARSE;
     }
-    int t;
+    double w = widths[i];
     TRY(acti_conv_add(net, 0, (int)(16 * w), 3, 1, 1, 0));
     TRY(acti_bn_add(net, t));
     TRY(act_here(net, t, 1));
