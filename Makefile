@@ -76,7 +76,7 @@ asan: deps                     # separate build dir: never mixes with normal obj
 	$(MAKE) all B=build/asan MPI=0 \
 	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
 	    LDFLAGS="-fsanitize=address,undefined"
-	SAN_CFLAGS="-fsanitize=address,undefined" ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp:print_suppressions=0 \
+	ACTLAB_NO_MPI=1 SAN_CFLAGS="-fsanitize=address,undefined" ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp:print_suppressions=0 \
 	    scripts/run-tests.sh build/asan
 
 # The kernel benchmark is `actlab bench` (validates every kernel against the scalar reference,

@@ -30,9 +30,10 @@ int orch_mpi_available(void);
  * fails. */
 ACT_NODISCARD int orch_mpi_init(int *rank, int *size, act_diag *diag);
 
-/* Ends MPI: MPI_Finalize when peer_alive (every rank is expected to finalize too); without it
- * (a worker whose coordinator is gone) MPI is left as it is, as MPI_Finalize would wait for the
- * dead rank. A no-op when MPI was not initialised. */
+/* Ends MPI: MPI_Finalize when peer_alive and no rank was lost (MPI_Finalize waits for every
+ * rank, the dead ones too); otherwise MPI is left as it is and the process just exits. A
+ * worker that was training when its stop came leaves at its next heartbeat (worker.h), so an
+ * interrupted search ends within about a second. A no-op when MPI was not initialised. */
 void orch_mpi_finalize(int peer_alive);
 
 /* Rank 0, once, before the coordinator starts: the worker options (argc strings, none with a
@@ -52,8 +53,8 @@ typedef struct orch_mpi orch_mpi;
 ACT_NODISCARD int orch_mpi_new(orch_mpi **out, act_diag *diag);
 orch_transport    orch_mpi_transport(orch_mpi *m);   /* borrows m; respawn: ACT_EUNSUPPORTED */
 
-/* Sends stop to every live worker, waits up to grace_s for the sends to complete, then
- * releases the requests. NULL is a no-op. */
+/* Sends stop to every live worker (and whether to finalize), waits up to grace_s for the sends
+ * to complete, then releases the requests. NULL is a no-op. */
 void orch_mpi_free(orch_mpi *m, double grace_s);
 
 /* A worker rank: the channel to rank 0 for orch_worker_config.chan. send waits at most

@@ -14,6 +14,9 @@
 struct orch_worker {
     orch_channel ch;
     int64_t      trial;    /* the running trial, 0 between trials */
+    int          stopped;  /* a stop arrived while a trial ran */
+    int          has_next; /* next: a message that came while a trial ran, taken next */
+    orch_msg     next;
 };
 
 static double now_s(void)
@@ -25,6 +28,17 @@ static double now_s(void)
 
 int orch_worker_heartbeat(orch_worker *w, int epoch, double loss)
 {
+    /* what came while the trial ran, in order: keepalives, or a stop (the search ended
+     * early); anything else waits for the loop, and so does what follows it */
+    while (!w->has_next && w->ch.wait(w->ch.impl, 0.0) == 1) {
+        if (w->ch.recv(w->ch.impl, &w->next, NULL) != ACT_OK)
+            return ACT_EIO;    /* the input ended or is not a message: the loop says which */
+        if (w->next.kind == ORCH_MSG_STOP) {
+            w->stopped = 1;
+            return ACT_ECANCELED;
+        }
+        w->has_next = w->next.kind != ORCH_MSG_KEEPALIVE;
+    }
     orch_msg m = orch_msg_init(ORCH_MSG_HEARTBEAT);
     m.trial = w->trial;
     m.epoch = epoch < 0 ? 0 : epoch;
@@ -77,25 +91,32 @@ int orch_worker_run(const orch_worker_config *cfg, act_diag *diag)
                    : cfg->in_fd < 0 || cfg->out_fd < 0))
         return ACT_EINVAL;
     fd_pair fds = { cfg->in_fd, cfg->out_fd };
-    orch_worker w = { { &fds, fd_wait, fd_recv, fd_send }, 0 };
+    orch_worker w;
+    memset(&w, 0, sizeof w);
+    w.ch = (orch_channel){ &fds, fd_wait, fd_recv, fd_send };
     if (cfg->chan)
         w.ch = *cfg->chan;
     orch_msg m = orch_msg_init(ORCH_MSG_HELLO);
     m.pid = (int64_t)getpid();
     int rc = w.ch.send(w.ch.impl, &m);
     while (rc == ACT_OK) {
-        int ready = w.ch.wait(w.ch.impl, cfg->silence_s > 0 ? cfg->silence_s : -1.0);
-        if (ready == 0) {
-            if (diag)
-                snprintf(diag->msg, sizeof diag->msg,
-                         "no message from the coordinator for %g s: it is gone", cfg->silence_s);
-            return ACT_ECANCELED;
+        if (w.has_next) {   /* it came while the last trial ran */
+            m = w.next;
+            w.has_next = 0;
+        } else {
+            int ready = w.ch.wait(w.ch.impl, cfg->silence_s > 0 ? cfg->silence_s : -1.0);
+            if (ready == 0) {
+                if (diag)
+                    snprintf(diag->msg, sizeof diag->msg, "no message from the coordinator "
+                             "for %g s: it is gone", cfg->silence_s);
+                return ACT_ECANCELED;
+            }
+            if (ready < 0)
+                return ACT_EIO;
+            rc = w.ch.recv(w.ch.impl, &m, diag);
+            if (rc != ACT_OK)
+                break;
         }
-        if (ready < 0)
-            return ACT_EIO;
-        rc = w.ch.recv(w.ch.impl, &m, diag);
-        if (rc != ACT_OK)
-            break;
         switch (m.kind) {
         case ORCH_MSG_KEEPALIVE:
             break;
@@ -107,6 +128,8 @@ int orch_worker_run(const orch_worker_config *cfg, act_diag *diag)
             double t0 = now_s();
             rc = cfg->eval(&w, &m, &r, cfg->ctx);
             w.trial = 0;
+            if (w.stopped)
+                return ACT_OK;   /* told to stop while the trial ran: it is abandoned */
             if (rc != ACT_OK) {
                 if (diag && !diag->msg[0] && r.error[0])   /* why the worker cannot go on */
                     snprintf(diag->msg, sizeof diag->msg, "trial %lld: %.200s",

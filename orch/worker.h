@@ -10,8 +10,10 @@
 
 #include "proto.h"
 
-/* Sends a heartbeat for the running trial (the evaluator calls it, e.g. once per epoch):
- * ACT_OK, or ACT_EIO when the coordinator cannot be reached (the evaluator should stop). */
+/* Sends a heartbeat for the running trial (the evaluator calls it, e.g. once a second), after
+ * taking what the coordinator sent meanwhile: ACT_OK; ACT_ECANCELED when it said stop (the
+ * search ended early: the evaluator should stop, the loop then ends with ACT_OK); ACT_EIO
+ * when the coordinator cannot be reached (the evaluator should stop). */
 typedef struct orch_worker orch_worker;
 ACT_NODISCARD int orch_worker_heartbeat(orch_worker *w, int epoch, double loss);
 

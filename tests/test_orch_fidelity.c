@@ -327,17 +327,23 @@ void test_orch_fidelity_worker(void)
         CHECK(!"pipe");
         return;
     }
-    /* In this process: two tasks and a stop queued (they fit in the pipe), then the loop. */
+    /* A forked worker gets two tasks at once (the second comes while the first trains, and
+     * waits for it), and stop once both results are in; it loads the data once. */
     orch_msg t1 = task("mlp", SWISH, 1), t2 = task("mlp", "max(x, 0)", 1);
     t2.trial = 2;
     orch_msg stop = orch_msg_init(ORCH_MSG_STOP);
-    CHECK(orch_msg_write(down[1], &t1) == ACT_OK && orch_msg_write(down[1], &t2) == ACT_OK &&
-          orch_msg_write(down[1], &stop) == ACT_OK);
-    orch_worker_config cfg = { down[0], up[1], 0.0, orch_train_eval, &c, NULL };
-    act_diag d;
-    int rc = orch_worker_run(&cfg, &d);
-    CHECKF(rc == ACT_OK, "worker loop: %d %s", rc, d.msg);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(down[1]);
+        close(up[0]);
+        orch_worker_config cfg = { down[0], up[1], 0.0, orch_train_eval, &c, NULL };
+        int rc = orch_worker_run(&cfg, NULL);
+        _exit(rc == ACT_OK && c.loads == 1 ? 0 : 1);
+    }
+    close(down[0]);
     close(up[1]);
+    CHECK(pid > 0 && orch_msg_write(down[1], &t1) == ACT_OK &&
+          orch_msg_write(down[1], &t2) == ACT_OK);
     orch_msg m;
     CHECK(orch_msg_read(up[0], &m, NULL) == ACT_OK && m.kind == ORCH_MSG_HELLO);
     int beats[3] = { 0, 0, 0 }, results = 0;
@@ -351,11 +357,40 @@ void test_orch_fidelity_worker(void)
                    "trial %lld: %s '%s' %g", (long long)m.trial, orch_outcome_name(m.outcome),
                    m.error, m.val_acc);
             CHECKF(beats[m.trial] >= 1, "trial %lld: no heartbeat", (long long)m.trial);
+            if (results == 2)
+                CHECK(orch_msg_write(down[1], &stop) == ACT_OK);
         } else {
             CHECKF(0, "unexpected %s for trial %lld", orch_msg_name(m.kind), (long long)m.trial);
         }
     }
-    CHECK(results == 2 && c.loads == 1);
+    int status = 0;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+    CHECKF(results == 2 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+           "results %d, worker status %#x (1: the loop failed or loaded the data twice)",
+           results, status);
+    close(up[0]);
+    close(down[1]);
+
+    /* In this process: a stop that comes while a trial trains (the search ended early) ends
+     * the trial at its next heartbeat, without a result, and the loop with ACT_OK. */
+    if (pipe(down) || pipe(up)) {
+        CHECK(!"pipe");
+        orch_train_ctx_free(&c);
+        return;
+    }
+    CHECK(orch_msg_write(down[1], &t1) == ACT_OK && orch_msg_write(down[1], &stop) == ACT_OK);
+    orch_worker_config cfg = { down[0], up[1], 0.0, orch_train_eval, &c, NULL };
+    act_diag d;
+    int rc = orch_worker_run(&cfg, &d);
+    CHECKF(rc == ACT_OK, "worker loop: %d %s", rc, d.msg);
+    close(up[1]);
+    CHECK(orch_msg_read(up[0], &m, NULL) == ACT_OK && m.kind == ORCH_MSG_HELLO);
+    int n_beats = 0;
+    while (orch_msg_read(up[0], &m, NULL) == ACT_OK) {
+        CHECKF(m.kind != ORCH_MSG_RESULT, "a result for the trial stopped mid-way");
+        n_beats += m.kind == ORCH_MSG_HEARTBEAT;
+    }
+    CHECKF(n_beats == 0, "%d heartbeats: the stop is read before the first", n_beats);
     close(up[0]);
     close(down[0]);
     close(down[1]);
@@ -367,7 +402,7 @@ void test_orch_fidelity_worker(void)
         orch_train_ctx_free(&c);
         return;
     }
-    pid_t pid = fork();
+    pid = fork();
     if (pid == 0) {
         close(down[1]);
         close(up[0]);
@@ -380,7 +415,7 @@ void test_orch_fidelity_worker(void)
     CHECK(pid > 0 && orch_msg_read(up[0], &m, NULL) == ACT_OK && m.kind == ORCH_MSG_HELLO);
     close(up[0]);   /* the coordinator stops listening */
     CHECK(orch_msg_write(down[1], &t1) == ACT_OK);
-    int status = 0;
+    status = 0;
     CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
     CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == 10, "worker status %#x", status);
     close(down[1]);

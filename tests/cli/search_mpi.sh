@@ -5,7 +5,8 @@
 #  a. a synthetic search completes;
 #  b. a worker rank SIGKILLed mid-run: every trial completes, its trial re-queued, exit 0;
 #  c. the coordinator SIGKILLed: the workers exit on their own (watchdog), and a resume under
-#     MPI completes with no finished trial re-run or changed;
+#     MPI completes with no finished trial re-run or changed; SIGTERM to the coordinator while
+#     the workers train: a clean stop that ends the job at once;
 #  d. --deterministic: the leaderboard equals the local transport's for the same seed;
 #  e. one journal moves between transports: local -> MPI -> local;
 #  f. a short real-fidelity search (mlp, Fashion-MNIST) under MPI.
@@ -112,6 +113,25 @@ ended c2.err
 [ "$(done_count c.db)" -eq 24 ] || fail "c: $(done_count c.db) of 24 trials done after resume"
 q c.db "SELECT id, val_acc, finished FROM trial WHERE state = 'done'" | sort > c.after
 comm -23 c.before c.after | grep -q . && fail "c: a finished trial was re-run or changed"
+
+# c2. Ctrl-C (SIGTERM to rank 0) while the workers train: a clean stop, the running trials back
+# in the queue, and the job ends at once (MPI_Abort), not after the trials
+timeout 120 $MPIRUN "$A" search run --transport mpi --journal "$tmp/g.db" $syn --budget 8 \
+    --synthetic-ms 4000 > g.out 2> g.err &
+job=$!
+wait_done g.db 2
+p=$(pid_of g.db 0) || fail "c2: no rank 0"
+t0=$(date +%s)
+kill -TERM "$p"
+wait "$job"
+[ $(( $(date +%s) - t0 )) -le 12 ] || fail "c2: the job took $(( $(date +%s) - t0 )) s to end: $(grep -v PMIX g.err | head -3)"
+grep -q "interrupted after" g.err || fail "c2: $(tail -3 g.err)"
+[ "$(q g.db "SELECT COUNT(*) FROM trial WHERE state = 'leased'")" -eq 0 ] ||
+    fail "c2: leased trials left after a clean stop"
+timeout 120 $MPIRUN "$A" search resume "$tmp/g.db" --transport mpi --synthetic-ms 20 \
+    > g2.out 2> g2.err || fail "c2: resume exit $?"
+ended g2.err
+[ "$(done_count g.db)" -eq 8 ] || fail "c2: $(done_count g.db) of 8 trials done after resume"
 
 # d. --deterministic: MPI and local give the same leaderboard
 det="--fidelity synthetic --strategy evolution --set evolution.population=20
