@@ -706,7 +706,7 @@ static void model_check_blocks(const char *model, const act_fn *ident, int side,
     cfg.max_batch = n;
     cfg.n_classes = 3;
     cfg.act.fn = ident;
-    cfg.threads = 1;   /* the thread counts give the same bits: nn_threads_same_bits */
+    cfg.threads = 1;   /* 1 and 3 threads give the same bits: nn_mobile_models_learn */
     act_net *net = NULL;
     act_diag dg;
     int rc = act_net_new(&cfg, &net, &dg);
@@ -749,7 +749,7 @@ static void model_check_blocks(const char *model, const act_fn *ident, int side,
  * measured 3e-6 to 1.4e-5. The activations are checked in their layers above (ACON-FReLU also
  * inside resnet:1), the training-mode batch statistics by nn_grad_batchnorm and the resnet
  * checks, the models' gradient plans in training mode by nn_backward_ignores_stale_grads and
- * nn_threads_same_bits. */
+ * nn_mobile_models_learn (1 and 3 threads, the same bits). */
 void test_nn_grad_mobile_models(void)
 {
     static const struct { const char *model; size_t n; } cases[] = {
