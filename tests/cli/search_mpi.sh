@@ -8,7 +8,7 @@
 #     MPI completes with no finished trial re-run or changed; SIGTERM to the coordinator while
 #     the workers train: a clean stop that ends the job at once;
 #  d. --deterministic: the leaderboard equals the local transport's for the same seed;
-#  e. one journal moves between transports: local -> MPI -> local;
+#  e. one journal moves between transports: local -> MPI -> local, and finalize under MPI;
 #  f. a short real-fidelity search (mlp, Fashion-MNIST) under MPI.
 # Without an MPI in the build (make asan builds with MPI=0, and says so with ACTLAB_NO_MPI=1)
 # only part 0 runs.
@@ -156,6 +156,13 @@ ended e2.err
 [ "$(done_count e.db)" -eq 20 ] || fail "e: $(done_count e.db) of 20 after the MPI resume"
 "$A" search resume e.db --budget 30 --workers 2 --quiet 2> e3.err || fail "e: local resume"
 [ "$(done_count e.db)" -eq 30 ] || fail "e: $(done_count e.db) of 30 after the local resume"
+# and finalize under MPI: the top 2 and the baselines, 2 seeds each (the found ones have the
+# search's seed 3 too); only rank 0 prints, its trial lines on stderr
+timeout 120 $MPIRUN "$A" search finalize "$tmp/e.db" -k 2 --seeds 2 --fidelity synthetic \
+    --transport mpi --format csv > e4.out 2> e4.err || fail "e: finalize exit $?"
+grep -q "all trials finished" e4.err || fail "e: finalize: $(tail -3 e4.err)"
+[ "$(grep -c '^[0-9]' e4.out)" -eq 4 ] && ! grep -q '^trial' e4.out ||
+    fail "e: finalize's CSV should list 4 functions and nothing else: $(cat e4.out)"
 
 # f. a real fidelity: Fashion-MNIST, mlp
 timeout 300 $MPIRUN "$A" search run --transport mpi --journal "$tmp/f.db" --fidelity mlp \

@@ -472,6 +472,7 @@ typedef struct progress_ctx {
     int     tty, quiet;
     int64_t budget;
     int     line_len;
+    int     plan;       /* finalize */
 } progress_ctx;
 
 static void fmt_hms(double s, char *buf, size_t cap)
@@ -489,12 +490,14 @@ static void on_progress(void *user, const orch_progress *p)
     progress_ctx *pc = user;
     const int64_t *t = p->trials;
     if (p->finished && !pc->quiet && !pc->tty) {
-        printf("trial %" PRId64 " %s", p->trial, orch_trial_state_name(p->state));
+        /* finalize's table is its output: its trial lines go to stderr */
+        FILE *f = pc->plan ? stderr : stdout;
+        fprintf(f, "trial %" PRId64 " %s", p->trial, orch_trial_state_name(p->state));
         if (p->state == ORCH_TRIAL_DONE)
-            printf(" val %.4f", p->val_acc);
-        printf(" %.1fs %s%s%s\n", isfinite(p->wall_s) ? p->wall_s : 0.0, p->expr,
+            fprintf(f, " val %.4f", p->val_acc);
+        fprintf(f, " %.1fs %s%s%s\n", isfinite(p->wall_s) ? p->wall_s : 0.0, p->expr,
                p->error[0] ? " -- " : "", p->error);
-        fflush(stdout);
+        fflush(f);
     }
     if (!pc->tty)
         return;
@@ -576,7 +579,8 @@ static int run_any(const char *cmd, orch_journal *j, const orch_search_config *c
         t = orch_pool_transport(pool);
     }
     progress_ctx pc = { isatty(STDERR_FILENO), o->quiet,
-                        plan ? (int64_t)plan->n_exprs * plan->n_seeds : cfg->budget, 0 };
+                        plan ? (int64_t)plan->n_exprs * plan->n_seeds : cfg->budget, 0,
+                        plan != NULL };
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
