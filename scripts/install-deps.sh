@@ -8,7 +8,7 @@ set -eu
 
 PKGS="make gcc clang pkg-config libopenblas-dev libdnnl-dev zlib1g-dev libplplot-dev
       plplot-driver-cairo libsqlite3-dev sqlite3 procps dataset-fashion-mnist
-      openmpi-bin libopenmpi-dev"
+      openmpi-bin libopenmpi-dev chromium"
 BENCH_PKGS="python3 python3-torch python3-numpy"
 
 want=$PKGS

@@ -13,6 +13,7 @@
     X(search,  cmd_search,  "search the space for activation functions (journal, workers)") \
     X(train,   cmd_train,   "train a network with any activation on real data")               \
     X(compare, cmd_compare, "compare activations over seeds: table and plots")                \
+    X(study,   cmd_study,   "run a study of activations from studies/*.conf; HTML report")   \
     X(demo,    cmd_demo,    "the main job: plots, benchmark summary, quick comparison")
 
 #define X(name, fn, help) int fn(int argc, char **argv);

@@ -1,0 +1,187 @@
+#!/bin/sh
+# tests/cli/study.sh -- actlab study end to end on tiny studies: a study runs, is killed with -9
+# mid-way and resumed without training a finished unit again; the report's Markdown numbers
+# (mean, 95% t interval, paired difference to relu) recomputed here from the unit summaries;
+# bad configurations named by file:line with the valid keys (exit 2); the committed studies
+# parse in both variants; the HTML report rendered by headless Chromium (not blank, every figure
+# decoded, no console errors).
+set -eu
+A=${ACTLAB:-./build/actlab}
+d=$(mktemp -d)
+pid=
+trap '[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$d"' EXIT
+
+"$A" study --help | grep -q "study run STUDY"
+"$A" study run --help | grep -q -- "--quick"
+
+# the committed studies parse, full and quick
+for s in depth mobile tfnet beta; do
+    "$A" study run "$s" --dry-run > "$d/dry" && grep -q "(full)" "$d/dry"
+    "$A" study run "$s" --quick --dry-run > "$d/dry" && grep -q "(quick)" "$d/dry"
+done
+"$A" study run depth --dry-run | grep -q "1440 units"
+
+# --- a tiny study: its report's numbers, recomputed from the unit summaries
+cat > "$d/tiny.conf" <<'CONF'
+title = tiny
+claim = none
+budget = seconds
+acts = relu swish
+models = mlp:16x1 mlp:16x2
+seeds = 3
+lr = 0.05
+epochs = 2
+train_images = 1000
+val_images = 500
+test_images = 500
+dump_params = on
+CONF
+"$A" study run "$d/tiny.conf" --out "$d/s" > "$d/log"
+[ "$(ls "$d/s/units" | wc -l)" -eq 12 ]
+grep -q "12 of 12 units done" "$d/log"
+"$A" study report "$d/s" -o "$d/r" > /dev/null
+[ -s "$d/r/index.html" ] && [ -s "$d/r/summary.md" ]
+for f in depth_0_0 bars_0_0_0 curves_0_0_0 functions param_swish_beta; do
+    [ -s "$d/r/figures/$f.svg" ]
+done
+# every figure is embedded: no image refers to a file
+[ "$(grep -o '<img [^>]*>' "$d/r/index.html" | wc -l)" -ge 7 ]
+! grep -o '<img [^>]*>' "$d/r/index.html" | grep -v 'src="data:image/svg+xml;base64,' | grep -q .
+# the swish row of mlp:16x1: mean, CI (t_{0.975,2} = 4.302653) and the difference to relu
+num() { sed -n 's/.*"'"$2"'": \([0-9.e-]*\).*/\1/p' "$1"; }
+for s in 1 2 3; do
+    echo "$(num "$d/s/units/swish__mlp-16x1__bnoff__he__lr0.05__s$s.json" test_acc)" \
+         "$(num "$d/s/units/relu__mlp-16x1__bnoff__he__lr0.05__s$s.json" test_acc)"
+done > "$d/pairs"
+row=$(grep '^| mlp:16x1 | off | he | swish |' "$d/r/summary.md")
+echo "$row" | tr -d '[],|+' | awk -v pairs="$d/pairs" '
+    BEGIN { t = 4.302653; n = 0
+            while ((getline line < pairs) > 0) { split(line, v, " "); a[n] = v[1]; b[n] = v[2]; n++ }
+            for (i = 0; i < n; i++) { m += a[i] / n; dm += (a[i] - b[i]) / n }
+            for (i = 0; i < n; i++) { q += (a[i] - m)^2; dq += (a[i] - b[i] - dm)^2 }
+            h = t * sqrt(q / (n - 1)) / sqrt(n); dh = t * sqrt(dq / (n - 1)) / sqrt(n) }
+    function near(x, y) { return (x - y < 6e-5 && y - x < 6e-5) }
+    { ok = $6 == 3 && near($7, m) && near($8, m - h) && near($9, m + h) && $10 == 0 &&
+           near($11, dm) && near($12, dm - dh) && near($13, dm + dh)
+      sig = (dm - dh > 0 || dm + dh < 0) ? "better|worse" : "no significant difference"
+      if (!ok || $0 !~ sig) { print "row: " $0; print "want", m, m - h, m + h, dm, dm - dh, dm + dh; exit 1 } }'
+grep -q '^| mlp:16x2 | off | he | relu | 0.05 | 3 | .* | baseline |$' "$d/r/summary.md"
+
+# --- kill -9 mid-way, then the same command: no finished unit is trained again
+cat > "$d/kill.conf" <<'CONF'
+title = kill
+budget = seconds
+acts = relu swish silu
+models = mlp:128x4
+seeds = 4
+lr = 0.05
+epochs = 2
+train_images = 8000
+val_images = 1000
+test_images = 1000
+CONF
+"$A" study run "$d/kill.conf" --out "$d/k" > "$d/klog" 2>&1 &
+pid=$!
+i=0
+while [ "$(ls "$d/k/units" 2>/dev/null | grep -c json)" -lt 2 ] && [ $i -lt 600 ]; do
+    sleep 0.1
+    i=$((i + 1))
+done
+kill -9 "$pid"
+wait "$pid" 2>/dev/null || true
+pid=
+n0=$(ls "$d/k/units" | grep -c json)
+[ "$n0" -ge 2 ] && [ "$n0" -lt 12 ]
+(cd "$d/k/units" && for f in *.json; do echo "$f $(stat -c %y "$f") $(cksum < "$f")"; done) \
+    > "$d/before"
+"$A" study run "$d/kill.conf" --out "$d/k" > "$d/klog2"
+grep -q "$n0 of 12 units already done" "$d/klog2"
+[ "$(grep -c '^\[' "$d/klog2")" -eq $((12 - n0)) ]
+[ "$(ls "$d/k/units" | grep -c json)" -eq 12 ]
+(cd "$d/k/units" && while read -r f rest; do
+    echo "$f $(stat -c %y "$f") $(cksum < "$f")"; done) < "$d/before" > "$d/after"
+cmp "$d/before" "$d/after"
+# a third run trains nothing
+"$A" study run "$d/kill.conf" --out "$d/k" > "$d/klog3"
+grep -q "12 of 12 units already done" "$d/klog3"
+# another configuration in the same directory is refused
+sed 's/seeds = 4/seeds = 5/' "$d/kill.conf" > "$d/kill2.conf"
+set +e
+"$A" study run "$d/kill2.conf" --out "$d/k" > /dev/null 2> "$d/err"; ec=$?
+set -e
+[ $ec -eq 2 ] && grep -q "another configuration" "$d/err"
+
+# --- bad configurations: file:line, the valid keys, exit 2
+bad() {   # bad LINE-TEXT EXPECTED-MESSAGE
+    printf 'title = x\nbudget = y\n%s\nacts = relu swish\nmodels = mlp:16x1\n' "$1" > "$d/bad.conf"
+    set +e
+    "$A" study run "$d/bad.conf" --out "$d/b" > /dev/null 2> "$d/err"; ec=$?
+    set -e
+    [ $ec -eq 2 ] || { echo "exit $ec for '$1'"; cat "$d/err"; exit 1; }
+    grep -q "$2" "$d/err" || { echo "no '$2' for '$1'"; cat "$d/err"; exit 1; }
+}
+bad "epoch = 3" "bad.conf:3: unknown key 'epoch'"
+grep -q "valid keys: title claim budget" "$d/err"
+bad "seeds = 0" "bad.conf:3: seeds wants a number in \[1, 100\]"
+bad "bn = maybe" "bad.conf:3: bn wants off and/or on"
+bad "init = lsuv" "init wants he and/or torch"
+bad "[slow]" "bad.conf:3: unknown section '\[slow\]'"
+bad "acts[cnn] = relu" "bad.conf:3: acts\[cnn\]: not one of the models"
+printf 'title = x\nbudget = y\nacts = relu swsh\nmodels = mlp:16x1\n' > "$d/bad.conf"
+set +e
+"$A" study run "$d/bad.conf" --out "$d/b" > /dev/null 2> "$d/err"; ec=$?
+set -e
+[ $ec -eq 2 ] && grep -q "bad.conf:3: activation 'swsh'" "$d/err"
+set +e
+"$A" study run nosuchstudy > /dev/null 2> "$d/err"; ec=$?
+set -e
+[ $ec -eq 2 ] && grep -q "no study 'nosuchstudy'" "$d/err"
+
+# --- the HTML report in headless Chromium: rendered, every figure decoded, no console errors
+C=$(command -v chromium || true)
+[ -n "$C" ] || { echo "chromium not installed (scripts/install-deps.sh installs it)"; exit 1; }
+export HOME="$d"   # chromium writes its profile under HOME
+timeout 60 "$C" --headless --no-sandbox --disable-gpu --virtual-time-budget=5000 \
+    --enable-logging=stderr --v=0 --dump-dom "file://$d/r/index.html" > "$d/dom" 2> "$d/console"
+grep -q 'data-figures-loaded="\([0-9]*\)/\1"' "$d/dom"
+! grep -q 'data-figures-loaded="0/' "$d/dom"
+! grep -i 'CONSOLE' "$d/console"
+timeout 60 "$C" --headless --no-sandbox --disable-gpu --window-size=1200,1600 \
+    --screenshot="$d/shot.png" "file://$d/r/index.html" > /dev/null 2>&1
+/usr/bin/python3 - "$d/shot.png" <<'PY'
+import struct, sys, zlib
+data = open(sys.argv[1], "rb").read()
+assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+pos, idat = 8, b""
+while pos < len(data):
+    n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+    body = data[pos + 8:pos + 8 + n]
+    if kind == b"IHDR":
+        w, h, depth, ctype = struct.unpack(">IIBB", body[:10])
+    elif kind == b"IDAT":
+        idat += body
+    pos += 12 + n
+assert depth == 8 and ctype in (2, 6), "unexpected PNG format"
+bpp = 3 if ctype == 2 else 4
+raw, stride = zlib.decompress(idat), w * bpp
+prev, colours, i = bytearray(stride), set(), 0
+for y in range(h):
+    f, row = raw[i], bytearray(raw[i + 1:i + 1 + stride])
+    i += 1 + stride
+    for x in range(stride):
+        a = row[x - bpp] if x >= bpp else 0
+        b = prev[x]
+        c = prev[x - bpp] if x >= bpp else 0
+        if f == 1: row[x] = (row[x] + a) & 255
+        elif f == 2: row[x] = (row[x] + b) & 255
+        elif f == 3: row[x] = (row[x] + (a + b) // 2) & 255
+        elif f == 4:
+            p = a + b - c
+            pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+            row[x] = (row[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+    prev = row
+    if y % 8 == 0:
+        colours.update(bytes(row[k:k + 3]) for k in range(0, stride, bpp))
+assert len(colours) > 20, "the screenshot is (nearly) one colour: %d colours" % len(colours)
+PY
+echo ok

@@ -1,0 +1,771 @@
+/* cmd_study_report.c -- `actlab study report DIR -o OUT`: reads a study directory (its
+ * study.conf and the unit summaries in units/) and writes OUT/index.html, one self-contained
+ * page (every figure an SVG embedded as a data: URI), OUT/summary.md (the same tables, figures
+ * linked) and the figures as OUT/figures/NAME.svg. Statistics (docs/study.md): per cell the mean
+ * test accuracy with its 95% Student-t interval, the paired difference to the baseline over the
+ * same seeds with its interval; diverged runs counted, never averaged. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "actlab/act.h"
+#include "cli.h"
+#include "plot.h"
+#include "study.h"
+#include "util/stats.h"
+
+int study_report(int argc, char **argv);
+
+#define MAX_EPOCHS_SHOWN 1000
+#define MAX_FIGS         256
+#define HIST_BINS        24
+
+/* One unit's summary as read back. */
+typedef struct unit_rec {
+    int     state;         /* 0 missing, 1 ok, 2 diverged or invalid */
+    double  val, test;     /* NaN unless ok */
+    int     n_curve;
+    double *curve;         /* validation accuracy per epoch (owned) */
+    char   *json;          /* the file (owned), for the activation parameters */
+} unit_rec;
+
+typedef struct figure {
+    char file[128];        /* under OUT/figures/ */
+    char caption[512];
+    char section[32];      /* "bars", "depth", "curves", "functions", "params" */
+} figure;
+
+typedef struct report {
+    const char   *cmd, *dir, *out;
+    study_config  c;
+    study_unit   *units;
+    int           n_units;
+    unit_rec     *rec;
+    int           n_done, n_div;
+    figure        figs[MAX_FIGS];
+    int           n_figs;
+} report;
+
+/* The statistics of one cell (model, bn, init, act, lr) and its pairing with the baseline. */
+typedef struct cell {
+    double        test[100], val[100];   /* by seed - 1; NaN where not ok */
+    int           n_div, n_missing;
+    acti_stats_ci acc, val_ci, diff;
+} cell;
+
+static int unit_index(const report *r, int m, int b, int i, int l, int a, int seed)
+{
+    for (int k = 0; k < r->n_units; k++) {
+        const study_unit *u = &r->units[k];
+        if (u->model == m && u->bn == b && u->init == i && u->lr == l && u->act == a &&
+            u->seed == seed)
+            return k;
+    }
+    return -1;
+}
+
+static void cell_fill(const report *r, int m, int b, int i, int l, int a, cell *x)
+{
+    memset(x, 0, sizeof *x);
+    for (int s = 1; s <= r->c.seeds; s++) {
+        int k = unit_index(r, m, b, i, l, a, s);
+        const unit_rec *u = k >= 0 ? &r->rec[k] : NULL;
+        x->test[s - 1] = u && u->state == 1 ? u->test : NAN;
+        x->val[s - 1] = u && u->state == 1 ? u->val : NAN;
+        x->n_div += u && u->state == 2;
+        x->n_missing += !u || u->state == 0;
+    }
+    x->acc = acti_stats_mean_ci(x->test, (size_t)r->c.seeds, 0.95);
+    x->val_ci = acti_stats_mean_ci(x->val, (size_t)r->c.seeds, 0.95);
+}
+
+static int baseline_index(const report *r, int m)
+{
+    const study_list *l = study_acts_of(&r->c, m);
+    for (int a = 0; a < l->n; a++)
+        if (!strcmp(l->v[a], r->c.baseline))
+            return a;
+    return 0;
+}
+
+/* The lr index with the best mean validation accuracy for (m, b, i, a). */
+static int best_lr(const report *r, int m, int b, int i, int a)
+{
+    int best = 0;
+    double bv = -1.0;
+    for (int l = 0; l < r->c.n_lrs; l++) {
+        cell x;
+        cell_fill(r, m, b, i, l, a, &x);
+        if (x.val_ci.n && x.val_ci.mean > bv) {
+            bv = x.val_ci.mean;
+            best = l;
+        }
+    }
+    return best;
+}
+
+// ----------------------------------------------------------------------------
+// reading
+
+static int read_units(report *r)
+{
+    for (int k = 0; k < r->n_units; k++) {
+        char file[512], path[4700];
+        study_unit_file(&r->c, &r->units[k], file, sizeof file);
+        snprintf(path, sizeof path, "%s/units/%s", r->dir, file);
+        unit_rec *u = &r->rec[k];
+        u->val = u->test = NAN;
+        char *j = study_read_file(path, NULL);
+        if (!j)
+            continue;
+        char status[32];
+        study_json_str(j, "status", status, sizeof status);
+        if (!status[0]) {
+            free(j);
+            continue;
+        }
+        u->state = strcmp(status, "ok") ? 2 : 1;
+        u->val = study_json_num(j, "val_acc");
+        u->test = study_json_num(j, "test_acc");
+        if (u->state == 1 && !(isfinite(u->val) && isfinite(u->test))) {
+            cli_error(r->cmd, "%s: status ok without val_acc and test_acc", path);
+            free(j);
+            return CLI_EXIT_FAILURE;
+        }
+        u->curve = malloc(MAX_EPOCHS_SHOWN * sizeof *u->curve);
+        if (!u->curve) {
+            free(j);
+            return CLI_EXIT_FAILURE;
+        }
+        u->n_curve = study_json_array(j, "val_curve", u->curve, MAX_EPOCHS_SHOWN);
+        u->json = j;
+        r->n_done++;
+        r->n_div += u->state == 2;
+    }
+    return CLI_EXIT_OK;
+}
+
+// ----------------------------------------------------------------------------
+// figures
+
+static int add_figure(report *r, const char *section, const char *file, const plot_figure *f,
+                      const char *caption)
+{
+    if (r->n_figs == MAX_FIGS)
+        return CLI_EXIT_OK;
+    char path[4700], err[1024];
+    snprintf(path, sizeof path, "%s/figures/%s", r->out, file);
+    if (plot_write(path, f, err, sizeof err) != 0) {
+        cli_error(r->cmd, "%s", err);
+        return CLI_EXIT_FAILURE;
+    }
+    figure *g = &r->figs[r->n_figs++];
+    snprintf(g->file, sizeof g->file, "%s", file);
+    snprintf(g->caption, sizeof g->caption, "%s", caption);
+    snprintf(g->section, sizeof g->section, "%s", section);
+    return CLI_EXIT_OK;
+}
+
+static void group_name(const report *r, int m, int b, int i, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s%s, init %s", r->c.models.v[m], !strcmp(r->c.bn.v[b], "on") ? ",bn"
+                                                                                       : "",
+             r->c.init.v[i]);
+}
+
+static void file_safe(char *s)
+{
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '.' || *s == '_'))
+            *s = '-';
+}
+
+/* Bars of mean test accuracy with 95% CI whiskers, and validation curves, per group at the
+ * shared lr. */
+static int group_figures(report *r, int m, int b, int i)
+{
+    const study_list *al = study_acts_of(&r->c, m);
+    int A = al->n, E = r->c.epochs;
+    double mean[STUDY_MAX_ITEMS], half[STUDY_MAX_ITEMS], lo = 1.0, hi = 0.0;
+    double *x = malloc((size_t)E * sizeof *x), *y = malloc((size_t)(A * E) * sizeof *y);
+    plot_series ls[STUDY_MAX_ITEMS];
+    if (!x || !y) {
+        free(x);
+        free(y);
+        return CLI_EXIT_FAILURE;
+    }
+    for (int e = 0; e < E; e++)
+        x[e] = e + 1;
+    for (int a = 0; a < A; a++) {
+        cell c;
+        cell_fill(r, m, b, i, 0, a, &c);
+        mean[a] = c.acc.n ? c.acc.mean : 0.0;
+        half[a] = isfinite(c.acc.half) ? c.acc.half : 0.0;
+        if (c.acc.n) {
+            lo = fmin(lo, mean[a] - half[a]);
+            hi = fmax(hi, mean[a] + half[a]);
+        }
+        for (int e = 0; e < E; e++) {
+            double s = 0.0;
+            int n = 0;
+            for (int sd = 1; sd <= r->c.seeds; sd++) {
+                int k = unit_index(r, m, b, i, 0, a, sd);
+                if (k >= 0 && r->rec[k].state == 1 && e < r->rec[k].n_curve &&
+                    isfinite(r->rec[k].curve[e])) {
+                    s += r->rec[k].curve[e];
+                    n++;
+                }
+            }
+            y[a * E + e] = n ? s / n : NAN;
+        }
+        ls[a] = (plot_series){ .label = al->v[a], .x = x, .y = y + a * E, .n = (size_t)E };
+    }
+    char g[256], title[400], file[128], cap[512];
+    group_name(r, m, b, i, g, sizeof g);
+    if (!(lo <= hi)) {
+        lo = 0.0;
+        hi = 1.0;
+    }
+    plot_series bs = { .y = mean, .err = half, .n = (size_t)A };
+    snprintf(title, sizeof title, "test accuracy, %s, lr %g (mean, 95%% CI)", g, r->c.lrs[0]);
+    plot_panel bp = { .kind = PLOT_BARS, .title = title, .ylabel = "test accuracy",
+                      .series = &bs, .n_series = 1, .categories = al->v, .n_categories = A,
+                      .ymin = fmax(0.0, lo - 0.02), .ymax = fmin(1.0, hi + 0.01),
+                      .legend = PLOT_LEGEND_NONE };
+    plot_figure bf = { .panels = &bp, .n_panels = 1, .width = 900, .height = 480 };
+    snprintf(file, sizeof file, "bars_%d_%d_%d.svg", m, b, i);
+    snprintf(cap, sizeof cap, "Mean test accuracy over the seeds that finished, with 95%% "
+             "Student-t intervals as whiskers: %s, lr %g.", g, r->c.lrs[0]);
+    int rc = add_figure(r, "bars", file, &bf, cap);
+    snprintf(title, sizeof title, "validation accuracy per epoch, %s, lr %g", g, r->c.lrs[0]);
+    plot_panel lp = { .kind = PLOT_LINES, .title = title, .xlabel = "epoch",
+                      .ylabel = "validation accuracy (mean over seeds)", .series = ls,
+                      .n_series = A, .legend = PLOT_LEGEND_BOTTOM_RIGHT };
+    plot_figure lf = { .panels = &lp, .n_panels = 1, .width = 900, .height = 480 };
+    snprintf(file, sizeof file, "curves_%d_%d_%d.svg", m, b, i);
+    snprintf(cap, sizeof cap, "Learning curves: validation accuracy after each epoch, mean over "
+             "the seeds that finished: %s, lr %g.", g, r->c.lrs[0]);
+    if (rc == CLI_EXIT_OK)
+        rc = add_figure(r, "curves", file, &lf, cap);
+    free(x);
+    free(y);
+    return rc;
+}
+
+/* Accuracy against depth for the mlp:WxD models, one line per activation with its 95% CI as
+ * dashed lines of the same colour, per (bn, init). Only when the study has two depths or more
+ * and every model is an MLP with one activation list. */
+static int depth_figures(report *r)
+{
+    int M = r->c.models.n, depth[STUDY_MAX_ITEMS];
+    for (int m = 0; m < M; m++)
+        if ((depth[m] = study_mlp_depth(r->c.models.v[m], NULL)) < 0 || r->c.model_acts[m].n)
+            return CLI_EXIT_OK;
+    if (M < 2)
+        return CLI_EXIT_OK;
+    const study_list *al = &r->c.acts;
+    int A = al->n;
+    double x[STUDY_MAX_ITEMS], y[3][STUDY_MAX_ITEMS][STUDY_MAX_ITEMS];
+    plot_series s[3 * STUDY_MAX_ITEMS];
+    for (int m = 0; m < M; m++)
+        x[m] = depth[m];
+    for (int b = 0; b < r->c.bn.n; b++)
+        for (int i = 0; i < r->c.init.n; i++) {
+            for (int a = 0; a < A; a++) {
+                for (int m = 0; m < M; m++) {
+                    cell c;
+                    cell_fill(r, m, b, i, 0, a, &c);
+                    y[0][a][m] = c.acc.n ? c.acc.mean : NAN;
+                    y[1][a][m] = c.acc.lo;
+                    y[2][a][m] = c.acc.hi;
+                }
+                for (int k = 0; k < 3; k++)
+                    s[3 * a + k] = (plot_series){ .label = k ? NULL : al->v[a], .x = x,
+                                                  .y = y[k][a], .n = (size_t)M,
+                                                  .color = a % PLOT_PALETTE_SIZE + 1,
+                                                  .dashed = k > 0 };
+            }
+            char title[256], file[128], cap[512];
+            snprintf(title, sizeof title, "test accuracy against depth (bn %s, init %s, lr %g)",
+                     r->c.bn.v[b], r->c.init.v[i], r->c.lrs[0]);
+            plot_panel p = { .kind = PLOT_LINES, .title = title, .xlabel = "hidden layers",
+                             .ylabel = "test accuracy", .series = s, .n_series = 3 * A,
+                             .legend = PLOT_LEGEND_OUTSIDE };
+            plot_figure f = { .panels = &p, .n_panels = 1, .width = 1000, .height = 520 };
+            snprintf(file, sizeof file, "depth_%d_%d.svg", b, i);
+            snprintf(cap, sizeof cap, "Mean test accuracy against the number of hidden layers "
+                     "(bn %s, init %s, shared lr %g); the dashed lines of the same colour bound "
+                     "the 95%% Student-t interval (none where fewer than 2 seeds finished).",
+                     r->c.bn.v[b], r->c.init.v[i], r->c.lrs[0]);
+            if (add_figure(r, "depth", file, &f, cap) != CLI_EXIT_OK)
+                return CLI_EXIT_FAILURE;
+        }
+    return CLI_EXIT_OK;
+}
+
+/* The built-in activations of the study at their default parameters, f(x) on [-4, 4]. */
+static int function_figure(report *r)
+{
+    enum { NX = 161 };
+    static double x[NX], y[STUDY_MAX_ITEMS * 2][NX];
+    plot_series s[STUDY_MAX_ITEMS * 2];
+    const char *names[STUDY_MAX_ITEMS * 2];
+    int n = 0;
+    for (int m = -1; m < r->c.models.n; m++) {
+        const study_list *al = m < 0 ? &r->c.acts : study_acts_of(&r->c, m);
+        for (int a = 0; a < al->n && n < STUDY_MAX_ITEMS * 2; a++) {
+            act_act_id id;
+            int seen = 0;
+            for (int k = 0; k < n; k++)
+                seen |= !strcmp(names[k], al->v[a]);
+            if (seen || act_act_lookup(al->v[a], &id) != ACT_OK)
+                continue;
+            const act_fn *f = act_act_fn(id);
+            float xf[NX], yf[NX];
+            for (int j = 0; j < NX; j++)
+                xf[j] = (float)(x[j] = -4.0 + 8.0 * j / (NX - 1));
+            if (f->forward(f, f->defaults, 0, xf, yf, act_shape_flat(NX)) != ACT_OK)
+                continue;
+            for (int j = 0; j < NX; j++)
+                y[n][j] = yf[j];
+            names[n] = al->v[a];
+            s[n] = (plot_series){ .label = al->v[a], .x = x, .y = y[n], .n = NX,
+                                  .dashed = n >= PLOT_PALETTE_SIZE };
+            n++;
+        }
+    }
+    if (n == 0)
+        return CLI_EXIT_OK;
+    plot_panel p = { .kind = PLOT_LINES, .title = "the activations at their initial parameters",
+                     .xlabel = "x", .ylabel = "f(x)", .series = s, .n_series = n,
+                     .ymin = -1.5, .ymax = 4.0, .legend = PLOT_LEGEND_TOP_LEFT };
+    plot_figure f = { .panels = &p, .n_panels = 1, .width = 900, .height = 560 };
+    return add_figure(r, "functions", "functions.svg", &f,
+                      "The built-in activations of the study, f(x) at their default (initial) "
+                      "parameters; learnable parameters move during training (see the "
+                      "parameter histograms when the study dumps them). Engine activations "
+                      "(frelu, acon_frelu, meta_acon) depend on the feature map and are not "
+                      "drawn.");
+}
+
+/* Histograms of the trained activation parameters (dump_params), per activation and parameter,
+ * pooled over layers, channels, seeds and models at the shared lr. */
+static int param_figures(report *r)
+{
+    if (!r->c.dump_params)
+        return CLI_EXIT_OK;
+    enum { CAP = 1 << 20 };
+    double *v = malloc(CAP * sizeof *v);
+    if (!v)
+        return CLI_EXIT_FAILURE;
+    int rc = CLI_EXIT_OK;
+    for (int a = 0; a < r->c.acts.n && rc == CLI_EXIT_OK; a++) {
+        const char *an = r->c.acts.v[a];
+        act_act_id id;
+        if (act_act_lookup(an, &id) != ACT_OK)
+            continue;
+        const act_fn *fn = act_act_fn(id);
+        for (int p = 0; p < fn->n_params && rc == CLI_EXIT_OK; p++) {
+            if (!((fn->learnable >> p) & 1u))
+                continue;
+            char key[64];
+            snprintf(key, sizeof key, "act_param.%s", fn->param_names[p]);
+            int n = 0;
+            for (int k = 0; k < r->n_units && n < CAP; k++)
+                if (r->rec[k].state == 1 && r->units[k].lr == 0 &&
+                    !strcmp(study_unit_act(&r->c, &r->units[k]), an))
+                    n += study_json_array(r->rec[k].json, key, v + n, CAP - n);
+            if (n == 0)
+                continue;
+            double lo = INFINITY, hi = -INFINITY, mean = 0.0;
+            for (int j = 0; j < n; j++) {
+                lo = fmin(lo, v[j]);
+                hi = fmax(hi, v[j]);
+                mean += v[j] / n;
+            }
+            if (!(hi > lo)) {
+                lo -= 0.05;
+                hi += 0.05;
+            }
+            double cnt[HIST_BINS] = { 0 }, sx[2 * HIST_BINS + 2], sy[2 * HIST_BINS + 2];
+            double w = (hi - lo) / HIST_BINS;
+            for (int j = 0; j < n; j++) {
+                int b = (int)((v[j] - lo) / w);
+                cnt[b < 0 ? 0 : b >= HIST_BINS ? HIST_BINS - 1 : b] += 1.0;
+            }
+            sx[0] = lo;
+            sy[0] = 0.0;
+            for (int b = 0; b < HIST_BINS; b++) {
+                sx[1 + 2 * b] = lo + w * b;
+                sx[2 + 2 * b] = lo + w * (b + 1);
+                sy[1 + 2 * b] = sy[2 + 2 * b] = cnt[b];
+            }
+            sx[2 * HIST_BINS + 1] = hi;
+            sy[2 * HIST_BINS + 1] = 0.0;
+            char title[256], file[128], cap[512], xl[64];
+            snprintf(title, sizeof title, "trained %s of %s: %d values, mean %.3f",
+                     fn->param_names[p], an, n, mean);
+            snprintf(xl, sizeof xl, "%s (initial %g)", fn->param_names[p],
+                     (double)fn->defaults[p]);
+            plot_series s = { .x = sx, .y = sy, .n = 2 * HIST_BINS + 2 };
+            plot_panel pp = { .kind = PLOT_LINES, .title = title, .xlabel = xl,
+                              .ylabel = "count", .series = &s, .n_series = 1,
+                              .legend = PLOT_LEGEND_NONE };
+            plot_figure f = { .panels = &pp, .n_panels = 1, .width = 800, .height = 440 };
+            snprintf(file, sizeof file, "param_%s_%s.svg", an, fn->param_names[p]);
+            file_safe(file);
+            snprintf(cap, sizeof cap, "Histogram of the trained per-channel %s of %s after "
+                     "training, pooled over every layer, channel, seed and model of the study "
+                     "(shared lr, finished runs only).", fn->param_names[p], an);
+            rc = add_figure(r, "params", file, &f, cap);
+        }
+    }
+    free(v);
+    return rc;
+}
+
+// ----------------------------------------------------------------------------
+// tables: Markdown and HTML from one walk
+
+static void html(FILE *f, const char *s)
+{
+    for (; s && *s; s++) {
+        switch (*s) {
+        case '&': fputs("&amp;", f); break;
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '"': fputs("&quot;", f); break;
+        default: fputc(*s, f); break;
+        }
+    }
+}
+
+static void fmt(char *buf, size_t len, const char *f, double v)
+{
+    if (isfinite(v))
+        snprintf(buf, len, f, v);
+    else
+        snprintf(buf, len, "-");
+}
+
+/* One table: rows (model, bn, init, act) at the shared lr (best = 0) or at each activation's
+ * best lr by validation accuracy (best = 1), the baseline at its own. */
+static void write_table(const report *r, FILE *md, FILE *h, int best)
+{
+    static const char *const head[] = { "model", "bn", "init", "activation", "lr", "n",
+                                        "mean test acc", "95% CI", "diverged", "diff vs ",
+                                        "95% CI of diff", "verdict" };
+    enum { NH = sizeof head / sizeof head[0] };
+    fputs("|", md);
+    fputs("<table><tr>", h);
+    for (int k = 0; k < NH; k++) {
+        fprintf(md, " %s%s |", head[k], k == 9 ? r->c.baseline : "");
+        fprintf(h, "<th>%s", head[k]);
+        if (k == 9)
+            html(h, r->c.baseline);
+        fputs("</th>", h);
+    }
+    fputs("\n|", md);
+    for (int k = 0; k < NH; k++)
+        fputs("---|", md);
+    fputs("\n", md);
+    fputs("</tr>\n", h);
+    for (int m = 0; m < r->c.models.n; m++)
+        for (int b = 0; b < r->c.bn.n; b++)
+            for (int i = 0; i < r->c.init.n; i++) {
+                const study_list *al = study_acts_of(&r->c, m);
+                int ba = baseline_index(r, m);
+                int bl = best ? best_lr(r, m, b, i, ba) : 0;
+                cell base;
+                cell_fill(r, m, b, i, bl, ba, &base);
+                for (int a = 0; a < al->n; a++) {
+                    int l = best ? best_lr(r, m, b, i, a) : 0;
+                    cell c;
+                    cell_fill(r, m, b, i, l, a, &c);
+                    char v[NH][96];
+                    snprintf(v[0], sizeof v[0], "%s", r->c.models.v[m]);
+                    snprintf(v[1], sizeof v[1], "%s", r->c.bn.v[b]);
+                    snprintf(v[2], sizeof v[2], "%s", r->c.init.v[i]);
+                    snprintf(v[3], sizeof v[3], "%s", al->v[a]);
+                    snprintf(v[4], sizeof v[4], "%g", r->c.lrs[l]);
+                    snprintf(v[5], sizeof v[5], "%zu%s", c.acc.n, c.n_missing ? "*" : "");
+                    fmt(v[6], sizeof v[6], "%.4f", c.acc.mean);
+                    if (isfinite(c.acc.half))
+                        snprintf(v[7], sizeof v[7], "[%.4f, %.4f]", c.acc.lo, c.acc.hi);
+                    else
+                        snprintf(v[7], sizeof v[7], "-");
+                    snprintf(v[8], sizeof v[8], "%d", c.n_div);
+                    int is_base = a == ba;
+                    if (!is_base)
+                        c.diff = acti_stats_paired_ci(c.test, base.test, (size_t)r->c.seeds,
+                                                      0.95);
+                    if (is_base || c.diff.n == 0) {
+                        snprintf(v[9], sizeof v[9], "-");
+                        snprintf(v[10], sizeof v[10], "-");
+                        snprintf(v[11], sizeof v[11], is_base ? "baseline" : "no pairs");
+                    } else {
+                        fmt(v[9], sizeof v[9], "%+.4f", c.diff.mean);
+                        if (isfinite(c.diff.half))
+                            snprintf(v[10], sizeof v[10], "[%+.4f, %+.4f]", c.diff.lo,
+                                     c.diff.hi);
+                        else
+                            snprintf(v[10], sizeof v[10], "-");
+                        snprintf(v[11], sizeof v[11], "%s",
+                                 c.diff.n < 2 ? "too few pairs"
+                                 : acti_stats_covers_zero(&c.diff) ? "no significant difference"
+                                 : c.diff.mean > 0 ? "better" : "worse");
+                    }
+                    fputs("|", md);
+                    fputs("<tr>", h);
+                    for (int k = 0; k < NH; k++) {
+                        fprintf(md, " %s |", v[k]);
+                        fprintf(h, "<td%s>", k >= 5 && k <= 10 ? " class=\"n\"" : "");
+                        html(h, v[k]);
+                        fputs("</td>", h);
+                    }
+                    fputs("\n", md);
+                    fputs("</tr>\n", h);
+                }
+            }
+    fputs("</table>\n", h);
+    fputs("\n", md);
+}
+
+// ----------------------------------------------------------------------------
+// output
+
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static void base64(FILE *f, const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0u) |
+                     (i + 2 < n ? (unsigned)p[i + 2] : 0u);
+        fputc(b64[v >> 18 & 63], f);
+        fputc(b64[v >> 12 & 63], f);
+        fputc(i + 1 < n ? b64[v >> 6 & 63] : '=', f);
+        fputc(i + 2 < n ? b64[v & 63] : '=', f);
+    }
+}
+
+static const char *const style =
+    "body{font-family:sans-serif;max-width:1120px;margin:1em auto;padding:0 1em;color:#222}"
+    "table{border-collapse:collapse;margin:.5em 0;font-size:.9em}"
+    "th,td{border:1px solid #ccc;padding:.2em .5em;text-align:left}"
+    "td.n{text-align:right;font-variant-numeric:tabular-nums}th{background:#f3f3f3}"
+    "pre{background:#f6f6f6;padding:.6em;overflow-x:auto}"
+    "figure{margin:1em 0}img{max-width:100%;border:1px solid #ddd}"
+    "figcaption{font-size:.9em;color:#444}";
+
+static int write_outputs(report *r)
+{
+    char hp[4700], mp[4700], err[1024];
+    snprintf(hp, sizeof hp, "%s/index.html", r->out);
+    snprintf(mp, sizeof mp, "%s/summary.md", r->out);
+    cli_out ho, mo;
+    if (cli_out_open(&ho, hp, err, sizeof err) != 0) {
+        cli_error(r->cmd, "%s", err);
+        return CLI_EXIT_FAILURE;
+    }
+    if (cli_out_open(&mo, mp, err, sizeof err) != 0) {
+        cli_error(r->cmd, "%s", err);
+        cli_out_abort(&ho);
+        return CLI_EXIT_FAILURE;
+    }
+    FILE *h = ho.f, *md = mo.f;
+    const study_config *c = &r->c;
+    fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>", h);
+    html(h, c->title);
+    fprintf(h, "</title>\n<style>%s</style>\n</head>\n<body>\n<h1>", style);
+    html(h, c->title);
+    fputs("</h1>\n<p><b>Claim:</b> ", h);
+    html(h, c->claim);
+    fprintf(h, "</p>\n<p><b>Variant:</b> %s. <b>Budget:</b> ", c->variant);
+    html(h, c->budget);
+    fprintf(h, ". Data ");
+    html(h, c->data);
+    fprintf(h, ": %ld training images (0: all), %ld validation, %ld test (0: all), %d epochs, "
+               "batch %ld, %s, seeds 1..%d. Proxy results on this machine, not the papers' "
+               "protocols.</p>\n", c->train_images, c->val_images, c->test_images, c->epochs,
+            c->batch, c->opt, c->seeds);
+    fprintf(h, "<p><b>Units:</b> %d of %d done, %d diverged (counted in the tables, never "
+               "averaged).</p>\n", r->n_done, r->n_units, r->n_div);
+    fprintf(md, "# %s\n\n**Claim:** %s\n\n**Variant:** %s. **Budget:** %s. Data %s: %ld "
+                "training images (0: all), %ld validation, %ld test (0: all), %d epochs, "
+                "batch %ld, %s, seeds 1..%d.\n\n**Units:** %d of %d done, %d diverged.\n\n",
+            c->title, c->claim, c->variant, c->budget, c->data, c->train_images,
+            c->val_images, c->test_images, c->epochs, c->batch, c->opt, c->seeds, r->n_done,
+            r->n_units, r->n_div);
+    static const char *const how =
+        "Each row: the test accuracy of the runs that finished (n; * when some units have not "
+        "run yet), their mean and 95% Student-t interval, the runs that diverged; the paired "
+        "difference to the baseline over the seeds both finished, its 95% interval, and "
+        "\"no significant difference\" where that interval covers 0. The test set is "
+        "evaluated once per run, after its last epoch; choices (the best lr) use the "
+        "validation accuracy.";
+    fprintf(md, "%s\n\n## At the shared learning rate (%g)\n\n", how, c->lrs[0]);
+    fprintf(h, "<p>");
+    html(h, how);
+    fprintf(h, "</p>\n<h2>At the shared learning rate (%g)</h2>\n", c->lrs[0]);
+    write_table(r, md, h, 0);
+    if (c->n_lrs > 1) {
+        fputs("## At each activation's best learning rate\n\nThe lr of each row is the one of "
+              "its sweep with the best mean validation accuracy.\n\n", md);
+        fputs("<h2>At each activation's best learning rate</h2>\n<p>The lr of each row is the "
+              "one of its sweep with the best mean validation accuracy.</p>\n", h);
+        write_table(r, md, h, 1);
+    }
+    static const char *const sections[][2] = {
+        { "depth", "Accuracy against depth" }, { "bars", "Test accuracy" },
+        { "curves", "Learning curves" }, { "functions", "The activations" },
+        { "params", "Trained activation parameters" },
+    };
+    int rc = CLI_EXIT_OK;
+    for (size_t s = 0; s < sizeof sections / sizeof sections[0]; s++) {
+        int any = 0;
+        for (int k = 0; k < r->n_figs; k++) {
+            const figure *g = &r->figs[k];
+            if (strcmp(g->section, sections[s][0]))
+                continue;
+            if (!any) {
+                fprintf(md, "## %s\n\n", sections[s][1]);
+                fprintf(h, "<h2>%s</h2>\n", sections[s][1]);
+                any = 1;
+            }
+            fprintf(md, "![%s](figures/%s)\n\n%s\n\n", g->file, g->file, g->caption);
+            char path[4800];
+            snprintf(path, sizeof path, "%s/figures/%s", r->out, g->file);
+            size_t n = 0;
+            char *svg = study_read_file(path, &n);
+            if (!svg) {
+                cli_error(r->cmd, "cannot read back '%s': %s", path, strerror(errno));
+                rc = CLI_EXIT_FAILURE;
+                continue;
+            }
+            fprintf(h, "<figure><img alt=\"%s\" src=\"data:image/svg+xml;base64,", g->file);
+            base64(h, (const unsigned char *)svg, n);
+            fputs("\"><figcaption>", h);
+            html(h, g->caption);
+            fputs("</figcaption></figure>\n", h);
+            free(svg);
+        }
+    }
+    char *text = study_config_text(c);
+    fputs("## Configuration\n\n```\n", md);
+    fputs(text ? text : "", md);
+    fputs("```\n", md);
+    fputs("<h2>Configuration</h2>\n<pre>", h);
+    html(h, text);
+    free(text);
+    // Marks the page with how many figures decoded, for a headless browser's check.
+    fputs("</pre>\n<script>window.addEventListener('load',function(){var im=document.images,"
+          "k=0;for(var i=0;i<im.length;i++)if(im[i].complete&&im[i].naturalWidth>0)k++;"
+          "document.body.setAttribute('data-figures-loaded',k+'/'+im.length);});</script>\n"
+          "</body>\n</html>\n", h);
+    if (rc != CLI_EXIT_OK) {
+        cli_out_abort(&ho);
+        cli_out_abort(&mo);
+        return rc;
+    }
+    if (cli_out_commit(&ho, err, sizeof err) != 0) {
+        cli_error(r->cmd, "%s", err);
+        cli_out_abort(&mo);
+        return CLI_EXIT_FAILURE;
+    }
+    if (cli_out_commit(&mo, err, sizeof err) != 0) {
+        cli_error(r->cmd, "%s", err);
+        return CLI_EXIT_FAILURE;
+    }
+    printf("%s\n%s\n", hp, mp);
+    return CLI_EXIT_OK;
+}
+
+int study_report(int argc, char **argv)
+{
+    static const struct option lo[] = {
+        { "output", required_argument, NULL, 'o' }, { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    report *r = calloc(1, sizeof *r);
+    if (!r)
+        return CLI_EXIT_FAILURE;
+    r->cmd = "study report";
+    int ch, rc = CLI_EXIT_OK;
+    optind = 1;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
+        if (ch == 'o') {
+            r->out = optarg;
+        } else if (ch == 'h') {
+            printf("usage: actlab study report DIR -o OUT\n"
+                   "Reads study directory DIR (study run --out) and writes OUT/index.html (one\n"
+                   "self-contained page), OUT/summary.md and OUT/figures/*.svg.\n");
+            free(r);
+            return CLI_EXIT_OK;
+        } else {
+            cli_error(r->cmd, "unknown or incomplete option '%s' (see --help)", argv[optind - 1]);
+            free(r);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1 || !r->out) {
+        cli_error(r->cmd, "usage: actlab study report DIR -o OUT");
+        free(r);
+        return CLI_EXIT_USAGE;
+    }
+    r->dir = argv[optind];
+    char path[4700];
+    snprintf(path, sizeof path, "%s/study.conf", r->dir);
+    if (access(path, R_OK) != 0) {
+        cli_error(r->cmd, "'%s' is not a study directory (no readable %s: %s)", r->dir, path,
+                  strerror(errno));
+        free(r);
+        return CLI_EXIT_USAGE;
+    }
+    int ec = study_config_read(r->cmd, path, 0, &r->c);
+    if (ec >= 0) {
+        study_config_free(&r->c);
+        free(r);
+        return ec;
+    }
+    r->n_units = study_units(&r->c, &r->units);
+    r->rec = r->n_units >= 0 ? calloc((size_t)r->n_units + 1, sizeof *r->rec) : NULL;
+    char fig[4800], err[1024];
+    snprintf(fig, sizeof fig, "%s/figures", r->out);
+    if (!r->rec) {
+        cli_error(r->cmd, "out of memory");
+        rc = CLI_EXIT_FAILURE;
+    }
+    if (rc == CLI_EXIT_OK && (rc = cli_check_output(r->cmd, "-o", r->out, 1)) == CLI_EXIT_OK &&
+        cli_out_dir(fig, err, sizeof err) != 0) {
+        cli_error(r->cmd, "%s", err);
+        rc = CLI_EXIT_FAILURE;
+    }
+    if (rc == CLI_EXIT_OK)
+        rc = read_units(r);
+    if (rc == CLI_EXIT_OK)
+        rc = depth_figures(r);
+    for (int m = 0; rc == CLI_EXIT_OK && m < r->c.models.n; m++)
+        for (int b = 0; rc == CLI_EXIT_OK && b < r->c.bn.n; b++)
+            for (int i = 0; rc == CLI_EXIT_OK && i < r->c.init.n; i++)
+                rc = group_figures(r, m, b, i);
+    if (rc == CLI_EXIT_OK)
+        rc = function_figure(r);
+    if (rc == CLI_EXIT_OK)
+        rc = param_figures(r);
+    if (rc == CLI_EXIT_OK)
+        rc = write_outputs(r);
+    for (int k = 0; r->rec && k < r->n_units; k++) {
+        free(r->rec[k].curve);
+        free(r->rec[k].json);
+    }
+    free(r->rec);
+    free(r->units);
+    study_config_free(&r->c);
+    free(r);
+    return rc;
+}
