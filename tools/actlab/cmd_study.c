@@ -440,8 +440,8 @@ int study_config_read(const char *cmd, const char *path, int quick, study_config
         for (int i = 0; i < l->n; i++)
             found |= !strcmp(l->v[i], c->baseline);
         if (!found) {
-            cli_error(cmd, "%s:%d: the baseline '%s' is not among the activations of %s", AT(K_baseline),
-                      c->baseline, c->models.v[m]);
+            cli_error(cmd, "%s:%d: the baseline '%s' is not among the activations of %s",
+                      AT(K_baseline), c->baseline, c->models.v[m]);
             return CLI_EXIT_USAGE;
         }
     }
