@@ -338,8 +338,13 @@ static int run_one(const char *cmd, const opts *o, const act_run_config *c,
         return rc == ACT_ENOTFOUND || rc == ACT_EPARSE ? ACT_EINVAL : rc;
     }
     if ((rc = act_run_net_new(c, train, a, &net, &d)) != ACT_OK) {
-        cli_error(cmd, "model '%s': %s%s%s", c->model, act_strerror(rc), d.msg[0] ? ": " : "",
-                  d.msg);
+        /* a spec the zoo cannot read is ACT_EPARSE, whose generic text speaks of expressions:
+         * the diagnostic alone says what is wrong and what is valid */
+        if (rc == ACT_EPARSE && d.msg[0])
+            cli_error(cmd, "model '%s': %s", c->model, d.msg);
+        else
+            cli_error(cmd, "model '%s': %s%s%s", c->model, act_strerror(rc),
+                      d.msg[0] ? ": " : "", d.msg);
         act_run_act_free(a);
         return rc;
     }
