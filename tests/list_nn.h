@@ -45,4 +45,10 @@
     X(nn_run_train)                     \
     X(nn_backward_ignores_stale_grads)  \
     X(nn_init_torch)                    \
+    X(nn_init_gain_values)              \
+    X(nn_init_gain_net)                 \
+    X(nn_init_he_unchanged)             \
+    X(nn_init_lsuv_unit_variance)       \
+    X(nn_init_lsuv_threads_resume)      \
+    X(nn_init_deep_silu_fashion)        \
     X(nn_fashion_mnist_85)

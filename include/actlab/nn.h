@@ -81,11 +81,38 @@ typedef struct act_net act_net;   /* opaque: owns parameters, gradients, activat
  * to the largest term). */
 typedef enum act_conv_algo { ACT_CONV_AUTO, ACT_CONV_GEMM, ACT_CONV_WINOGRAD } act_conv_algo;
 
-/* Initial conv/dense weights. HE: N(0, 2/fan_in), biases 0 (the default; made for ReLU-like
- * activations). TORCH: PyTorch's default, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and
- * biases: a smaller scale (std 1/sqrt(3 fan_in)) that BN-free nets with ACON-C's random slopes
- * need (docs/training.md). Activation and BN parameters are initialised the same either way. */
-typedef enum act_nn_init { ACT_NN_INIT_HE, ACT_NN_INIT_TORCH } act_nn_init;
+/* Initial conv/dense weights (docs/training.md, "Learning rates and initialisation"); activation
+ * and BN parameters start the same under every rule.
+ *   HE     N(0, 2/fan_in), biases 0: the default, derived for ReLU.
+ *   TORCH  PyTorch's default, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases: a
+ *          smaller scale (std 1/sqrt(3 fan_in)) that BN-free nets with ACON-C's random slopes need.
+ *   GAIN   N(0, g^2/fan_in), biases 0, g = act_nn_act_gain of the net's activation at its initial
+ *          parameters: the forward second moment is kept for pre-activations ~ N(0, 1) (He for
+ *          ReLU, g = sqrt(2)). One g for every layer: E[f(z)^2] averaged over every channel of
+ *          every activation layer. Needs an ACT_NN_ACT_FN activation (else ACT_EINVAL).
+ *   LSUV   HE, then data-driven (Mishkin & Matas 2015): act_train_run's first call that does not
+ *          resume runs act_net_lsuv on one batch of the training split before training.
+ * X(ID, name) */
+#define ACT_NN_INIT_LIST(X) X(HE, he) X(TORCH, torch) X(GAIN, gain) X(LSUV, lsuv)
+
+typedef enum act_nn_init {
+#define X(ID, name) ACT_NN_INIT_##ID,
+    ACT_NN_INIT_LIST(X)
+#undef X
+    ACT_NN_INIT_COUNT
+} act_nn_init;
+
+ACT_API const char *act_nn_init_name(act_nn_init i);                  /* "unknown" if invalid */
+ACT_API ACT_NODISCARD int act_nn_init_lookup(const char *name, act_nn_init *out); /* ENOTFOUND */
+
+/* The gain g = 1 / sqrt(E[f(z)^2]), z ~ N(0, 1), of fn at parameters p (parameter-major
+ * (fn->n_params, channels); NULL: fn's defaults, channels 1), E averaged over the channels:
+ * weights N(0, g^2/fan_in) keep a layer's pre-activations at second moment 1 when its inputs'
+ * pre-activations are N(0, 1). E by the trapezoid rule on [-10, 10], step 1/200, in double over
+ * fn's float forward. relu: sqrt(2); the identity: 1; tanh: 1.5925. ACT_EINVAL if fn refuses p
+ * or E is not finite and positive (f(z) = 0, or overflow inside [-10, 10]). */
+ACT_API ACT_NODISCARD int act_nn_act_gain(const act_fn *fn, const float *p, size_t channels,
+                                          double *gain);
 
 /* The GEMM back-end of the dense layers and the im2col/1x1 convolutions (every other kernel is
  * actlab's own). Both compute the same products; their float rounding differs (~1e-7 relative
@@ -122,7 +149,7 @@ typedef struct act_net_config {
     uint64_t    seed;        /* parameter init and dropout */
     int         profile;     /* 1: time every layer (act_net_profile) */
     act_conv_algo conv_algo; /* ACT_CONV_AUTO */
-    act_nn_init init;        /* ACT_NN_INIT_HE */
+    act_nn_init init;        /* ACT_NN_INIT_HE; GAIN, LSUV: matched to the activation */
     act_gemm    gemm;        /* act_gemm_default(); ACT_EUNSUPPORTED if not built in */
 } act_net_config;
 
@@ -204,6 +231,19 @@ ACT_API ACT_NODISCARD int act_net_layer_info(const act_net *net, int i, act_laye
  * about BN-free nets asks; a layer's kind name cannot tell, FReLU has its BN inside). */
 ACT_API int act_net_has_bn(const act_net *net);
 ACT_API void act_net_profile_reset(act_net *net);
+
+/* LSUV (layer-sequential unit variance, Mishkin & Matas 2015, without their orthogonal
+ * pre-init): runs x (n, in_c, in_h, in_w), n <= max_batch, forward in evaluation mode (dropout
+ * off, BN on its running statistics; nothing but the weights changes) and, layer by layer in
+ * forward order, scales each dense, conv and depthwise conv layer's weights (not its bias) until
+ * the variance of its output over the batch is within tol of 1, at most max_iter scalings per
+ * layer. On one thread whatever the net's count: the same weights for any thread count.
+ * ACT_EINVAL (diag names the layer) for an output variance that is 0 or not finite; a failed
+ * forward's status. act_train_run calls it with ACT_LSUV_TOL and ACT_LSUV_MAX_ITER. */
+#define ACT_LSUV_TOL      0.01
+#define ACT_LSUV_MAX_ITER 10
+ACT_API ACT_NODISCARD int act_net_lsuv(act_net *net, const float *x, size_t n, double tol,
+                                       int max_iter, act_diag *diag);
 
 /* ---------------------------------------------------------------------------------------------
  * Optimisers and schedules */
@@ -384,7 +424,11 @@ ACT_API act_train_config act_train_config_default(void);
  * ACT_ERANGE when an activation's parameters leave its domain, ACT_ECANCELED when a callback
  * stops it, ACT_ELIMIT for data with more than ACT_TRAIN_MAX_CHANNELS channels. The epochs
  * completed are in *done (may be NULL) and the last epoch's numbers in *last. The kernels'
- * thread count (act_threads_set) is 1 during the run and restored after it. */
+ * thread count (act_threads_set) is 1 during the run and restored after it. A net made with
+ * ACT_NN_INIT_LSUV is first given act_net_lsuv on the first cfg->batch images of the training
+ * split (in the order train.seed shuffles the data to hold out the validation split; no
+ * augmentation), once: by the first call that does not resume (a resume, or any act_ckpt_load,
+ * loads weights instead). */
 ACT_API ACT_NODISCARD int act_train_run(act_net *net, const act_train_config *cfg,
                                         const act_dataset *train,
                                         const act_dataset *test, act_epoch_stats *last, int *done,

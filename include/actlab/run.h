@@ -36,7 +36,7 @@ typedef struct act_run_config {
     int              act_stem;      /* 1: the stem's activation is replaced too (default) */
     int              meta_r;        /* Meta-ACON reduction (16) */
     int              meta_bn;       /* Meta-ACON generator BNs (1) */
-    act_nn_init      init;          /* ACT_NN_INIT_HE */
+    act_nn_init      init;          /* ACT_NN_INIT_HE; TORCH, GAIN, LSUV (nn.h): "init=" */
     act_conv_algo    conv;          /* ACT_CONV_AUTO */
     int              threads;       /* 1 */
     act_gemm         gemm;          /* act_gemm_default() */

@@ -361,6 +361,7 @@ int act_ckpt_load(const char *path, act_net *net, act_optim *opt, act_ckpt_meta 
         *act_optim_step_count(opt) = h.opt_step;
     }
     net->rng = h.rng;
+    net->lsuv_pending = 0;   /* trained weights: LSUV must not rescale them */
     free(b);
     return ACT_OK;
 }

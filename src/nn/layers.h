@@ -79,6 +79,11 @@ ACT_NODISCARD int acti_shuffle_add(act_net *net, int in, int groups);
 ACTI_LAYER_LIST(X)
 #undef X
 
+/* pass.c: layers [from, to) of a forward pass on the batch already in the input tensor and in
+ * the outputs of the layers before `from` (net->n_cur = n set by the caller); a failure is
+ * recorded as act_net_forward records it. act_net_forward is this over every layer. */
+ACT_NODISCARD int acti_net_forward_layers(act_net *net, size_t n, int train, int from, int to);
+
 /* ---------------------------------------------------------------------------------------------
  * Kernels shared between layers */
 

@@ -190,8 +190,10 @@ static int init_act(const acti_act_init *a, float *p, uint64_t *rng)
     return rc;
 }
 
-/* Applies the initialisation rules (net.h) in order, from one stream seeded by cfg.seed. */
-static int init_params(act_net *net)
+/* Applies the initialisation rules (net.h) in order, from one stream seeded by cfg.seed. gain > 0
+ * (ACT_NN_INIT_GAIN): weights N(0, gain^2 / fan) instead of He's N(0, 2 / fan), from the same
+ * draws; the stream, and so every other block, is the same as He's. */
+static int init_params(act_net *net, double gain)
 {
     uint64_t rng = net->cfg.seed * 0x2545f4914f6cdd1dULL + 12345;
     int torch = net->cfg.init == ACT_NN_INIT_TORCH;
@@ -213,7 +215,8 @@ static int init_params(act_net *net)
                 for (size_t j = 0; j < in->size; j++)
                     p[j] = (float)(b * (2.0 * acti_rng_uniform(&rng) - 1.0));
             } else if (in->kind == ACTI_INIT_HE) {
-                double sd = sqrt(2.0 / (double)in->fan);
+                double fan = (double)in->fan;
+                double sd = gain > 0.0 ? gain / sqrt(fan) : sqrt(2.0 / fan);
                 for (size_t j = 0; j < in->size; j++)
                     p[j] = (float)(sd * acti_rng_normal(&rng));
             }
@@ -306,6 +309,21 @@ int acti_net_create(const act_net_config *cfg, acti_build_fn *build, void *ctx, 
         if (prc != ACT_OK)
             return prc;
     }
+    if ((unsigned)cfg->init >= ACT_NN_INIT_COUNT) {
+        snprintf(diag->msg, sizeof diag->msg, "invalid weight initialisation %d", (int)cfg->init);
+        return ACT_EINVAL;
+    }
+    if (cfg->init == ACT_NN_INIT_GAIN && cfg->act.kind != ACT_NN_ACT_FN) {
+        static const char *const kinds[] = {
+#define X(ID, name, help) [ACT_NN_ACT_##ID] = #name,
+            ACT_NN_ACT_KIND_LIST(X)
+#undef X
+        };
+        snprintf(diag->msg, sizeof diag->msg, "init gain needs an activation function (a "
+                 "built-in or expr:), not the layer %s: use lsuv",
+                 (unsigned)cfg->act.kind < ACT_NN_ACT_KIND_COUNT ? kinds[cfg->act.kind] : "?");
+        return ACT_EINVAL;
+    }
     if ((unsigned)cfg->gemm >= ACT_GEMM_COUNT || !act_gemm_supported(cfg->gemm)) {
         snprintf(diag->msg, sizeof diag->msg, "GEMM back-end %s is not in this build",
                  act_gemm_name(cfg->gemm));
@@ -361,9 +379,18 @@ int acti_net_create(const act_net_config *cfg, acti_build_fn *build, void *ctx, 
         goto fail;
     net->grads = net->params + net->n_params;
     memset(net->arena, 0, net->arena_floats * sizeof(float));
-    rc = init_params(net);
+    rc = init_params(net, 0.0);
+    if (rc == ACT_OK && cfg->init == ACT_NN_INIT_GAIN) {
+        /* the gain needs the activations' initial parameters, drawn after the weights of the
+         * layers before them: draw everything, then again with the gain (the same stream) */
+        double gain = 0.0;
+        rc = acti_net_gain(net, &gain, diag);
+        if (rc == ACT_OK)
+            rc = init_params(net, gain);
+    }
     if (rc != ACT_OK)
         goto fail;
+    net->lsuv_pending = cfg->init == ACT_NN_INIT_LSUV;
     openblas_set_num_threads(1);   /* one pool: ours (see nn.h) */
     *out = net;
     return ACT_OK;

@@ -151,6 +151,8 @@ struct act_net {
     int          logits_t;     /* tensor id of the logits */
     int          build_err;    /* first allocation failure while building */
     int          failed_layer; /* the layer whose last forward / backward failed; -1: none */
+    int          lsuv_pending; /* ACT_NN_INIT_LSUV: act_net_lsuv has not run and no weights
+                                  were loaded (act_train_run runs it first) */
     size_t       failed_n;     /* the batch of that pass */
 };
 
@@ -202,6 +204,12 @@ static inline float *acti_grad(act_net *net, int id) { return net->arena + net->
 static inline float *acti_ws(act_net *net, size_t off) { return net->arena + off; }
 static inline float *acti_P(act_net *net, const acti_layer *l, int k) { return net->params + l->p[k]; }
 static inline float *acti_G(act_net *net, const acti_layer *l, int k) { return net->grads + l->p[k]; }
+
+/* The gain of act_nn_act_gain over net's activation layers, at their initial parameters: E[f^2]
+ * averaged over the channels of each layer, then over the layers (init.c). A net without any
+ * uses its configured activation's initial parameters. ACT_EINVAL with diag as act_nn_act_gain.
+ * Reads the layer structs and the parameter block only (no pass). */
+ACT_NODISCARD int acti_net_gain(const act_net *net, double *gain, act_diag *diag);
 
 /* 1 for the run-record keys that say how this machine computes an experiment, not which one it
  * is (threads, gemm): left out of act_run_config_hash and free to change on resume (run.c). */

@@ -21,16 +21,12 @@ static layer_bwd_fn *const bwd_table[] = {
 #undef X
 };
 
-int act_net_forward(act_net *net, const float *x, size_t n, int train, const float **logits)
+int acti_net_forward_layers(act_net *net, size_t n, int train, int from, int to)
 {
-    if (!net || !x || n == 0 || n > net->cfg.max_batch)
-        return ACT_EINVAL;
-    memcpy(acti_val(net, 0), x, n * net->tensors[0].size * sizeof(float));
-    net->n_cur = n;
     net->train = train;
     int prof = net->cfg.profile;
     net->failed_layer = -1;
-    for (int i = 0; i < net->n_layers; i++) {
+    for (int i = from; i < to; i++) {
         acti_layer *l = &net->layers[i];
         double t0 = prof ? acti_now() : 0.0;
         int rc = fwd_table[l->kind](net, l, n, train);
@@ -43,6 +39,18 @@ int act_net_forward(act_net *net, const float *x, size_t n, int train, const flo
             return rc;
         }
     }
+    return ACT_OK;
+}
+
+int act_net_forward(act_net *net, const float *x, size_t n, int train, const float **logits)
+{
+    if (!net || !x || n == 0 || n > net->cfg.max_batch)
+        return ACT_EINVAL;
+    memcpy(acti_val(net, 0), x, n * net->tensors[0].size * sizeof(float));
+    net->n_cur = n;
+    int rc = acti_net_forward_layers(net, n, train, 0, net->n_layers);
+    if (rc != ACT_OK)
+        return rc;
     if (logits)
         *logits = acti_val(net, net->logits_t);
     return ACT_OK;

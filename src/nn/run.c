@@ -74,7 +74,6 @@ static void sb_printf(sbuf *b, const char *fmt, ...)
 }
 
 static const char *const conv_names[] = { "auto", "gemm", "winograd" };
-static const char *const init_names[] = { "he", "torch" };
 
 /* Writes t's lines; lr as used (the optimiser's default when 0). */
 static void write_train(sbuf *b, const act_train_config *c)
@@ -121,7 +120,7 @@ static int bad_string(const char *s)
 static int write_run(sbuf *b, const act_run_config *c)
 {
     if (bad_string(c->data) || bad_string(c->model) || bad_string(c->act) || c->n_params < 0 ||
-        c->n_params > ACT_FN_MAX_PARAMS || (unsigned)c->init > ACT_NN_INIT_TORCH ||
+        c->n_params > ACT_FN_MAX_PARAMS || (unsigned)c->init >= ACT_NN_INIT_COUNT ||
         (unsigned)c->conv > ACT_CONV_WINOGRAD || (unsigned)c->gemm >= ACT_GEMM_COUNT)
         return ACT_EINVAL;
     sb_printf(b, "data=%s\nmodel=%s\nact=%s\n", c->data, c->model, c->act);
@@ -132,7 +131,7 @@ static int write_run(sbuf *b, const act_run_config *c)
         sb_printf(b, "param.%s=%.9g\n", n, (double)c->param_values[i]);
     }
     sb_printf(b, "per_channel=%d\nact_stem=%d\nmeta_r=%d\nmeta_bn=%d\ninit=%s\nconv=%s\n",
-              c->per_channel, c->act_stem, c->meta_r, c->meta_bn, init_names[c->init],
+              c->per_channel, c->act_stem, c->meta_r, c->meta_bn, act_nn_init_name(c->init),
               conv_names[c->conv]);
     sb_printf(b, "threads=%d\ngemm=%s\n", c->threads, act_gemm_name(c->gemm));
     return ACT_OK;
@@ -307,10 +306,10 @@ static int read_line(act_run_config *c, char *key, char *v)
         c->param_names[c->n_params] = key + 6;
         c->param_values[c->n_params++] = f;
     } else if (!strcmp(key, "init")) {
-        int k = name_at(init_names, 2, v);
-        if (k < 0)
+        act_nn_init k;
+        if (act_nn_init_lookup(v, &k) != ACT_OK)
             return ACT_EFORMAT;
-        c->init = (act_nn_init)k;
+        c->init = k;
     } else if (!strcmp(key, "gemm")) {
         act_gemm g;
         if (act_gemm_lookup(v, &g) != ACT_OK)

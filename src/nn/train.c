@@ -313,6 +313,14 @@ int act_train_run(act_net *net, const act_train_config *cfg, const act_dataset *
         istd[c] = (float)(1.0 / sqrt(var > 1e-12 ? var : 1e-12));
     }
 
+    if (!cfg->resume && net->lsuv_pending) {   /* ACT_NN_INIT_LSUV: before the first step */
+        size_t m = cfg->batch < n_tr ? cfg->batch : n_tr;
+        for (size_t i = 0; i < m; i++)
+            load_image(train, perm[i], mean, istd, 0, 0, 0, xb + i * per);
+        rc = act_net_lsuv(net, xb, m, ACT_LSUV_TOL, ACT_LSUV_MAX_ITER, diag);
+        if (rc != ACT_OK)
+            goto out;
+    }
     int start = 0;
     if (cfg->resume) {
         /* Check the stored configuration before anything is loaded into net and opt. */
