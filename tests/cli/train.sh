@@ -3,7 +3,8 @@
 # (metrics.csv, summary.json, checkpoint), resume (the stored run, its whole record, conflicting
 # flags refused), --clip, refused -p values, option errors that name the option, outputs checked
 # before training, one run per directory, usage errors, --conv winograd vs gemm and
-# --init torch on a cnn epoch, the divergence exit code, the mobile models and their width errors,
+# --init torch on a cnn epoch, --init gain and lsuv (errors, the record, lsuv's resume), the
+# divergence exit code, the mobile models and their width errors,
 # a corrupt data file named in the error, and compare's table and plots.
 set -eu
 A=${ACTLAB:-./build/actlab}
@@ -157,6 +158,28 @@ set +e
 "$A" train --conv fft --quiet 2>&1 | grep -q "auto, gemm or winograd" || exit 1
 "$A" train --conv fft --quiet >/dev/null 2>&1; [ $? -eq 2 ] || exit 1
 "$A" train --init xavier --quiet >/dev/null 2>&1; [ $? -eq 2 ] || exit 1
+"$A" train --init bogus --quiet 2>&1 | grep -q "he, torch, gain or lsuv, not 'bogus'" || exit 1
+"$A" train --init bogus --quiet >/dev/null 2>&1; [ $? -eq 2 ] || exit 1
+"$A" compare --init bogus --quiet >/dev/null 2>&1; [ $? -eq 2 ] || exit 1
+# gain integrates an activation function: a layer activation is refused, pointing at lsuv
+"$A" train --act meta_acon --init gain --epochs 1 --train-limit 500 --val 100 --quiet 2>&1 |
+    grep -q "use lsuv" || exit 1
+"$A" train --act meta_acon --init gain --epochs 1 --train-limit 500 --val 100 --quiet \
+    >/dev/null 2>&1; [ $? -eq 2 ] || exit 1
+# the matched initialisations are recorded; lsuv runs once, before training: 1 epoch + resume
+# gives the numbers of 2 epochs straight
+for i in gain lsuv; do
+    "$A" train --model mlp:32x3 --act silu --init $i --epochs 2 --train-limit 1500 \
+        --test-limit 500 --val 500 --quiet --out "$d/init_$i" >/dev/null 2>&1 || exit 1
+    grep -q "\"init\": \"$i\"" "$d/init_$i/summary.json" || exit 1
+done
+"$A" train --model mlp:32x3 --act silu --init lsuv --epochs 1 --train-limit 1500 \
+    --test-limit 500 --val 500 --quiet --out "$d/lsuv1" >/dev/null 2>&1 || exit 1
+"$A" train --model mlp:32x3 --act silu --init lsuv --epochs 2 --train-limit 1500 \
+    --test-limit 500 --val 500 --quiet --resume "$d/lsuv1/checkpoint.bin" --out "$d/lsuv2" \
+    >/dev/null 2>&1 || exit 1
+[ "$(cut -d, -f1-7 "$d/lsuv2/metrics.csv")" = "$(cut -d, -f1-7 "$d/init_lsuv/metrics.csv")" ] ||
+    exit 1
 # the same small cnn epoch with Winograd and with the plain sums (from the same initial
 # weights, PyTorch's init): both train, the choices are recorded, and the losses agree
 for c in winograd gemm; do

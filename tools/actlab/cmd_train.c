@@ -242,9 +242,8 @@ static const char *status_word(int rc)
                                                                                     : "failed";
 }
 
-/* The names of act_conv_algo and act_nn_init values, in enum order. */
+/* The names of act_conv_algo values, in enum order (act_nn_init's: act_nn_init_name). */
 static const char *const conv_names[] = { "auto", "gemm", "winograd" };
-static const char *const init_names[] = { "he", "torch" };
 
 static int name_index(const char *const *names, int n, const char *s)
 {
@@ -305,7 +304,7 @@ static void write_summary(const act_run_config *c, const char *path, run_result 
               t->flip ? "true" : "false");
     sb_printf(&b, "    \"seed\": %llu, \"threads\": %d, \"gemm\": \"%s\", \"init\": \"%s\", "
                   "\"conv\": \"%s\"\n  }\n}\n", (unsigned long long)t->seed, c->threads,
-              act_gemm_name(c->gemm), init_names[c->init], conv_names[c->conv]);
+              act_gemm_name(c->gemm), act_nn_init_name(c->init), conv_names[c->conv]);
     char err[512];
     if (!b.s || cli_write_atomic(path, b.s, b.n, err, sizeof err) != 0) {
         cli_error("train", "%s", b.s ? err : "out of memory");
@@ -499,8 +498,11 @@ static const char common_help[] =
     "      --label-smoothing X  --val N (5000 held out)  --train-limit N  --test-limit N\n"
     "      --crop PAD         random crop with padding;  --flip  random horizontal flip\n"
     "      --out DIR          write metrics.csv, summary.json, checkpoint.bin there\n"
-    "      --init he|torch    conv/dense weights: N(0, 2/fan_in) (he, default) or PyTorch's\n"
-    "                         U(+-1/sqrt(fan_in)) (torch: BN-free nets with acon_c, meta_acon)\n"
+    "      --init he|torch|gain|lsuv  conv/dense weights: N(0, 2/fan_in) (he, default),\n"
+    "                         PyTorch's U(+-1/sqrt(fan_in)) (torch: BN-free nets with acon_c,\n"
+    "                         meta_acon), N(0, g^2/fan_in) with g = 1/sqrt(E[f(z)^2]) of the\n"
+    "                         activation (gain), or He rescaled layer by layer to unit output\n"
+    "                         variance on one training batch (lsuv): deep nets of any activation\n"
     "      --conv auto|gemm|winograd  3x3 convolution algorithm (auto: Winograd where it is\n"
     "                         faster; gemm: direct/im2col sums only)\n"
     "      --gemm openblas|onednn  GEMM back-end (default: ACTLAB_GEMM, else onednn where\n"
@@ -619,19 +621,27 @@ static int parse_args(const char *cmd, int argc, char **argv, opts *o, int compa
             opts_bind(o);
             break;
         }
-        case O_CONV:
-        case O_INIT: {
-            int conv = ch == O_CONV;
-            int k = name_index(conv ? conv_names : init_names, conv ? 3 : 2, arg);
+        case O_CONV: {
+            int k = name_index(conv_names, 3, arg);
             if (k < 0) {
-                cli_error(cmd, conv ? "--conv wants auto, gemm or winograd, not '%s'"
-                                    : "--init wants he or torch, not '%s'", arg);
+                cli_error(cmd, "--conv wants auto, gemm or winograd, not '%s'", arg);
                 return CLI_EXIT_USAGE;
             }
-            if (conv)
-                rc->conv = (act_conv_algo)k;
-            else
-                rc->init = (act_nn_init)k;
+            rc->conv = (act_conv_algo)k;
+            break;
+        }
+        case O_INIT: {
+            act_nn_init k;
+            if (act_nn_init_lookup(arg, &k) != ACT_OK) {
+                char valid[64] = "";
+                for (int i = 0; i < ACT_NN_INIT_COUNT; i++)
+                    snprintf(valid + strlen(valid), sizeof valid - strlen(valid), "%s%s",
+                             i == 0 ? "" : i + 1 == ACT_NN_INIT_COUNT ? " or " : ", ",
+                             act_nn_init_name((act_nn_init)i));
+                cli_error(cmd, "--init wants %s, not '%s'", valid, arg);
+                return CLI_EXIT_USAGE;
+            }
+            rc->init = k;
             break;
         }
         case O_GEMM: {
