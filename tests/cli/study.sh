@@ -111,6 +111,27 @@ set +e
 set -e
 [ $ec -eq 2 ] && grep -q "another configuration" "$d/err"
 
+# --- the initialisations: one unit each, recorded in the unit's name and summary
+cat > "$d/init.conf" <<'CONF'
+title = inits
+budget = seconds
+acts = silu
+baseline = silu
+models = mlp:16x3
+init = he torch gain lsuv
+seeds = 1
+lr = 0.05
+epochs = 1
+train_images = 500
+val_images = 200
+test_images = 200
+CONF
+"$A" study run "$d/init.conf" --out "$d/i" > /dev/null
+for i in he torch gain lsuv; do
+    grep -q "\"init\": \"$i\"" "$d/i/units/silu__mlp-16x3__bnoff__${i}__lr0.05__s1.json"
+done
+[ "$(cat "$d"/i/units/*.json | grep config_hash | sort -u | wc -l)" -eq 4 ]
+
 # --- bad configurations: file:line, the valid keys, exit 2
 bad() {   # bad LINE-TEXT EXPECTED-MESSAGE
     printf 'title = x\nbudget = y\n%s\nacts = relu swish\nmodels = mlp:16x1\n' "$1" > "$d/bad.conf"
@@ -124,7 +145,7 @@ bad "epoch = 3" "bad.conf:3: unknown key 'epoch'"
 grep -q "valid keys: title claim budget" "$d/err"
 bad "seeds = 0" "bad.conf:3: seeds wants a number in \[1, 100\]"
 bad "bn = maybe" "bad.conf:3: bn wants off and/or on"
-bad "init = lsuv" "init wants he and/or torch"
+bad "init = xavier" "init wants he, torch, gain and/or lsuv"
 bad "[slow]" "bad.conf:3: unknown section '\[slow\]'"
 bad "acts[cnn] = relu" "bad.conf:3: acts\[cnn\]: not one of the models"
 printf 'title = x\nbudget = y\nacts = relu swsh\nmodels = mlp:16x1\n' > "$d/bad.conf"

@@ -39,7 +39,7 @@ int study_report(int argc, char **argv);
     X(baseline,     S, "the activation differences are paired with (relu)")                  \
     X(models,       L, "model specs, e.g. mlp:128x10 resnet:3")                              \
     X(bn,           L, "off and/or on: on appends ,bn to mlp specs (off)")                   \
-    X(init,         L, "he and/or torch: weight initialisations (he)")                       \
+    X(init,         L, "he, torch, gain, lsuv: weight initialisations (he)")                 \
     X(seeds,        I, "seeds 1..N, the same for every activation (3)")                      \
     X(lr,           F, "the shared learning rate (0: the optimiser's default)")              \
     X(lr_sweep,     L, "more learning rates, tried for every activation (none)")             \
@@ -385,7 +385,6 @@ int study_config_read(const char *cmd, const char *path, int quick, study_config
     static const char *const variants[] = { "full", "quick", NULL };
     static const char *const opts[] = { "sgd", "adam", "adamw", NULL };
     static const char *const scheds[] = { "constant", "step", "cosine", NULL };
-    static const char *const inits[] = { "he", "torch", NULL };
     if (in_set(c->variant, variants) < 0) {
         cli_error(cmd, "%s:%d: variant wants full or quick, got '%s'", AT(K_variant), c->variant);
         return CLI_EXIT_USAGE;
@@ -405,9 +404,9 @@ int study_config_read(const char *cmd, const char *path, int quick, study_config
             return CLI_EXIT_USAGE;
         }
     for (int i = 0; i < c->init.n; i++)
-        if (in_set(c->init.v[i], inits) < 0) {
-            cli_error(cmd, "%s:%d: init wants he and/or torch (the engine's initialisations), "
-                      "got '%s'", AT(K_init), c->init.v[i]);
+        if (act_nn_init_lookup(c->init.v[i], NULL) != ACT_OK) {
+            cli_error(cmd, "%s:%d: init wants he, torch, gain and/or lsuv (the engine's "
+                      "initialisations), got '%s'", AT(K_init), c->init.v[i]);
             return CLI_EXIT_USAGE;
         }
     for (int m = 0; m < c->models.n; m++)
@@ -833,7 +832,7 @@ static int run_unit(const char *cmd, run_state *st, const study_unit *u,
     rc.model = spec;
     rc.act = study_unit_act(c, u);
     rc.act_stem = !c->keep_stem;
-    rc.init = !strcmp(c->init.v[u->init], "torch") ? ACT_NN_INIT_TORCH : ACT_NN_INIT_HE;
+    ACT_IGNORE(act_nn_init_lookup(c->init.v[u->init], &rc.init));   /* checked on reading */
     rc.threads = c->threads;
     act_train_config *t = &rc.train;
     act_opt_kind ok = ACT_OPT_SGD;
