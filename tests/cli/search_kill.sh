@@ -34,9 +34,20 @@ kills=0
 "$A" search run --journal k.db $args --workers 2 --synthetic-ms 15 >/dev/null 2>&1 &
 pid=$!
 i=0
+done_now() { q k.db "SELECT COUNT(*) FROM trial WHERE state = 'done'" 2>/dev/null || echo 0; }
 while :; do
     i=$((i + 1))
-    sleep "0.$(( ($(od -An -N2 -tu2 /dev/urandom) % 5) + 1 ))"
+    # a kill at a random moment once this run has made progress (a loaded machine can take
+    # longer than the random delay to start one: killed before any progress, it would never
+    # finish), or after 10 s
+    d0=$( [ -f k.db ] && done_now || echo 0)
+    t=0
+    while [ "$t" -lt 100 ] && kill -0 "$pid" 2>/dev/null &&
+          { [ ! -f k.db ] || [ "$(done_now)" -le "$d0" ]; }; do
+        sleep 0.1
+        t=$((t + 1))
+    done
+    sleep "0.$(( ($(od -An -N2 -tu2 /dev/urandom) % 4) ))"
     if kill -KILL "$pid" 2>/dev/null; then kills=$((kills + 1)); fi
     wait "$pid" 2>/dev/null
     rc=$?
