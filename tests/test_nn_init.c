@@ -44,7 +44,7 @@ void test_nn_init_gain_values(void)
     /* per-channel parameters: E[f^2] is averaged over the channels */
     const act_fn *sw = act_act_fn(ACT_ACT_SWISH);
     float b1 = 1.0f, b2 = 3.0f, both[2] = { 1.0f, 3.0f };
-    double g1, g2, g12;
+    double g1 = 0.0, g2 = 0.0, g12 = 0.0;
     CHECK(act_nn_act_gain(sw, &b1, 1, &g1) == ACT_OK && act_nn_act_gain(sw, &b2, 1, &g2) == ACT_OK);
     CHECK(act_nn_act_gain(sw, both, 2, &g12) == ACT_OK);
     CHECK_CLOSE(1.0 / (g12 * g12), 0.5 / (g1 * g1) + 0.5 / (g2 * g2), 1e-12, 1e-12, "mean E");
