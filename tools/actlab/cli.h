@@ -24,6 +24,10 @@ void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(prin
  * Return 0 on success, -1 otherwise. */
 int cli_parse_float(const char *s, float *out);
 int cli_parse_double(const char *s, double *out);
+
+/* s written to f with the characters HTML gives meaning to escaped (& < > " '): for text and
+ * attribute values of the reports. s may be NULL (nothing written). */
+void cli_html(FILE *f, const char *s);
 int cli_parse_long(const char *s, long *out);
 
 /* The shortest decimal that reads back as v (0.01f prints as 0.01, not 0.00999999978); writes it

@@ -659,20 +659,6 @@ static int remove_stale(report *r)
 // ----------------------------------------------------------------------------
 // index.html
 
-static void html(FILE *f, const char *s)
-{
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '&': fputs("&amp;", f); break;
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '"': fputs("&quot;", f); break;
-        case '\'': fputs("&#39;", f); break;
-        default: fputc(*s, f); break;
-        }
-    }
-}
-
 static void html_num(FILE *f, double v)
 {
     if (isfinite(v))
@@ -707,7 +693,7 @@ static const char *const html_style =
 static void html_counts(FILE *f, const report *r)
 {
     fputs("<h2>Counts</h2>\n<h3>Trials by state at fidelity ", f);
-    html(f, r->fidelity);
+    cli_html(f, r->fidelity);
     fputs("</h3>\n<table><tr>", f);
     int64_t total = 0;
     for (int s = 0; s < ORCH_TRIAL_COUNT; s++) {
@@ -742,7 +728,7 @@ static void html_counts(FILE *f, const report *r)
         fputs("<table><tr><th>rejected because</th><th>candidates</th></tr>\n", f);
         for (size_t i = 0; i < r->n_reasons; i++) {
             fputs("<tr><td>", f);
-            html(f, r->reasons[i].reason);
+            cli_html(f, r->reasons[i].reason);
             fprintf(f, "</td><td class=\"n\">%" PRId64 "</td></tr>\n", r->reasons[i].n);
         }
         fputs("</table>\n", f);
@@ -758,7 +744,7 @@ static void html_leaderboard(FILE *f, const report *r, const board *b)
         fputs("<h2>Leaderboard</h2>\n", f);
     else {
         fputs("<h2>Leaderboard at fidelity ", f);
-        html(f, b->fidelity);
+        cli_html(f, b->fidelity);
         fputs("</h2>\n<p>Trials:", f);
         for (int s = 0; s < ORCH_TRIAL_COUNT; s++)
             fprintf(f, "%s %s %" PRId64, s ? "," : "", orch_trial_state_name((orch_trial_state)s),
@@ -767,7 +753,7 @@ static void html_leaderboard(FILE *f, const report *r, const board *b)
               f);
     }
     fprintf(f, "<p>The top %zu kept candidates at fidelity ", r->k);
-    html(f, b->fidelity);
+    cli_html(f, b->fidelity);
     fputs(" by mean validation accuracy over seeds", f);
     if (synthetic)
         fputs(" (<span class=\"synthetic\">" SYNTHETIC_NOTE "</span>: the &ldquo;val acc&rdquo;"
@@ -785,7 +771,7 @@ static void html_leaderboard(FILE *f, const report *r, const board *b)
     for (size_t i = 0; i < b->n_top; i++) {
         const orch_top_row *t = &b->top[i].row;
         fprintf(f, "<tr><td class=\"n\">%zu</td><td><code>", i + 1);
-        html(f, t->canon);
+        cli_html(f, t->canon);
         fputs("</code></td><td class=\"n\">", f);
         html_num(f, t->val_acc);
         fputs("</td><td class=\"n\">", f);
@@ -829,13 +815,13 @@ static void html_figures(FILE *f, const report *r)
     for (int i = 0; i < FIG_COUNT; i++) {
         if (!r->fig_written[i]) {
             fprintf(f, "<p>No %s: ", figure_file[i]);
-            html(f, r->fig_note[i]);
+            cli_html(f, r->fig_note[i]);
             fputs(".</p>\n", f);
             continue;
         }
         fprintf(f, "<figure><img src=\"%s\" alt=\"%s\"><figcaption>", figure_file[i],
                 figure_file[i]);
-        html(f, caption[i]);
+        cli_html(f, caption[i]);
         if (i == FIG_LEARNING && r->cfg.strat.kind == ACT_STRATEGY_EXHAUSTIVE)
             fputs(" The exhaustive strategy learns nothing: this is the order of enumeration.",
                   f);
@@ -843,7 +829,7 @@ static void html_figures(FILE *f, const report *r)
             fputs(" <span class=\"synthetic\">" SYNTHETIC_NOTE ".</span>", f);
         if (r->fig_note[i][0]) {
             fputs(" Note: ", f);
-            html(f, r->fig_note[i]);
+            cli_html(f, r->fig_note[i]);
             fputs(".", f);
         }
         if ((i == FIG_FUNCTIONS || i == FIG_DERIVATIVES) && r->n_unparsed)
@@ -867,17 +853,17 @@ static int write_html(report *r)
     const char *strategy = act_strategy_name(r->cfg.strat.kind);
     fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
           "<title>actlab search report: ", f);
-    html(f, r->journal);
+    cli_html(f, r->journal);
     fprintf(f, "</title>\n<style>%s</style>\n</head>\n<body>\n<h1>Search report</h1>\n"
             "<p>Journal <code>", html_style);
-    html(f, r->journal);
+    cli_html(f, r->journal);
     fputs("</code>: strategy ", f);
-    html(f, strategy ? strategy : "?");
+    cli_html(f, strategy ? strategy : "?");
     fputs(", space ", f);
-    html(f, r->cfg.space);
+    cli_html(f, r->cfg.space);
     fprintf(f, ", %d unit%s, seed %" PRIu64 ", fidelity ", r->cfg.strat.n_units,
             r->cfg.strat.n_units == 1 ? "" : "s", r->cfg.seed);
-    html(f, r->fidelity);
+    cli_html(f, r->fidelity);
     fputs(".</p>\n", f);
     if (is_synthetic(r))
         fputs("<p class=\"synthetic\">" SYNTHETIC_NOTE ". Every reward, accuracy and rank in "
@@ -885,14 +871,14 @@ static int write_html(report *r)
               "nothing about how the function trains.</p>\n", f);
 
     fputs("<h2>Fidelity</h2>\n<p><code>", f);
-    html(f, r->fidelity);
+    cli_html(f, r->fidelity);
     fputs("</code>: ", f);
     if (!r->fid)
         fputs("not a fidelity of this actlab (no trial can have it).", f);
     else if (r->fid->synthetic)
         fputs("<span class=\"synthetic\">" SYNTHETIC_NOTE "</span>. ", f);
     if (r->fid)
-        html(f, r->fid->help);
+        cli_html(f, r->fid->help);
     fputs("</p>\n", f);
 
     html_counts(f, r);
@@ -902,7 +888,7 @@ static int write_html(report *r)
     html_figures(f, r);
     fputs("<h2>Configuration</h2>\n<p>As stored in the journal (the keys: docs/search.md, "
           "&ldquo;Configuration&rdquo;).</p>\n<pre>", f);
-    html(f, r->cfg_text);
+    cli_html(f, r->cfg_text);
     fputs("</pre>\n</body>\n</html>\n", f);
     if (cli_out_commit(&o, err, sizeof err) != 0) {
         cli_error(r->cmd, "%s", err);

@@ -431,19 +431,6 @@ static int param_figures(report *r)
 // ----------------------------------------------------------------------------
 // tables: Markdown and HTML from one walk
 
-static void html(FILE *f, const char *s)
-{
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '&': fputs("&amp;", f); break;
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '"': fputs("&quot;", f); break;
-        default: fputc(*s, f); break;
-        }
-    }
-}
-
 static void fmt(char *buf, size_t len, const char *f, double v)
 {
     if (isfinite(v))
@@ -466,7 +453,7 @@ static void write_table(const report *r, FILE *md, FILE *h, int best)
         fprintf(md, " %s%s |", head[k], k == 9 ? r->c.baseline : "");
         fprintf(h, "<th>%s", head[k]);
         if (k == 9)
-            html(h, r->c.baseline);
+            cli_html(h, r->c.baseline);
         fputs("</th>", h);
     }
     fputs("\n|", md);
@@ -524,7 +511,7 @@ static void write_table(const report *r, FILE *md, FILE *h, int best)
                     for (int k = 0; k < NH; k++) {
                         fprintf(md, " %s |", v[k]);
                         fprintf(h, "<td%s>", k >= 5 && k <= 10 ? " class=\"n\"" : "");
-                        html(h, v[k]);
+                        cli_html(h, v[k]);
                         fputs("</td>", h);
                     }
                     fputs("\n", md);
@@ -579,15 +566,15 @@ static int write_outputs(report *r)
     FILE *h = ho.f, *md = mo.f;
     const study_config *c = &r->c;
     fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>", h);
-    html(h, c->title);
+    cli_html(h, c->title);
     fprintf(h, "</title>\n<style>%s</style>\n</head>\n<body>\n<h1>", style);
-    html(h, c->title);
+    cli_html(h, c->title);
     fputs("</h1>\n<p><b>Claim:</b> ", h);
-    html(h, c->claim);
+    cli_html(h, c->claim);
     fprintf(h, "</p>\n<p><b>Variant:</b> %s. <b>Budget:</b> ", c->variant);
-    html(h, c->budget);
+    cli_html(h, c->budget);
     fprintf(h, ". Data ");
-    html(h, c->data);
+    cli_html(h, c->data);
     fprintf(h, ": %ld training images (0: all), %ld validation, %ld test (0: all), %d epochs, "
                "batch %ld, %s, seeds 1..%d. Proxy results on this machine, not the papers' "
                "protocols.</p>\n", c->train_images, c->val_images, c->test_images, c->epochs,
@@ -609,7 +596,7 @@ static int write_outputs(report *r)
         "validation accuracy.";
     fprintf(md, "%s\n\n## At the shared learning rate (%g)\n\n", how, c->lrs[0]);
     fprintf(h, "<p>");
-    html(h, how);
+    cli_html(h, how);
     fprintf(h, "</p>\n<h2>At the shared learning rate (%g)</h2>\n", c->lrs[0]);
     write_table(r, md, h, 0);
     if (c->n_lrs > 1) {
@@ -649,7 +636,7 @@ static int write_outputs(report *r)
             fprintf(h, "<figure><img alt=\"%s\" src=\"data:image/svg+xml;base64,", g->file);
             base64(h, (const unsigned char *)svg, n);
             fputs("\"><figcaption>", h);
-            html(h, g->caption);
+            cli_html(h, g->caption);
             fputs("</figcaption></figure>\n", h);
             free(svg);
         }
@@ -659,7 +646,7 @@ static int write_outputs(report *r)
     fputs(text ? text : "", md);
     fputs("```\n", md);
     fputs("<h2>Configuration</h2>\n<pre>", h);
-    html(h, text);
+    cli_html(h, text);
     free(text);
     // Marks the page with how many figures decoded, for a headless browser's check.
     fputs("</pre>\n<script>window.addEventListener('load',function(){var im=document.images,"
