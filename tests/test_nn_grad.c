@@ -483,6 +483,22 @@ void test_nn_grad_shuffle(void)
     run_check("slice, concat, shuffle batch 1", b_shuffle, silu(), 4, 5, 5, 1, 1, 2);
 }
 
+/* The net of cfg for a whole-model check, its parameters perturbed (perturb_seed != 0) and
+ * the input's gradient wanted; NULL after a failed CHECK. */
+static act_net *model_net(const act_net_config *cfg, uint64_t perturb_seed)
+{
+    act_net *net = NULL;
+    act_diag dg;
+    int rc = act_net_new(cfg, &net, &dg);
+    CHECKF(rc == ACT_OK, "%s: %s", cfg->model, dg.msg);
+    if (rc != ACT_OK)
+        return NULL;
+    if (perturb_seed)
+        perturb(net, perturb_seed);
+    want_input_grad(net);
+    return net;
+}
+
 /* Whole models from spec strings, with the softmax cross-entropy (label smoothing) loss. */
 /* ce: the softmax cross-entropy (label smoothing 0.1) as the loss; else the projection r . y,
  * whose larger directional derivatives keep float rounding (about 1e-7 of the logits) well
@@ -497,15 +513,9 @@ static void model_check_at(const char *model, act_nn_act a, int side, size_t n, 
     cfg.n_classes = 3;
     cfg.act = a;
     cfg.threads = 2;
-    act_net *net = NULL;
-    act_diag dg;
-    int rc = act_net_new(&cfg, &net, &dg);
-    CHECKF(rc == ACT_OK, "%s: %s", model, dg.msg);
-    if (rc != ACT_OK)
+    act_net *net = model_net(&cfg, perturb_seed);
+    if (!net)
         return;
-    if (perturb_seed)
-        perturb(net, perturb_seed);
-    want_input_grad(net);
     gc ctx = { 0 };
     int labels[8];
     ctx.net = net;
@@ -707,15 +717,9 @@ static void model_check_blocks(const char *model, const act_fn *ident, int side,
     cfg.n_classes = 3;
     cfg.act.fn = ident;
     cfg.threads = 1;   /* 1 and 3 threads give the same bits: nn_mobile_models_learn */
-    act_net *net = NULL;
-    act_diag dg;
-    int rc = act_net_new(&cfg, &net, &dg);
-    CHECKF(rc == ACT_OK, "%s: %s", model, dg.msg);
-    if (rc != ACT_OK)
+    act_net *net = model_net(&cfg, perturb_seed);
+    if (!net)
         return;
-    if (perturb_seed)
-        perturb(net, perturb_seed);
-    want_input_grad(net);
     gc ctx = { 0 };
     float r[24];
     ctx.net = net;
