@@ -483,6 +483,18 @@ void test_nn_grad_shuffle(void)
     run_check("slice, concat, shuffle batch 1", b_shuffle, silu(), 4, 5, 5, 1, 1, 2);
 }
 
+/* src parsed (*e) and compiled (*prog) into the activation *fn; the caller frees *e and *prog
+ * (set or NULL) whatever the status. */
+static int expr_fn(const char *src, act_expr **e, act_expr_prog **prog, act_fn *fn)
+{
+    int rc = act_expr_parse(src, e, NULL);
+    if (rc == ACT_OK)
+        rc = act_expr_compile(*e, prog);
+    if (rc == ACT_OK)
+        rc = act_expr_fn(*prog, fn);
+    return rc;
+}
+
 /* The net of cfg for a whole-model check, its parameters perturbed (perturb_seed != 0) and
  * the input's gradient wanted; NULL after a failed CHECK. */
 static act_net *model_net(const act_net_config *cfg, uint64_t perturb_seed)
@@ -762,12 +774,7 @@ void test_nn_grad_mobile_models(void)
     act_expr *e = NULL;
     act_expr_prog *prog = NULL;
     act_fn ident;
-    act_diag d;
-    int rc = act_expr_parse("x", &e, &d);
-    if (rc == ACT_OK)
-        rc = act_expr_compile(e, &prog);
-    if (rc == ACT_OK)
-        rc = act_expr_fn(prog, &ident);
+    int rc = expr_fn("x", &e, &prog, &ident);
     CHECKF(rc == ACT_OK, "the identity: %s", act_strerror(rc));
     for (size_t i = 0; rc == ACT_OK && i < sizeof cases / sizeof cases[0]; i++) {
         model_check_blocks(cases[i].model, &ident, 8, cases[i].n, 0);
@@ -986,12 +993,7 @@ void test_nn_grad_expr_models(void)
         act_expr *e = NULL;
         act_expr_prog *prog = NULL;
         act_fn fast, twin;
-        act_diag d;
-        int rc = act_expr_parse(cases[i].src, &e, &d);
-        if (rc == ACT_OK)
-            rc = act_expr_compile(e, &prog);
-        if (rc == ACT_OK)
-            rc = act_expr_fn(prog, &fast);
+        int rc = expr_fn(cases[i].src, &e, &prog, &fast);
         CHECKF(rc == ACT_OK, "%s: %s", cases[i].src, act_strerror(rc));
         if (rc == ACT_OK) {
             twin = fast;
@@ -1017,12 +1019,7 @@ void test_nn_grad_expr_models(void)
     act_expr *e = NULL;
     act_expr_prog *prog = NULL;
     act_fn smooth;
-    act_diag d;
-    int rc = act_expr_parse("x + cos(x)*x", &e, &d);
-    if (rc == ACT_OK)
-        rc = act_expr_compile(e, &prog);
-    if (rc == ACT_OK)
-        rc = act_expr_fn(prog, &smooth);
+    int rc = expr_fn("x + cos(x)*x", &e, &prog, &smooth);
     CHECKF(rc == ACT_OK, "x + cos(x)*x: %s", act_strerror(rc));
     if (rc == ACT_OK) {
         act_nn_act a = act_nn_act_default(ACT_NN_ACT_FN);
