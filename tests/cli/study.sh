@@ -1,7 +1,8 @@
 #!/bin/sh
 # tests/cli/study.sh -- actlab study end to end on tiny studies: a study runs, is killed with -9
-# mid-way and resumed without training a finished unit again; the report's Markdown numbers
-# (mean, 95% t interval, paired difference to relu) recomputed here from the unit summaries;
+# mid-way and resumed without training a finished unit again; --jobs changes no summary; the
+# report's Markdown numbers (mean, 95% t interval, paired difference to relu) recomputed here
+# from the unit summaries;
 # bad configurations named by file:line with the valid keys (exit 2); the committed studies
 # parse in both variants; the HTML report rendered by headless Chromium (not blank, every figure
 # decoded, no console errors).
@@ -36,9 +37,15 @@ val_images = 500
 test_images = 500
 dump_params = on
 CONF
-"$A" study run "$d/tiny.conf" --out "$d/s" > "$d/log"
+"$A" study run "$d/tiny.conf" --out "$d/s" --jobs 3 > "$d/log"
 [ "$(ls "$d/s/units" | wc -l)" -eq 12 ]
-grep -q "12 of 12 units done" "$d/log"
+grep -q "12 of 12 units done" "$d/log" && grep -q "3 at once" "$d/log"
+# the summaries do not depend on how many units train at once (all but the wall time)
+"$A" study run "$d/tiny.conf" --out "$d/s1" --jobs 1 > "$d/log1" && grep -q "1 at once" "$d/log1"
+for f in "$d"/s/units/*.json; do
+    grep -v '"seconds"' "$f" > "$d/a" && grep -v '"seconds"' "$d/s1/units/${f##*/}" > "$d/b"
+    cmp "$d/a" "$d/b"
+done
 "$A" study report "$d/s" -o "$d/r" > /dev/null
 [ -s "$d/r/index.html" ] && [ -s "$d/r/summary.md" ]
 for f in depth_0_0 bars_0_0_0 curves_0_0_0 functions param_swish_beta; do

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -517,12 +518,12 @@ int study_units(const study_config *c, study_unit **out)
     study_unit *u = malloc((total ? total : 1) * sizeof *u);
     if (!u)
         return -1;
-    size_t k = 0;
-    for (int s = 1; s <= c->seeds; s++)
-        for (int m = 0; m < c->models.n; m++)
-            for (int b = 0; b < c->bn.n; b++)
-                for (int i = 0; i < c->init.n; i++)
-                    for (int l = 0; l < c->n_lrs; l++)
+    size_t k = 0;   /* the shared lr first, seed by seed: a study cut short has whole cells */
+    for (int l = 0; l < c->n_lrs; l++)
+        for (int s = 1; s <= c->seeds; s++)
+            for (int m = 0; m < c->models.n; m++)
+                for (int b = 0; b < c->bn.n; b++)
+                    for (int i = 0; i < c->init.n; i++)
                         for (int a = 0; a < study_acts_of(c, m)->n; a++)
                             u[k++] = (study_unit){ a, m, b, i, l, s };
     *out = u;
@@ -691,14 +692,33 @@ int study_json_array(const char *json, const char *key, double *v, int cap)
 // ----------------------------------------------------------------------------
 // study run
 
+enum { STUDY_MAX_JOBS = 64 };
+
+struct run_state;
+
+/* One of the units trained at once (--jobs): its label and how far it is. */
+typedef struct run_job {
+    struct run_state *st;
+    int               active;
+    double            frac;                      /* of the unit, 0..1 */
+    int               epoch, epochs, pct;
+    char              label[512];
+} run_job;
+
+/* What the jobs share; every field below mu is read and written under it. */
 typedef struct run_state {
     const study_config *c;
-    const char         *dir;
-    int                 tty;
+    const char         *dir, *cmd;
+    const study_unit   *units;
+    const char         *is_done;
+    const act_dataset  *train, *test;
+    int                 tty, n_jobs;
+    pthread_mutex_t     mu;
     int                 total, done, trained;   /* units: all, finished, trained this time */
+    int                 next, n_div, stop, ec;  /* next unit to look at; a job failed: ec */
     double              t0, trained_s;          /* start; seconds spent on trained units */
     double              last_draw;
-    char                label[512];
+    run_job             job[STUDY_MAX_JOBS];
 } run_state;
 
 static double now_s(void)
@@ -720,31 +740,59 @@ static void fmt_eta(double s, char *buf, size_t len)
         snprintf(buf, len, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
 }
 
-/* The ETA: the mean time of the units trained so far times the units left (less the part of
- * the current one done, frac). */
-static double eta_s(const run_state *st, double frac)
+/* The ETA: the mean time of the units trained so far times the units left (less the parts of
+ * the running ones done), over the jobs that train at once. Under st->mu. */
+static double eta_s(const run_state *st)
 {
     if (st->trained == 0)
         return NAN;
-    double per = st->trained_s / st->trained;
-    return per * ((double)(st->total - st->done) - frac);
+    double per = st->trained_s / st->trained, left = (double)(st->total - st->done);
+    for (int j = 0; j < st->n_jobs; j++)
+        left -= st->job[j].active ? st->job[j].frac : 0.0;
+    int par = st->n_jobs < st->total - st->done ? st->n_jobs : st->total - st->done;
+    return per * left / (par > 1 ? par : 1);
+}
+
+/* The progress line (a terminal only): units done, ETA, the first running unit and its epoch,
+ * and how many more run beside it. Under st->mu. */
+static void draw(run_state *st)
+{
+    const run_job *first = NULL;
+    int more = 0;
+    for (int j = 0; j < st->n_jobs; j++)
+        if (st->job[j].active) {
+            more += first != NULL;
+            first = first ? first : &st->job[j];
+        }
+    if (!first)
+        return;
+    char eta[32], extra[32] = "";
+    fmt_eta(eta_s(st), eta, sizeof eta);
+    if (more)
+        snprintf(extra, sizeof extra, " (+%d running)", more);
+    fprintf(stderr, "\r\033[K[%d/%d units] ETA %s | %.200s | epoch %d/%d %3d%%%s", st->done,
+            st->total, eta, first->label, first->epoch, first->epochs, first->pct, extra);
+    fflush(stderr);
 }
 
 static int on_batch(void *user, const act_train_progress *p)
 {
-    run_state *st = user;
-    double t = now_s();
-    if (!st->tty || (t - st->last_draw < 0.25 && p->batch != p->n_batches))
+    run_job *j = user;
+    run_state *st = j->st;
+    if (!st->tty)
         return 0;
-    st->last_draw = t;
-    double frac = ((double)(p->epoch - 1) + (double)p->batch / (double)p->n_batches) /
-                  (double)p->epochs;
-    char eta[32];
-    fmt_eta(eta_s(st, frac), eta, sizeof eta);
-    fprintf(stderr, "\r\033[K[%d/%d units] ETA %s | %.200s | epoch %d/%d %3d%%", st->done,
-            st->total, eta, st->label, p->epoch, p->epochs,
-            (int)(100 * p->batch / p->n_batches));
-    fflush(stderr);
+    double t = now_s();
+    pthread_mutex_lock(&st->mu);
+    j->frac = ((double)(p->epoch - 1) + (double)p->batch / (double)p->n_batches) /
+              (double)p->epochs;
+    j->epoch = p->epoch;
+    j->epochs = p->epochs;
+    j->pct = (int)(100 * p->batch / p->n_batches);
+    if (t - st->last_draw >= 0.25 || p->batch == p->n_batches) {
+        st->last_draw = t;
+        draw(st);
+    }
+    pthread_mutex_unlock(&st->mu);
     return 0;
 }
 
@@ -817,11 +865,12 @@ static int dump_params(FILE *f, const act_run_config *rc, const act_dataset *lik
  * DIR/work/, then epoch E (resumed from that checkpoint) with it, so the test set is evaluated
  * once; an interrupted unit continues from its checkpoint. Returns an act_status: ACT_OK also
  * for a run that diverged (recorded as such); else an error already printed. */
-static int run_unit(const char *cmd, run_state *st, const study_unit *u,
-                    const act_dataset *train, const act_dataset *test, char *result,
-                    size_t result_len)
+static int run_unit(run_job *j, const study_unit *u, char *result, size_t result_len)
 {
+    run_state *st = j->st;
     const study_config *c = st->c;
+    const char *cmd = st->cmd;
+    const act_dataset *train = st->train, *test = st->test;
     char spec[256], file[512], ckpt[4096], path[4096];
     study_unit_spec(c, u, spec, sizeof spec);
     study_unit_file(c, u, file, sizeof file);
@@ -854,7 +903,7 @@ static int run_unit(const char *cmd, run_state *st, const study_unit *u,
     t->seed = (uint64_t)u->seed;
     t->checkpoint = ckpt;
     t->on_batch = on_batch;
-    t->user = st;
+    t->user = j;
 
     act_diag d;
     act_ckpt_meta m = { 0 };
@@ -874,8 +923,6 @@ static int run_unit(const char *cmd, run_state *st, const study_unit *u,
         t->resume = start > 0 ? ckpt : NULL;
         rc_train = act_run_train(&rc, train, test, &r, &d);
     }
-    if (st->tty)
-        fprintf(stderr, "\r\033[K");
     if (rc_train != ACT_OK && rc_train != ACT_EDIVERGED && rc_train != ACT_ERANGE) {
         cli_error(cmd, "unit %s: %s%s%s", file, act_strerror(rc_train), d.msg[0] ? ": " : "",
                   d.msg);
@@ -956,6 +1003,58 @@ static int run_unit(const char *cmd, run_state *st, const study_unit *u,
     return ACT_OK;
 }
 
+/* One job: takes the next unit not done, trains it, reports it; until none is left or a job
+ * failed (an I/O error: the others finish their unit and stop). Units are independent runs
+ * with their own seeds, so the summaries do not depend on how many jobs train them. */
+static void *job_main(void *arg)
+{
+    run_job *j = arg;
+    run_state *st = j->st;
+    pthread_mutex_lock(&st->mu);
+    for (;;) {
+        while (st->next < st->total && st->is_done[st->next])
+            st->next++;
+        if (st->stop || st->next >= st->total)
+            break;
+        int i = st->next++;
+        study_unit_label(st->c, &st->units[i], j->label, sizeof j->label);
+        j->active = 1;
+        j->frac = 0.0;
+        j->epoch = j->pct = 0;
+        j->epochs = st->c->epochs;
+        pthread_mutex_unlock(&st->mu);
+
+        double t0 = now_s();
+        char result[256] = "";
+        int rc = run_unit(j, &st->units[i], result, sizeof result);
+
+        pthread_mutex_lock(&st->mu);
+        j->active = 0;
+        if (st->tty)
+            fprintf(stderr, "\r\033[K");
+        if (rc != ACT_OK) {
+            if (!st->stop)
+                st->ec = rc == ACT_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
+            st->stop = 1;
+            break;
+        }
+        st->n_div += strncmp(result, "ok", 2) != 0;
+        st->trained++;
+        st->done++;
+        st->trained_s += now_s() - t0;
+        char eta[32];
+        fmt_eta(eta_s(st), eta, sizeof eta);
+        printf("[%d/%d] %s: %s (ETA %s)\n", st->done, st->total, j->label, result, eta);
+        fflush(stdout);
+        if (ferror(stdout))
+            st->stop = 1;
+        else if (st->tty)
+            draw(st);
+    }
+    pthread_mutex_unlock(&st->mu);
+    return NULL;
+}
+
 /* Takes DIR/.actlab.lock (flock: released by the kernel when the process dies, so a kill -9
  * leaves no stale lock). Returns the descriptor, or -1 after printing why. */
 static int claim_dir(const char *cmd, const char *dir)
@@ -996,8 +1095,8 @@ static void study_path(const char *study, char *path, size_t len, char *name, si
 
 static void run_usage(FILE *f)
 {
-    fputs("usage: actlab study run STUDY [--out DIR] [--quick] [--threads N] [--data-dir D]\n"
-          "                              [--dry-run]\n"
+    fputs("usage: actlab study run STUDY [--out DIR] [--quick] [--threads N] [--jobs N]\n"
+          "                              [--data-dir D] [--dry-run]\n"
           "Runs study STUDY (studies/STUDY.conf, or a path to a .conf file; docs/study.md):\n"
           "every unit (activation x model x bn x init x lr x seed) trained once, its summary\n"
           "written to DIR/units/; finished units are never trained again, so the same command\n"
@@ -1005,6 +1104,8 @@ static void run_usage(FILE *f)
           "      --out DIR      (out/study/STUDY, or out/study/STUDY-quick)\n"
           "      --quick        the file's [quick] section over its main one (CI-sized)\n"
           "      --threads N    threads per unit (the file's `threads`, default 1)\n"
+          "      --jobs N       units trained at once (default: the cores over --threads);\n"
+          "                     the summaries do not depend on it\n"
           "      --data-dir D   where the data files are\n"
           "      --dry-run      check the file and print the units; train nothing\n", f);
 }
@@ -1016,11 +1117,12 @@ static int study_run(int argc, char **argv)
         { "out", required_argument, NULL, 'o' },   { "quick", no_argument, NULL, 'q' },
         { "threads", required_argument, NULL, 't' }, { "data-dir", required_argument, NULL, 'D' },
         { "dry-run", no_argument, NULL, 'n' },     { "help", no_argument, NULL, 'h' },
+        { "jobs", required_argument, NULL, 'j' },
         { NULL, 0, NULL, 0 },
     };
     const char *out = NULL, *data_dir = NULL;
     int quick = 0, dry = 0, ch;
-    long threads = 0;
+    long threads = 0, jobs = 0;
     optind = 1;
     opterr = 0;
     while ((ch = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
@@ -1032,6 +1134,13 @@ static int study_run(int argc, char **argv)
         case 't':
             if (cli_parse_long(optarg, &threads) != 0 || threads < 1 || threads > 256) {
                 cli_error(cmd, "--threads wants an integer in [1, 256], got '%s'", optarg);
+                return CLI_EXIT_USAGE;
+            }
+            break;
+        case 'j':
+            if (cli_parse_long(optarg, &jobs) != 0 || jobs < 1 || jobs > STUDY_MAX_JOBS) {
+                cli_error(cmd, "--jobs wants an integer in [1, %d], got '%s'", STUDY_MAX_JOBS,
+                          optarg);
                 return CLI_EXIT_USAGE;
             }
             break;
@@ -1169,10 +1278,17 @@ static int study_run(int argc, char **argv)
                 }
             }
     }
-    run_state rs = { &c, out, isatty(2), n_units, 0, 0, now_s(), 0.0, 0.0, "" };
     char *is_done = calloc((size_t)n_units + 1, 1);
-    if (!is_done)
+    run_state *rs = calloc(1, sizeof *rs);
+    if (!is_done || !rs) {
+        cli_error(cmd, "out of memory");
+        free(is_done);
+        free(rs);
         goto done;
+    }
+    *rs = (run_state){ .c = &c, .dir = out, .cmd = cmd, .units = units, .is_done = is_done,
+                       .train = &train, .test = &test, .tty = isatty(2), .total = n_units,
+                       .t0 = now_s() };
     for (int i = 0; i < n_units; i++) {
         char file[512];
         study_unit_file(&c, &units[i], file, sizeof file);
@@ -1180,42 +1296,42 @@ static int study_run(int argc, char **argv)
         char *j = study_read_file(p2, NULL);
         if (j && strstr(j, "\"status\":") && strstr(j, "\n}\n"))
             is_done[i] = 1;
-        rs.done += is_done[i];
+        rs->done += is_done[i];
         free(j);
     }
-    printf("%s: %d of %d units already done\n", out, rs.done, n_units);
-    fflush(stdout);
-    ec = CLI_EXIT_OK;
-    int n_div = 0;
-    for (int i = 0; i < n_units; i++) {
-        if (is_done[i])
-            continue;
-        study_unit_label(&c, &units[i], rs.label, sizeof rs.label);
-        double t0 = now_s();
-        char result[256] = "";
-        st = run_unit(cmd, &rs, &units[i], &train, &test, result, sizeof result);
-        if (st != ACT_OK) {
-            ec = st == ACT_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
-            break;
-        }
-        n_div += strncmp(result, "ok", 2) != 0;
-        rs.trained++;
-        rs.done++;
-        rs.trained_s += now_s() - t0;
-        char eta[32];
-        fmt_eta(eta_s(&rs, 0.0), eta, sizeof eta);
-        printf("[%d/%d] %s: %s (ETA %s)\n", rs.done, n_units, rs.label, result, eta);
-        fflush(stdout);
-        if (ferror(stdout))
-            break;
+    if (jobs == 0) {   /* the cores, over the threads each unit uses */
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        jobs = cores > c.threads ? cores / c.threads : 1;
     }
+    if (jobs > n_units - rs->done)
+        jobs = n_units - rs->done > 0 ? n_units - rs->done : 1;
+    rs->n_jobs = (int)(jobs < STUDY_MAX_JOBS ? jobs : STUDY_MAX_JOBS);
+    printf("%s: %d of %d units already done; %d at once, %d thread%s each\n", out, rs->done,
+           n_units, rs->n_jobs, c.threads, c.threads == 1 ? "" : "s");
+    fflush(stdout);
+    pthread_mutex_init(&rs->mu, NULL);
+    pthread_t tid[STUDY_MAX_JOBS];
+    int started = 1;
+    for (int j = 0; j < rs->n_jobs; j++)
+        rs->job[j].st = rs;
+    for (int j = 1; j < rs->n_jobs; j++, started++)
+        if (pthread_create(&tid[j], NULL, job_main, &rs->job[j]) != 0)
+            break;   /* fewer jobs: the ones started share the units */
+    job_main(&rs->job[0]);
+    for (int j = 1; j < started; j++)
+        pthread_join(tid[j], NULL);
+    pthread_mutex_destroy(&rs->mu);
+    ec = rs->ec;
+    int n_div = rs->n_div, n_done = rs->done, n_trained = rs->trained;
+    double t_start = rs->t0;
+    free(rs);
     free(is_done);
     if (ec == CLI_EXIT_OK) {
         char el[32];
-        fmt_eta(now_s() - rs.t0, el, sizeof el);
+        fmt_eta(now_s() - t_start, el, sizeof el);
         printf("study %s: %d of %d units done (%d trained now in %s, %d of them diverged); "
-               "report: actlab study report %s -o REPORT_DIR\n", name, rs.done, n_units,
-               rs.trained, el, n_div, out);
+               "report: actlab study report %s -o REPORT_DIR\n", name, n_done, n_units,
+               n_trained, el, n_div, out);
     }
 done:
     if (data) {
