@@ -217,6 +217,10 @@ static void bn_matches_reference(void)
     /* several sample blocks of the split form (8 samples each), the last one partial */
     bn_one(19, 6, 17, 5);
     bn_one(26, 37, 49, 6);
+    /* after a dense layer (HW 1): more channels than one block of the dense form (256), and
+     * counts that leave vector tails */
+    bn_one(40, 300, 1, 21);
+    bn_one(7, 23, 1, 22);
 }
 
 /* ---------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 #!/bin/sh
 # bench/train/run.sh [BUILD_DIR] -- training throughput, actlab vs PyTorch 1.13, side by side in
-# one run: the same models (mlp:512x2, mlp:256x20, cnn, resnet:3, and the mobile models
-# shufflenetv2:0.5, mobilenet:0.25, tfnet), batch 128, SGD momentum 0.9, relu (ACT=acon_frelu
+# one run: the same models (mlp:512x2, mlp:256x20, mlp:128x50,bn, cnn, resnet:3, and the mobile
+# models shufflenetv2:0.5, mobilenet:0.25, tfnet), batch 128, SGD momentum 0.9, relu (ACT=acon_frelu
 # MODELS=tfnet: the ACON paper's TFNet), with 1 and 2 threads, interleaved (actlab, torch, ...) so
 # load changes hit both; each side's figure is the best of REPS (3) alternating runs (single runs
 # on this shared VM moved by up to 1.6x at 2 threads).
@@ -16,7 +16,7 @@ set -u
 B=${1:-build}
 cd "$(dirname "$0")/../.."
 ACT=${ACT:-relu}
-MODELS=${MODELS:-"mlp:512x2 mlp:256x20 cnn resnet:3 shufflenetv2:0.5 mobilenet:0.25 tfnet"}
+MODELS=${MODELS:-"mlp:512x2 mlp:256x20 mlp:128x50,bn cnn resnet:3 shufflenetv2:0.5 mobilenet:0.25 tfnet"}
 THREADS=${THREADS:-"1 2"}
 REPS=${REPS:-3}
 get() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; }
@@ -26,7 +26,7 @@ echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-16s %-3s %10s %10s %10s %10s %7s %7s\n' model thr actlab/s actlab/cpu torch/s \
     torch/cpu x_wall x_cpu
 for m in $MODELS; do
-    case $m in mlp:512x2) n=100 ;; mlp:256x20) n=60 ;; cnn) n=12 ;; *) n=8 ;; esac
+    case $m in mlp:512x2) n=100 ;; mlp:256x20|mlp:128x50,bn) n=60 ;; cnn) n=12 ;; *) n=8 ;; esac
     n=${BATCHES:-$n}
     for t in $THREADS; do
         aw=0 ac=0 pw=0 pc=0

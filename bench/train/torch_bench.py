@@ -2,7 +2,7 @@
 """torch_bench.py -- PyTorch 1.13 side of bench/train: training images/s for the same models,
 batch and optimiser as `actlab train --bench` (SGD momentum 0.9, lr 0.01, cross-entropy, relu or
 the named activation; frelu and acon_frelu in the mobile models), on Fashion-MNIST-shaped random
-data (throughput does not depend on the pixel values). Models: mlp:WxD, cnn, resnet:N and the
+data (throughput does not depend on the pixel values). Models: mlp:WxD[,bn], cnn, resnet:N and the
 mobile models of src/nn/models.c (shufflenetv2:W, mobilenet:ALPHA, tfnet[:W]), built as there
 (their learnable parameter counts equal actlab's). Usage: torch_bench.py MODEL ACT THREADS
 BATCHES [BATCH]. Prints one line: torch model=... act=... threads=... images_per_s=... params=..."""
@@ -37,10 +37,10 @@ def A(c=None):                    # the activation; c: channels (FReLU and ACON-
         return FReLU(c) if act == "frelu" else AconFReLU(c)
     return ACTS[act]()
 
-def mlp(w, d):
+def mlp(w, d, bn=False):   # actlab's mlp:WxD[,bn]: dense[-BN]-act per hidden layer
     layers, fan = [nn.Flatten()], 784
     for _ in range(d):
-        layers += [nn.Linear(fan, w), A()]
+        layers += [nn.Linear(fan, w), *([nn.BatchNorm1d(w)] if bn else []), A()]
         fan = w
     return nn.Sequential(*layers, nn.Linear(fan, 10))
 
@@ -129,7 +129,8 @@ def tfnet(w):                     # build_tfnet: stem stride 1, stages of 2, 3, 
     return nn.Sequential(*layers, *([nn.Dropout(0.2)] if w > 0.5 else []), nn.Linear(1024, 10))
 
 if model.startswith("mlp:"):
-    w, d = model[4:].split("x"); net = mlp(int(w), int(d))
+    spec = model[4:].split(","); w, d = spec[0].split("x")
+    net = mlp(int(w), int(d), bn="bn" in spec[1:])
 elif model == "cnn":
     net = cnn()
 elif model.startswith("resnet:"):
