@@ -16,7 +16,7 @@ trap '[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$d"' EXIT
 "$A" study run --help | grep -q -- "--quick"
 
 # the committed studies parse, full and quick
-for s in depth mobile tfnet beta; do
+for s in depth mobile tfnet beta search; do
     "$A" study run "$s" --dry-run > "$d/dry" && grep -q "(full)" "$d/dry"
     "$A" study run "$s" --quick --dry-run > "$d/dry" && grep -q "(quick)" "$d/dry"
 done
