@@ -11,6 +11,7 @@
     X(act_gradcheck)                  \
     X(act_acon_identities)            \
     X(act_per_channel_layout)         \
+    X(act_empty_shapes)               \
     X(act_threads_bitwise)            \
     X(act_nt_stores)                  \
     X(act_vmath_accuracy)

@@ -13,6 +13,7 @@
 #include "act/vmath.h"
 #include "act_eval.h"
 #include "actlab/act.h"
+#include "actlab/expr.h"
 #include "test.h"
 
 static uint64_t rng_next(uint64_t *s)
@@ -433,6 +434,40 @@ static void threads_case(act_act_id id, act_shape sh, unsigned flags)
     for (int t = 0; t < 2; t++)
         free(y[t]), free(dx[t]), free(dp[t]);
     free(x), free(dy), free(p);
+}
+
+/* Empty tensors of every layout are no-ops that return ACT_OK (inner = 0 once divided by zero),
+ * for the built-ins and a compiled expression. */
+void test_act_empty_shapes(void)
+{
+    const act_shape shapes[] = { { 2, 3, 0 }, { 0, 3, 4 }, { 0, 0, 0 }, { 2, 0, 5 }, { 0, 3, 0 } };
+    float p[3 * ACT_ACT_MAX_PARAMS], dp[3 * ACT_ACT_MAX_PARAMS];
+    float x = 1.0f, y = 2.0f, dy = 1.0f, dx = 3.0f;   /* never touched: n = 0 */
+    act_expr *e;
+    act_expr_prog *prog = NULL;
+    CHECK(act_expr_parse("max(x, sigmoid(beta*x))", &e, NULL) == ACT_OK);
+    CHECK(act_expr_compile(e, &prog) == ACT_OK);
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        act_shape s = shapes[i];
+        for (unsigned fl = 0; fl <= ACT_PER_CHANNEL; fl += ACT_PER_CHANNEL) {
+            for (int id = 0; id < ACT_ACT_COUNT; id++) {
+                const act_act_desc *d = act_act_info((act_act_id)id);
+                for (int k = 0; k < 3 * d->n_params; k++)
+                    p[k] = d->defaults[k / 3];
+                CHECKF(act_act_forward((act_act_id)id, p, fl, &x, &y, s) == ACT_OK,
+                       "%s shape %zu", d->name, i);
+                CHECKF(act_act_backward((act_act_id)id, p, fl, &x, &dy, &dx, dp, s) == ACT_OK,
+                       "%s shape %zu", d->name, i);
+            }
+            p[0] = p[1] = p[2] = 1.0f;
+            CHECKF(act_expr_forward(prog, p, fl, &x, &y, s) == ACT_OK, "expr shape %zu", i);
+            CHECKF(act_expr_backward(prog, p, fl, &x, &dy, &dx, dp, s) == ACT_OK,
+                   "expr shape %zu", i);
+        }
+    }
+    CHECK(y == 2.0f && dx == 3.0f);
+    act_expr_prog_free(prog);
+    act_expr_free(e);
 }
 
 void test_act_threads_bitwise(void)

@@ -343,7 +343,7 @@ static void act_channel_params(const act_act_desc *d, const float *p, size_t C, 
 
 static int act_use_rows(act_shape s)
 {
-    return s.inner < 64 && 64 % s.inner == 0;
+    return s.inner > 0 && s.inner < 64 && 64 % s.inner == 0;   /* inner 0: an empty tensor */
 }
 
 static size_t act_row_w(size_t L)   /* about L/8, in [64, ACTI_ROW_W] */
