@@ -1,5 +1,6 @@
 # Makefile -- the primary build. `make`, `make run`, `make check`, `make asan`, `make bench`,
-# `make docs`, `make fuzz`, `make install PREFIX=...`. One build directory per configuration.
+# `make docs`, `make fuzz`, `make install PREFIX=...` (also the Python package). One build
+# directory per configuration.
 
 CC       ?= cc
 CFLAGS   ?= -O2 -g
@@ -148,6 +149,18 @@ FUZZ_SECONDS ?= 60
 fuzz:
 	$(MAKE) -f fuzz/fuzz.mk FUZZ_SECONDS=$(FUZZ_SECONDS)
 
+# The Python package (python/actlab) goes where Debian's python3 finds it: PREFIX/lib/python3/
+# dist-packages for PREFIX=/usr, else PREFIX/lib/pythonX.Y/dist-packages (Debian's site for
+# /usr/local); its _paths.py records PREFIX/lib, where it then loads libactlab.so from. PYSITE
+# overrides; without PYTHON (Debian's python3) the package is left out. docs/python.md.
+PYTHON ?= /usr/bin/python3
+PYVER  := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+ifeq ($(PREFIX),/usr)
+PYSITE ?= $(PREFIX)/lib/python3/dist-packages
+else
+PYSITE ?= $(PREFIX)/lib/python$(PYVER)/dist-packages
+endif
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/actlab \
 	    $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig
@@ -159,6 +172,15 @@ install: all
 	install -m 755 $(B)/actlab $(DESTDIR)$(PREFIX)/bin/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS@|$(DEPS_LIBS) -lm|' actlab.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/actlab.pc
+ifneq ($(PYVER),)
+	install -d $(DESTDIR)$(PYSITE)/actlab/torch
+	install -m 644 python/actlab/*.py $(DESTDIR)$(PYSITE)/actlab/
+	install -m 644 python/actlab/torch/*.py $(DESTDIR)$(PYSITE)/actlab/torch/
+	printf '# written by make install\nLIBDIR = "%s"\n' '$(PREFIX)/lib' \
+	    > $(DESTDIR)$(PYSITE)/actlab/_paths.py
+else
+	@echo 'install: no $(PYTHON): the Python package (python/actlab) is not installed'
+endif
 
 clean:
 	rm -rf build

@@ -3,13 +3,15 @@
 # Idempotent: checks each package with dpkg -s and runs `apt-get update` once, only when
 # something is missing. As root it installs; otherwise it prints the exact command to run.
 #   scripts/install-deps.sh           build, tests, main job
-#   scripts/install-deps.sh --bench   also the benchmark-only peer (PyTorch)
+#   scripts/install-deps.sh --bench   also what the benchmarks alone need (nothing today)
+# python3, python3-numpy and python3-torch are for the Python package's tests (python/,
+# tests/cli/python_*.sh) and the benchmarks; the C library and its C tests never use them.
 set -eu
 
 PKGS="make gcc clang pkg-config libopenblas-dev libdnnl-dev zlib1g-dev libplplot-dev
       plplot-driver-cairo libsqlite3-dev sqlite3 procps dataset-fashion-mnist
-      openmpi-bin libopenmpi-dev chromium"
-BENCH_PKGS="python3 python3-torch python3-numpy"
+      openmpi-bin libopenmpi-dev chromium python3 python3-numpy python3-torch"
+BENCH_PKGS=""
 
 want=$PKGS
 [ "${1:-}" = "--bench" ] && want="$PKGS $BENCH_PKGS"
