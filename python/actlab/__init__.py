@@ -74,15 +74,17 @@ def info(name):
 # threads
 
 _user_threads = None
+_threads_epoch = 0      # bumped by every set_num_threads: actlab.torch then sets its count again
 
 
 def set_num_threads(n):
     """Threads of the kernels (process-wide). None: follow torch.get_num_threads() in
     actlab.torch and the library's default (ACTLAB_THREADS, else 1) in the numpy API."""
-    global _user_threads
+    global _user_threads, _threads_epoch
     if n is not None:
         _lib.check(_lib.threads_set(int(n)), "set_num_threads(%r)" % (n,))
     _user_threads = n
+    _threads_epoch += 1
 
 
 def get_num_threads():

@@ -236,6 +236,11 @@ if torch.get_num_threads() >= 1:
     actlab.set_num_threads(None)
     at.SILU()(xx)
     check(actlab.get_num_threads() == 2, "set_num_threads(None) follows torch again")
+    actlab.set_num_threads(1)                  # torch's count unchanged in between
+    at.SILU()(xx)
+    actlab.set_num_threads(None)
+    at.SILU()(xx)
+    check(actlab.get_num_threads() == 2, "set_num_threads(None) restores torch's unchanged count")
 
 # --------------------------------------------------------------------------------------------
 # Meta-ACON: the kernel path against the same module in float64 (composition)

@@ -41,10 +41,10 @@ def _sync_threads():
     global _threads_seen
     if actlab._user_threads is not None:
         return
-    n = torch.get_num_threads()
-    if n != _threads_seen:
-        _lib.check(_lib.threads_set(n), "threads")
-        _threads_seen = n
+    seen = (torch.get_num_threads(), actlab._threads_epoch)
+    if seen != _threads_seen:
+        _lib.check(_lib.threads_set(seen[0]), "threads")
+        _threads_seen = seen
 
 
 def uses_kernel(x):
