@@ -1,8 +1,8 @@
 """_lib.py -- finds libactlab.so and declares the C functions the package calls (ctypes).
 
 Search order: $ACTLAB_LIB (a file), the package directory, the repository's build/ (a checkout
-with PYTHONPATH=python), the prefix `make install` recorded in _paths.py, then the dynamic
-loader (ldconfig, LD_LIBRARY_PATH). ctypes was chosen over cffi and a CPython extension by
+with PYTHONPATH=python), the prefix `make install` recorded in _paths.py, the dynamic loader
+(ldconfig, LD_LIBRARY_PATH), then pkg-config's libdir for actlab. ctypes was chosen over cffi and a CPython extension by
 measured per-call overhead: docs/python.md, "Binding".
 """
 import ctypes
@@ -51,9 +51,29 @@ def _candidates():
     return out
 
 
+def _pkg_config():
+    """`pkg-config --variable=libdir actlab`'s libactlab.so.0 (a prefix outside the loader's
+    path, e.g. PKG_CONFIG_PATH=/opt/actlab/lib/pkgconfig), or None."""
+    import subprocess
+    try:
+        r = subprocess.run(["pkg-config", "--variable=libdir", "actlab"], capture_output=True,
+                           text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    d = r.stdout.strip()
+    return os.path.join(d, "libactlab.so.0") if r.returncode == 0 and d else None
+
+
 def _load():
     errors = []
-    for path in _candidates():
+    cands = _candidates()
+    if not os.environ.get("ACTLAB_LIB"):
+        cands.append(_pkg_config)          # last, and only run when the others failed
+    for path in cands:
+        if callable(path):
+            path = path()
+            if path is None:
+                continue
         if os.sep in path and not os.path.exists(path):
             errors.append("%s: no such file" % path)
             continue

@@ -23,6 +23,13 @@ assert y.shape == (2, 4, 3) and abs(float(y[0, 0, 0]) - 0.7310586) < 1e-6, y
 print(actlab.library_path)'
 lib=$(cd "$tmp" && env -u ACTLAB_LIB PYTHONPATH="$site" "$PY" -c "$check")
 [ "$lib" = "$tmp/prefix/lib/libactlab.so.0" ] || { echo "make install: loaded '$lib'"; exit 1; }
+# without _paths.py the installed actlab.pc leads to the library (pkg-config's libdir)
+mkdir "$tmp/nopaths"
+cp -r "$site/actlab" "$tmp/nopaths/"
+rm "$tmp/nopaths/actlab/_paths.py"
+lib=$(cd "$tmp" && env -u ACTLAB_LIB PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig" \
+    PYTHONPATH="$tmp/nopaths" "$PY" -c "$check")
+[ "$lib" = "$tmp/prefix/lib/libactlab.so.0" ] || { echo "pkg-config: loaded '$lib'"; exit 1; }
 
 if "$PY" -m pip --version >/dev/null 2>&1; then
     cp -r python "$tmp/src"
