@@ -51,6 +51,10 @@ done
 for f in depth_0_0 bars_0_0_0 curves_0_0_0 functions param_swish_beta; do
     [ -s "$d/r/figures/$f.svg" ]
 done
+# summary.md links the figure files
+for f in depth_0_0 bars_0_0_0 curves_0_0_0 functions param_swish_beta; do
+    grep -qF "](figures/$f.svg)" "$d/r/summary.md"
+done
 # every figure is embedded: no image refers to a file
 [ "$(grep -o '<img [^>]*>' "$d/r/index.html" | wc -l)" -ge 7 ]
 ! grep -o '<img [^>]*>' "$d/r/index.html" | grep -v 'src="data:image/svg+xml;base64,' | grep -q .
@@ -166,50 +170,6 @@ set -e
 [ $ec -eq 2 ] && grep -q "no study 'nosuchstudy'" "$d/err"
 
 # --- the HTML report in headless Chromium: rendered, every figure decoded, no console errors
-C=$(command -v chromium || true)
-[ -n "$C" ] || { echo "chromium not installed (scripts/install-deps.sh installs it)"; exit 1; }
-export HOME="$d"   # chromium writes its profile under HOME
-timeout 60 "$C" --headless --no-sandbox --disable-gpu --virtual-time-budget=5000 \
-    --enable-logging=stderr --v=0 --dump-dom "file://$d/r/index.html" > "$d/dom" 2> "$d/console"
-grep -q 'data-figures-loaded="\([0-9]*\)/\1"' "$d/dom"
-! grep -q 'data-figures-loaded="0/' "$d/dom"
-! grep -i 'CONSOLE' "$d/console"
-timeout 60 "$C" --headless --no-sandbox --disable-gpu --window-size=1200,1600 \
-    --screenshot="$d/shot.png" "file://$d/r/index.html" > /dev/null 2>&1
-/usr/bin/python3 - "$d/shot.png" <<'PY'
-import struct, sys, zlib
-data = open(sys.argv[1], "rb").read()
-assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-pos, idat = 8, b""
-while pos < len(data):
-    n, kind = struct.unpack(">I4s", data[pos:pos + 8])
-    body = data[pos + 8:pos + 8 + n]
-    if kind == b"IHDR":
-        w, h, depth, ctype = struct.unpack(">IIBB", body[:10])
-    elif kind == b"IDAT":
-        idat += body
-    pos += 12 + n
-assert depth == 8 and ctype in (2, 6), "unexpected PNG format"
-bpp = 3 if ctype == 2 else 4
-raw, stride = zlib.decompress(idat), w * bpp
-prev, colours, i = bytearray(stride), set(), 0
-for y in range(h):
-    f, row = raw[i], bytearray(raw[i + 1:i + 1 + stride])
-    i += 1 + stride
-    for x in range(stride):
-        a = row[x - bpp] if x >= bpp else 0
-        b = prev[x]
-        c = prev[x - bpp] if x >= bpp else 0
-        if f == 1: row[x] = (row[x] + a) & 255
-        elif f == 2: row[x] = (row[x] + b) & 255
-        elif f == 3: row[x] = (row[x] + (a + b) // 2) & 255
-        elif f == 4:
-            p = a + b - c
-            pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-            row[x] = (row[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-    prev = row
-    if y % 8 == 0:
-        colours.update(bytes(row[k:k + 3]) for k in range(0, stride, bpp))
-assert len(colours) > 20, "the screenshot is (nearly) one colour: %d colours" % len(colours)
-PY
+. "$(dirname "$0")/lib/browser.sh"
+browser_check "$d/r/index.html" "$d" 7
 echo ok

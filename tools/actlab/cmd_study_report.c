@@ -1,9 +1,10 @@
 /* cmd_study_report.c -- `actlab study report DIR -o OUT`: reads a study directory (its
- * study.conf and the unit summaries in units/) and writes OUT/index.html, one self-contained
- * page (every figure an SVG embedded as a data: URI), OUT/summary.md (the same tables, figures
- * linked) and the figures as OUT/figures/NAME.svg. Statistics (docs/study.md): per cell the mean
- * test accuracy with its 95% Student-t interval, the paired difference to the baseline over the
- * same seeds with its interval; diverged runs counted, never averaged. */
+ * study.conf and the unit summaries in units/) and writes the figures as OUT/figures/NAME.svg,
+ * then, through the report writer (report.h), OUT/index.html, one self-contained page (every
+ * figure embedded as a data: URI), and OUT/summary.md (the same tables, figures linked).
+ * Statistics (docs/study.md): per cell the mean test accuracy with its 95% Student-t interval,
+ * the paired difference to the baseline over the same seeds with its interval; diverged runs
+ * counted, never averaged. */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -15,6 +16,7 @@
 #include "actlab/act.h"
 #include "cli.h"
 #include "plot.h"
+#include "report.h"
 #include "study.h"
 #include "util/stats.h"
 
@@ -429,7 +431,7 @@ static int param_figures(report *r)
 }
 
 // ----------------------------------------------------------------------------
-// tables: Markdown and HTML from one walk
+// tables
 
 static void fmt(char *buf, size_t len, const char *f, double v)
 {
@@ -441,26 +443,15 @@ static void fmt(char *buf, size_t len, const char *f, double v)
 
 /* One table: rows (model, bn, init, act) at the shared lr (best = 0) or at each activation's
  * best lr by validation accuracy (best = 1), the baseline at its own. */
-static void write_table(const report *r, FILE *md, FILE *h, int best)
+static void write_table(const report *r, report_doc *d, int best)
 {
-    static const char *const head[] = { "model", "bn", "init", "activation", "lr", "n",
-                                        "mean test acc", "95% CI", "diverged", "diff vs ",
-                                        "95% CI of diff", "verdict" };
-    enum { NH = sizeof head / sizeof head[0] };
-    fputs("|", md);
-    fputs("<table><tr>", h);
-    for (int k = 0; k < NH; k++) {
-        fprintf(md, " %s%s |", head[k], k == 9 ? r->c.baseline : "");
-        fprintf(h, "<th>%s", head[k]);
-        if (k == 9)
-            cli_html(h, r->c.baseline);
-        fputs("</th>", h);
-    }
-    fputs("\n|", md);
-    for (int k = 0; k < NH; k++)
-        fputs("---|", md);
-    fputs("\n", md);
-    fputs("</tr>\n", h);
+    enum { NH = 12 };
+    char diff_head[128];
+    snprintf(diff_head, sizeof diff_head, "diff vs %s", r->c.baseline);
+    const char *const head[NH] = { "model", "bn", "init", "activation", "lr", "n",
+                                   "mean test acc", "95% CI", "diverged", diff_head,
+                                   "95% CI of diff", "verdict" };
+    report_table_begin(d, "lllllrrrrrrl", head);
     for (int m = 0; m < r->c.models.n; m++)
         for (int b = 0; b < r->c.bn.n; b++)
             for (int i = 0; i < r->c.init.n; i++) {
@@ -506,168 +497,87 @@ static void write_table(const report *r, FILE *md, FILE *h, int best)
                                  : acti_stats_covers_zero(&c.diff) ? "no significant difference"
                                  : c.diff.mean > 0 ? "better" : "worse");
                     }
-                    fputs("|", md);
-                    fputs("<tr>", h);
-                    for (int k = 0; k < NH; k++) {
-                        fprintf(md, " %s |", v[k]);
-                        fprintf(h, "<td%s>", k >= 5 && k <= 10 ? " class=\"n\"" : "");
-                        cli_html(h, v[k]);
-                        fputs("</td>", h);
-                    }
-                    fputs("\n", md);
-                    fputs("</tr>\n", h);
+                    const char *row[NH];
+                    for (int k = 0; k < NH; k++)
+                        row[k] = v[k];
+                    report_table_row(d, row);
                 }
             }
-    fputs("</table>\n", h);
-    fputs("\n", md);
+    report_table_end(d);
 }
 
 // ----------------------------------------------------------------------------
-// output
-
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static void base64(FILE *f, const unsigned char *p, size_t n)
-{
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0u) |
-                     (i + 2 < n ? (unsigned)p[i + 2] : 0u);
-        fputc(b64[v >> 18 & 63], f);
-        fputc(b64[v >> 12 & 63], f);
-        fputc(i + 1 < n ? b64[v >> 6 & 63] : '=', f);
-        fputc(i + 2 < n ? b64[v & 63] : '=', f);
-    }
-}
-
-static const char *const style =
-    "body{font-family:sans-serif;max-width:1120px;margin:1em auto;padding:0 1em;color:#222}"
-    "table{border-collapse:collapse;margin:.5em 0;font-size:.9em}"
-    "th,td{border:1px solid #ccc;padding:.2em .5em;text-align:left}"
-    "td.n{text-align:right;font-variant-numeric:tabular-nums}th{background:#f3f3f3}"
-    "pre{background:#f6f6f6;padding:.6em;overflow-x:auto}"
-    "figure{margin:1em 0}img{max-width:100%;border:1px solid #ddd}"
-    "figcaption{font-size:.9em;color:#444}";
+// output: index.html and summary.md through the report writer (report.h)
 
 static int write_outputs(report *r)
 {
-    char hp[4700], mp[4700], err[1024];
-    snprintf(hp, sizeof hp, "%s/index.html", r->out);
-    snprintf(mp, sizeof mp, "%s/summary.md", r->out);
-    cli_out ho, mo;
-    if (cli_out_open(&ho, hp, err, sizeof err) != 0) {
-        cli_error(r->cmd, "%s", err);
-        return CLI_EXIT_FAILURE;
-    }
-    if (cli_out_open(&mo, mp, err, sizeof err) != 0) {
-        cli_error(r->cmd, "%s", err);
-        cli_out_abort(&ho);
-        return CLI_EXIT_FAILURE;
-    }
-    FILE *h = ho.f, *md = mo.f;
+    char err[1024];
+    report_doc d;
     const study_config *c = &r->c;
-    fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>", h);
-    cli_html(h, c->title);
-    fprintf(h, "</title>\n<style>%s</style>\n</head>\n<body>\n<h1>", style);
-    cli_html(h, c->title);
-    fputs("</h1>\n<p><b>Claim:</b> ", h);
-    cli_html(h, c->claim);
-    fprintf(h, "</p>\n<p><b>Variant:</b> %s. <b>Budget:</b> ", c->variant);
-    cli_html(h, c->budget);
-    fprintf(h, ". Data ");
-    cli_html(h, c->data);
-    fprintf(h, ": %ld training images (0: all), %ld validation, %ld test (0: all), %d epochs, "
-               "batch %ld, %s, seeds 1..%d. Proxy results on this machine, not the papers' "
-               "protocols.</p>\n", c->train_images, c->val_images, c->test_images, c->epochs,
-            c->batch, c->opt, c->seeds);
-    fprintf(h, "<p><b>Units:</b> %d of %d done, %d diverged (counted in the tables, never "
-               "averaged).</p>\n", r->n_done, r->n_units, r->n_div);
-    fprintf(md, "# %s\n\n**Claim:** %s\n\n**Variant:** %s. **Budget:** %s. Data %s: %ld "
-                "training images (0: all), %ld validation, %ld test (0: all), %d epochs, "
-                "batch %ld, %s, seeds 1..%d.\n\n**Units:** %d of %d done, %d diverged.\n\n",
-            c->title, c->claim, c->variant, c->budget, c->data, c->train_images,
-            c->val_images, c->test_images, c->epochs, c->batch, c->opt, c->seeds, r->n_done,
-            r->n_units, r->n_div);
-    static const char *const how =
-        "Each row: the test accuracy of the runs that finished (n; * when some units have not "
-        "run yet), their mean and 95% Student-t interval, the runs that diverged; the paired "
-        "difference to the baseline over the seeds both finished, its 95% interval, and "
-        "\"no significant difference\" where that interval covers 0. The test set is "
-        "evaluated once per run, after its last epoch; choices (the best lr) use the "
-        "validation accuracy.";
-    fprintf(md, "%s\n\n## At the shared learning rate (%g)\n\n", how, c->lrs[0]);
-    fprintf(h, "<p>");
-    cli_html(h, how);
-    fprintf(h, "</p>\n<h2>At the shared learning rate (%g)</h2>\n", c->lrs[0]);
-    write_table(r, md, h, 0);
+    if (report_open(&d, r->out, c->title, err, sizeof err) != 0) {
+        cli_error(r->cmd, "%s", err);
+        return CLI_EXIT_FAILURE;
+    }
+    report_heading(&d, 1, "%s", c->title);
+    report_begin(&d, REPORT_PLAIN);
+    report_span(&d, REPORT_BOLD, "Claim:");
+    report_text(&d, " %s", c->claim);
+    report_end(&d);
+    report_begin(&d, REPORT_PLAIN);
+    report_span(&d, REPORT_BOLD, "Variant:");
+    report_text(&d, " %s. ", c->variant);
+    report_span(&d, REPORT_BOLD, "Budget:");
+    report_text(&d, " %s. Data %s: %ld training images (0: all), %ld validation, %ld test "
+                "(0: all), %d epochs, batch %ld, %s, seeds 1..%d. Proxy results on this "
+                "machine, not the papers' protocols.", c->budget, c->data, c->train_images,
+                c->val_images, c->test_images, c->epochs, c->batch, c->opt, c->seeds);
+    report_end(&d);
+    report_begin(&d, REPORT_PLAIN);
+    report_span(&d, REPORT_BOLD, "Units:");
+    report_text(&d, " %d of %d done, %d diverged (counted in the tables, never averaged).",
+                r->n_done, r->n_units, r->n_div);
+    report_end(&d);
+    report_para(&d, "Each row: the test accuracy of the runs that finished (n; * when some units "
+                "have not run yet), their mean and 95%% Student-t interval, the runs that "
+                "diverged; the paired difference to the baseline over the seeds both finished, "
+                "its 95%% interval, and \"no significant difference\" where that interval "
+                "covers 0. The test set is evaluated once per run, after its last epoch; "
+                "choices (the best lr) use the validation accuracy.");
+    report_heading(&d, 2, "At the shared learning rate (%g)", c->lrs[0]);
+    write_table(r, &d, 0);
     if (c->n_lrs > 1) {
-        fputs("## At each activation's best learning rate\n\nThe lr of each row is the one of "
-              "its sweep with the best mean validation accuracy.\n\n", md);
-        fputs("<h2>At each activation's best learning rate</h2>\n<p>The lr of each row is the "
-              "one of its sweep with the best mean validation accuracy.</p>\n", h);
-        write_table(r, md, h, 1);
+        report_heading(&d, 2, "At each activation's best learning rate");
+        report_para(&d, "The lr of each row is the one of its sweep with the best mean "
+                    "validation accuracy.");
+        write_table(r, &d, 1);
     }
     static const char *const sections[][2] = {
         { "depth", "Accuracy against depth" }, { "bars", "Test accuracy" },
         { "curves", "Learning curves" }, { "functions", "The activations" },
         { "params", "Trained activation parameters" },
     };
-    int rc = CLI_EXIT_OK;
     for (size_t s = 0; s < sizeof sections / sizeof sections[0]; s++) {
         int any = 0;
         for (int k = 0; k < r->n_figs; k++) {
             const figure *g = &r->figs[k];
             if (strcmp(g->section, sections[s][0]))
                 continue;
-            if (!any) {
-                fprintf(md, "## %s\n\n", sections[s][1]);
-                fprintf(h, "<h2>%s</h2>\n", sections[s][1]);
-                any = 1;
-            }
-            fprintf(md, "![%s](figures/%s)\n\n%s\n\n", g->file, g->file, g->caption);
-            char path[4800];
-            snprintf(path, sizeof path, "%s/figures/%s", r->out, g->file);
-            size_t n = 0;
-            char *svg = study_read_file(path, &n);
-            if (!svg) {
-                cli_error(r->cmd, "cannot read back '%s': %s", path, strerror(errno));
-                rc = CLI_EXIT_FAILURE;
-                continue;
-            }
-            fprintf(h, "<figure><img alt=\"%s\" src=\"data:image/svg+xml;base64,", g->file);
-            base64(h, (const unsigned char *)svg, n);
-            fputs("\"><figcaption>", h);
-            cli_html(h, g->caption);
-            fputs("</figcaption></figure>\n", h);
-            free(svg);
+            if (!any++)
+                report_heading(&d, 2, "%s", sections[s][1]);
+            char file[160];
+            snprintf(file, sizeof file, "figures/%s", g->file);
+            report_figure(&d, file, g->caption);
         }
     }
     char *text = study_config_text(c);
-    fputs("## Configuration\n\n```\n", md);
-    fputs(text ? text : "", md);
-    fputs("```\n", md);
-    fputs("<h2>Configuration</h2>\n<pre>", h);
-    cli_html(h, text);
+    report_heading(&d, 2, "Configuration");
+    report_pre(&d, text ? text : "");
     free(text);
-    // Marks the page with how many figures decoded, for a headless browser's check.
-    fputs("</pre>\n<script>window.addEventListener('load',function(){var im=document.images,"
-          "k=0;for(var i=0;i<im.length;i++)if(im[i].complete&&im[i].naturalWidth>0)k++;"
-          "document.body.setAttribute('data-figures-loaded',k+'/'+im.length);});</script>\n"
-          "</body>\n</html>\n", h);
-    if (rc != CLI_EXIT_OK) {
-        cli_out_abort(&ho);
-        cli_out_abort(&mo);
-        return rc;
-    }
-    if (cli_out_commit(&ho, err, sizeof err) != 0) {
-        cli_error(r->cmd, "%s", err);
-        cli_out_abort(&mo);
-        return CLI_EXIT_FAILURE;
-    }
-    if (cli_out_commit(&mo, err, sizeof err) != 0) {
+    if (report_commit(&d, err, sizeof err) != 0) {
         cli_error(r->cmd, "%s", err);
         return CLI_EXIT_FAILURE;
     }
-    printf("%s\n%s\n", hp, mp);
+    printf("%s\n%s\n", d.html_path, d.md_path);
     return CLI_EXIT_OK;
 }
 
