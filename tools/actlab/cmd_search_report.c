@@ -1,9 +1,11 @@
 /* cmd_search_report.c -- `actlab search report FILE -o DIR [-k K] [--fidelity F]`: a read-only
- * summary of a search journal as files in DIR: index.html (configuration, counts, fidelity,
- * leaderboard, figures), leaderboard.csv (the bytes of `actlab search top --format csv`) and SVG
- * figures drawn with plot.h: the top functions and their derivatives, the strategy's learning
- * curve, the histogram of the rewards of done trials. Works while a search runs (the journal is
- * opened read-only); every file is written atomically (cli.h). */
+ * summary of a search journal as files in DIR: leaderboard.csv (the bytes of `actlab search top
+ * --format csv`), SVG figures drawn with plot.h (the top functions and their derivatives, the
+ * strategy's learning curve, the histogram of the rewards of done trials), then, through the
+ * report writer (report.h), index.html (configuration, counts, fidelity, leaderboard, the figures
+ * embedded: one self-contained page) and summary.md (the same in Markdown, figures linked).
+ * Works while a search runs (the journal is opened read-only); every file is written atomically
+ * (cli.h). */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -21,6 +23,7 @@
 #include "../../orch/search_config.h"
 #include "cli.h"
 #include "plot.h"
+#include "report.h"
 #include "search_cli.h"
 
 #define REPORT_TOP_DEFAULT  20     /* leaderboard rows */
@@ -42,12 +45,12 @@
     X(LEARNING,    "learning_curve.svg",  "the strategy's reward per proposal")    \
     X(HISTOGRAM,   "reward_hist.svg",     "the rewards of done trials")
 
-typedef enum report_figure {
+typedef enum fig_id {
 #define X(ID, file, what) FIG_##ID,
     REPORT_FIGURE_LIST(X)
 #undef X
     FIG_COUNT
-} report_figure;
+} fig_id;
 
 static const char *const figure_file[FIG_COUNT] = {
 #define X(ID, file, what) file,
@@ -104,13 +107,15 @@ typedef struct report {
     int                  n_unparsed;                 /* top expressions that did not evaluate */
 } report;
 
-static void report_usage(FILE *f)
+static void print_usage(FILE *f)
 {
     fprintf(f,
             "usage: actlab search report FILE -o DIR [-k K] [--fidelity F] [--png]\n"
             "\n"
             "Writes into DIR (created if needed; existing files are replaced):\n"
-            "  index.html            configuration, counts, fidelity, leaderboard, figures\n"
+            "  index.html            configuration, counts, fidelity, leaderboard, figures:\n"
+            "                        one self-contained page (the figures embedded)\n"
+            "  summary.md            the same in Markdown, the figures linked\n"
             "  leaderboard.csv       the top K (default %d), as `search top -k K --format csv`\n"
             "  top_functions.svg     f(x) of the top min(K, %d) on [-5, 5], betas at 1\n"
             "  top_derivatives.svg   f'(x) of the same\n"
@@ -146,7 +151,7 @@ static void *grow(void *p, size_t *cap, size_t n, size_t sz)
     return q;
 }
 
-static void report_free(report *r)
+static void free_report(report *r)
 {
     for (size_t i = 0; i < r->n_reasons; i++)
         free(r->reasons[i].reason);
@@ -362,7 +367,7 @@ static int write_csv(report *r)
     return CLI_EXIT_OK;
 }
 
-static int write_figure(report *r, report_figure id, const plot_figure *fig)
+static int write_figure(report *r, fig_id id, const plot_figure *fig)
 {
     char path[4096], err[1024];
     if (out_path(r, figure_file[id], path, sizeof path) != 0)
@@ -488,7 +493,7 @@ static int write_function_figures(report *r)
     };
     const char *what[2] = { "f(x)", "f'(x)" };
     double clip[2] = { REPORT_CLIP_F, REPORT_CLIP_D };
-    report_figure fig_of[2] = { FIG_FUNCTIONS, FIG_DERIVATIVES };
+    fig_id fig_of[2] = { FIG_FUNCTIONS, FIG_DERIVATIVES };
     for (int f = 0; f < 2; f++) {
         int at = snprintf(title[f], sizeof title[f], "%s of the top %zu at fidelity %s, "
                           "betas at 1", what[f], m, r->fidelity);
@@ -657,145 +662,155 @@ static int remove_stale(report *r)
 }
 
 // ----------------------------------------------------------------------------
-// index.html
+// index.html and summary.md, through the report writer (report.h)
 
-static void html_num(FILE *f, double v)
+/* v with 4 decimals into buf, or an em dash when not finite; returns buf. */
+static const char *num(char *buf, size_t len, double v)
 {
     if (isfinite(v))
-        fprintf(f, "%.4f", v);
+        snprintf(buf, len, "%.4f", v);
     else
-        fputs("&mdash;", f);
+        snprintf(buf, len, "\u2014");
+    return buf;
 }
 
-static void html_time(FILE *f, double t)
+/* t (seconds since the epoch) as "YYYY-MM-DD HH:MM:SS UTC" into buf, or an em dash; returns
+ * buf. */
+static const char *time_str(char *buf, size_t len, double t)
 {
-    char buf[64];
     time_t s = (time_t)t;
     struct tm tm;
-    if (isfinite(t) && gmtime_r(&s, &tm) && strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC",
-                                                      &tm))
-        fputs(buf, f);
-    else
-        fputs("&mdash;", f);
+    if (!(isfinite(t) && gmtime_r(&s, &tm) && strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm)))
+        snprintf(buf, len, "\u2014");
+    return buf;
 }
 
-static const char *const html_style =
-    "body{font-family:sans-serif;max-width:1120px;margin:1em auto;padding:0 1em;color:#222}"
-    "h1{margin-bottom:.2em}table{border-collapse:collapse;margin:.5em 0}"
-    "th,td{border:1px solid #ccc;padding:.2em .6em;text-align:left}"
-    "td.n{text-align:right;font-variant-numeric:tabular-nums}th{background:#f3f3f3}"
-    "code{font-size:.95em}pre{background:#f6f6f6;padding:.6em;overflow-x:auto}"
-    ".synthetic{border:3px solid #c00;color:#c00;font-weight:bold;padding:.5em;margin:1em 0}"
-    "span.synthetic{border:none;padding:0;margin:0}"
-    "figure{margin:1em 0}img{max-width:100%;border:1px solid #ddd}"
-    "figcaption{font-size:.9em;color:#444}";
-
-static void html_counts(FILE *f, const report *r)
+static void doc_counts(report_doc *d, const report *r)
 {
-    fputs("<h2>Counts</h2>\n<h3>Trials by state at fidelity ", f);
-    cli_html(f, r->fidelity);
-    fputs("</h3>\n<table><tr>", f);
+    enum { NS = ORCH_TRIAL_COUNT };
+    char cols[NS + 2], cells[NS + 1][32], t0[64], t1[64];
+    const char *head[NS + 1], *row[NS + 1];
     int64_t total = 0;
-    for (int s = 0; s < ORCH_TRIAL_COUNT; s++) {
-        fprintf(f, "<th>%s</th>", orch_trial_state_name((orch_trial_state)s));
+    for (int s = 0; s < NS; s++) {
+        head[s] = orch_trial_state_name((orch_trial_state)s);
+        snprintf(cells[s], sizeof cells[s], "%" PRId64, r->main.trials[s]);
+        row[s] = cells[s];
+        cols[s] = 'r';
         total += r->main.trials[s];
     }
-    fputs("<th>total</th></tr>\n<tr>", f);
-    for (int s = 0; s < ORCH_TRIAL_COUNT; s++)
-        fprintf(f, "<td class=\"n\">%" PRId64 "</td>", r->main.trials[s]);
-    fprintf(f, "<td class=\"n\">%" PRId64 "</td></tr></table>\n", total);
+    head[NS] = "total";
+    snprintf(cells[NS], sizeof cells[NS], "%" PRId64, total);
+    row[NS] = cells[NS];
+    cols[NS] = 'r';
+    cols[NS + 1] = '\0';
+    report_heading(d, 2, "Counts");
+    report_heading(d, 3, "Trials by state at fidelity %s", r->fidelity);
+    report_table_begin(d, cols, head);
+    report_table_row(d, row);
+    report_table_end(d);
     if (r->trials_all != total)
-        fprintf(f, "<p>%" PRId64 " trials at every fidelity.</p>\n", r->trials_all);
-    fprintf(f, "<p>%" PRId64 " finished trials (done or failed_candidate), from ", r->times.n);
-    html_time(f, r->times.first_started);
-    fputs(" to ", f);
-    html_time(f, r->times.last_finished);
-    fputs("; their wall times sum to ", f);
+        report_para(d, "%" PRId64 " trials at every fidelity.", r->trials_all);
+    char wall[64];
     if (isfinite(r->times.sum_wall_s))
-        fprintf(f, "%.1f s", r->times.sum_wall_s);
+        snprintf(wall, sizeof wall, "%.1f s", r->times.sum_wall_s);
     else
-        fputs("&mdash;", f);
-    fprintf(f, ".</p>\n<p>%" PRId64 " strategy proposals (repeats included), %zu with a "
-            "reward.</p>\n", r->n_proposals, r->n_prop);
+        snprintf(wall, sizeof wall, "\u2014");
+    report_para(d, "%" PRId64 " finished trials (done or failed_candidate), from %s to %s; "
+                "their wall times sum to %s.", r->times.n,
+                time_str(t0, sizeof t0, r->times.first_started),
+                time_str(t1, sizeof t1, r->times.last_finished), wall);
+    report_para(d, "%" PRId64 " strategy proposals (repeats included), %zu with a reward.",
+                r->n_proposals, r->n_prop);
 
-    fputs("<h3>Candidates by verdict</h3>\n<table><tr><th>verdict</th><th>candidates</th>"
-          "</tr>\n", f);
-    for (int s = ORCH_CAND_COUNT - 1; s >= 0; s--)
-        fprintf(f, "<tr><td>%s</td><td class=\"n\">%" PRId64 "</td></tr>\n",
-                orch_cand_status_name((orch_cand_status)s), r->cand[s]);
-    fputs("</table>\n", f);
+    static const char *const vhead[] = { "verdict", "candidates" };
+    report_heading(d, 3, "Candidates by verdict");
+    report_table_begin(d, "lr", vhead);
+    for (int s = ORCH_CAND_COUNT - 1; s >= 0; s--) {
+        char n[32];
+        snprintf(n, sizeof n, "%" PRId64, r->cand[s]);
+        report_table_row(d, (const char *const[]){ orch_cand_status_name((orch_cand_status)s),
+                                                   n });
+    }
+    report_table_end(d);
     if (r->n_reasons) {
-        fputs("<table><tr><th>rejected because</th><th>candidates</th></tr>\n", f);
+        static const char *const rhead[] = { "rejected because", "candidates" };
+        report_table_begin(d, "lr", rhead);
         for (size_t i = 0; i < r->n_reasons; i++) {
-            fputs("<tr><td>", f);
-            cli_html(f, r->reasons[i].reason);
-            fprintf(f, "</td><td class=\"n\">%" PRId64 "</td></tr>\n", r->reasons[i].n);
+            char n[32];
+            snprintf(n, sizeof n, "%" PRId64, r->reasons[i].n);
+            report_table_row(d, (const char *const[]){ r->reasons[i].reason, n });
         }
-        fputs("</table>\n", f);
+        report_table_end(d);
     }
 }
 
 /* The leaderboard b: the main one (the same rows as leaderboard.csv) or another fidelity's
  * (finalize's seeds; the leaderboard.csv of `search top --fidelity F`). */
-static void html_leaderboard(FILE *f, const report *r, const board *b)
+static void doc_leaderboard(report_doc *d, const report *r, const board *b)
 {
     int synthetic = b->fid && b->fid->synthetic;
-    if (b == &r->main)
-        fputs("<h2>Leaderboard</h2>\n", f);
-    else {
-        fputs("<h2>Leaderboard at fidelity ", f);
-        cli_html(f, b->fidelity);
-        fputs("</h2>\n<p>Trials:", f);
+    if (b == &r->main) {
+        report_heading(d, 2, "Leaderboard");
+    } else {
+        report_heading(d, 2, "Leaderboard at fidelity %s", b->fidelity);
+        report_begin(d, REPORT_PLAIN);
+        report_text(d, "Trials:");
         for (int s = 0; s < ORCH_TRIAL_COUNT; s++)
-            fprintf(f, "%s %s %" PRId64, s ? "," : "", orch_trial_state_name((orch_trial_state)s),
-                    b->trials[s]);
-        fputs(" (another fidelity than the search's: `actlab search finalize`, for one).</p>\n",
-              f);
+            report_text(d, "%s %s %" PRId64, s ? "," : "",
+                        orch_trial_state_name((orch_trial_state)s), b->trials[s]);
+        report_text(d, " (another fidelity than the search's: ");
+        report_span(d, REPORT_CODE, "actlab search finalize");
+        report_text(d, ", for one).");
+        report_end(d);
     }
-    fprintf(f, "<p>The top %zu kept candidates at fidelity ", r->k);
-    cli_html(f, b->fidelity);
-    fputs(" by mean validation accuracy over seeds", f);
-    if (synthetic)
-        fputs(" (<span class=\"synthetic\">" SYNTHETIC_NOTE "</span>: the &ldquo;val acc&rdquo;"
-              " below is that score)", f);
-    if (b == &r->main)
-        fputs("; the same rows as <a href=\"leaderboard.csv\">leaderboard.csv</a>", f);
-    fputs(".</p>\n", f);
+    report_begin(d, REPORT_PLAIN);
+    report_text(d, "The top %zu kept candidates at fidelity %s by mean validation accuracy over "
+                "seeds", r->k, b->fidelity);
+    if (synthetic) {
+        report_text(d, " (");
+        report_span(d, REPORT_ALERT, "%s", SYNTHETIC_NOTE);
+        report_text(d, ": the \u201cval acc\u201d below is that score)");
+    }
+    if (b == &r->main) {
+        report_text(d, "; the same rows as ");
+        report_link(d, "leaderboard.csv", "leaderboard.csv");
+    }
+    report_text(d, ".");
+    report_end(d);
     if (b->n_top == 0) {
-        fputs("<p>No finished candidate yet.</p>\n", f);
+        report_para(d, "No finished candidate yet.");
         return;
     }
-    fprintf(f, "<table><tr><th>rank</th><th>function (canonical)</th><th>val acc%s</th>"
-            "<th>spread over seeds [min, max] &plusmn; sd</th><th>trials</th><th>test acc%s</th>"
-            "</tr>\n", synthetic ? " (SYNTHETIC)" : "", synthetic ? " (SYNTHETIC)" : "");
+    const char *syn = synthetic ? " (SYNTHETIC)" : "";
+    char h_val[64], h_test[64];
+    snprintf(h_val, sizeof h_val, "val acc%s", syn);
+    snprintf(h_test, sizeof h_test, "test acc%s", syn);
+    const char *const head[] = { "rank", "function (canonical)", h_val,
+                                 "spread over seeds [min, max] \u00b1 sd", "trials", h_test };
+    report_table_begin(d, "rcrrrr", head);
     for (size_t i = 0; i < b->n_top; i++) {
         const orch_top_row *t = &b->top[i].row;
-        fprintf(f, "<tr><td class=\"n\">%zu</td><td><code>", i + 1);
-        cli_html(f, t->canon);
-        fputs("</code></td><td class=\"n\">", f);
-        html_num(f, t->val_acc);
-        fputs("</td><td class=\"n\">", f);
-        if (t->n_trials >= 2) {
-            fputs("[", f);
-            html_num(f, t->val_min);
-            fputs(", ", f);
-            html_num(f, t->val_max);
-            fputs("] &plusmn; ", f);
-            html_num(f, t->val_sd);
-        } else
-            fputs("&mdash; (one seed)", f);
-        fprintf(f, "</td><td class=\"n\">%" PRId64 "</td><td class=\"n\">", t->n_trials);
-        html_num(f, t->test_acc);
-        if (isfinite(t->test_acc) && t->n_test >= 2) {
-            fputs(" &plusmn; ", f);
-            html_num(f, t->test_sd);
-        }
-        fputs("</td></tr>\n", f);
+        char rank[32], val[32], lo[32], hi[32], sd[32], spread[128], trials[32], test[96];
+        snprintf(rank, sizeof rank, "%zu", i + 1);
+        if (t->n_trials >= 2)
+            snprintf(spread, sizeof spread, "[%s, %s] \u00b1 %s", num(lo, sizeof lo, t->val_min),
+                     num(hi, sizeof hi, t->val_max), num(sd, sizeof sd, t->val_sd));
+        else
+            snprintf(spread, sizeof spread, "\u2014 (one seed)");
+        snprintf(trials, sizeof trials, "%" PRId64, t->n_trials);
+        num(lo, sizeof lo, t->test_acc);
+        if (isfinite(t->test_acc) && t->n_test >= 2)
+            snprintf(test, sizeof test, "%s \u00b1 %s", lo, num(sd, sizeof sd, t->test_sd));
+        else
+            snprintf(test, sizeof test, "%s", lo);
+        report_table_row(d, (const char *const[]){ rank, t->canon, num(val, sizeof val,
+                                                                        t->val_acc),
+                                                   spread, trials, test });
     }
-    fputs("</table>\n", f);
+    report_table_end(d);
 }
 
-static void html_figures(FILE *f, const report *r)
+static void doc_figures(report_doc *d, const report *r)
 {
     static const char *const caption[FIG_COUNT] = {
         [FIG_FUNCTIONS] = "f(x) of the top functions of the leaderboard (at most 8) on [-5, 5], "
@@ -811,90 +826,86 @@ static void html_figures(FILE *f, const report *r)
         [FIG_HISTOGRAM] = "Histogram of the validation accuracy (the reward) of every done "
                           "trial at this fidelity, seeds counted separately.",
     };
-    fputs("<h2>Figures</h2>\n", f);
+    report_heading(d, 2, "Figures");
     for (int i = 0; i < FIG_COUNT; i++) {
         if (!r->fig_written[i]) {
-            fprintf(f, "<p>No %s: ", figure_file[i]);
-            cli_html(f, r->fig_note[i]);
-            fputs(".</p>\n", f);
+            report_para(d, "No %s: %s.", figure_file[i], r->fig_note[i]);
             continue;
         }
-        fprintf(f, "<figure><img src=\"%s\" alt=\"%s\"><figcaption>", figure_file[i],
-                figure_file[i]);
-        cli_html(f, caption[i]);
+        report_figure_begin(d, figure_file[i]);
+        report_text(d, "%s", caption[i]);
         if (i == FIG_LEARNING && r->cfg.strat.kind == ACT_STRATEGY_EXHAUSTIVE)
-            fputs(" The exhaustive strategy learns nothing: this is the order of enumeration.",
-                  f);
-        if ((i == FIG_LEARNING || i == FIG_HISTOGRAM) && is_synthetic(r))
-            fputs(" <span class=\"synthetic\">" SYNTHETIC_NOTE ".</span>", f);
-        if (r->fig_note[i][0]) {
-            fputs(" Note: ", f);
-            cli_html(f, r->fig_note[i]);
-            fputs(".", f);
+            report_text(d, " The exhaustive strategy learns nothing: this is the order of "
+                        "enumeration.");
+        if ((i == FIG_LEARNING || i == FIG_HISTOGRAM) && is_synthetic(r)) {
+            report_text(d, " ");
+            report_span(d, REPORT_ALERT, "%s.", SYNTHETIC_NOTE);
         }
+        if (r->fig_note[i][0])
+            report_text(d, " Note: %s.", r->fig_note[i]);
         if ((i == FIG_FUNCTIONS || i == FIG_DERIVATIVES) && r->n_unparsed)
-            fprintf(f, " %d of the top expressions did not evaluate and are not drawn.",
-                    r->n_unparsed);
-        fputs("</figcaption></figure>\n", f);
+            report_text(d, " %d of the top expressions did not evaluate and are not drawn.",
+                        r->n_unparsed);
+        report_figure_end(d);
     }
 }
 
-static int write_html(report *r)
+/* index.html (self-contained: the figures written above embedded) and summary.md. */
+static int write_report(report *r)
 {
-    char path[4096], err[1024];
-    cli_out o;
-    if (out_path(r, "index.html", path, sizeof path) != 0)
-        return CLI_EXIT_FAILURE;
-    if (cli_out_open(&o, path, err, sizeof err) != 0) {
+    char err[1024], title[4200];
+    report_doc d;
+    snprintf(title, sizeof title, "actlab search report: %s", r->journal);
+    if (report_open(&d, r->dir, title, err, sizeof err) != 0) {
         cli_error(r->cmd, "%s", err);
         return CLI_EXIT_FAILURE;
     }
-    FILE *f = o.f;
     const char *strategy = act_strategy_name(r->cfg.strat.kind);
-    fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-          "<title>actlab search report: ", f);
-    cli_html(f, r->journal);
-    fprintf(f, "</title>\n<style>%s</style>\n</head>\n<body>\n<h1>Search report</h1>\n"
-            "<p>Journal <code>", html_style);
-    cli_html(f, r->journal);
-    fputs("</code>: strategy ", f);
-    cli_html(f, strategy ? strategy : "?");
-    fputs(", space ", f);
-    cli_html(f, r->cfg.space);
-    fprintf(f, ", %d unit%s, seed %" PRIu64 ", fidelity ", r->cfg.strat.n_units,
-            r->cfg.strat.n_units == 1 ? "" : "s", r->cfg.seed);
-    cli_html(f, r->fidelity);
-    fputs(".</p>\n", f);
-    if (is_synthetic(r))
-        fputs("<p class=\"synthetic\">" SYNTHETIC_NOTE ". Every reward, accuracy and rank in "
-              "this report is a synthetic score computed from the function's shape: it says "
-              "nothing about how the function trains.</p>\n", f);
+    report_heading(&d, 1, "Search report");
+    report_begin(&d, REPORT_PLAIN);
+    report_text(&d, "Journal ");
+    report_span(&d, REPORT_CODE, "%s", r->journal);
+    report_text(&d, ": strategy %s, space %s, %d unit%s, seed %" PRIu64 ", fidelity %s.",
+                strategy ? strategy : "?", r->cfg.space, r->cfg.strat.n_units,
+                r->cfg.strat.n_units == 1 ? "" : "s", r->cfg.seed, r->fidelity);
+    report_end(&d);
+    if (is_synthetic(r)) {
+        report_begin(&d, REPORT_ALERT);
+        report_text(&d, "%s. Every reward, accuracy and rank in this report is a synthetic "
+                    "score computed from the function's shape: it says nothing about how the "
+                    "function trains.", SYNTHETIC_NOTE);
+        report_end(&d);
+    }
 
-    fputs("<h2>Fidelity</h2>\n<p><code>", f);
-    cli_html(f, r->fidelity);
-    fputs("</code>: ", f);
-    if (!r->fid)
-        fputs("not a fidelity of this actlab (no trial can have it).", f);
-    else if (r->fid->synthetic)
-        fputs("<span class=\"synthetic\">" SYNTHETIC_NOTE "</span>. ", f);
-    if (r->fid)
-        cli_html(f, r->fid->help);
-    fputs("</p>\n", f);
+    report_heading(&d, 2, "Fidelity");
+    report_begin(&d, REPORT_PLAIN);
+    report_span(&d, REPORT_CODE, "%s", r->fidelity);
+    report_text(&d, ": ");
+    if (!r->fid) {
+        report_text(&d, "not a fidelity of this actlab (no trial can have it).");
+    } else {
+        if (r->fid->synthetic) {
+            report_span(&d, REPORT_ALERT, "%s", SYNTHETIC_NOTE);
+            report_text(&d, ". ");
+        }
+        report_text(&d, "%s", r->fid->help);
+    }
+    report_end(&d);
 
-    html_counts(f, r);
-    html_leaderboard(f, r, &r->main);
+    doc_counts(&d, r);
+    doc_leaderboard(&d, r, &r->main);
     for (int i = 0; i < r->n_other; i++)
-        html_leaderboard(f, r, &r->other[i]);
-    html_figures(f, r);
-    fputs("<h2>Configuration</h2>\n<p>As stored in the journal (the keys: docs/search.md, "
-          "&ldquo;Configuration&rdquo;).</p>\n<pre>", f);
-    cli_html(f, r->cfg_text);
-    fputs("</pre>\n</body>\n</html>\n", f);
-    if (cli_out_commit(&o, err, sizeof err) != 0) {
+        doc_leaderboard(&d, r, &r->other[i]);
+    doc_figures(&d, r);
+    report_heading(&d, 2, "Configuration");
+    report_para(&d, "As stored in the journal (the keys: docs/search.md, "
+                "\u201cConfiguration\u201d).");
+    report_pre(&d, r->cfg_text);
+    if (report_commit(&d, err, sizeof err) != 0) {
         cli_error(r->cmd, "%s", err);
         return CLI_EXIT_FAILURE;
     }
-    printf("%s\n", path);
+    printf("%s\n%s\n", d.html_path, d.md_path);
     return CLI_EXIT_OK;
 }
 
@@ -933,7 +944,7 @@ int search_report(int argc, char **argv)
             r.png = 1;
             break;
         case 'h':
-            report_usage(stdout);
+            print_usage(stdout);
             return CLI_EXIT_OK;
         default:
             return CLI_EXIT_USAGE;
@@ -984,9 +995,9 @@ int search_report(int argc, char **argv)
     if (rc == CLI_EXIT_OK)
         rc = remove_stale(&r);
     if (rc == CLI_EXIT_OK)
-        rc = write_html(&r);
+        rc = write_report(&r);
     orch_journal_close(j);
     free(strings);
-    report_free(&r);
+    free_report(&r);
     return rc;
 }
