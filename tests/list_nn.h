@@ -7,6 +7,7 @@
     X(nn_grad_dense)                    \
     X(nn_grad_conv)                     \
     X(nn_grad_dwconv)                   \
+    X(nn_dwconv_matches_reference)      \
     X(nn_grad_batchnorm)                \
     X(nn_grad_pool)                     \
     X(nn_bnpool_matches_reference)      \

@@ -124,5 +124,11 @@ void acti_dw_fwd(const acti_dw_shape *s, int c0, int c1, const float *x, const f
                  const float *b, float *y);
 void acti_dw_bwd(const acti_dw_shape *s, int c0, int c1, const float *x, const float *w,
                  const float *dy, float *dx, float *dw, float *db);
+/* The references the two are tested against (one output at a time; the same sums, added in
+ * another order). */
+void acti_dw_fwd_ref(const acti_dw_shape *s, int c0, int c1, const float *x, const float *w,
+                     const float *b, float *y);
+void acti_dw_bwd_ref(const acti_dw_shape *s, int c0, int c1, const float *x, const float *w,
+                     const float *dy, float *dx, float *dw, float *db);
 
 #endif
