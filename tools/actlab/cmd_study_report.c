@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "actlab/act.h"
+#include "actlab/run.h"
 #include "cli.h"
 #include "plot.h"
 #include "report.h"
@@ -324,18 +325,31 @@ static int function_figure(report *r)
             int seen = 0;
             for (int k = 0; k < n; k++)
                 seen |= !strcmp(names[k], al->v[a]);
-            if (seen || act_act_lookup(al->v[a], &id) != ACT_OK)
+            if (seen)
                 continue;
-            const act_fn *f = act_act_fn(id);
+            /* a built-in, or an expression (expr:F) compiled as the engine does */
+            const act_fn *f = act_act_lookup(al->v[a], &id) == ACT_OK ? act_act_fn(id) : NULL;
+            act_run_act *ra = NULL;
+            if (!f && !strncmp(al->v[a], "expr:", 5)) {
+                act_run_config rc = act_run_config_default();
+                rc.act = al->v[a];
+                act_diag d;
+                const act_nn_act *na = act_run_act_new(&rc, &ra, &d) == ACT_OK
+                                           ? act_run_act_get(ra) : NULL;
+                f = na && na->kind == ACT_NN_ACT_FN ? na->fn : NULL;
+            }
             float xf[NX], yf[NX];
             for (int j = 0; j < NX; j++)
                 xf[j] = (float)(x[j] = -4.0 + 8.0 * j / (NX - 1));
-            if (f->forward(f, f->defaults, 0, xf, yf, act_shape_flat(NX)) != ACT_OK)
+            int ok = f && f->forward(f, f->defaults, 0, xf, yf, act_shape_flat(NX)) == ACT_OK;
+            act_run_act_free(ra);
+            if (!ok)
                 continue;
             for (int j = 0; j < NX; j++)
                 y[n][j] = yf[j];
             names[n] = al->v[a];
-            s[n] = (plot_series){ .label = al->v[a], .x = x, .y = y[n], .n = NX,
+            const char *lab = strncmp(al->v[a], "expr:", 5) ? al->v[a] : al->v[a] + 5;
+            s[n] = (plot_series){ .label = lab, .x = x, .y = y[n], .n = NX,
                                   .dashed = n >= PLOT_PALETTE_SIZE };
             n++;
         }
@@ -347,8 +361,8 @@ static int function_figure(report *r)
                      .ymin = -1.5, .ymax = 4.0, .legend = PLOT_LEGEND_TOP_LEFT };
     plot_figure f = { .panels = &p, .n_panels = 1, .width = 900, .height = 560 };
     return add_figure(r, "functions", "functions.svg", &f,
-                      "The built-in activations of the study, f(x) at their default (initial) "
-                      "parameters; learnable parameters move during training (see the "
+                      "The activations of the study (built-ins and expressions), f(x) at their "
+                      "default (initial) parameters; learnable parameters move during training (see the "
                       "parameter histograms when the study dumps them). Engine activations "
                       "(frelu, acon_frelu, meta_acon) depend on the feature map and are not "
                       "drawn.");
