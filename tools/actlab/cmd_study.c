@@ -162,7 +162,7 @@ int study_config_read(const char *cmd, const char *path, int quick, study_config
     memset(c, 0, sizeof *c);
     c->path = path;
     size_t len = 0;
-    char *text = study_read_file(path, &len);
+    char *text = cli_read_file(path, &len);
     if (!text) {
         cli_error(cmd, "cannot read the study file '%s': %s", path, strerror(errno));
         return CLI_EXIT_FAILURE;
@@ -585,43 +585,6 @@ int study_mlp_depth(const char *model, int *width)
 // ----------------------------------------------------------------------------
 // reading summaries
 
-char *study_read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n + 4096 + 1 > cap) {
-            size_t nc = cap ? 2 * cap : 8192;
-            char *q = realloc(buf, nc);
-            if (!q) {
-                free(buf);
-                fclose(f);
-                errno = ENOMEM;
-                return NULL;
-            }
-            buf = q;
-            cap = nc;
-        }
-        size_t k = fread(buf + n, 1, cap - n - 1, f);
-        n += k;
-        if (k == 0)
-            break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        errno = EIO;
-        return NULL;
-    }
-    buf[n] = '\0';
-    if (len)
-        *len = n;
-    return buf;
-}
 
 static const char *json_find(const char *json, const char *key)
 {
@@ -1217,7 +1180,7 @@ static int study_run(int argc, char **argv)
         goto done;
     }
     snprintf(p2, sizeof p2, "%s/study.conf", out);
-    char *old = study_read_file(p2, NULL);
+    char *old = cli_read_file(p2, NULL);
     if (old && strcmp(old, text) != 0) {
         cli_error(cmd, "--out %s holds a study with another configuration (%s differs from "
                   "what %s%s resolves to): choose another --out, or delete the directory", out,
@@ -1293,7 +1256,7 @@ static int study_run(int argc, char **argv)
         char file[512];
         study_unit_file(&c, &units[i], file, sizeof file);
         snprintf(p2, sizeof p2, "%s/units/%s", out, file);
-        char *j = study_read_file(p2, NULL);
+        char *j = cli_read_file(p2, NULL);
         if (j && strstr(j, "\"status\":") && strstr(j, "\n}\n"))
             is_done[i] = 1;
         rs->done += is_done[i];

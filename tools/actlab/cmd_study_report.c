@@ -122,7 +122,7 @@ static int read_units(report *r)
         snprintf(path, sizeof path, "%s/units/%s", r->dir, file);
         unit_rec *u = &r->rec[k];
         u->val = u->test = NAN;
-        char *j = study_read_file(path, NULL);
+        char *j = cli_read_file(path, NULL);
         if (!j)
             continue;
         char status[32];

@@ -429,43 +429,6 @@ static void base64(FILE *f, const unsigned char *p, size_t n)
     }
 }
 
-/* The bytes of path (malloc'ed, *n of them), or NULL with errno set. */
-static unsigned char *read_all(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    unsigned char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len == cap) {
-            size_t c = cap ? 2 * cap : 65536;
-            unsigned char *q = realloc(buf, c);
-            if (!q) {
-                free(buf);
-                fclose(f);
-                errno = ENOMEM;
-                return NULL;
-            }
-            buf = q;
-            cap = c;
-        }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (got == 0)
-            break;
-    }
-    int bad = ferror(f), e = errno;
-    fclose(f);
-    if (bad) {
-        free(buf);
-        errno = e ? e : EIO;
-        return NULL;
-    }
-    *n = len;
-    return buf;
-}
-
 /* The MIME type of an image file by its extension, or NULL. */
 static const char *image_type(const char *file)
 {
@@ -493,7 +456,7 @@ void report_figure_begin(report_doc *d, const char *file)
     char path[2 * REPORT_PATH_MAX];
     snprintf(path, sizeof path, "%s/%s", d->dir, file);
     size_t n = 0;
-    unsigned char *data = read_all(path, &n);
+    unsigned char *data = (unsigned char *)cli_read_file(path, &n);
     if (!data) {
         fail(d, "cannot read back '%s': %s", path, strerror(errno));
         return;

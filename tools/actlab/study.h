@@ -74,8 +74,6 @@ int study_mlp_depth(const char *model, int *width);
 /* ---------------------------------------------------------------------------------------------
  * Reading a unit's summary (the JSON study run writes: flat keys, arrays of numbers). */
 
-/* The file's bytes, NUL-terminated (malloc'ed), or NULL. */
-char *study_read_file(const char *path, size_t *len);
 /* The number after "key": (null is NaN); NAN when missing. */
 double study_json_num(const char *json, const char *key);
 /* The string after "key": into buf ("" when missing). */
