@@ -18,10 +18,83 @@
 #include "cli.h"
 #include "plot.h"
 #include "report.h"
-#include "study.h"
+#include "orch/study.h"
 #include "util/stats.h"
 
 int study_report(int argc, char **argv);
+
+// ----------------------------------------------------------------------------
+// reading a unit's summary (the JSON study run writes: flat keys, arrays of numbers)
+
+/* The text after "key": with its blanks skipped, or NULL. */
+static const char *json_find(const char *json, const char *key)
+{
+    char pat[160];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *p = strstr(json, pat);
+    if (!p)
+        return NULL;
+    p += strlen(pat);
+    while (*p == ' ' || *p == '\n')
+        p++;
+    return p;
+}
+
+/* The number after "key": (null is NaN); NAN when missing. */
+static double study_json_num(const char *json, const char *key)
+{
+    const char *p = json_find(json, key);
+    if (!p || !strncmp(p, "null", 4))
+        return NAN;
+    char *end;
+    double v = strtod(p, &end);
+    return end == p ? NAN : v;
+}
+
+/* The string after "key": into buf ("" when missing). */
+static void study_json_str(const char *json, const char *key, char *buf, size_t len)
+{
+    const char *p = json_find(json, key);
+    buf[0] = '\0';
+    if (!p || *p != '"')
+        return;
+    p++;
+    size_t n = 0;
+    while (*p && *p != '"' && n + 1 < len) {
+        if (*p == '\\' && p[1])
+            p++;
+        buf[n++] = *p++;
+    }
+    buf[n] = '\0';
+}
+
+/* The numbers of the array after "key": (null is NaN), at most cap into v; returns how many. */
+static int study_json_array(const char *json, const char *key, double *v, int cap)
+{
+    const char *p = json_find(json, key);
+    if (!p || *p != '[')
+        return 0;
+    p++;
+    int n = 0;
+    while (*p && *p != ']' && n < cap) {
+        while (*p == ' ' || *p == ',' || *p == '\n')
+            p++;
+        if (*p == ']')
+            break;
+        if (!strncmp(p, "null", 4)) {
+            v[n++] = NAN;
+            p += 4;
+            continue;
+        }
+        char *end;
+        double x = strtod(p, &end);
+        if (end == p)
+            break;
+        v[n++] = x;
+        p = end;
+    }
+    return n;
+}
 
 #define MAX_EPOCHS_SHOWN 1000
 #define MAX_FIGS         256
@@ -637,11 +710,13 @@ int study_report(int argc, char **argv)
         free(r);
         return CLI_EXIT_USAGE;
     }
-    int ec = study_config_read(r->cmd, path, 0, &r->c);
-    if (ec >= 0) {
+    char msg[8192];
+    int st = study_config_read(path, 0, &r->c, msg, sizeof msg);
+    if (st != ACT_OK) {
+        cli_error(r->cmd, "%s", msg);
         study_config_free(&r->c);
         free(r);
-        return ec;
+        return st == ACT_EFORMAT ? CLI_EXIT_USAGE : CLI_EXIT_FAILURE;
     }
     r->n_units = study_units(&r->c, &r->units);
     r->rec = r->n_units >= 0 ? calloc((size_t)r->n_units + 1, sizeof *r->rec) : NULL;
