@@ -15,4 +15,8 @@
     X(orch_fidelity_worker)             \
     X(orch_fidelity_rungs)              \
     X(orch_search_config_text)          \
-    X(orch_search_config_values)
+    X(orch_search_config_values)        \
+    X(orch_study_config_values)         \
+    X(orch_study_config_errors)         \
+    X(orch_study_units)                 \
+    X(orch_study_run)
