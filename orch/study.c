@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actlab/file.h"
 #include "actlab/nn.h"
 #include "actlab/run.h"
 #include "study.h"
@@ -191,11 +192,12 @@ int study_config_read(const char *path, int quick, study_config *c, char *err, s
     memset(c, 0, sizeof *c);
     c->path = path;
     size_t len = 0;
-    char *text = study_read_file(path, &len);
-    if (!text) {
-        int en = errno;
-        say(e, "cannot read the study file '%s': %s", path, strerror(en));
-        return en == ENOMEM ? ACT_ENOMEM : ACT_EIO;
+    char *text = NULL;
+    act_diag rd;
+    int st = act_file_read(path, &text, &len, &rd);
+    if (st != ACT_OK) {
+        say(e, "the study file: %s", rd.msg);
+        return st == ACT_ENOMEM ? ACT_ENOMEM : ACT_EIO;
     }
     c->cap_strings = 2 * len + 4096;
     c->strings = malloc(c->cap_strings);
@@ -653,42 +655,4 @@ int study_config_check_build(const study_config *c, const act_dataset *like, cha
             }
     }
     return ACT_OK;
-}
-
-char *study_read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n + 4096 + 1 > cap) {
-            size_t nc = cap ? 2 * cap : 8192;
-            char *q = realloc(buf, nc);
-            if (!q) {
-                free(buf);
-                fclose(f);
-                errno = ENOMEM;
-                return NULL;
-            }
-            buf = q;
-            cap = nc;
-        }
-        size_t k = fread(buf + n, 1, cap - n - 1, f);
-        n += k;
-        if (k == 0)
-            break;
-    }
-    int bad = ferror(f), en = errno;
-    fclose(f);
-    if (bad) {
-        free(buf);
-        errno = en ? en : EIO;
-        return NULL;
-    }
-    buf[n] = '\0';
-    if (len)
-        *len = n;
-    return buf;
 }

@@ -90,9 +90,6 @@ void study_unit_label(const study_config *c, const study_unit *u, char *buf, siz
 /* Depth D of "mlp:WxD" (also with options), or -1 for other models; W into *width if set. */
 int study_mlp_depth(const char *model, int *width);
 
-/* The whole file at path, NUL-terminated, its length into *len if len is set. Returns a malloc'ed
- * buffer the caller frees, or NULL with errno set. */
-char *study_read_file(const char *path, size_t *len);
 
 /* ---------------------------------------------------------------------------------------------
  * The runner */

@@ -93,6 +93,23 @@ void test_util_file_atomic(void)
            d.msg);
     CHECK(slurp(path, buf, sizeof buf) == 7 && n_entries(dir) == 1);
     CHECK(act_file_check(path, &d) == ACT_OK && n_entries(dir) == 1);
+    char *all = NULL;                                   // read back whole
+    size_t len = 0;
+    CHECKF(act_file_read(path, &all, &len, &d) == ACT_OK, "%s", d.msg);
+    CHECK(all && len == 7 && memcmp(all, "durable", 8) == 0);   // NUL-terminated
+    free(all);
+    char big[20000];                                    // past the first buffer, with NULs
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (char)(i * 7 % 251);
+    CHECK(act_file_write_atomic(path, big, sizeof big, 0, &d) == ACT_OK);
+    CHECK(act_file_read(path, &all, NULL, &d) == ACT_OK && all && memcmp(all, big, sizeof big)
+          == 0 && all[sizeof big] == '\0');
+    free(all);
+    char missing[300];
+    snprintf(missing, sizeof missing, "%s/none.txt", dir);
+    CHECK(act_file_read(missing, &all, &len, &d) == ACT_ENOTFOUND && all == NULL &&
+          strstr(d.msg, "none.txt"));
+    CHECK(act_file_read(dir, &all, &len, &d) == ACT_EIO && all == NULL);   // a directory
     umask(mask);
     remove(path);
     rmdir(dir);

@@ -76,6 +76,13 @@ ACT_API ACT_NODISCARD int act_file_write_atomic(const char *path, const void *da
  * for write permission (opening a FIFO would block or end its reader). */
 ACT_API ACT_NODISCARD int act_file_check(const char *path, act_diag *diag);
 
+/* Reads the whole file at path into *out (malloc'ed, NUL-terminated, the caller frees it; *len,
+ * if len is not NULL, its size without the NUL). ACT_ENOTFOUND when path does not exist,
+ * ACT_EIO when it cannot be read (diag: "cannot read 'PATH': REASON"), ACT_ENOMEM; *out is NULL
+ * on failure. */
+ACT_API ACT_NODISCARD int act_file_read(const char *path, char **out, size_t *len,
+                                        act_diag *diag);
+
 /* Creates directory dir and its parents if needed (mkdir -p), and checks that it is a directory
  * in which a file can be created. */
 ACT_API ACT_NODISCARD int act_file_mkdir(const char *dir, act_diag *diag);

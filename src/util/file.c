@@ -336,3 +336,47 @@ int act_file_mkdir(const char *dir, act_diag *d)
     ok(d);
     return ACT_OK;
 }
+
+int act_file_read(const char *path, char **out, size_t *len, act_diag *d)
+{
+    if (!out)
+        return fail(d, ACT_EINVAL, "act_file_read: out is NULL");
+    *out = NULL;
+    if (!path)
+        return fail(d, ACT_EINVAL, "act_file_read: path is NULL");
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return fail(d, errno == ENOENT ? ACT_ENOTFOUND : ACT_EIO, "cannot read '%s': %s", path,
+                    strerror(errno));
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        if (n + 4096 + 1 > cap) {
+            size_t nc = cap ? 2 * cap : 8192;
+            char *q = realloc(buf, nc);
+            if (!q) {
+                free(buf);
+                fclose(f);
+                return fail(d, ACT_ENOMEM, "cannot read '%s': out of memory", path);
+            }
+            buf = q;
+            cap = nc;
+        }
+        size_t k = fread(buf + n, 1, cap - n - 1, f);
+        n += k;
+        if (k == 0)
+            break;
+    }
+    int bad = ferror(f), e = errno;
+    fclose(f);
+    if (bad) {
+        free(buf);
+        return fail(d, ACT_EIO, "cannot read '%s': %s", path, strerror(e ? e : EIO));
+    }
+    buf[n] = '\0';
+    *out = buf;
+    if (len)
+        *len = n;
+    ok(d);
+    return ACT_OK;
+}

@@ -79,10 +79,6 @@ void cli_out_abort(cli_out *o);
  * -1 with a message in err. */
 int cli_write_atomic(const char *path, const void *data, size_t n, char *err, size_t errlen);
 
-/* The bytes of path, NUL-terminated (malloc'ed; *len of them without the NUL, len may be NULL),
- * or NULL with errno set. */
-char *cli_read_file(const char *path, size_t *len);
-
 /* Checks, before any work, that path can be written by cli_out_open: the same checks, and the
  * temporary file is created and removed again (a destination written in place is only tested
  * with access(W_OK): opening a FIFO would block or end its reader). Returns 0, or -1 with a

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "actlab/file.h"
 #include "actlab/nn.h"
 #include "cli.h"
 #include "commands.h"
@@ -334,7 +335,8 @@ static int study_run(int argc, char **argv)
         goto done;
     }
     snprintf(p2, sizeof p2, "%s/study.conf", out);
-    char *old = cli_read_file(p2, NULL);
+    char *old = NULL;
+    ACT_IGNORE(act_file_read(p2, &old, NULL, NULL));   /* none: a new study */
     if (old && strcmp(old, text) != 0) {
         cli_error(cmd, "--out %s holds a study with another configuration (%s differs from "
                   "what %s%s resolves to): choose another --out, or delete the directory", out,

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "actlab/act.h"
+#include "actlab/file.h"
 #include "actlab/run.h"
 #include "cli.h"
 #include "plot.h"
@@ -195,7 +196,8 @@ static int read_units(report *r)
         snprintf(path, sizeof path, "%s/units/%s", r->dir, file);
         unit_rec *u = &r->rec[k];
         u->val = u->test = NAN;
-        char *j = cli_read_file(path, NULL);
+        char *j = NULL;
+        ACT_IGNORE(act_file_read(path, &j, NULL, NULL));
         if (!j)
             continue;
         char status[32];

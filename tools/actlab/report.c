@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actlab/file.h"
 #include "report.h"
 
 static const char *const style =
@@ -456,11 +457,13 @@ void report_figure_begin(report_doc *d, const char *file)
     char path[2 * REPORT_PATH_MAX];
     snprintf(path, sizeof path, "%s/%s", d->dir, file);
     size_t n = 0;
-    unsigned char *data = (unsigned char *)cli_read_file(path, &n);
-    if (!data) {
-        fail(d, "cannot read back '%s': %s", path, strerror(errno));
+    char *text = NULL;
+    act_diag rd;
+    if (act_file_read(path, &text, &n, &rd) != ACT_OK) {
+        fail(d, "figure '%s': %s", file, rd.msg);
         return;
     }
+    unsigned char *data = (unsigned char *)text;
     const char *slash = strrchr(file, '/');
     const char *name = slash ? slash + 1 : file;
     FILE *h = d->html.f;
