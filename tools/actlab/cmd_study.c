@@ -123,10 +123,11 @@ static void on_batch(void *user, int job, const act_train_progress *p)
     progress *pg = user;
     run_job *j = &pg->job[job];
     double t = now_s();
+    /* the study's epochs: a unit trains epochs 1..E-1, then E with the test set */
     j->frac = ((double)(p->epoch - 1) + (double)p->batch / (double)p->n_batches) /
-              (double)p->epochs;
+              (double)pg->epochs;
     j->epoch = p->epoch;
-    j->epochs = p->epochs;
+    j->epochs = pg->epochs;
     j->pct = (int)(100 * p->batch / p->n_batches);
     if (t - pg->last_draw >= 0.25 || p->batch == p->n_batches) {
         pg->last_draw = t;
