@@ -4,12 +4,14 @@
  * the best one), whatever the tests before it set. `run --orch-worker MS` is not a test: it is
  * a synthetic search worker on stdin/stdout (MS milliseconds per trial), the program the local
  * worker pool's tests (test_orch_local.c) execute. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "actlab/act.h"
+#include "actlab/nn.h"
 #include "../orch/worker.h"
 #include "test.h"
 
@@ -23,6 +25,29 @@ static const struct {
     TEST_LIST(X)
 #undef X
 };
+
+int test_tmpdir(char *dir, const char *prefix)
+{
+    snprintf(dir, 64, "/tmp/actlab-%.32s-XXXXXX", prefix);
+    int ok = mkdtemp(dir) != NULL;
+    CHECKF(ok, "mkdtemp: %s", strerror(errno));
+    return ok;
+}
+
+void test_rmdir_all(const char *dir)
+{
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0);
+}
+
+int test_fashion(act_dataset *tr, act_dataset *te)
+{
+    act_diag d;
+    int rc = act_data_open("fashion-mnist", NULL, tr, te, &d);
+    CHECKF(rc == ACT_OK, "Fashion-MNIST missing (install dataset-fashion-mnist): %s", d.msg);
+    return rc == ACT_OK;
+}
 
 int main(int argc, char **argv)
 {

@@ -41,6 +41,17 @@ extern int test_failures;   /* defined in tests/main.c; the only global in tests
         }                                                                            \
     } while (0)
 
+/* Shared helpers (tests/main.c). */
+struct act_dataset;
+/* A fresh directory /tmp/actlab-PREFIX-XXXXXX, its name in dir (>= 64 bytes); 0 on failure
+ * (recorded as a failed check). */
+int test_tmpdir(char *dir, const char *prefix);
+/* Removes dir and everything in it (a failure is a failed check). */
+void test_rmdir_all(const char *dir);
+/* Fashion-MNIST (Debian's dataset-fashion-mnist) into tr, te; 0 when missing (recorded as a
+ * failed check naming the package). */
+int test_fashion(struct act_dataset *tr, struct act_dataset *te);
+
 /* Each module keeps its own list, so modules never edit each other's files. */
 #include "list_util.h"
 #include "list_act.h"

@@ -20,6 +20,12 @@ static float urand(uint64_t *s, double lo, double hi)
     return (float)(lo + (hi - lo) * acti_rng_uniform(s));
 }
 
+static void set(float *p, size_t n, float v)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = v;
+}
+
 /* |a - b| within tol times the scale of the terms summed (sum of |terms|, bounded by mag). */
 static int near(float a, float b, double mag)
 {
@@ -53,12 +59,9 @@ static void dw_one(int N, int C, int H, int W, int k, int stride, int pad, int b
         b[c] = urand(&r, -0.5, 0.5);
     const float *bp = bias ? b : NULL;
     /* the reference; dx, dw and db start at 0.25: both forms accumulate */
-    for (size_t i = 0; i < nx; i++)
-        ref.dx[i] = 0.25f;
-    for (size_t i = 0; i < nw; i++)
-        ref.dw[i] = 0.25f;
-    for (int c = 0; c < C; c++)
-        ref.db[c] = 0.25f;
+    set(ref.dx, nx, 0.25f);
+    set(ref.dw, nw, 0.25f);
+    set(ref.db, (size_t)C, 0.25f);
     acti_dw_fwd_ref(&s, 0, C, x, w, bp, ref.y);
     acti_dw_bwd_ref(&s, 0, C, x, w, g, with_dx ? ref.dx : NULL, ref.dw, bias ? ref.db : NULL);
     act_isa isa0 = act_isa_get();
@@ -67,12 +70,9 @@ static void dw_one(int N, int C, int H, int W, int k, int stride, int pad, int b
         if (!act_isa_supported((act_isa)isa) || act_isa_set((act_isa)isa) != ACT_OK)
             continue;
         for (int split = 1; split <= 3; split += 2) {   /* channels in 1 or 3 ranges */
-            for (size_t i = 0; i < nx; i++)
-                cur.dx[i] = 0.25f;
-            for (size_t i = 0; i < nw; i++)
-                cur.dw[i] = 0.25f;
-            for (int c = 0; c < C; c++)
-                cur.db[c] = 0.25f;
+            set(cur.dx, nx, 0.25f);
+            set(cur.dw, nw, 0.25f);
+            set(cur.db, (size_t)C, 0.25f);
             for (int t = 0; t < split; t++) {
                 int c0 = C * t / split, c1 = C * (t + 1) / split;
                 acti_dw_fwd(&s, c0, c1, x, w, bp, cur.y);

@@ -313,11 +313,10 @@ void test_nn_init_lsuv_threads_resume(void)
 void test_nn_init_deep_silu_fashion(void)
 {
     act_dataset tr, te;
-    act_diag d;
-    int rc = act_data_open("fashion-mnist", NULL, &tr, &te, &d);
-    CHECKF(rc == ACT_OK, "Fashion-MNIST missing (install dataset-fashion-mnist): %s", d.msg);
-    if (rc != ACT_OK)
+    if (!test_fashion(&tr, &te))
         return;
+    act_diag d;
+    int rc;
     double acc[3][2];
     act_nn_init inits[3] = { ACT_NN_INIT_HE, ACT_NN_INIT_GAIN, ACT_NN_INIT_LSUV };
     for (int i = 0; i < 3; i++)

@@ -482,11 +482,10 @@ void test_nn_mobile_models_learn(void)
 void test_nn_fashion_mnist_85(void)
 {
     act_dataset tr, te;
-    act_diag d;
-    int rc = act_data_open("fashion-mnist", NULL, &tr, &te, &d);
-    CHECKF(rc == ACT_OK, "Fashion-MNIST missing (install dataset-fashion-mnist): %s", d.msg);
-    if (rc != ACT_OK)
+    if (!test_fashion(&tr, &te))
         return;
+    act_diag d;
+    int rc;
     act_net_config c = act_net_config_default();
     c.model = "mlp:256x2";
     c.threads = 1;   /* CI shares the cores: one thread is fastest under contention */

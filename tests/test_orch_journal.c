@@ -29,23 +29,6 @@
 static const char cfg_text[] = "data=fashion-mnist\nmodel=mlp:256x2\nact=relu\n";
 static const uint64_t cfg_hash = 0xfedcba9876543210u;
 
-/* A fresh directory under /tmp; its name in dir (>= 64 bytes). 0 on failure (checked). */
-static int tmpdir(char *dir)
-{
-    strcpy(dir, "/tmp/actlab-journal-XXXXXX");
-    int ok = mkdtemp(dir) != NULL;
-    CHECKF(ok, "mkdtemp: %s", strerror(errno));
-    return ok;
-}
-
-/* Removes dir and the files the tests leave in it. */
-static void rmdir_all(const char *dir)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    CHECK(system(cmd) == 0);
-}
-
 /* The bytes of path in *buf (caller frees); its size, or -1. */
 static long slurp(const char *path, unsigned char **buf)
 {
@@ -166,7 +149,7 @@ static orch_result result(double val)
 void test_orch_journal_roundtrip(void)
 {
     char dir[64], path[128];
-    if (!tmpdir(dir))
+    if (!test_tmpdir(dir, "journal"))
         return;
     snprintf(path, sizeof path, "%s/s.journal", dir);
     orch_journal *j = create(path);
@@ -205,7 +188,7 @@ void test_orch_journal_roundtrip(void)
     none = (orch_journal *)1;
     CHECK(orch_journal_create(path, cfg_text, 1, &none, &d) == ACT_ENOTFOUND && !none);
 out:
-    rmdir_all(dir);
+    test_rmdir_all(dir);
 }
 
 /* Opens path both ways and expects a refusal with status want, a message naming path and
@@ -239,7 +222,7 @@ static void expect_refused(const char *path, int want, const char *word)
 void test_orch_journal_refuses(void)
 {
     char dir[64], path[128];
-    if (!tmpdir(dir))
+    if (!test_tmpdir(dir, "journal"))
         return;
     act_rng rng = act_rng_seed(11);
 
@@ -318,7 +301,7 @@ void test_orch_journal_refuses(void)
     if (f)
         fclose(f);
     expect_refused(other, ACT_EFORMAT, "application_id 0");
-    rmdir_all(dir);
+    test_rmdir_all(dir);
 }
 
 // ----------------------------------------------------------------------------
@@ -327,7 +310,7 @@ void test_orch_journal_refuses(void)
 void test_orch_journal_writer_lock(void)
 {
     char dir[64], path[128];
-    if (!tmpdir(dir))
+    if (!test_tmpdir(dir, "journal"))
         return;
     snprintf(path, sizeof path, "%s/s.journal", dir);
     orch_journal *w = create(path);
@@ -397,7 +380,7 @@ void test_orch_journal_writer_lock(void)
         CHECK(orch_candidate_find(w, "b", &c) == ACT_OK);
     orch_journal_close(w);
 out:
-    rmdir_all(dir);
+    test_rmdir_all(dir);
 }
 
 // ----------------------------------------------------------------------------
@@ -615,7 +598,7 @@ static void test_strategy_events(orch_journal *j)
 void test_orch_journal_operations(void)
 {
     char dir[64], path[128];
-    if (!tmpdir(dir))
+    if (!test_tmpdir(dir, "journal"))
         return;
     snprintf(path, sizeof path, "%s/s.journal", dir);
     orch_journal *j = create(path);
@@ -654,7 +637,7 @@ void test_orch_journal_operations(void)
     CHECK(sql_int(path, "SELECT count(*) FROM proposal") == 4);
     CHECK(sql_int(path, "PRAGMA foreign_key_check") == -1);   /* no rows */
 out:
-    rmdir_all(dir);
+    test_rmdir_all(dir);
 }
 
 // ----------------------------------------------------------------------------
@@ -693,7 +676,7 @@ static void done_trials(orch_journal *j, int64_t cand, const char *fid, const do
 void test_orch_journal_top(void)
 {
     char dir[64], path[128];
-    if (!tmpdir(dir))
+    if (!test_tmpdir(dir, "journal"))
         return;
     snprintf(path, sizeof path, "%s/s.journal", dir);
     orch_journal *j = create(path);
@@ -740,7 +723,7 @@ void test_orch_journal_top(void)
     CHECK(orch_top(j, "e2", 10, top_cb, &r3) == ACT_OK && r3.n == 1 && r3.id[0] == id[0]);
     orch_journal_close(j);
 out:
-    rmdir_all(dir);
+    test_rmdir_all(dir);
 }
 
 // ----------------------------------------------------------------------------
@@ -749,7 +732,7 @@ out:
 void test_orch_journal_full(void)
 {
     char dir[64], path[128];
-    if (!tmpdir(dir))
+    if (!test_tmpdir(dir, "journal"))
         return;
     snprintf(path, sizeof path, "%s/s.journal", dir);
     orch_journal *j = create(path);
@@ -786,7 +769,7 @@ void test_orch_journal_full(void)
     sql_text(path, "PRAGMA integrity_check", s, sizeof s);
     CHECK(strcmp(s, "ok") == 0);
 out:
-    rmdir_all(dir);
+    test_rmdir_all(dir);
 }
 
 /* The child of test_orch_journal_commit_fails: the file size limit lets a group of events
@@ -833,7 +816,7 @@ static void commit_fails(const char *path)
 void test_orch_journal_commit_fails(void)
 {
     char dir[64], path[128];
-    if (!tmpdir(dir))
+    if (!test_tmpdir(dir, "journal"))
         return;
     snprintf(path, sizeof path, "%s/s.journal", dir);
     orch_journal *j = create(path);
@@ -854,7 +837,7 @@ void test_orch_journal_commit_fails(void)
         sql_text(path, "PRAGMA integrity_check", s, sizeof s);
         CHECK(strcmp(s, "ok") == 0);
     }
-    rmdir_all(dir);
+    test_rmdir_all(dir);
 }
 
 /* The child of the kill -9 test: commits transaction i = 1, 2, ... (a candidate, its trial, a
@@ -886,7 +869,7 @@ static void commit_loop(const char *path, int fd)
 void test_orch_journal_kill9(void)
 {
     char dir[64], path[128];
-    if (!tmpdir(dir))
+    if (!test_tmpdir(dir, "journal"))
         return;
     uint64_t seed = (uint64_t)time(NULL);
     act_rng rng = act_rng_seed(seed);
@@ -941,5 +924,5 @@ void test_orch_journal_kill9(void)
         CHECKF(strcmp(s, "ok") == 0, "round %d: integrity_check: %s (seed %llu)", round, s,
                (unsigned long long)seed);
     }
-    rmdir_all(dir);
+    test_rmdir_all(dir);
 }

@@ -24,22 +24,6 @@ static char *read_all(const char *path)
 // ----------------------------------------------------------------------------
 // helpers
 
-/* A fresh directory under /tmp; its name in dir (>= 64 bytes). 0 on failure (checked). */
-static int tmpdir(char *dir)
-{
-    strcpy(dir, "/tmp/actlab-study-XXXXXX");
-    int ok = mkdtemp(dir) != NULL;
-    CHECKF(ok, "mkdtemp: %s", strerror(errno));
-    return ok;
-}
-
-static void rmdir_all(const char *dir)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    CHECK(system(cmd) == 0);
-}
-
 /* Writes text to dir/name; the path into path (4096 bytes). */
 static void put(const char *dir, const char *name, const char *text, char *path)
 {
@@ -79,7 +63,7 @@ static const char conf_text[] =
 void test_orch_study_config_values(void)
 {
     char dir[64], path[4096], err[1024];
-    if (!tmpdir(dir))
+    if (!test_tmpdir(dir, "study"))
         return;
     put(dir, "a.conf", conf_text, path);
     study_config c;
@@ -137,7 +121,7 @@ void test_orch_study_config_values(void)
     }
     study_config_free(&c);
     study_config_free(&c);   /* twice is harmless */
-    rmdir_all(dir);
+    test_rmdir_all(dir);
 }
 
 /* Reads "title = x\nbudget = y\nLINE\nacts = relu swish\nmodels = mlp:16x1\n"; the status, the
@@ -157,7 +141,7 @@ static int read_bad(const char *dir, const char *line, char *err, size_t len)
 void test_orch_study_config_errors(void)
 {
     char dir[64], err[1024], want[4200];
-    if (!tmpdir(dir))
+    if (!test_tmpdir(dir, "study"))
         return;
     static const struct { const char *line, *msg; } bad[] = {
         { "epoch = 3",        "bad.conf:3: unknown key 'epoch'\n  valid keys: title claim "
@@ -205,7 +189,7 @@ void test_orch_study_config_errors(void)
     char small[16];
     CHECK(read_bad(dir, "epoch = 3", small, sizeof small) == ACT_EFORMAT &&
           strlen(small) == sizeof small - 1);
-    rmdir_all(dir);
+    test_rmdir_all(dir);
 }
 
 // ----------------------------------------------------------------------------
@@ -214,7 +198,7 @@ void test_orch_study_config_errors(void)
 void test_orch_study_units(void)
 {
     char dir[64], path[4096], err[1024];
-    if (!tmpdir(dir))
+    if (!test_tmpdir(dir, "study"))
         return;
     put(dir, "u.conf", "title = u\nbudget = b\nacts = relu swish\nmodels = mlp:16x1 mlp:16x2\n"
         "acts[mlp:16x2] = relu\nbn = off on\ninit = he lsuv\nseeds = 2\nlr = 0.05\n"
@@ -280,7 +264,7 @@ void test_orch_study_units(void)
     }
     CHECK(study_mlp_depth("mlp:128x10,bn", NULL) == 10 && study_mlp_depth("resnet:3", NULL) < 0);
     study_config_free(&c);
-    rmdir_all(dir);
+    test_rmdir_all(dir);
 }
 
 // ----------------------------------------------------------------------------
@@ -370,13 +354,11 @@ static int make_dirs(const char *base, const char *name, char *dir)
 void test_orch_study_run(void)
 {
     act_dataset tr, te;
-    act_diag d;
-    int rc = act_data_open("fashion-mnist", NULL, &tr, &te, &d);
-    CHECKF(rc == ACT_OK, "Fashion-MNIST missing (install dataset-fashion-mnist): %s", d.msg);
-    if (rc != ACT_OK)
+    if (!test_fashion(&tr, &te))
         return;
+    int rc;
     char base[64], path[4096], err[1024], d1[4096], d2[4096];
-    if (!tmpdir(base)) {
+    if (!test_tmpdir(base, "study")) {
         act_data_free(&tr);
         act_data_free(&te);
         return;
@@ -458,5 +440,5 @@ void test_orch_study_run(void)
     study_config_free(&c);
     act_data_free(&tr);
     act_data_free(&te);
-    rmdir_all(base);
+    test_rmdir_all(base);
 }
