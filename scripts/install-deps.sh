@@ -6,11 +6,14 @@
 #   scripts/install-deps.sh --bench   also what the benchmarks alone need (nothing today)
 # python3, python3-numpy and python3-torch are for the Python package's tests (python/,
 # tests/cli/python_*.sh) and the benchmarks; the C library and its C tests never use them.
+# g++, libtorch-dev and pybind11-dev build actlab.torch's optional C++ extension (Makefile,
+# python-ext; without them the package runs through ctypes).
 set -eu
 
 PKGS="make gcc clang pkg-config libopenblas-dev libdnnl-dev zlib1g-dev libplplot-dev
       plplot-driver-cairo libsqlite3-dev sqlite3 procps dataset-fashion-mnist
-      openmpi-bin libopenmpi-dev chromium python3 python3-numpy python3-torch"
+      openmpi-bin libopenmpi-dev chromium python3 python3-numpy python3-torch
+      g++ libtorch-dev pybind11-dev"
 BENCH_PKGS=""
 
 want=$PKGS

@@ -11,7 +11,10 @@ runs it; docs/python.md has the figures). For each thread count:
 Every figure is the best of at least REPS timed runs after a warm-up, actlab and its baseline
 alternating; ratio = baseline time / actlab time (> 1: actlab faster). Values are checked
 against the baseline before timing.
-Usage: bench.py [--threads 1,2] [--reps N] [--quick]"""
+The module path is actlab.torch's C++ extension where it was built, else ctypes
+(ACTLAB_TORCH_EXT=0 hides the extension: the before/after of docs/python.md's speed table).
+Usage: bench.py [--threads 1,2] [--reps N] [--quick] [--acts relu,acon_c,...] [--no-train]
+(--acts: only those layers, at every size, compositions included)"""
 import argparse
 import os
 import subprocess
@@ -275,12 +278,16 @@ def main():
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--quick", action="store_true", help="a smoke run: small sizes, 1 rep")
+    ap.add_argument("--acts", help="comma-separated layers, timed at every size")
+    ap.add_argument("--no-train", action="store_true", help="skip the training steps")
     a = ap.parse_args()
     reps = 1 if a.quick else a.reps
     layer_acts = ["silu", "gelu", "mish", "elu", "softplus", "relu", "leaky_relu", "sigmoid",
                   "tanh", "hardswish", "acon_c", "meta_acon", "smu", "smu1", "expr"]
-    print("actlab %s (%s), torch %s, numpy %s; ISA %s"
-          % (actlab.__version__, _lib.path, torch.__version__, np.__version__,
+    if a.acts:
+        layer_acts = a.acts.split(",")
+    print("actlab %s (%s, binding %s), torch %s, numpy %s; ISA %s"
+          % (actlab.__version__, _lib.path, at.binding, torch.__version__, np.__version__,
              subprocess.run(["cat", "/proc/cpuinfo"], capture_output=True,
                             text=True).stdout.count("avx512f") and "avx512 CPU" or "cpu"))
     for nt in [int(t) for t in a.threads.split(",")]:
@@ -309,7 +316,7 @@ def main():
         for shape, label in shapes:
             for name in layer_acts:
                 m, base, kind = pair(name, shape[1])
-                if label != shapes[0][1] and kind != "native":
+                if label != shapes[0][1] and kind != "native" and not a.acts:
                     continue                  # small sizes: the native comparison only
                 torch.manual_seed(2)
                 x = torch.randn(shape, requires_grad=True)
@@ -322,6 +329,8 @@ def main():
                                                               tb * 1e3, kind, tb / ta))
                 sys.stdout.flush()
 
+        if a.no_train:
+            continue
         print("\n-- one training step, batch 32, 3x32x32 (ms); ratio = baseline / actlab --")
         torch.manual_seed(3)
         xb = torch.randn(8 if a.quick else 32, 3, 32, 32)

@@ -75,6 +75,7 @@ def info(name):
 
 _user_threads = None
 _threads_epoch = 0      # bumped by every set_num_threads: actlab.torch then sets its count again
+_threads_hooks = []     # f(user: bool) called by set_num_threads (actlab.torch's extension)
 
 
 def set_num_threads(n):
@@ -85,6 +86,8 @@ def set_num_threads(n):
         _lib.check(_lib.threads_set(int(n)), "set_num_threads(%r)" % (n,))
     _user_threads = n
     _threads_epoch += 1
+    for hook in _threads_hooks:
+        hook(n is not None)
 
 
 def get_num_threads():

@@ -42,6 +42,14 @@ def close(a, b, rtol, atol):
 torch.manual_seed(1)
 random.seed(1)
 
+# the binding: the C++ extension where it was built (tests/cli/python_torch.sh says which to
+# expect), else ctypes
+print("binding: %s%s" % (at.binding, " (%s)" % at.ext_error if at.ext_error else ""))
+want_binding = os.environ.get("ACTLAB_EXPECT_BINDING")
+if want_binding:
+    check(at.binding == want_binding, "binding %s, expected %s (%s)"
+          % (at.binding, want_binding, at.ext_error))
+
 # --------------------------------------------------------------------------------------------
 # every built-in
 
@@ -377,6 +385,146 @@ if os.path.exists("dev/search/exhaustive_proxy.snapshot.db") and actlab_bin and 
               "from_search(snapshot, %d) = %r, actlab search top: %r" % (r, got.prog.text, want))
 
     shutil.rmtree(snap_dir)
+
+# --------------------------------------------------------------------------------------------
+# the extension against the ctypes path: bitwise the same values and gradients
+
+def both(fn):
+    """fn() run through the extension and then through ctypes (at._ext hidden)."""
+    ext = at._ext
+    try:
+        a = fn()
+        at._ext = None
+        b = fn()
+    finally:
+        at._ext = ext
+    return a, b
+
+
+def identical(a, b):
+    if a is None or b is None:
+        return a is None and b is None
+    return a.dtype == b.dtype and a.shape == b.shape and torch.equal(a, b)
+
+
+def same(what, fn):
+    a, b = both(fn)
+    bad = [k for k, (u, v) in enumerate(zip(a, b)) if not identical(u, v)]
+    check(len(a) == len(b) and not bad, "extension vs ctypes, %s: results %s differ" % (what, bad))
+
+
+def module_run(name, vals, C, shape, learnable=True, want_x=True):
+    def f():
+        torch.manual_seed(11)
+        m = at.Activation(name, channels=C, learnable=learnable,
+                          **{n: v for n, v in zip(actlab.info(name)["params"], vals)})
+        x = inputs(name, shape).float().requires_grad_(want_x)
+        gy = torch.randn(shape)
+        y = m(x)
+        if y.requires_grad:
+            y.backward(gy)
+        return [y, x.grad] + [getattr(m, n).grad for n in m.param_names]
+    return f
+
+
+n_before = checks
+if at._ext is not None:
+    for name in actlab.names():
+        d = actlab.info(name)
+        defaults = list(d["defaults"])
+        perturbed = [PERTURB[n] for n in d["params"]]
+        for vals in ([defaults, perturbed] if d["params"] else [[]]):
+            tag = "%s %s" % (name, vals)
+            same(tag + " scalar", module_run(name, vals, None, (4, 3, 5, 6)))
+            same(tag + " scalar, large", module_run(name, vals, None, (2, 3, 64, 65)))
+            if d["params"]:
+                pc = [torch.tensor(v) * (1 + 0.15 * torch.arange(3.0)) for v in vals]
+                same(tag + " per channel", module_run(name, pc, 3, (4, 3, 5, 6)))
+                same(tag + " per channel (N, C)", module_run(name, pc, 3, (7, 3)))
+                same(tag + " per channel, large", module_run(name, pc, 3, (2, 3, 64, 65)))
+                same(tag + " table's learnable", module_run(name, vals, None, (4, 3, 5, 6),
+                                                            learnable=None))
+                same(tag + " no input grad", module_run(name, pc, 3, (4, 3, 5, 6),
+                                                        want_x=False))
+                same(tag + " no parameter grad", module_run(name, pc, 3, (4, 3, 5, 6),
+                                                            learnable=False))
+
+    def functional_run(p_of):
+        def f():
+            torch.manual_seed(12)
+            x = torch.randn(4, 3, 5, requires_grad=True)
+            ps = p_of()
+            y = at.functional.acon_c(x, *ps)
+            y.backward(torch.randn(4, 3, 5))
+            return [y, x.grad] + [p.grad if torch.is_tensor(p) else None for p in ps]
+        return f
+    # mixed tensor and float parameters (a stride-0 expand), float64 and (1,)-shaped tensors
+    # (the stack path), a 0-d tensor broadcast over channels (the expand's sum)
+    same("functional, mixed", functional_run(
+        lambda: [torch.tensor([1.0, 2.0, 0.5], requires_grad=True), 0.25, 2.0]))
+    same("functional, float64 parameters", functional_run(
+        lambda: [torch.tensor([1.0, 2.0, 0.5], dtype=torch.float64, requires_grad=True),
+                 torch.tensor(0.25, dtype=torch.float64, requires_grad=True), 2.0]))
+    same("functional, 0-d over channels", functional_run(
+        lambda: [torch.tensor([1.0, 2.0, 0.5], requires_grad=True),
+                 torch.tensor(0.25, requires_grad=True), torch.tensor(1.5, requires_grad=True)]))
+
+    def scalar1_run():
+        torch.manual_seed(13)
+        x = torch.randn(6, 5, requires_grad=True)
+        a = torch.tensor([0.3], requires_grad=True)
+        y = at.functional.leaky_relu(x, a)
+        y.backward(torch.randn(6, 5))
+        return [y, x.grad, a.grad]
+    same("functional, (1,) parameter", scalar1_run)
+
+    def meta_run(bn):
+        def f():
+            torch.manual_seed(14)
+            m = at.MetaACON(6, r=2, bn=bn)
+            x = torch.randn(5, 6, 4, 3, requires_grad=True)
+            y = m(x)
+            y.backward(torch.randn(5, 6, 4, 3))
+            return [y, x.grad] + [p.grad for p in m.parameters()]
+        return f
+    same("MetaACON bn", meta_run(True))
+    same("MetaACON no bn", meta_run(False))
+
+    def expr_run(src, C):
+        def f():
+            torch.manual_seed(15)
+            e = at.Expr(src, channels=C)
+            with torch.no_grad():
+                for k, p in enumerate(e.params()):
+                    p.copy_(torch.rand(p.shape) + 0.5 + 0.2 * k)
+            x = torch.randn(4, 3, 50, requires_grad=True)
+            y = e(x)
+            y.backward(torch.randn(4, 3, 50))
+            return [y, x.grad] + [p.grad for p in e.params()]
+        return f
+    for src in ("max(x, sigmoid(beta*x)) + cos(x)*x", "beta*x + beta2*sin(x) + beta3*tanh(x) "
+                "+ beta4*x*x", "sin(x) + x"):
+        for C in (None, 3):
+            same("Expr %r C=%s" % (src, C), expr_run(src, C))
+
+    def nograd_run():
+        torch.manual_seed(16)
+        x = torch.randn(4, 3, 5)
+        with torch.no_grad():
+            return [at.ACON_C(3, init="paper", seed=2)(x), at.SMU()(x), at.RELU()(x)]
+    same("no_grad", nograd_run)
+
+    def softplus_zero():
+        try:
+            at.Activation("softplus", beta=0.0)(torch.randn(3, requires_grad=True))
+        except actlab.Error as err:
+            return [torch.tensor(err.status)]
+        return [None]
+    a, b = both(softplus_zero)
+    check(a[0] is not None and identical(a[0], b[0]),
+          "a library error is actlab.Error through both bindings: %s %s" % (a, b))
+    check(at.binding == "extension", "at.binding says extension")
+    print("extension vs ctypes: %d checks" % (checks - n_before))
 
 print("%d checks, %d failed" % (checks, failed))
 sys.exit(1 if failed else 0)

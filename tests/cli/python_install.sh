@@ -2,7 +2,8 @@
 # python_install.sh -- both ways of installing the Python package work from outside the
 # repository: `make install PREFIX=...` (the package in PREFIX/lib/pythonX.Y/dist-packages finds
 # PREFIX/lib/libactlab.so through its _paths.py, with no ACTLAB_LIB), and
-# `pip install ./python --no-build-isolation` (no network; the library from ACTLAB_LIB).
+# `pip install ./python --no-build-isolation` (no network; the library from ACTLAB_LIB). With
+# the C++ extension built, the installed package carries it.
 set -eu
 B=${B:-build}
 . python/tests/env.sh
@@ -23,6 +24,12 @@ assert y.shape == (2, 4, 3) and abs(float(y[0, 0, 0]) - 0.7310586) < 1e-6, y
 print(actlab.library_path)'
 lib=$(cd "$tmp" && env -u ACTLAB_LIB PYTHONPATH="$site" "$PY" -c "$check")
 [ "$lib" = "$tmp/prefix/lib/libactlab.so.0" ] || { echo "make install: loaded '$lib'"; exit 1; }
+# the C++ extension, where it was built, is installed into the package and used from there
+if [ -f "$B/actlab_torch_ext.so" ]; then
+    b=$(cd "$tmp" && env -u ACTLAB_LIB PYTHONPATH="$site" "$PY" -c \
+        'import actlab.torch as at; print(at.binding, at.ext_error)')
+    [ "$b" = "extension None" ] || { echo "make install: binding '$b'"; exit 1; }
+fi
 # without _paths.py the installed actlab.pc leads to the library (pkg-config's libdir)
 mkdir "$tmp/nopaths"
 cp -r "$site/actlab" "$tmp/nopaths/"

@@ -8,10 +8,12 @@
     at.from_search("s.db", rank=1)  the winner of an actlab search
     at.functional.silu(x)           functional forms
 
-Each kernel runs inside a torch.autograd.Function whose backward calls actlab's backward (input
-and parameter gradients). float32 CPU tensors take the kernels; float16 and bfloat16 CPU tensors
-too, through float32; float64 and CUDA tensors take the same function composed from torch ops
-(reference.py). docs/python.md.
+Each kernel runs inside an autograd node whose backward calls actlab's backward (input and
+parameter gradients): the C++ extension actlab_torch_ext.so where it was built (`make` with
+libtorch-dev and pybind11-dev; at.binding == "extension"), else a torch.autograd.Function over
+ctypes (at.binding == "ctypes"); the two give bitwise the same results. float32 CPU tensors take
+the kernels; float16 and bfloat16 CPU tensors too, through float32; float64 and CUDA tensors take
+the same function composed from torch ops (reference.py). docs/python.md.
 """
 try:
     import torch
@@ -20,6 +22,7 @@ except ImportError as _e:
                       "python3-torch; scripts/install-deps.sh installs it); the numpy API, "
                       "`import actlab`, works without it") from _e
 
+import os
 import sqlite3
 
 import torch.nn as nn
@@ -29,7 +32,8 @@ from actlab import _lib
 from . import reference
 from .reference import per_channel as _per_channel
 
-__all__ = ["Activation", "MetaACON", "Expr", "from_search", "functional", "uses_kernel"]
+__all__ = ["Activation", "MetaACON", "Expr", "from_search", "functional", "uses_kernel",
+           "binding"]
 
 _threads_seen = None
 _F32 = torch.float32
@@ -45,6 +49,56 @@ def _sync_threads():
     if seen != _threads_seen:
         _lib.check(_lib.threads_set(seen[0]), "threads")
         _threads_seen = seen
+
+
+def _ext_candidates():
+    """Where actlab_torch_ext.so may be: $ACTLAB_TORCH_EXT (a file; "0" or "": none), else
+    next to the libactlab.so that was loaded (a build directory, ACTLAB_LIB's), then the package
+    directory (`make install` puts it there)."""
+    env = os.environ.get("ACTLAB_TORCH_EXT")
+    if env is not None:
+        return [] if env in ("", "0") else [env]
+    out = []
+    if os.sep in _lib.path:
+        out.append(os.path.join(os.path.dirname(os.path.realpath(_lib.path)), _EXT_FILE))
+    out.append(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                            _EXT_FILE))
+    return out
+
+
+def _load_ext():
+    """The extension module, or (None, why not). It calls the library ctypes loaded, through
+    the addresses of its functions."""
+    import ctypes
+    import importlib.machinery
+    import importlib.util
+    why = []
+    for path in _ext_candidates():
+        if not os.path.exists(path):
+            why.append("%s: no such file" % path)
+            continue
+        try:
+            loader = importlib.machinery.ExtensionFileLoader("actlab_torch_ext", path)
+            spec = importlib.util.spec_from_file_location("actlab_torch_ext", path,
+                                                          loader=loader)
+            mod = importlib.util.module_from_spec(spec)
+            loader.exec_module(mod)
+            addr = [ctypes.cast(f, ctypes.c_void_p).value for f in
+                    (_lib.act_forward, _lib.act_backward, _lib.expr_forward,
+                     _lib.expr_backward, _lib.threads_set)]
+            mod.init(*addr, _lib.Error)
+            return mod, None
+        except Exception as e:         # noqa: BLE001 (any failure: the ctypes path)
+            why.append("%s: %s" % (path, e))
+    return None, "; ".join(why) or "ACTLAB_TORCH_EXT=%s" % os.environ.get("ACTLAB_TORCH_EXT")
+
+
+_EXT_FILE = "actlab_torch_ext.so"
+_ext, ext_error = _load_ext()
+binding = "extension" if _ext is not None else "ctypes"
+if _ext is not None:
+    actlab._threads_hooks.append(_ext.set_user_threads)
+    _ext.set_user_threads(actlab._user_threads is not None)
 
 
 def uses_kernel(x):
@@ -119,6 +173,9 @@ class _Kernel(torch.autograd.Function):
 def _run(x, p, fwd, bwd, handle, C):
     """The kernel on float32 CPU x: through autograd when a gradient is wanted, else directly
     (inference skips the autograd.Function's cost)."""
+    if _ext is not None:
+        return _ext.run(1 if fwd is _lib.expr_forward else 0, handle, x, p,
+                        -1 if C is None else C)
     x = x.contiguous()
     if torch.is_grad_enabled() and (x.requires_grad or (p is not None and p.requires_grad)):
         return _Kernel.apply(x, p, fwd, bwd, handle, C)
@@ -145,6 +202,8 @@ def act(name, x, params=(), channels=None):
         return act(name, x.float(), params, channels).to(x.dtype)
     if not uses_kernel(x):
         return reference.compose(name, x, *params)
+    if _ext is not None:
+        return _ext.act(d["id"], x, list(params), -1 if channels is None else channels)
     return _run(x, _pack(params, channels, x), _lib.act_forward, _lib.act_backward, d["id"],
                 channels)
 
@@ -209,6 +268,10 @@ class Activation(nn.Module):
 
     def forward(self, x):
         if x.dtype is _F32 and x.is_cpu and x.layout is _STRIDED:   # act(), minus look-ups
+            if _ext is not None:
+                return _ext.module(self.act_id, x, self._parameters, self._buffers,
+                                   self.param_names,
+                                   -1 if self.channels is None else self.channels)
             p = _pack(self.params(), self.channels, x) if self.param_names else None
             return _run(x, p, _lib.act_forward, _lib.act_backward, self.act_id, self.channels)
         return act(self.name, x, self.params(), self.channels)
@@ -333,6 +396,9 @@ class Expr(nn.Module):
             return self.forward(x.float()).to(x.dtype)
         if not uses_kernel(x):
             return self._composed(x)
+        if _ext is not None:
+            return _ext.expr(self.prog.ptr, x, self.params(),
+                             -1 if self.channels is None else self.channels)
         return _run(x, _pack(self.params(), self.channels, x), _lib.expr_forward,
                     _lib.expr_backward, self.prog.ptr, self.channels)
 
