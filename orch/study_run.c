@@ -82,8 +82,10 @@ static void json_num(FILE *f, double v)
         fputs("null", f);
 }
 
-/* The trained activation parameters of the checkpoint at ckpt, grouped by name ("beta", "p1")
- * over every layer, as "act_param.NAME": [...] lines. */
+/* The learnable activation parameters grouped by name ("beta", "p1") over every layer, as
+ * "act_param.NAME": [...] lines: the trained ones of the checkpoint at ckpt, or with ckpt NULL
+ * the initial ones ("act_param_init.NAME"), which act_run_net_new draws from rc's seed exactly
+ * as the training did. */
 static int dump_params(FILE *f, const act_run_config *rc, const act_dataset *like,
                        const char *ckpt, act_diag *d)
 {
@@ -92,7 +94,7 @@ static int dump_params(FILE *f, const act_run_config *rc, const act_dataset *lik
     int st = act_run_act_new(rc, &a, d);
     if (st == ACT_OK)
         st = act_run_net_new(rc, like, a, &net, d);
-    if (st == ACT_OK)
+    if (st == ACT_OK && ckpt)
         st = act_ckpt_load(ckpt, net, NULL, NULL, d);
     if (st == ACT_OK) {
         const float *p = act_net_params(net);
@@ -111,7 +113,7 @@ static int dump_params(FILE *f, const act_run_config *rc, const act_dataset *lik
                 snprintf(names[n_names++], sizeof names[0], "%s", nm);
         }
         for (int k = 0; k < n_names; k++) {
-            fprintf(f, ",\n  \"act_param.%s\": [", names[k]);
+            fprintf(f, ",\n  \"act_param%s.%s\": [", ckpt ? "" : "_init", names[k]);
             int first = 1;
             for (int i = 0; i < act_net_n_segments(net); i++) {
                 const act_param_seg *s = act_net_segment(net, i);
@@ -252,6 +254,8 @@ static int run_unit(run_job *j, const study_unit *u, char *result, size_t result
     int st_dump = ACT_OK;
     if (c->dump_params && ok_run)
         st_dump = dump_params(f, &rc, train, ckpt, &d);
+    if (c->dump_params && ok_run && st_dump == ACT_OK)
+        st_dump = dump_params(f, &rc, train, NULL, &d);
     fputs("\n}\n", f);
     int bad = fclose(f) != 0;
     if (ok_run)

@@ -16,7 +16,7 @@ trap '[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$d"' EXIT
 "$A" study run --help | grep -q -- "--quick"
 
 # the committed studies parse, full and quick
-for s in depth mobile tfnet beta search; do
+for s in depth mobile tfnet beta beta_long search; do
     "$A" study run "$s" --dry-run > "$d/dry" && grep -q "(full)" "$d/dry"
     "$A" study run "$s" --quick --dry-run > "$d/dry" && grep -q "(quick)" "$d/dry"
 done
@@ -77,6 +77,27 @@ echo "$row" | tr -d '[],|+' | awk -v pairs="$d/pairs" '
       sig = (dm - dh > 0 || dm + dh < 0) ? "better|worse" : "no significant difference"
       if (!ok || $0 !~ sig) { print "row: " $0; print "want", m, m - h, m + h, dm, dm - dh, dm + dh; exit 1 } }'
 grep -q '^| mlp:16x2 | off | he | relu | 0.05 | 3 | .* | baseline |$' "$d/r/summary.md"
+# the parameter table: swish's beta in mlp:16x1 (16 channels x 3 seeds), its mean, median and
+# median distance moved recomputed from the summaries' trained and initial arrays (initial: 1)
+arr() { sed -n 's/.*"'"$2"'": \[\(.*\)\].*/\1/p' "$1" | tr ',' '\n' | tr -d ' '; }
+for s in 1 2 3; do
+    f="$d/s/units/swish__mlp-16x1__bnoff__he__lr0.05__s$s.json"
+    arr "$f" act_param.beta > "$d/tb"
+    arr "$f" act_param_init.beta > "$d/ib"
+    [ "$(wc -l < "$d/tb")" -eq 16 ] && [ "$(sort -u "$d/ib")" = 1 ]
+    paste "$d/tb" "$d/ib"
+done > "$d/beta"
+! awk '$1 != $2 { moved = 1 } END { exit moved }' "$d/beta"
+row=$(grep '^| swish | beta | mlp:16x1 |' "$d/r/summary.md")
+med() { sort -g | awk '{ v[NR] = $1 } END { h = (NR - 1) / 2; i = int(h)
+                                             print v[i + 1] + (h - i) * (v[i + 2] - v[i + 1]) }'; }
+want="48 $(awk '{ m += $1 / 48 } END { print m }' "$d/beta") $(cut -f1 "$d/beta" | med)"
+want="$want $(awk '{ x = $1 - $2; print x < 0 ? -x : x }' "$d/beta" | med)"
+echo "$row" | tr -d '|' | awk -v w="$want" '
+    function near(x, y) { return (x - y < 6e-5 && y - x < 6e-5) }
+    { split(w, v, " ")
+      if (!($4 == v[1] && near($5, v[2]) && near($8, v[3]) && near($10, v[4]))) {
+          print "row: " $0; print "want", w; exit 1 } }'
 
 # --- kill -9 mid-way, then the same command: no finished unit is trained again
 cat > "$d/kill.conf" <<'CONF'

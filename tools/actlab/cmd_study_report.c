@@ -443,17 +443,75 @@ static int function_figure(report *r)
                       "drawn.");
 }
 
+/* The values of "act_param.NAME" (init 0) or "act_param_init.NAME" (init 1) of activation an
+ * over the finished units at the shared lr, of model m (-1: every model), at most cap into v.
+ * With pair non-NULL only units that hold both arrays at equal length count, and *pair gets
+ * the other array's values in the same order. Returns how many. */
+static int param_values(const report *r, const char *an, const char *name, int m, int init,
+                        double *v, double *pair, int cap)
+{
+    char key[64], other[64];
+    snprintf(key, sizeof key, "act_param%s.%s", init ? "_init" : "", name);
+    snprintf(other, sizeof other, "act_param%s.%s", init ? "" : "_init", name);
+    int n = 0;
+    for (int k = 0; k < r->n_units && n < cap; k++) {
+        const study_unit *u = &r->units[k];
+        if (r->rec[k].state != 1 || u->lr != 0 || (m >= 0 && u->model != m) ||
+            strcmp(study_unit_act(&r->c, u), an))
+            continue;
+        int got = study_json_array(r->rec[k].json, key, v + n, cap - n);
+        if (pair && study_json_array(r->rec[k].json, other, pair + n, cap - n) != got)
+            continue;   /* a unit without both arrays (summaries older than the init dump) */
+        n += got;
+    }
+    return n;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The q-quantile of the n sorted values s (linear between neighbours). */
+static double quantile(const double *s, int n, double q)
+{
+    double h = q * (n - 1);
+    int i = (int)h;
+    return i + 1 < n ? s[i] + (h - i) * (s[i + 1] - s[i]) : s[n - 1];
+}
+
+/* A 24-bin histogram of v[0..n) over [lo, hi] as a closed step outline into sx, sy. */
+static void histogram(const double *v, int n, double lo, double hi, double *sx, double *sy)
+{
+    double cnt[HIST_BINS] = { 0 };
+    double w = (hi - lo) / HIST_BINS;
+    for (int j = 0; j < n; j++) {
+        int b = (int)((v[j] - lo) / w);
+        cnt[b < 0 ? 0 : b >= HIST_BINS ? HIST_BINS - 1 : b] += 1.0;
+    }
+    sx[0] = lo;
+    sy[0] = 0.0;
+    for (int b = 0; b < HIST_BINS; b++) {
+        sx[1 + 2 * b] = lo + w * b;
+        sx[2 + 2 * b] = lo + w * (b + 1);
+        sy[1 + 2 * b] = sy[2 + 2 * b] = cnt[b];
+    }
+    sx[2 * HIST_BINS + 1] = hi;
+    sy[2 * HIST_BINS + 1] = 0.0;
+}
+
+enum { PARAM_CAP = 1 << 20 };
+
 /* Histograms of the trained activation parameters (dump_params), per activation and parameter,
- * pooled over layers, channels, seeds and models at the shared lr. */
+ * pooled over layers, channels, seeds and models at the shared lr; where every unit also holds
+ * the initial values, their histogram is drawn beside (dashed). */
 static int param_figures(report *r)
 {
     if (!r->c.dump_params)
         return CLI_EXIT_OK;
-    enum { CAP = 1 << 20 };
-    double *v = malloc(CAP * sizeof *v);
-    if (!v)
-        return CLI_EXIT_FAILURE;
-    int rc = CLI_EXIT_OK;
+    double *v = malloc(PARAM_CAP * sizeof *v), *v0 = malloc(PARAM_CAP * sizeof *v0);
+    int rc = v && v0 ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
     for (int a = 0; a < r->c.acts.n && rc == CLI_EXIT_OK; a++) {
         const char *an = r->c.acts.v[a];
         act_act_id id;
@@ -463,60 +521,124 @@ static int param_figures(report *r)
         for (int p = 0; p < fn->n_params && rc == CLI_EXIT_OK; p++) {
             if (!((fn->learnable >> p) & 1u))
                 continue;
-            char key[64];
-            snprintf(key, sizeof key, "act_param.%s", fn->param_names[p]);
-            int n = 0;
-            for (int k = 0; k < r->n_units && n < CAP; k++)
-                if (r->rec[k].state == 1 && r->units[k].lr == 0 &&
-                    !strcmp(study_unit_act(&r->c, &r->units[k]), an))
-                    n += study_json_array(r->rec[k].json, key, v + n, CAP - n);
+            const char *pn = fn->param_names[p];
+            /* the units with both arrays first, then all: equal counts mean v0 pairs with v */
+            int n_both = param_values(r, an, pn, -1, 0, v, v0, PARAM_CAP);
+            int n = param_values(r, an, pn, -1, 0, v, NULL, PARAM_CAP);
             if (n == 0)
                 continue;
+            int with_init = n_both == n;
             double lo = INFINITY, hi = -INFINITY, mean = 0.0;
             for (int j = 0; j < n; j++) {
-                lo = fmin(lo, v[j]);
-                hi = fmax(hi, v[j]);
+                lo = fmin(lo, with_init ? fmin(v[j], v0[j]) : v[j]);
+                hi = fmax(hi, with_init ? fmax(v[j], v0[j]) : v[j]);
                 mean += v[j] / n;
             }
             if (!(hi > lo)) {
                 lo -= 0.05;
                 hi += 0.05;
             }
-            double cnt[HIST_BINS] = { 0 }, sx[2 * HIST_BINS + 2], sy[2 * HIST_BINS + 2];
-            double w = (hi - lo) / HIST_BINS;
-            for (int j = 0; j < n; j++) {
-                int b = (int)((v[j] - lo) / w);
-                cnt[b < 0 ? 0 : b >= HIST_BINS ? HIST_BINS - 1 : b] += 1.0;
-            }
-            sx[0] = lo;
-            sy[0] = 0.0;
-            for (int b = 0; b < HIST_BINS; b++) {
-                sx[1 + 2 * b] = lo + w * b;
-                sx[2 + 2 * b] = lo + w * (b + 1);
-                sy[1 + 2 * b] = sy[2 + 2 * b] = cnt[b];
-            }
-            sx[2 * HIST_BINS + 1] = hi;
-            sy[2 * HIST_BINS + 1] = 0.0;
+            double sx[2][2 * HIST_BINS + 2], sy[2][2 * HIST_BINS + 2];
+            histogram(v, n, lo, hi, sx[0], sy[0]);
+            if (with_init)
+                histogram(v0, n, lo, hi, sx[1], sy[1]);
             char title[256], file[128], cap[512], xl[64];
-            snprintf(title, sizeof title, "trained %s of %s: %d values, mean %.3f",
-                     fn->param_names[p], an, n, mean);
-            snprintf(xl, sizeof xl, "%s (initial %g)", fn->param_names[p],
-                     (double)fn->defaults[p]);
-            plot_series s = { .x = sx, .y = sy, .n = 2 * HIST_BINS + 2 };
+            snprintf(title, sizeof title, "trained %s of %s: %d values, mean %.3f", pn, an, n,
+                     mean);
+            snprintf(xl, sizeof xl, "%s (default %g)", pn, (double)fn->defaults[p]);
+            plot_series s[2] = {
+                { .label = "trained", .x = sx[0], .y = sy[0], .n = 2 * HIST_BINS + 2 },
+                { .label = "initial", .x = sx[1], .y = sy[1], .n = 2 * HIST_BINS + 2,
+                  .dashed = 1 },
+            };
             plot_panel pp = { .kind = PLOT_LINES, .title = title, .xlabel = xl,
-                              .ylabel = "count", .series = &s, .n_series = 1,
-                              .legend = PLOT_LEGEND_NONE };
+                              .ylabel = "count", .series = s, .n_series = with_init ? 2 : 1,
+                              .legend = with_init ? PLOT_LEGEND_AUTO : PLOT_LEGEND_NONE };
             plot_figure f = { .panels = &pp, .n_panels = 1, .width = 800, .height = 440 };
-            snprintf(file, sizeof file, "param_%s_%s.svg", an, fn->param_names[p]);
+            snprintf(file, sizeof file, "param_%s_%s.svg", an, pn);
             file_safe(file);
             snprintf(cap, sizeof cap, "Histogram of the trained per-channel %s of %s after "
-                     "training, pooled over every layer, channel, seed and model of the study "
-                     "(shared lr, finished runs only).", fn->param_names[p], an);
+                     "training%s, pooled over every layer, channel, seed and model of the study "
+                     "(shared lr, finished runs only).", pn, an,
+                     with_init ? " (solid) and of its initial values (dashed)" : "");
             rc = add_figure(r, "params", file, &f, cap);
         }
     }
     free(v);
+    free(v0);
     return rc;
+}
+
+/* The table of the trained activation parameters: per activation, parameter and model, the
+ * count, mean, sd and 5/50/95% quantiles, and how far they moved from their initial values
+ * (median and 95% quantile of |trained - initial|) where the summaries hold those. */
+static void param_table(const report *r, report_doc *d)
+{
+    double *v = malloc(PARAM_CAP * sizeof *v), *v0 = malloc(PARAM_CAP * sizeof *v0);
+    enum { NH = 11 };
+    static const char *const head[NH] = { "activation", "parameter", "model", "values", "mean",
+                                          "sd", "5%", "median", "95%", "median |moved|",
+                                          "95% |moved|" };
+    int begun = 0;
+    for (int a = 0; v && v0 && r->c.dump_params && a < r->c.acts.n; a++) {
+        const char *an = r->c.acts.v[a];
+        act_act_id id;
+        if (act_act_lookup(an, &id) != ACT_OK)
+            continue;
+        const act_fn *fn = act_act_fn(id);
+        for (int p = 0; p < fn->n_params; p++)
+            for (int m = 0; m < r->c.models.n && ((fn->learnable >> p) & 1u); m++) {
+                const char *pn = fn->param_names[p];
+                int n_both = param_values(r, an, pn, m, 0, v, v0, PARAM_CAP);
+                int n = param_values(r, an, pn, m, 0, v, NULL, PARAM_CAP);
+                if (n < 2)
+                    continue;
+                int with_init = n_both == n;
+                double mean = 0.0, ss = 0.0;
+                for (int j = 0; j < n; j++)
+                    mean += v[j] / n;
+                for (int j = 0; j < n; j++)
+                    ss += (v[j] - mean) * (v[j] - mean);
+                for (int j = 0; with_init && j < n; j++)
+                    v0[j] = fabs(v[j] - v0[j]);
+                qsort(v, (size_t)n, sizeof *v, cmp_double);
+                if (with_init)
+                    qsort(v0, (size_t)n, sizeof *v0, cmp_double);
+                char c[NH][64];
+                snprintf(c[0], sizeof c[0], "%s", an);
+                snprintf(c[1], sizeof c[1], "%s", pn);
+                snprintf(c[2], sizeof c[2], "%s", r->c.models.v[m]);
+                snprintf(c[3], sizeof c[3], "%d", n);
+                snprintf(c[4], sizeof c[4], "%.4f", mean);
+                snprintf(c[5], sizeof c[5], "%.4f", sqrt(ss / (n - 1)));
+                snprintf(c[6], sizeof c[6], "%.4f", quantile(v, n, 0.05));
+                snprintf(c[7], sizeof c[7], "%.4f", quantile(v, n, 0.5));
+                snprintf(c[8], sizeof c[8], "%.4f", quantile(v, n, 0.95));
+                if (with_init) {
+                    snprintf(c[9], sizeof c[9], "%.4f", quantile(v0, n, 0.5));
+                    snprintf(c[10], sizeof c[10], "%.4f", quantile(v0, n, 0.95));
+                } else {
+                    snprintf(c[9], sizeof c[9], "-");
+                    snprintf(c[10], sizeof c[10], "-");
+                }
+                if (!begun++) {
+                    report_heading(d, 2, "Trained activation parameters: statistics");
+                    report_para(d, "Per activation, parameter and model, over every layer, "
+                                "channel and seed at the shared lr (finished runs): the trained "
+                                "values, and how far each moved from its initial value (\"-\" "
+                                "where the summaries lack the initial values).");
+                    report_table_begin(d, "lllrrrrrrrr", head);
+                }
+                const char *row[NH];
+                for (int k = 0; k < NH; k++)
+                    row[k] = c[k];
+                report_table_row(d, row);
+            }
+    }
+    if (begun)
+        report_table_end(d);
+    free(v);
+    free(v0);
 }
 
 // ----------------------------------------------------------------------------
@@ -658,6 +780,7 @@ static int write_outputs(report *r)
             report_figure(&d, file, g->caption);
         }
     }
+    param_table(r, &d);
     char *text = study_config_text(c);
     report_heading(&d, 2, "Configuration");
     report_pre(&d, text ? text : "");
