@@ -545,7 +545,7 @@ static int param_figures(report *r)
             char title[256], file[128], cap[512], xl[64];
             snprintf(title, sizeof title, "trained %s of %s: %d values, mean %.3f", pn, an, n,
                      mean);
-            snprintf(xl, sizeof xl, "%s (default %g)", pn, (double)fn->defaults[p]);
+            snprintf(xl, sizeof xl, "%s", pn);   /* the initial values: dashed, not a default */
             plot_series s[2] = {
                 { .label = "trained", .x = sx[0], .y = sy[0], .n = 2 * HIST_BINS + 2 },
                 { .label = "initial", .x = sx[1], .y = sy[1], .n = 2 * HIST_BINS + 2,
