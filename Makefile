@@ -216,6 +216,7 @@ clean:
 	rm -rf build
 
 .PHONY: all deps run check asan bench bench-peers docs fuzz install clean python-ext
-.SECONDARY:
+# No `.SECONDARY:`: every object is an explicit prerequisite, and a blanket .SECONDARY made make
+# skip a new source file's object when the archive it belongs to was newer than the source.
 -include $(LIB_OBJ:.o=.d) $(PIC_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(B)/tools/gen_docs.d \
     $(ORCH_OBJ:.o=.d) $(B)/orch/mpi_none.d
