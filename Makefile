@@ -105,7 +105,6 @@ $(B)/pic/%.o: %.c
 	$(Q)$(CC) $(WARN) -Wdouble-promotion $(CPPFLAGS) -DACTLAB_BUILD -fvisibility=hidden -fPIC $(OMP) $(CFLAGS) -c $< -o $@
 
 $(B)/tools/actlab/%.o: CPPFLAGS += $(PLOT_CFLAGS)
-$(B)/tools/gen_docs.o: CPPFLAGS += -Itools
 $(B)/orch/%.o: CPPFLAGS += -DACTLAB_VERSION='"$(VERSION)"'
 $(B)/orch/mpi.o: CPPFLAGS += $(MPI_CFLAGS)
 $(B)/tests/%.o $(B)/tools/actlab/%.o: CPPFLAGS += -I.
@@ -136,7 +135,7 @@ $(B)/tests/actlab-nompi: $(CLI_OBJ) $(B)/orch/mpi_none.o $(B)/libactlab_orch.a $
 $(B)/tests/run: $(TEST_OBJ) $(B)/libactlab_orch.a $(B)/libactlab.a
 	$(CC) $(OMP) $(LDFLAGS) $^ $(ORCH_LIBS) $(LDLIBS) -o $@
 
-$(B)/gen_docs: $(B)/tools/gen_docs.o $(B)/tools/actlab/cli.o $(B)/libactlab.a
+$(B)/gen_docs: $(B)/tools/gen_docs.o $(B)/libactlab.a
 	$(CC) $(OMP) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # examples/ are built as a library user builds them: public headers only, no internal flags.

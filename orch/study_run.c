@@ -57,18 +57,6 @@ static int on_batch(void *user, const act_train_progress *p)
     return 0;
 }
 
-/* The shortest of %.6g..%.9g that reads back as v (the CLI's number format). */
-static const char *fmt_float(float v, char *buf, size_t len)
-{
-    for (int prec = 6; prec < 9; prec++) {
-        snprintf(buf, len, "%.*g", prec, (double)v);
-        if (strtof(buf, NULL) == v)
-            return buf;
-    }
-    snprintf(buf, len, "%.9g", (double)v);
-    return buf;
-}
-
 static const char *status_word(int rc)
 {
     return rc == ACT_OK ? "ok" : rc == ACT_EDIVERGED ? "diverged" : "invalid";
@@ -224,7 +212,7 @@ static int run_unit(run_job *j, const study_unit *u, char *result, size_t result
     fprintf(f, "\",\n  \"model\": \"%s\",\n  \"bn\": \"%s\",\n  \"init\": \"%s\",\n"
                "  \"lr\": %s,\n  \"seed\": %d,\n  \"status\": \"%s\",\n  \"epochs\": %d,\n"
                "  \"val_acc\": ", spec, c->bn.v[u->bn], c->init.v[u->init],
-            fmt_float(t->sched.lr, lrbuf, sizeof lrbuf), u->seed, status_word(rc_train),
+            act_fmt_float(t->sched.lr, lrbuf, sizeof lrbuf), u->seed, status_word(rc_train),
             epochs);
     int ok_run = rc_train == ACT_OK && epochs == E;
     *diverged = !ok_run;

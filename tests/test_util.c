@@ -1,5 +1,7 @@
 /* test_util.c -- tests of src/util: the status list, the atomic file writer. */
 #include <dirent.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,4 +174,33 @@ void test_util_file_errors(void)
     remove(p);
     CHECK(n_entries(dir) == 0);
     rmdir(dir);
+}
+
+// ----------------------------------------------------------------------------
+// act_fmt_float: the number format of messages and summaries
+
+void test_fmt_float_shortest_round_trip(void)
+{
+    char buf[32];
+    CHECK(strcmp(act_fmt_float(0.05f, buf, sizeof buf), "0.05") == 0);
+    CHECK(strcmp(act_fmt_float(0.01f, buf, sizeof buf), "0.01") == 0);
+    CHECK(strcmp(act_fmt_float(1.0f, buf, sizeof buf), "1") == 0);
+    CHECK(strcmp(act_fmt_float(-3e-4f, buf, sizeof buf), "-0.0003") == 0);
+    CHECK(act_fmt_float(1.0f / 3.0f, buf, sizeof buf) == buf && strcmp(buf, "0.33333334") == 0);
+    CHECK(strcmp(act_fmt_float(INFINITY, buf, sizeof buf), "inf") == 0);
+    CHECK(strcmp(act_fmt_float(NAN, buf, sizeof buf), "nan") == 0 ||
+          strcmp(buf, "-nan") == 0);
+    /* every float of a sweep over the exponents reads back exactly, and is %.6g's form
+     * wherever that reads back (more digits only where fewer would lose the value) */
+    uint32_t bits = 0x00800001u;
+    for (int i = 0; i < 20000; i++, bits = bits * 2654435761u + 12345u) {
+        uint32_t b = bits & 0xff7fffffu;   /* finite, either sign */
+        float v;
+        memcpy(&v, &b, sizeof v);
+        act_fmt_float(v, buf, sizeof buf);
+        char six[32];
+        snprintf(six, sizeof six, "%.6g", (double)v);
+        CHECKF(strtof(buf, NULL) == v && (strcmp(buf, six) == 0) == (strtof(six, NULL) == v),
+               "%.9g printed as %s", (double)v, buf);
+    }
 }

@@ -5,13 +5,13 @@
 #include <stdlib.h>
 
 #include "actlab/act.h"
-#include "actlab/cli.h"      /* tools/actlab/cli.h: cli_fmt_float */
+#include "actlab/status.h"   /* act_fmt_float */
 
 static void print_values(const act_act_desc *d, const float *p)
 {
     char buf[32];
     for (int k = 0; k < d->n_params; k++)
-        printf("%s%s=%s", k ? ", " : "", d->param_names[k], cli_fmt_float(p[k], buf, sizeof buf));
+        printf("%s%s=%s", k ? ", " : "", d->param_names[k], act_fmt_float(p[k], buf, sizeof buf));
 }
 
 static void print_kinks(const act_act_desc *d, const char *none)
@@ -56,7 +56,7 @@ static void print_section(act_act_id id)
             int learn = (d->learnable >> k) & 1u;
             char buf[32];
             printf("| `%s` | %s | %s | %s |\n", d->param_names[k],
-                   cli_fmt_float(d->defaults[k], buf, sizeof buf),
+                   act_fmt_float(d->defaults[k], buf, sizeof buf),
                    !learn ? "no" : (d->flags & ACT_ACT_CHANNEL) ? "yes, per channel" : "yes",
                    ((d->nonzero >> k) & 1u) ? "finite, nonzero" : "finite");
         }

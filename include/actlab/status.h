@@ -54,6 +54,11 @@ ACT_API const char *act_strerror(int status);
 /* Static name of a status code ("EINVAL"); never NULL. */
 ACT_API const char *act_status_name(int status);
 
+/* v as the shortest of "%.6g" .. "%.9g" that reads back (strtof) as exactly v, into buf; returns
+ * buf. The number format of actlab's messages, summaries and tables: 0.05 stays "0.05", and no
+ * float is ever printed in a form that reads back as another. */
+ACT_API const char *act_fmt_float(float v, char *buf, size_t len);
+
 /* Caller-owned detail for errors that have a position (parse errors, config lines). */
 typedef struct act_diag {
     int  line, col;         /* 1-based; 0 when not applicable */

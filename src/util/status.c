@@ -1,4 +1,8 @@
-/* status.c -- act_strerror() and act_status_name(), generated from ACT_STATUS_LIST. */
+/* status.c -- act_strerror() and act_status_name(), generated from ACT_STATUS_LIST; the number
+ * format of messages (act_fmt_float). */
+#include <stdio.h>
+#include <stdlib.h>
+
 #include "actlab/status.h"
 
 const char *act_strerror(int status)
@@ -21,4 +25,15 @@ const char *act_status_name(int status)
     default: break;
     }
     return "UNKNOWN";
+}
+
+const char *act_fmt_float(float v, char *buf, size_t len)
+{
+    for (int prec = 6; prec < 9; prec++) {
+        snprintf(buf, len, "%.*g", prec, (double)v);
+        if (strtof(buf, NULL) == v)
+            return buf;
+    }
+    snprintf(buf, len, "%.9g", (double)v);
+    return buf;
 }

@@ -71,17 +71,6 @@ int cli_parse_long(const char *s, long *out)
     return 0;
 }
 
-const char *cli_fmt_float(float v, char *buf, size_t len)
-{
-    for (int prec = 6; prec < 9; prec++) {
-        snprintf(buf, len, "%.*g", prec, (double)v);
-        if (strtof(buf, NULL) == v)
-            return buf;
-    }
-    snprintf(buf, len, "%.9g", (double)v);
-    return buf;
-}
-
 int cli_parse_expr(const char *cmd, const char *src, act_expr **e)
 {
     act_diag d;

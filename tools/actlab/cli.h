@@ -30,9 +30,6 @@ int cli_parse_double(const char *s, double *out);
 void cli_html(FILE *f, const char *s);
 int cli_parse_long(const char *s, long *out);
 
-/* The shortest decimal that reads back as v (0.01f prints as 0.01, not 0.00999999978); writes it
- * into buf and returns buf. */
-const char *cli_fmt_float(float v, char *buf, size_t len);
 
 /* Parses an expression; on error prints "actlab CMD: LINE:COL: message" and the caret line.
  * Returns 0, or -1 with *e untouched. */

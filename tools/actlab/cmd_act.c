@@ -41,7 +41,7 @@ static void format_params(const act_act_desc *d, char *buf, size_t len)
     for (int k = 0; k < d->n_params && used < len; k++) {
         char v[32];
         int w = snprintf(buf + used, len - used, "%s%s=%s%s", k ? ", " : "", d->param_names[k],
-                         cli_fmt_float(d->defaults[k], v, sizeof v), (d->learnable & (1u << k)) ? "*" : "");
+                         act_fmt_float(d->defaults[k], v, sizeof v), (d->learnable & (1u << k)) ? "*" : "");
         if (w < 0)
             break;
         used += (size_t)w;
