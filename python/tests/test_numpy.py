@@ -11,16 +11,7 @@ import numpy as np                   # noqa: E402
 
 import actlab                        # noqa: E402
 
-failed = 0
-checks = 0
-
-
-def check(ok, what):
-    global failed, checks
-    checks += 1
-    if not ok:
-        failed += 1
-        print("FAIL", what)
+from harness import check, finish   # noqa: E402
 
 
 def erf(x):
@@ -147,5 +138,4 @@ try:
 except actlab.Error:
     pass
 
-print("%d checks, %d failed" % (checks, failed))
-sys.exit(1 if failed else 0)
+finish()

@@ -9,7 +9,6 @@ import os
 import pickle
 import random
 import sqlite3
-import sys
 import tempfile
 
 import torch
@@ -18,16 +17,7 @@ import actlab
 import actlab.torch as at
 from actlab.torch import reference
 
-failed = 0
-checks = 0
-
-
-def check(ok, what):
-    global failed, checks
-    checks += 1
-    if not ok:
-        failed += 1
-        print("FAIL", what)
+from harness import check, count, finish   # noqa: E402
 
 
 def close(a, b, rtol, atol):
@@ -116,7 +106,7 @@ for name in actlab.names():
             pc = [torch.tensor(v) * (1 + 0.15 * torch.arange(3.0)) for v in vals]
             run_builtin(name, pc, 3, (4, 3, 5, 6))
             run_builtin(name, pc, 3, (7, 3))                  # dense (N, C)
-print("built-ins: %d checks" % checks)
+print("built-ins: %d checks" % count())
 
 # --------------------------------------------------------------------------------------------
 # requires_grad combinations, non-contiguous inputs, float64, shapes
@@ -427,7 +417,7 @@ def module_run(name, vals, C, shape, learnable=True, want_x=True):
     return f
 
 
-n_before = checks
+n_before = count()
 if at._ext is not None:
     for name in actlab.names():
         d = actlab.info(name)
@@ -524,7 +514,6 @@ if at._ext is not None:
     check(a[0] is not None and identical(a[0], b[0]),
           "a library error is actlab.Error through both bindings: %s %s" % (a, b))
     check(at.binding == "extension", "at.binding says extension")
-    print("extension vs ctypes: %d checks" % (checks - n_before))
+    print("extension vs ctypes: %d checks" % (count() - n_before))
 
-print("%d checks, %d failed" % (checks, failed))
-sys.exit(1 if failed else 0)
+finish()
