@@ -538,6 +538,34 @@ char *study_config_text(const study_config *c)
     return buf;
 }
 
+/* The next line of *p that is not a `threads` or `budget` line, its length in *len; NULL at the
+ * end. Advances *p past it. */
+static const char *next_run_line(const char **p, size_t *len)
+{
+    while (**p) {
+        const char *l = *p, *nl = strchr(l, '\n');
+        size_t n = nl ? (size_t)(nl - l) : strlen(l);
+        *p = l + n + (nl != NULL);
+        if (!strncmp(l, "threads = ", 10) || !strncmp(l, "budget = ", 9))
+            continue;
+        *len = n;
+        return l;
+    }
+    return NULL;
+}
+
+int study_config_same_runs(const char *a, const char *b)
+{
+    for (;;) {
+        size_t na = 0, nb = 0;
+        const char *la = next_run_line(&a, &na), *lb = next_run_line(&b, &nb);
+        if (!la || !lb)
+            return !la && !lb;
+        if (na != nb || memcmp(la, lb, na))
+            return 0;
+    }
+}
+
 // ----------------------------------------------------------------------------
 // units
 

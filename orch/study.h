@@ -62,6 +62,11 @@ ACT_NODISCARD int study_config_check_build(const study_config *c, const act_data
  * out of memory. */
 char *study_config_text(const study_config *c);
 
+/* Whether two study_config_text() texts describe the same runs: equal but for the `threads` and
+ * `budget` lines, which change no unit's result (a study may resume on a machine with more
+ * cores, or with its cost estimate revised). */
+int study_config_same_runs(const char *a, const char *b);
+
 /* The activations of model m (acts[MODEL] or acts); borrowed from c. */
 const study_list *study_acts_of(const study_config *c, int m);
 

@@ -19,4 +19,5 @@
     X(orch_study_config_values)         \
     X(orch_study_config_errors)         \
     X(orch_study_units)                 \
+    X(orch_study_same_runs)             \
     X(orch_study_run)

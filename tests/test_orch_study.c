@@ -195,6 +195,28 @@ void test_orch_study_config_errors(void)
 // ----------------------------------------------------------------------------
 // units
 
+/* A study directory's configuration may differ only in threads and budget on resume. */
+void test_orch_study_same_runs(void)
+{
+    const char *a = "# c\ntitle = t\nbudget = 1 h\nseeds = 3\nthreads = 1\ndump_params = off\n";
+    CHECK(study_config_same_runs(a, a));
+    CHECK(study_config_same_runs(a, "# c\ntitle = t\nbudget = 2 h, revised\nseeds = 3\n"
+                                    "threads = 4\ndump_params = off\n"));
+    CHECK(study_config_same_runs(a, "# c\ntitle = t\nseeds = 3\ndump_params = off\n"));
+    CHECK(!study_config_same_runs(a, "# c\ntitle = t\nbudget = 1 h\nseeds = 4\n"
+                                     "threads = 1\ndump_params = off\n"));
+    CHECK(!study_config_same_runs(a, "# c\ntitle = t\nbudget = 1 h\nseeds = 3\n"
+                                     "threads = 1\n"));
+    CHECK(!study_config_same_runs(a, "# c\ntitle = t\nbudget = 1 h\nseeds = 3\n"
+                                     "threads = 1\ndump_params = off\nlr = 1\n"));
+    CHECK(!study_config_same_runs(a, "# c\ntitle = t\nbudget = 1 h\nseeds = 3\n"
+                                     "threads = 1\ndump_params = offf\n"));
+    CHECK(!study_config_same_runs(a, "# c\ntitle = t\nbudget = 1 h\nseeds = 3\n"
+                                     "threads = 1\ndump_params = of\n"));
+    CHECK(study_config_same_runs("seeds = 3\n", "seeds = 3"));   /* a last newline is no run */
+    CHECK(study_config_same_runs("", "threads = 2\nbudget = x\n"));
+}
+
 void test_orch_study_units(void)
 {
     char dir[64], path[4096], err[1024];

@@ -142,6 +142,10 @@ set +e
 "$A" study run "$d/kill2.conf" --out "$d/k" > /dev/null 2> "$d/err"; ec=$?
 set -e
 [ $ec -eq 2 ] && grep -q "another configuration" "$d/err"
+# ... but other threads and a revised budget line change no result: accepted (nothing to train)
+sed 's/budget = seconds/budget = a few seconds/' "$d/kill.conf" > "$d/kill3.conf"
+"$A" study run "$d/kill3.conf" --out "$d/k" --threads 2 > "$d/klog4"
+grep -q "12 of 12 units already done" "$d/klog4" && grep -q "^threads = 2$" "$d/k/study.conf"
 
 # --- the initialisations: one unit each, recorded in the unit's name and summary
 cat > "$d/init.conf" <<'CONF'

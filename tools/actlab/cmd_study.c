@@ -338,7 +338,7 @@ static int study_run(int argc, char **argv)
     snprintf(p2, sizeof p2, "%s/study.conf", out);
     char *old = NULL;
     ACT_IGNORE(act_file_read(p2, &old, NULL, NULL));   /* none: a new study */
-    if (old && strcmp(old, text) != 0) {
+    if (old && !study_config_same_runs(old, text)) {
         cli_error(cmd, "--out %s holds a study with another configuration (%s differs from "
                   "what %s%s resolves to): choose another --out, or delete the directory", out,
                   p2, path, quick ? " --quick" : "");
