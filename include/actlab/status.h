@@ -1,8 +1,11 @@
 /* status.h -- the one list of status codes returned by every actlab function.
  * Functions that can fail return int (an act_status); constructors return NULL.
- * act_strerror() turns a code into a static message; the library never prints. */
+ * act_strerror() turns a code into a static message; the library never prints. act_fmt_float()
+ * is the number format of its messages. */
 #ifndef ACTLAB_STATUS_H
 #define ACTLAB_STATUS_H
+
+#include <stddef.h>
 
 #ifdef __cplusplus
 extern "C" {
