@@ -110,7 +110,7 @@ typedef struct orch_study_event {
                               else the error that stops the run */
     int         diverged;  /* on_unit_done, ACT_OK: the run diverged (recorded as such) */
     const char *text;      /* on_unit_done: the result line ("ok, val 0.8123, test 0.8011,
-                              3.2 s" or "diverged after 1 epoch"), or the error message */
+                              3.2 s" or "diverged in epoch 2 of 5"), or the error message */
     double      seconds;   /* on_unit_done: the unit's wall time */
 } orch_study_event;
 

@@ -99,6 +99,30 @@ echo "$row" | tr -d '|' | awk -v w="$want" '
       if (!($4 == v[1] && near($5, v[2]) && near($8, v[3]) && near($10, v[4]))) {
           print "row: " $0; print "want", w; exit 1 } }'
 
+# --- runs that diverge are recorded, counted, shown and never retried
+cat > "$d/div.conf" <<'CONF'
+title = diverging
+budget = seconds
+acts = relu swish
+models = mlp:16x1
+seeds = 2
+lr = 100
+epochs = 2
+train_images = 1000
+val_images = 500
+test_images = 500
+CONF
+"$A" study run "$d/div.conf" --out "$d/dv" > "$d/dlog"
+[ "$(grep -c ': diverged in epoch [12] of 2' "$d/dlog")" -eq 4 ]
+grep -q "4 of 4 units done (4 trained now in .*, 4 of them diverged)" "$d/dlog"
+[ "$(grep -l '"status": "diverged"' "$d"/dv/units/*.json | wc -l)" -eq 4 ]
+grep -q '"test_acc": null' "$d/dv/units/relu__mlp-16x1__bnoff__he__lr100__s1.json"
+"$A" study report "$d/dv" -o "$d/dr" > /dev/null
+grep -q '4 of 4 done, 4 diverged' "$d/dr/summary.md"
+grep -q '^| mlp:16x1 | off | he | relu | 100 | 0 | - | - | 2 | ' "$d/dr/summary.md"
+"$A" study run "$d/div.conf" --out "$d/dv" > "$d/dlog2"
+grep -q "4 of 4 units already done" "$d/dlog2" && ! grep -q '^\[' "$d/dlog2"
+
 # --- kill -9 mid-way, then the same command: no finished unit is trained again
 cat > "$d/kill.conf" <<'CONF'
 title = kill
