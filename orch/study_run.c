@@ -250,8 +250,8 @@ static int run_unit(run_job *j, const study_unit *u, char *result, size_t result
         snprintf(result, result_len, "ok, val %.4f, test %.4f, %.1f s", last->val_acc,
                  last->test_acc, secs);
     else
-        snprintf(result, result_len, "%s in epoch %d of %d", status_word(rc_train), epochs + 1,
-                 E);   /* epochs: the ones completed before it */
+        snprintf(result, result_len, "%s in epoch %d of %d", status_word(rc_train),
+                 epochs < E ? epochs + 1 : E, E);   /* epochs: the ones completed before it */
     act_ckpt_meta_free(&m);
     if (st_dump != ACT_OK) {
         snprintf(result, result_len, "unit %s: the trained parameters cannot be read back: %s",
