@@ -538,15 +538,16 @@ char *study_config_text(const study_config *c)
     return buf;
 }
 
-/* The next line of *p that is not a `threads` or `budget` line, its length in *len; NULL at the
- * end. Advances *p past it. */
+/* The next line of *p that is not a `threads`, `budget` or `seeds` line, its length in *len;
+ * NULL at the end. Advances *p past it. */
 static const char *next_run_line(const char **p, size_t *len)
 {
     while (**p) {
         const char *l = *p, *nl = strchr(l, '\n');
         size_t n = nl ? (size_t)(nl - l) : strlen(l);
         *p = l + n + (nl != NULL);
-        if (!strncmp(l, "threads = ", 10) || !strncmp(l, "budget = ", 9))
+        if (!strncmp(l, "threads = ", 10) || !strncmp(l, "budget = ", 9) ||
+            !strncmp(l, "seeds = ", 8))
             continue;
         *len = n;
         return l;

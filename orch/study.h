@@ -62,9 +62,10 @@ ACT_NODISCARD int study_config_check_build(const study_config *c, const act_data
  * out of memory. */
 char *study_config_text(const study_config *c);
 
-/* Whether two study_config_text() texts describe the same runs: equal but for the `threads` and
- * `budget` lines, which change no unit's result (a study may resume on a machine with more
- * cores, or with its cost estimate revised). */
+/* Whether two study_config_text() texts describe the same runs: equal but for the `threads`,
+ * `budget` and `seeds` lines, which change no unit's result (a study may resume on a machine
+ * with more cores, with its cost estimate revised, or grow by whole seeds where its differences
+ * turned out smaller than its seed-to-seed spread). */
 int study_config_same_runs(const char *a, const char *b);
 
 /* The activations of model m (acts[MODEL] or acts); borrowed from c. */

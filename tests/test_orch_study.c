@@ -195,7 +195,7 @@ void test_orch_study_config_errors(void)
 // ----------------------------------------------------------------------------
 // units
 
-/* A study directory's configuration may differ only in threads and budget on resume. */
+/* A study directory's configuration may differ only in threads, budget and seeds on resume. */
 void test_orch_study_same_runs(void)
 {
     const char *a = "# c\ntitle = t\nbudget = 1 h\nseeds = 3\nthreads = 1\ndump_params = off\n";
@@ -203,7 +203,9 @@ void test_orch_study_same_runs(void)
     CHECK(study_config_same_runs(a, "# c\ntitle = t\nbudget = 2 h, revised\nseeds = 3\n"
                                     "threads = 4\ndump_params = off\n"));
     CHECK(study_config_same_runs(a, "# c\ntitle = t\nseeds = 3\ndump_params = off\n"));
-    CHECK(!study_config_same_runs(a, "# c\ntitle = t\nbudget = 1 h\nseeds = 4\n"
+    CHECK(study_config_same_runs(a, "# c\ntitle = t\nbudget = 1 h\nseeds = 5\n"
+                                    "threads = 1\ndump_params = off\n"));
+    CHECK(!study_config_same_runs(a, "# c\ntitle = u\nbudget = 1 h\nseeds = 3\n"
                                      "threads = 1\ndump_params = off\n"));
     CHECK(!study_config_same_runs(a, "# c\ntitle = t\nbudget = 1 h\nseeds = 3\n"
                                      "threads = 1\n"));

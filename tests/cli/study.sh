@@ -161,7 +161,7 @@ cmp "$d/before" "$d/after"
 "$A" study run "$d/kill.conf" --out "$d/k" > "$d/klog3"
 grep -q "12 of 12 units already done" "$d/klog3"
 # another configuration in the same directory is refused
-sed 's/seeds = 4/seeds = 5/' "$d/kill.conf" > "$d/kill2.conf"
+sed 's/epochs = 2/epochs = 3/' "$d/kill.conf" > "$d/kill2.conf"
 set +e
 "$A" study run "$d/kill2.conf" --out "$d/k" > /dev/null 2> "$d/err"; ec=$?
 set -e
@@ -170,6 +170,13 @@ set -e
 sed 's/budget = seconds/budget = a few seconds/' "$d/kill.conf" > "$d/kill3.conf"
 "$A" study run "$d/kill3.conf" --out "$d/k" --threads 2 > "$d/klog4"
 grep -q "12 of 12 units already done" "$d/klog4" && grep -q "^threads = 2$" "$d/k/study.conf"
+# ... and a study grows by whole seeds: only the new seed's units train, the others are kept
+(cd "$d/k/units" && cksum *.json) > "$d/sum4"
+sed 's/seeds = 4/seeds = 5/' "$d/kill.conf" > "$d/kill5.conf"
+"$A" study run "$d/kill5.conf" --out "$d/k" > "$d/klog5"
+grep -q "12 of 15 units already done" "$d/klog5" && [ "$(grep -c '^\[' "$d/klog5")" -eq 3 ]
+[ "$(grep -c '^\[.* seed 5: ok' "$d/klog5")" -eq 3 ]
+(cd "$d/k/units" && cksum $(cut -d' ' -f3 "$d/sum4")) | cmp - "$d/sum4"
 
 # --- the initialisations: one unit each, recorded in the unit's name and summary
 cat > "$d/init.conf" <<'CONF'
