@@ -70,55 +70,72 @@ static void json_num(FILE *f, double v)
         fputs("null", f);
 }
 
-/* The learnable activation parameters grouped by name ("beta", "p1") over every layer, as
- * "act_param.NAME": [...] lines: the trained ones of the checkpoint at ckpt, or with ckpt NULL
- * the initial ones ("act_param_init.NAME"), which act_run_net_new draws from rc's seed exactly
- * as the training did. */
+/* net's learnable activation parameters, read from the parameter block p (laid out as net's),
+ * grouped by name ("beta", "p1") over every layer, as "act_paramSUFFIX.NAME": [...] lines. */
+static void write_param_arrays(FILE *f, const act_net *net, const float *p, const char *suffix)
+{
+    char names[8][32];
+    int n_names = 0;
+    for (int i = 0; i < act_net_n_segments(net); i++) {
+        const act_param_seg *s = act_net_segment(net, i);
+        if (!(s->flags & ACT_SEG_ACT) || !(s->flags & ACT_SEG_LEARN))
+            continue;
+        const char *nm = strrchr(s->name, '.');
+        nm = nm ? nm + 1 : s->name;
+        int k;
+        for (k = 0; k < n_names && strcmp(names[k], nm); k++)
+            ;
+        if (k == n_names && n_names < 8)
+            snprintf(names[n_names++], sizeof names[0], "%s", nm);
+    }
+    for (int k = 0; k < n_names; k++) {
+        fprintf(f, ",\n  \"act_param%s.%s\": [", suffix, names[k]);
+        int first = 1;
+        for (int i = 0; i < act_net_n_segments(net); i++) {
+            const act_param_seg *s = act_net_segment(net, i);
+            const char *nm = strrchr(s->name, '.');
+            nm = nm ? nm + 1 : s->name;
+            if (!(s->flags & ACT_SEG_ACT) || !(s->flags & ACT_SEG_LEARN) ||
+                strcmp(nm, names[k]))
+                continue;
+            for (size_t j = 0; j < s->size; j++) {
+                fputs(first ? "" : ", ", f);
+                json_num(f, (double)p[s->offset + j]);
+                first = 0;
+            }
+        }
+        fputc(']', f);
+    }
+}
+
+/* The unit's learnable activation parameters: the trained ones of the checkpoint at ckpt
+ * ("act_param.NAME"), then the initial ones ("act_param_init.NAME"), which act_run_net_new
+ * draws from rc's seed exactly as the training did: one net, its initial block kept before the
+ * checkpoint is loaded over it. */
 static int dump_params(FILE *f, const act_run_config *rc, const act_dataset *like,
                        const char *ckpt, act_diag *d)
 {
     act_run_act *a = NULL;
     act_net *net = NULL;
+    float *init = NULL;
     int st = act_run_act_new(rc, &a, d);
     if (st == ACT_OK)
         st = act_run_net_new(rc, like, a, &net, d);
-    if (st == ACT_OK && ckpt)
+    if (st == ACT_OK) {
+        size_t n = act_net_n_params(net);
+        init = malloc((n ? n : 1) * sizeof *init);
+        if (init)
+            memcpy(init, act_net_params(net), n * sizeof *init);
+        else
+            st = ACT_ENOMEM;
+    }
+    if (st == ACT_OK)
         st = act_ckpt_load(ckpt, net, NULL, NULL, d);
     if (st == ACT_OK) {
-        const float *p = act_net_params(net);
-        char names[8][32];
-        int n_names = 0;
-        for (int i = 0; i < act_net_n_segments(net); i++) {
-            const act_param_seg *s = act_net_segment(net, i);
-            if (!(s->flags & ACT_SEG_ACT) || !(s->flags & ACT_SEG_LEARN))
-                continue;
-            const char *nm = strrchr(s->name, '.');
-            nm = nm ? nm + 1 : s->name;
-            int k;
-            for (k = 0; k < n_names && strcmp(names[k], nm); k++)
-                ;
-            if (k == n_names && n_names < 8)
-                snprintf(names[n_names++], sizeof names[0], "%s", nm);
-        }
-        for (int k = 0; k < n_names; k++) {
-            fprintf(f, ",\n  \"act_param%s.%s\": [", ckpt ? "" : "_init", names[k]);
-            int first = 1;
-            for (int i = 0; i < act_net_n_segments(net); i++) {
-                const act_param_seg *s = act_net_segment(net, i);
-                const char *nm = strrchr(s->name, '.');
-                nm = nm ? nm + 1 : s->name;
-                if (!(s->flags & ACT_SEG_ACT) || !(s->flags & ACT_SEG_LEARN) ||
-                    strcmp(nm, names[k]))
-                    continue;
-                for (size_t j = 0; j < s->size; j++) {
-                    fputs(first ? "" : ", ", f);
-                    json_num(f, (double)p[s->offset + j]);
-                    first = 0;
-                }
-            }
-            fputc(']', f);
-        }
+        write_param_arrays(f, net, act_net_params(net), "");
+        write_param_arrays(f, net, init, "_init");
     }
+    free(init);
     act_net_free(net);
     act_run_act_free(a);
     return st;
@@ -242,8 +259,6 @@ static int run_unit(run_job *j, const study_unit *u, char *result, size_t result
     int st_dump = ACT_OK;
     if (c->dump_params && ok_run)
         st_dump = dump_params(f, &rc, train, ckpt, &d);
-    if (c->dump_params && ok_run && st_dump == ACT_OK)
-        st_dump = dump_params(f, &rc, train, NULL, &d);
     fputs("\n}\n", f);
     int bad = fclose(f) != 0;
     if (ok_run)

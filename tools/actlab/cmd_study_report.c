@@ -443,25 +443,26 @@ static int function_figure(report *r)
                       "drawn.");
 }
 
-/* The values of "act_param.NAME" (init 0) or "act_param_init.NAME" (init 1) of activation an
- * over the finished units at the shared lr, of model m (-1: every model), at most cap into v.
- * With pair non-NULL only units that hold both arrays at equal length count, and *pair gets
- * the other array's values in the same order. Returns how many. */
-static int param_values(const report *r, const char *an, const char *name, int m, int init,
-                        double *v, double *pair, int cap)
+/* The trained values ("act_param.NAME") of activation an over the finished units at the shared
+ * lr, of model m (-1: every model), at most cap into v, and the initial ones
+ * ("act_param_init.NAME") at the same places in v0; *paired is 1 when every unit held both at
+ * equal length (summaries older than the initial-value dump lack them). Returns how many. */
+static int param_values(const report *r, const char *an, const char *name, int m, double *v,
+                        double *v0, int cap, int *paired)
 {
-    char key[64], other[64];
-    snprintf(key, sizeof key, "act_param%s.%s", init ? "_init" : "", name);
-    snprintf(other, sizeof other, "act_param%s.%s", init ? "" : "_init", name);
+    char key[64], key0[64];
+    snprintf(key, sizeof key, "act_param.%s", name);
+    snprintf(key0, sizeof key0, "act_param_init.%s", name);
     int n = 0;
+    *paired = 1;
     for (int k = 0; k < r->n_units && n < cap; k++) {
         const study_unit *u = &r->units[k];
         if (r->rec[k].state != 1 || u->lr != 0 || (m >= 0 && u->model != m) ||
             strcmp(study_unit_act(&r->c, u), an))
             continue;
         int got = study_json_array(r->rec[k].json, key, v + n, cap - n);
-        if (pair && study_json_array(r->rec[k].json, other, pair + n, cap - n) != got)
-            continue;   /* a unit without both arrays (summaries older than the init dump) */
+        if (study_json_array(r->rec[k].json, key0, v0 + n, cap - n) != got)
+            *paired = 0;
         n += got;
     }
     return n;
@@ -522,12 +523,10 @@ static int param_figures(report *r)
             if (!((fn->learnable >> p) & 1u))
                 continue;
             const char *pn = fn->param_names[p];
-            /* the units with both arrays first, then all: equal counts mean v0 pairs with v */
-            int n_both = param_values(r, an, pn, -1, 0, v, v0, PARAM_CAP);
-            int n = param_values(r, an, pn, -1, 0, v, NULL, PARAM_CAP);
+            int with_init;
+            int n = param_values(r, an, pn, -1, v, v0, PARAM_CAP, &with_init);
             if (n == 0)
                 continue;
-            int with_init = n_both == n;
             double lo = INFINITY, hi = -INFINITY, mean = 0.0;
             for (int j = 0; j < n; j++) {
                 lo = fmin(lo, with_init ? fmin(v[j], v0[j]) : v[j]);
@@ -589,16 +588,11 @@ static void param_table(const report *r, report_doc *d)
         for (int p = 0; p < fn->n_params; p++)
             for (int m = 0; m < r->c.models.n && ((fn->learnable >> p) & 1u); m++) {
                 const char *pn = fn->param_names[p];
-                int n_both = param_values(r, an, pn, m, 0, v, v0, PARAM_CAP);
-                int n = param_values(r, an, pn, m, 0, v, NULL, PARAM_CAP);
+                int with_init;
+                int n = param_values(r, an, pn, m, v, v0, PARAM_CAP, &with_init);
                 if (n < 2)
                     continue;
-                int with_init = n_both == n;
-                double mean = 0.0, ss = 0.0;
-                for (int j = 0; j < n; j++)
-                    mean += v[j] / n;
-                for (int j = 0; j < n; j++)
-                    ss += (v[j] - mean) * (v[j] - mean);
+                acti_stats_ci ms = acti_stats_mean_ci(v, (size_t)n, 0.95);
                 for (int j = 0; with_init && j < n; j++)
                     v0[j] = fabs(v[j] - v0[j]);
                 qsort(v, (size_t)n, sizeof *v, cmp_double);
@@ -609,8 +603,8 @@ static void param_table(const report *r, report_doc *d)
                 snprintf(c[1], sizeof c[1], "%s", pn);
                 snprintf(c[2], sizeof c[2], "%s", r->c.models.v[m]);
                 snprintf(c[3], sizeof c[3], "%d", n);
-                snprintf(c[4], sizeof c[4], "%.4f", mean);
-                snprintf(c[5], sizeof c[5], "%.4f", sqrt(ss / (n - 1)));
+                snprintf(c[4], sizeof c[4], "%.4f", ms.mean);
+                snprintf(c[5], sizeof c[5], "%.4f", ms.sd);
                 snprintf(c[6], sizeof c[6], "%.4f", quantile(v, n, 0.05));
                 snprintf(c[7], sizeof c[7], "%.4f", quantile(v, n, 0.5));
                 snprintf(c[8], sizeof c[8], "%.4f", quantile(v, n, 0.95));
