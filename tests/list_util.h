@@ -6,4 +6,6 @@
     X(util_file_atomic)                \
     X(util_file_errors)                \
     X(util_stats_t_quantile)           \
-    X(util_stats_ci)
+    X(util_stats_ci)                   \
+    X(util_stats_p_zero)               \
+    X(util_stats_holm)

@@ -1,6 +1,7 @@
 /* test_util_stats.c -- src/util/stats.c against known values: Student t quantiles from tables
  * (R's qt), the CDF at them, and mean and paired-difference confidence intervals worked out by
- * hand. */
+ * hand, t-test p-values against closed forms of the t distribution, Holm's adjustment worked out
+ * by hand. */
 #include <math.h>
 
 #include "test.h"
@@ -61,4 +62,68 @@ void test_util_stats_ci(void)
     // the same pairs swapped: below 0, not covering it either
     c = acti_stats_paired_ci(b2, a2, 3, 0.95);
     CHECK(c.hi < 0.0 && !acti_stats_covers_zero(&c));
+}
+
+/* For 2 and 4 degrees of freedom the t distribution has closed forms: P(|T| >= t) is
+ * 1 - t / sqrt(2 + t^2), and 1 - (t / sqrt(4 + t^2)) (1 + 2 / (4 + t^2)). */
+void test_util_stats_p_zero(void)
+{
+    // d = (0.10, 0.11, 0.11): mean 0.32 / 3, sd 0.01 / sqrt 3, so t = mean / (sd / sqrt 3) = 32
+    // with 2 degrees of freedom
+    const double a[] = { 0.90, 0.91, 0.92 }, b[] = { 0.80, 0.80, 0.81 };
+    acti_stats_ci c = acti_stats_paired_ci(a, b, 3, 0.95);
+    double t = c.mean / (c.sd / sqrt(3.0));
+    CHECK_CLOSE(t, 32.0, 1e-9, 0.0, "t");
+    CHECK_CLOSE(acti_stats_p_zero(&c), 1.0 - t / sqrt(2.0 + t * t), 1e-10, 0.0, "p, df 2");
+    // swapped sides: the same two-sided p
+    acti_stats_ci s = acti_stats_paired_ci(b, a, 3, 0.95);
+    CHECK_CLOSE(acti_stats_p_zero(&s), acti_stats_p_zero(&c), 1e-14, 0.0, "symmetric");
+    // 1..5 (df 4): t = 3 / sqrt(0.5)
+    const double x[] = { 1, 2, 3, 4, 5 };
+    c = acti_stats_mean_ci(x, 5, 0.95);
+    t = 3.0 / sqrt(0.5);
+    CHECK_CLOSE(acti_stats_p_zero(&c), 1.0 - t / sqrt(4.0 + t * t) * (1.0 + 2.0 / (4.0 + t * t)),
+                1e-10, 0.0, "p, df 4");
+    // p < 0.05 exactly when the 95% interval excludes 0, over shifted samples on both sides of
+    // the boundary (t_{0.975,4} sd / sqrt 5 = 1.963243 for 1..5 shifted by -3)
+    for (int k = -40; k <= 40; k++) {
+        double y[5];
+        for (int i = 0; i < 5; i++)
+            y[i] = x[i] - 3.0 + 1.963243 + k * 1e-3;
+        c = acti_stats_mean_ci(y, 5, 0.95);
+        double p = acti_stats_p_zero(&c);
+        CHECKF((p < 0.05) == !acti_stats_covers_zero(&c), "shift %d: p %.9f, [%g, %g]", k, p,
+               c.lo, c.hi);
+    }
+    // degenerate: one value; sd 0
+    c = acti_stats_mean_ci(x, 1, 0.95);
+    CHECK(isnan(acti_stats_p_zero(&c)));
+    const double z[] = { 0.5, 0.5, 0.5 }, zz[] = { 0.5, 0.5, 0.5 }, w[] = { 0.6, 0.6, 0.6 };
+    c = acti_stats_paired_ci(z, zz, 3, 0.95);
+    CHECK(acti_stats_p_zero(&c) == 1.0);
+    c = acti_stats_paired_ci(w, z, 3, 0.95);
+    CHECK(acti_stats_p_zero(&c) == 0.0);
+}
+
+void test_util_stats_holm(void)
+{
+    // m = 4 finite: ranked 0.005 (x4 = 0.02), 0.01 (x3 = 0.03), 0.03 (x2 = 0.06), 0.04 (x1,
+    // raised to the running max 0.06)
+    const double p[] = { 0.01, 0.04, 0.03, NAN, 0.005 };
+    const double want[] = { 0.03, 0.06, 0.06, NAN, 0.02 };
+    double adj[5];
+    acti_stats_holm(p, 5, adj);
+    for (int i = 0; i < 5; i++)
+        CHECKF(isnan(want[i]) ? isnan(adj[i]) : fabs(adj[i] - want[i]) < 1e-15,
+               "adj[%d] = %g, want %g", i, adj[i], want[i]);
+    // capped at 1; ties share the larger multiplier's value
+    const double q[] = { 0.6, 0.5 }, t[] = { 0.02, 0.02 };
+    acti_stats_holm(q, 2, adj);
+    CHECK(adj[0] == 1.0 && adj[1] == 1.0);
+    acti_stats_holm(t, 2, adj);
+    CHECK_CLOSE(adj[0], 0.04, 1e-15, 0.0, "tie");
+    CHECK_CLOSE(adj[1], 0.04, 1e-15, 0.0, "tie");
+    // one test: unchanged
+    acti_stats_holm(p, 1, adj);
+    CHECK(adj[0] == 0.01);
 }

@@ -1,5 +1,6 @@
 /* stats.c -- Student t quantiles (regularised incomplete beta by Lentz's continued fraction,
- * inverted by bisection), mean with a t confidence interval, paired differences. See stats.h. */
+ * inverted by bisection), mean with a t confidence interval, paired differences, t-test p-values,
+ * Holm's adjustment. See stats.h. */
 #include <math.h>
 
 #include "util/stats.h"
@@ -129,6 +130,52 @@ acti_stats_ci acti_stats_paired_ci(const double *a, const double *b, size_t n, d
         if (isfinite(a[i]) && isfinite(b[i]))
             q += (a[i] - b[i] - m) * (a[i] - b[i] - m);
     return ci_of(s, q, k, level);
+}
+
+double acti_stats_p_zero(const acti_stats_ci *ci)
+{
+    if (ci->n < 2 || !isfinite(ci->mean) || !isfinite(ci->sd))
+        return NAN;
+    if (ci->sd == 0.0)
+        return ci->mean == 0.0 ? 1.0 : 0.0;
+    double df = (double)(ci->n - 1);
+    double t = ci->mean / (ci->sd / sqrt((double)ci->n));
+    // P(|T| >= |t|) = I_{df/(df+t^2)}(df/2, 1/2): no cancellation for large |t|
+    return acti_stats_betainc(0.5 * df, 0.5, df / (df + t * t));
+}
+
+/* The rank of p[i] among the finite p (ascending, ties by index). */
+static size_t holm_rank(const double *p, size_t n, size_t i)
+{
+    size_t r = 0;
+    for (size_t k = 0; k < n; k++)
+        r += !isnan(p[k]) && (p[k] < p[i] || (p[k] == p[i] && k < i));
+    return r;
+}
+
+void acti_stats_holm(const double *p, size_t n, double *adj)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        m += !isnan(p[i]);
+    // O(n^3) without allocation: a study block compares a dozen activations at most
+    for (size_t i = 0; i < n; i++) {
+        adj[i] = NAN;
+        if (isnan(p[i]))
+            continue;
+        size_t ri = holm_rank(p, n, i);
+        double a = 0.0;
+        for (size_t k = 0; k < n; k++) {
+            if (isnan(p[k]))
+                continue;
+            size_t rk = holm_rank(p, n, k);
+            if (rk <= ri) {
+                double v = (double)(m - rk) * p[k];
+                a = fmax(a, v < 1.0 ? v : 1.0);
+            }
+        }
+        adj[i] = a;
+    }
 }
 
 int acti_stats_covers_zero(const acti_stats_ci *ci)

@@ -70,12 +70,18 @@ echo "$row" | tr -d '[],|+' | awk -v pairs="$d/pairs" '
             while ((getline line < pairs) > 0) { split(line, v, " "); a[n] = v[1]; b[n] = v[2]; n++ }
             for (i = 0; i < n; i++) { m += a[i] / n; dm += (a[i] - b[i]) / n }
             for (i = 0; i < n; i++) { q += (a[i] - m)^2; dq += (a[i] - b[i] - dm)^2 }
-            h = t * sqrt(q / (n - 1)) / sqrt(n); dh = t * sqrt(dq / (n - 1)) / sqrt(n) }
+            h = t * sqrt(q / (n - 1)) / sqrt(n); dh = t * sqrt(dq / (n - 1)) / sqrt(n)
+            # the paired t test, 2 degrees of freedom: P(|T| >= x) = 1 - x / sqrt(2 + x^2);
+            # one comparison in the block, so Holm leaves p as it is
+            x = dm / (sqrt(dq / (n - 1)) / sqrt(n)); x = x < 0 ? -x : x
+            p = 1 - x / sqrt(2 + x * x) }
     function near(x, y) { return (x - y < 6e-5 && y - x < 6e-5) }
     { ok = $6 == 3 && near($7, m) && near($8, m - h) && near($9, m + h) && $10 == 0 &&
-           near($11, dm) && near($12, dm - dh) && near($13, dm + dh)
+           near($11, dm) && near($12, dm - dh) && near($13, dm + dh) && near($14, p) &&
+           $15 == $14
       sig = (dm - dh > 0 || dm + dh < 0) ? "better|worse" : "no significant difference"
-      if (!ok || $0 !~ sig) { print "row: " $0; print "want", m, m - h, m + h, dm, dm - dh, dm + dh; exit 1 } }'
+      if (!ok || $0 !~ sig) {
+          print "row: " $0; print "want", m, m - h, m + h, dm, dm - dh, dm + dh, p; exit 1 } }'
 grep -q '^| mlp:16x2 | off | he | relu | 0.05 | 3 | .* | baseline |$' "$d/r/summary.md"
 # the parameter table: swish's beta in mlp:16x1 (16 channels x 3 seeds), its mean, median and
 # median distance moved recomputed from the summaries' trained and initial arrays (initial: 1)

@@ -647,60 +647,70 @@ static void fmt(char *buf, size_t len, const char *f, double v)
 }
 
 /* One table: rows (model, bn, init, act) at the shared lr (best = 0) or at each activation's
- * best lr by validation accuracy (best = 1), the baseline at its own. */
+ * best lr by validation accuracy (best = 1), the baseline at its own. The comparisons of one
+ * (model, bn, init) block against its baseline are one family for Holm's adjustment. */
 static void write_table(const report *r, report_doc *d, int best)
 {
-    enum { NH = 12 };
+    enum { NH = 14 };
     char diff_head[128];
     snprintf(diff_head, sizeof diff_head, "diff vs %s", r->c.baseline);
     const char *const head[NH] = { "model", "bn", "init", "activation", "lr", "n",
                                    "mean test acc", "95% CI", "diverged", diff_head,
-                                   "95% CI of diff", "verdict" };
-    report_table_begin(d, "lllllrrrrrrl", head);
+                                   "95% CI of diff", "p", "Holm p", "verdict" };
+    report_table_begin(d, "lllllrrrrrrrrl", head);
     for (int m = 0; m < r->c.models.n; m++)
         for (int b = 0; b < r->c.bn.n; b++)
             for (int i = 0; i < r->c.init.n; i++) {
                 const study_list *al = study_acts_of(&r->c, m);
-                int ba = baseline_index(r, m);
-                int bl = best ? best_lr(r, m, b, i, ba) : 0;
+                int ba = baseline_index(r, m), na = al->n;
+                int bl = best ? best_lr(r, m, b, i, ba) : 0, lr[STUDY_MAX_ITEMS];
+                cell c[STUDY_MAX_ITEMS];   /* 52 KB */
+                double p[STUDY_MAX_ITEMS], holm[STUDY_MAX_ITEMS];
                 cell base;
                 cell_fill(r, m, b, i, bl, ba, &base);
-                for (int a = 0; a < al->n; a++) {
-                    int l = best ? best_lr(r, m, b, i, a) : 0;
-                    cell c;
-                    cell_fill(r, m, b, i, l, a, &c);
+                for (int a = 0; a < na; a++) {
+                    lr[a] = best ? best_lr(r, m, b, i, a) : 0;
+                    cell_fill(r, m, b, i, lr[a], a, &c[a]);
+                    p[a] = NAN;
+                    if (a != ba) {
+                        c[a].diff = acti_stats_paired_ci(c[a].test, base.test,
+                                                         (size_t)r->c.seeds, 0.95);
+                        p[a] = acti_stats_p_zero(&c[a].diff);
+                    }
+                }
+                acti_stats_holm(p, (size_t)na, holm);
+                for (int a = 0; a < na; a++) {
+                    const cell *x = &c[a];
                     char v[NH][96];
                     snprintf(v[0], sizeof v[0], "%s", r->c.models.v[m]);
                     snprintf(v[1], sizeof v[1], "%s", r->c.bn.v[b]);
                     snprintf(v[2], sizeof v[2], "%s", r->c.init.v[i]);
                     snprintf(v[3], sizeof v[3], "%s", al->v[a]);
-                    snprintf(v[4], sizeof v[4], "%g", r->c.lrs[l]);
-                    snprintf(v[5], sizeof v[5], "%zu%s", c.acc.n, c.n_missing ? "*" : "");
-                    fmt(v[6], sizeof v[6], "%.4f", c.acc.mean);
-                    if (isfinite(c.acc.half))
-                        snprintf(v[7], sizeof v[7], "[%.4f, %.4f]", c.acc.lo, c.acc.hi);
+                    snprintf(v[4], sizeof v[4], "%g", r->c.lrs[lr[a]]);
+                    snprintf(v[5], sizeof v[5], "%zu%s", x->acc.n, x->n_missing ? "*" : "");
+                    fmt(v[6], sizeof v[6], "%.4f", x->acc.mean);
+                    if (isfinite(x->acc.half))
+                        snprintf(v[7], sizeof v[7], "[%.4f, %.4f]", x->acc.lo, x->acc.hi);
                     else
                         snprintf(v[7], sizeof v[7], "-");
-                    snprintf(v[8], sizeof v[8], "%d", c.n_div);
-                    int is_base = a == ba;
-                    if (!is_base)
-                        c.diff = acti_stats_paired_ci(c.test, base.test, (size_t)r->c.seeds,
-                                                      0.95);
-                    if (is_base || c.diff.n == 0) {
-                        snprintf(v[9], sizeof v[9], "-");
-                        snprintf(v[10], sizeof v[10], "-");
-                        snprintf(v[11], sizeof v[11], is_base ? "baseline" : "no pairs");
+                    snprintf(v[8], sizeof v[8], "%d", x->n_div);
+                    for (int k = 9; k < NH; k++)
+                        snprintf(v[k], sizeof v[k], "-");
+                    if (a == ba || x->diff.n == 0) {
+                        snprintf(v[13], sizeof v[13], a == ba ? "baseline" : "no pairs");
                     } else {
-                        fmt(v[9], sizeof v[9], "%+.4f", c.diff.mean);
-                        if (isfinite(c.diff.half))
-                            snprintf(v[10], sizeof v[10], "[%+.4f, %+.4f]", c.diff.lo,
-                                     c.diff.hi);
-                        else
-                            snprintf(v[10], sizeof v[10], "-");
-                        snprintf(v[11], sizeof v[11], "%s",
-                                 c.diff.n < 2 ? "too few pairs"
-                                 : acti_stats_covers_zero(&c.diff) ? "no significant difference"
-                                 : c.diff.mean > 0 ? "better" : "worse");
+                        fmt(v[9], sizeof v[9], "%+.4f", x->diff.mean);
+                        if (isfinite(x->diff.half))
+                            snprintf(v[10], sizeof v[10], "[%+.4f, %+.4f]", x->diff.lo,
+                                     x->diff.hi);
+                        fmt(v[11], sizeof v[11], "%.4f", p[a]);
+                        fmt(v[12], sizeof v[12], "%.4f", holm[a]);
+                        int sig = !acti_stats_covers_zero(&x->diff);
+                        snprintf(v[13], sizeof v[13], "%s%s",
+                                 x->diff.n < 2 ? "too few pairs"
+                                 : !sig ? "no significant difference"
+                                 : x->diff.mean > 0 ? "better" : "worse",
+                                 sig && !(holm[a] < 0.05) ? " (not after Holm)" : "");
                     }
                     const char *row[NH];
                     for (int k = 0; k < NH; k++)
@@ -746,7 +756,12 @@ static int write_outputs(report *r)
                 "have not run yet), their mean and 95%% Student-t interval, the runs that "
                 "diverged; the paired difference to the baseline over the seeds both finished, "
                 "its 95%% interval, and \"no significant difference\" where that interval "
-                "covers 0. The test set is evaluated once per run, after its last epoch; "
+                "covers 0; p is the paired t test's two-sided p-value (below 0.05 exactly when "
+                "the interval excludes 0) and Holm p the same adjusted for the comparisons "
+                "against the baseline in the row's block (model, bn, init): with many "
+                "comparisons some 5%% of them come out significant by chance, so a difference "
+                "marked \"not after Holm\" is one the block as a whole does not establish. "
+                "The test set is evaluated once per run, after its last epoch; "
                 "choices (the best lr) use the validation accuracy.");
     report_heading(&d, 2, "At the shared learning rate (%g)", c->lrs[0]);
     write_table(r, &d, 0);
